@@ -1,0 +1,3 @@
+from cik_ecrf.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,60 @@
+"""The `cik-ecrf` command: the desktop client's launcher and the headless verbs.
+
+User mistakes (a bad definition, a malformed values file) end as clear lines on stderr and exit 1;
+a traceback means a bug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .definitions.errors import DefinitionErrors
+from .definitions.loader import default_forms_dir, load_study
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cik-ecrf", description="Electronic case report forms for trial NCT06389305.")
+    parser.add_argument("--version", action="version", version=f"cik-ecrf {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    forms = sub.add_parser("forms", help="work with the form definitions")
+    forms_sub = forms.add_subparsers(dest="forms_command", metavar="ACTION", required=True)
+    check = forms_sub.add_parser("check", help="load and check every definition; exit 1 listing every error")
+    check.add_argument("directory", nargs="?", type=Path, help="definitions directory (default: the shipped forms)")
+    elig = sub.add_parser("eligibility", help="evaluate the eligibility criteria of crf-spec section 4")
+    elig.add_argument("--values", type=Path, required=True, metavar="FILE.json", help='screening forms as {"form_id": {"FIELD": value}}; - reads stdin')
+    elig.add_argument("--json", action="store_true", help="print the result as JSON")
+    elig.add_argument("--forms", type=Path, help="definitions directory (default: the shipped forms)")
+    return parser
+
+
+def _forms_check(directory: Path | None) -> int:
+    started = time.perf_counter()
+    try:
+        study = load_study(directory)
+    except DefinitionErrors as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} error(s) in {directory or default_forms_dir()}", file=sys.stderr)
+        return 1
+    elapsed = (time.perf_counter() - started) * 1000
+    print(f"OK: {len(study.forms)} forms, {study.field_count()} fields, {study.rule_count()} rules, "
+          f"{len(study.study.visits)} visits, {len(study.study.codelists)} code lists ({elapsed:.0f} ms)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "forms":
+        return _forms_check(args.directory)
+    if args.command == "eligibility":
+        from .eligibility_cli import run_eligibility
+
+        return run_eligibility(args.values, args.json, args.forms)
+    parser.print_help()
+    return 0
