@@ -288,13 +288,13 @@ class _Compiler:
         return BOOL, contained
 
     def _case(self, node: Case, scope: Scope) -> tuple[Type, Fn]:
-        whens: list[tuple[Fn, Fn]] = []
-        result: Type | None = None
-        branches = [value for _, value in node.whens] + ([node.default] if node.default else [])
+        conds: list[Fn] = []
         for cond, _ in node.whens:
             ct, cfn = self.node(cond, scope)
             self._expect(ct, "bool", cond, "'when' needs a true/false condition")
-            whens.append((cfn, lambda env: None))
+            conds.append(cfn)
+        branches = [value for _, value in node.whens] + ([node.default] if node.default else [])
+        result: Type | None = None
         value_fns: list[Fn] = []
         for branch in branches:
             bt, bfn = self.node(branch, scope)
@@ -304,11 +304,10 @@ class _Compiler:
                 raise ExprError(branch.pos, f"'case' branches disagree: {result.describe()} and {bt.describe()}")
             value_fns.append(bfn)
         assert result is not None
-        conds = [c for c, _ in whens]
+        for branch in branches:
+            _literal_codes(branch, result, branch.pos)
         values = value_fns[: len(conds)]
         default = value_fns[len(conds)] if node.default else None
-        for branch in branches:
-            _literal_codes(branch, result, branch.pos) if result.codes else None
 
         def choose(env: Any) -> Any:
             for cond, value in zip(conds, values):
