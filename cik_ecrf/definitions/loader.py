@@ -49,17 +49,31 @@ def read_json(path: Path, display: str) -> tuple[Any, list[DefinitionError]]:
         return None, [DefinitionError(display, "", f"not UTF-8 text (byte {exc.start})")]
     except OSError as exc:
         return None, [DefinitionError(display, "", f"cannot read: {exc.strerror}")]
+    duplicates: list[str] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                owner = next((v for k, v in items if k == "id" and isinstance(v, str)), None)
+                duplicates.append(f"key {key!r} appears twice in one object" + (f" (the one with id {owner})" if owner else ""))
+            seen[key] = value
+        return seen
+
     try:
-        return json.loads(text, parse_float=Decimal), []
+        data = json.loads(text.removeprefix("\ufeff"), parse_float=Decimal, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         return None, [DefinitionError(display, f"{exc.lineno}:{exc.colno}", f"malformed JSON: {exc.msg}")]
+    return data, [DefinitionError(display, "", d) for d in duplicates]
 
 
 def _pydantic_errors(exc: ValidationError, display: str) -> list[DefinitionError]:
     """One line per problem; union members' type tags are dropped from the path."""
     merged: dict[str, list[str]] = {}
     for error in exc.errors(include_url=False):
-        loc = tuple(p for p in error["loc"] if isinstance(p, int) or (p.islower() and p.replace("_", "").isalnum() and p not in _TYPE_TAGS))
+        raw_loc = error["loc"]
+        keep_last = error["type"] == "extra_forbidden"
+        loc = tuple(p for i, p in enumerate(raw_loc) if isinstance(p, int) or (keep_last and i == len(raw_loc) - 1) or not _is_union_tag(p))
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}" if loc else "unknown key"
@@ -71,12 +85,19 @@ def _pydantic_errors(exc: ValidationError, display: str) -> list[DefinitionError
     return [DefinitionError(display, path, "; or ".join(msgs)) for path, msgs in merged.items()]
 
 
-_TYPE_TAGS = {"str", "int", "decimal", "bool", "float", "list", "dict", "none"}
+_TYPE_TAGS = {"str", "int", "decimal", "bool", "float", "list", "dict", "none", "I18n", "Code", "CodeList", "Range", "Length"}
+_JSON_TYPES = {"dict": "an object", "list": "an array", "str": "a string", "Decimal": "a number", "int": "a number", "bool": "true/false", "NoneType": "null"}
+
+
+def _is_union_tag(part: object) -> bool:
+    """Pydantic names the member of a union it tried (`str`, `I18n`, `function-after[...]`)."""
+    return isinstance(part, str) and (part in _TYPE_TAGS or "[" in part)
 
 
 def _validate(model: type[BaseModel], data: Any, display: str) -> tuple[Any, list[DefinitionError]]:
     if not isinstance(data, dict):
-        return None, [DefinitionError(display, "$", f"expected a JSON object, found {type(data).__name__}")]
+        found = _JSON_TYPES.get(type(data).__name__, type(data).__name__)
+        return None, [DefinitionError(display, "$", f"expected a JSON object, found {found}")]
     try:
         return model.model_validate(data), []
     except ValidationError as exc:
@@ -102,6 +123,7 @@ def load_study(directory: Path | str | None = None) -> StudyDefinition:
             errors += problems
     forms: dict[str, FormDef] = {}
     files: dict[str, str] = {}
+    broken: set[str] = set()  # stems of form files that did not load
     for path in sorted(root.glob("*.json")):
         if path.name == STUDY_FILE:
             continue
@@ -117,6 +139,8 @@ def load_study(directory: Path | str | None = None) -> StudyDefinition:
                 else:
                     forms[form.id] = form
                     files[form.id] = display
+        if problems:
+            broken.add(path.stem)
         errors += problems
     if study is not None and not errors:
         spec, problems = build_study(study, forms, files, study_display, root)
@@ -124,7 +148,9 @@ def load_study(directory: Path | str | None = None) -> StudyDefinition:
         if spec is not None and not errors:
             return spec
     elif study is not None and forms:
-        # Report the semantic problems of the forms that did parse, too: every error in one run.
+        # Report the semantic problems of the forms that did load, too: every error in one run, but
+        # not the echoes of a broken file ("unknown form vitals" when vitals.json itself is broken).
         _, problems = build_study(study, forms, files, study_display, root)
-        errors += [p for p in problems if "no form definition" not in p.message]
+        echoes = tuple(f"unknown form {stem}" for stem in broken) + tuple(f"no form definition {stem}.json" for stem in broken)
+        errors += [p for p in problems if not any(echo in p.message for echo in echoes)]
     raise DefinitionErrors(errors)

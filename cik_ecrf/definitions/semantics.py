@@ -8,6 +8,7 @@ its file and JSON path; nothing stops at the first.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -232,7 +233,7 @@ class _FormBuilder:
     def field(self, f: FieldDef, path: str, top: bool, row_scope: _Scope | None = None) -> FieldSpec:
         given = {k for k in f.model_fields_set if getattr(f, k) not in (None, False, [])}
         for key in sorted(given - ALLOWED[f.type]):
-            self.error(f"{path}.{key}", f"{key} is not allowed for a {f.type} field")
+            self.error(f"{path}.{key}", f"{key} is not allowed for {_an(f.type)} field")
         codes = self.index.codes_of(f)
         self.check_type_specifics(f, path, top)
         self.check_range(f, f.range, f"{path}.range")
@@ -253,7 +254,7 @@ class _FormBuilder:
         derive = None
         if f.type == "derived" and f.derive and top:
             derive = self.expression(f.derive, f"{path}.derive", scope)
-            if derive is not None:
+            if derive is not None and f.value_type is not None:
                 self.check_derived_type(f, derive, codes, f"{path}.derive")
         subs: list[FieldSpec] = []
         row_checks: tuple[CheckSpec, ...] = ()
@@ -309,13 +310,13 @@ class _FormBuilder:
             where = f"{path}.{bound_name}"
             if kind in ("integer", "decimal"):
                 if not isinstance(bound, Decimal):
-                    self.error(where, f"a {kind} field's bound must be a number, not {bound!r}")
+                    self.error(where, f"{_an(kind)} field's bound must be a number, not {_shown(bound)}")
             elif kind in ("date", "partial_date"):
-                if bound != "today" and not _is_date(bound):
-                    self.error(where, f"a date bound must be YYYY-MM-DD or \"today\", not {bound!r}")
+                if not isinstance(bound, str) or (bound != "today" and not _is_date(bound)):
+                    self.error(where, f"a date bound must be \"YYYY-MM-DD\" or \"today\", not {_shown(bound)}")
             elif kind == "datetime":
-                if bound != "now" and not _is_datetime(bound):
-                    self.error(where, f"a datetime bound must be an ISO datetime with offset or \"now\", not {bound!r}")
+                if not isinstance(bound, str) or (bound != "now" and not _is_datetime(bound)):
+                    self.error(where, f"a datetime bound must be an ISO datetime with a UTC offset or \"now\", not {_shown(bound)}")
 
     def check_soft_within_hard(self, f: FieldDef, path: str) -> None:
         hard, soft = f.range, f.soft_range
@@ -376,6 +377,15 @@ class _FormBuilder:
             if compiled is not None:
                 out.append(CriterionSpec(c, compiled))
         return tuple(out)
+
+
+def _an(word: str) -> str:
+    return ("an " if word[0] in "aeiou" else "a ") + word
+
+
+def _shown(value: object) -> str:
+    """A bound as the author wrote it in JSON: 2024, "2024-13-01"."""
+    return str(value) if isinstance(value, Decimal) else json.dumps(value)
 
 
 def _case_branches(source: str):
