@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .definitions.errors import DefinitionErrors
+from .definitions.expr.types import ref_name
 from .definitions.loader import load_study
 from .definitions.spec import StudyDefinition
 from .rules import Clock, EligibilityResult, RulesEngine, SubjectData
@@ -91,7 +92,7 @@ def _derived_disagreements(engine: RulesEngine, subject: SubjectData, data: dict
                 continue
             computed = engine.evaluate(form_id, visit, instances[0], subject, clock).values.get(field_id)
             if to_json(computed) != to_json(given):
-                sources = ", ".join(sorted(r.field if hasattr(r, "field") else str(r) for r in (spec.derive.refs if spec.derive else ())))
+                sources = ", ".join(sorted(ref_name(r) for r in (spec.derive.refs if spec.derive else ())))
                 problems.append(
                     f"{display}: $.{form_id}.{field_id}: is derived ({sources or 'computed'}) and comes out as "
                     f"{json.dumps(to_json(computed))}, not {json.dumps(to_json(given), default=str)}; give its sources instead"

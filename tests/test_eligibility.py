@@ -756,8 +756,6 @@ def test_cli_rejects_a_derived_loss_date_that_disagrees(tmp_path):
     assert "2025-12-01" in line and "2025-11-01" in line
 
 
-@pytest.mark.xfail(strict=True, reason="the message shows the source as a Python repr, "
-                   "\"is derived (ColumnRef(group='LOSSEV', column='LOSSDAT'))\", instead of naming LOSSEV.LOSSDAT")
 def test_cli_derived_disagreement_message_names_group_sources_readably(tmp_path):
     path = write_values(tmp_path, subject({"prior_cart": {"CARTLOSDAT": "2025-11-01"}}))
     (line,) = assert_rejected(run_cli(path), path, "$.prior_cart.CARTLOSDAT: ")

@@ -83,3 +83,12 @@ class RowsRef:
 
 
 Ref = LocalRef | RowRef | ColumnRef | ExternalRef
+
+
+def ref_name(ref: Ref, form: str | None = None) -> str:
+    """A reference as a person writes it: `FIELD` (or `form.FIELD`), `GROUP.COLUMN`, `form@visit.FIELD`."""
+    if isinstance(ref, (LocalRef, RowRef)):
+        return f"{form}.{ref.field}" if form else ref.field
+    if isinstance(ref, ColumnRef):
+        return f"{form}.{ref.group}.{ref.column}" if form else f"{ref.group}.{ref.column}"
+    return f"{ref.form}@{ref.visit}.{ref.field}" if ref.visit else f"{ref.form}.{ref.field}"
