@@ -28,12 +28,23 @@ class Unreadable(ValueError):
         self.message = Message(en, zh)
 
 
+MAX_DIGITS = 20  # no measurement in a CRF needs more; longer input is a typing accident
+
+
 def _number_text(raw: Any) -> str:
     if isinstance(raw, bool) or not isinstance(raw, (int, float, Decimal, str)):
         raise Unreadable(f"expected a number, got {raw!r}", f"应为数字，而不是 {raw!r}")
+    if isinstance(raw, (float, Decimal)) and not Decimal(raw).is_finite():
+        raise Unreadable(f"expected a number, got {raw}", f"应为数字，而不是 {raw}")
     if isinstance(raw, float):
-        return repr(raw)
-    return str(raw).strip()
+        text = repr(raw)
+    elif isinstance(raw, Decimal):
+        text = format(raw, "f")  # JSON 1e2 arrives as Decimal('1E+2'); read it as 100
+    else:
+        text = str(raw).strip()
+    if sum(c.isdigit() for c in text[:1000]) > MAX_DIGITS:
+        raise Unreadable(f"number too long ({len(text)} characters)", f"数字过长（{len(text)} 个字符）")
+    return text
 
 
 def _integer(spec: FieldSpec, raw: Any) -> int:
@@ -107,13 +118,14 @@ def _time(spec: FieldSpec, raw: Any) -> dt.time:
 def _code(spec: FieldSpec, raw: Any) -> object:
     codes = [c.code for c in spec.codes]
     candidate = raw
-    if isinstance(raw, str) and codes and isinstance(codes[0], int) and _INT.match(raw.strip()):
+    if isinstance(raw, str) and codes and isinstance(codes[0], int) and _INT.match(raw.strip()) and len(raw) < 10:
         candidate = int(raw.strip())
-    elif isinstance(raw, (Decimal, float)) and not isinstance(raw, bool) and raw == int(raw):
+    elif isinstance(raw, (Decimal, float)) and Decimal(raw).is_finite() and raw == Decimal(raw).to_integral_value():
         candidate = int(raw)
     if isinstance(candidate, bool) or candidate not in codes:
         allowed = ", ".join(str(c) for c in codes)
-        raise Unreadable(f"{raw!r} is not one of the codes {allowed}", f"{raw!r} 不是可选代码（{allowed}）之一")
+        shown = str(raw) if isinstance(raw, (Decimal, float, int)) and not isinstance(raw, bool) else repr(raw)
+        raise Unreadable(f"{shown} is not one of the codes {allowed}", f"{shown} 不是可选代码（{allowed}）之一")
     return candidate
 
 

@@ -205,7 +205,7 @@ class FormSession:
         values: dict[str, Any] = {}
         visible: dict[str, bool] = {}
         required: dict[str, bool] = {}
-        touched: set[str] = {field_id}
+        touched: set[str] = set()
         if field_id in graph.val_node:
             push(graph.val_node[field_id])
         if self._refresh_symbol(field_id):

@@ -100,6 +100,15 @@ def _compatible(left: Type, right: Type) -> bool:
     return left.kind != "list" or (left.elem is not None and right.elem is not None and _compatible(left.elem, right.elem))
 
 
+def _merge(left: Type, right: Type) -> Type:
+    """The type of a value that may come from either side: partial if either is a partial date."""
+    if left.kind == "date" and (left.partial or right.partial):
+        return Type("date", partial=True)
+    if left.codes is not None and right.codes is not None:
+        return Type(left.kind, codes=left.codes | right.codes)
+    return left if left.codes is None else right
+
+
 def _literal_codes(node: Node, other: Type, pos: int) -> None:
     """A literal compared with a choice must be one of its codes: `DXSTAT = "RELAPS"` is a load error."""
     if isinstance(node, Literal) and other.codes is not None and not isinstance(node.value, bool):
@@ -302,6 +311,8 @@ class _Compiler:
                 result = bt
             elif not _compatible(result, bt):
                 raise ExprError(branch.pos, f"'case' branches disagree: {result.describe()} and {bt.describe()}")
+            else:
+                result = _merge(result, bt)
             value_fns.append(bfn)
         assert result is not None
         for branch in branches:
@@ -393,7 +404,17 @@ def _numeric(c: _Compiler, node: Call, scope: Scope) -> tuple[Type, Fn]:
             raise ExprError(digits.pos, "round() needs a whole number of decimals from 0 to 10 as its second argument")
         quantum = Decimal(1).scaleb(-int(digits.value))
         c._expect(t, "number", node.args[0], "round() needs a number")
-        return NUMBER, lambda env: None if (x := fn(env)) is None else v.to_decimal(x).quantize(quantum, ROUND_HALF_UP)
+
+        def rounded(env: Any) -> Any:
+            x = fn(env)
+            if x is None:
+                return None
+            try:
+                return v.to_decimal(x).quantize(quantum, ROUND_HALF_UP)
+            except InvalidOperation:
+                return None  # too many digits for the precision: not evaluable rather than a crash
+
+        return NUMBER, rounded
     ((t, fn),) = c.args(node, scope, 1)
     c._expect(t, "number", node.args[0], f"{node.name}() needs a number")
     if node.name == "abs":
@@ -455,6 +476,7 @@ def _coalesce(c: _Compiler, node: Call, scope: Scope) -> tuple[Type, Fn]:
     for (t, _), arg in zip(args, node.args):
         if not _compatible(first, t):
             raise ExprError(arg.pos, f"coalesce() needs values of one type, got {first.describe()} and {t.describe()}")
+        first = _merge(first, t)
     fns = [fn for _, fn in args]
 
     def coalesce(env: Any) -> Any:

@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 
-MAX_DEPTH = 64
+MAX_DEPTH = 64  # nesting of parentheses, `not` and unary minus while parsing
+MAX_TREE_DEPTH = 150  # the finished tree, flat chains included (1 + 1 + ... is left-deep)
 MAX_LENGTH = 4000
 
 
@@ -84,27 +85,11 @@ class Case(Node):
 
 def walk(node: Node):
     """Yield every node of a tree, parents first."""
-    yield node
-    if isinstance(node, Unary):
-        yield from walk(node.operand)
-    elif isinstance(node, Binary):
-        yield from walk(node.left)
-        yield from walk(node.right)
-    elif isinstance(node, In):
-        yield from walk(node.item)
-        for option in node.options or ():
-            yield from walk(option)
-        if node.container is not None:
-            yield from walk(node.container)
-    elif isinstance(node, Call):
-        for arg in node.args:
-            yield from walk(arg)
-    elif isinstance(node, Case):
-        for cond, value in node.whens:
-            yield from walk(cond)
-            yield from walk(value)
-        if node.default is not None:
-            yield from walk(node.default)
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(_children(current)))
 
 
 # --------------------------------------------------------------------------- lexer
@@ -261,7 +246,7 @@ class _Parser:
                     raise ExprError(pos, "'in' needs at least one option")
                 return In(pos, node, tuple(options), None, negated)
             return In(pos, node, None, self.additive(), negated)
-        if negated:
+        if self.at("not"):
             raise ExprError(self.tok.pos, "expected 'in' after 'not'")
         return node
 
@@ -360,10 +345,36 @@ class _Parser:
         return Case(pos, tuple(whens), default)
 
 
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, Unary):
+        return [node.operand]
+    if isinstance(node, Binary):
+        return [node.left, node.right]
+    if isinstance(node, In):
+        return [node.item, *(node.options or ()), *([node.container] if node.container else [])]
+    if isinstance(node, Call):
+        return list(node.args)
+    if isinstance(node, Case):
+        return [x for pair in node.whens for x in pair] + ([node.default] if node.default else [])
+    return []
+
+
+def _check_depth(tree: Node) -> None:
+    """Iteratively, so that checking a deep tree cannot itself exhaust the stack."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            raise ExprError(node.pos, f"expression nested more than {MAX_TREE_DEPTH} levels deep; split it")
+        stack.extend((child, depth + 1) for child in _children(node))
+
+
 def parse(text: str) -> Node:
     """Parse one expression; raises `ExprError` (never anything else) on bad text."""
     if not isinstance(text, str):
         raise ExprError(0, "an expression must be a string")
     if len(text) > MAX_LENGTH:
         raise ExprError(MAX_LENGTH, f"expression longer than {MAX_LENGTH} characters")
-    return _Parser(text).parse()
+    tree = _Parser(text).parse()
+    _check_depth(tree)
+    return tree
