@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .errors import DefinitionError
 from .expr.compiler import Compiled, compile_expression
-from .expr.syntax import Case, ExprError, Literal, Name, walk
+from .expr.syntax import Call, Case, ExprError, Literal, Name, Node, parse
 from .expr.types import (
     DATE,
     DATETIME,
@@ -333,7 +333,7 @@ class _FormBuilder:
             self.error(path, f"yields {got.describe()} but value_type is {f.value_type}")
             return
         if expected.codes:
-            tree_codes = {n.value for n in _case_branches(derive.source)}
+            tree_codes = set(_result_literals(parse(derive.source)))
             bad = sorted(str(x) for x in tree_codes if x not in expected.codes)
             if bad:
                 self.error(path, f"yields {', '.join(bad)}, not a code of the field ({', '.join(sorted(map(str, expected.codes)))})")
@@ -388,16 +388,19 @@ def _shown(value: object) -> str:
     return str(value) if isinstance(value, Decimal) else json.dumps(value)
 
 
-def _case_branches(source: str):
-    from .expr.syntax import parse
-
-    for node in walk(parse(source)):
-        if isinstance(node, Case):
-            for _, value in node.whens:
-                if isinstance(value, Literal) and isinstance(value.value, str):
-                    yield value
-            if isinstance(node.default, Literal) and isinstance(node.default.value, str):
-                yield node.default
+def _result_literals(node: Node):
+    """The literals an expression can yield as its value (case branches, coalesce/min/max arguments)."""
+    if isinstance(node, Literal) and not isinstance(node.value, bool):
+        value = node.value
+        yield int(value) if isinstance(value, Decimal) and value == value.to_integral_value() else value
+    elif isinstance(node, Case):
+        for _, value in node.whens:
+            yield from _result_literals(value)
+        if node.default is not None:
+            yield from _result_literals(node.default)
+    elif isinstance(node, Call) and node.name in ("coalesce", "min", "max"):
+        for arg in node.args:
+            yield from _result_literals(arg)
 
 
 def _is_date(text: object) -> bool:

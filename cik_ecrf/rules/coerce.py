@@ -15,11 +15,11 @@ from ..definitions.expr.values import PartialDate
 from ..definitions.spec import FieldSpec
 from .results import Issue, Message
 
-_INT = re.compile(r"^[+-]?\d+$")
-_DEC = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$")
-_TIME = re.compile(r"^\d{2}:\d{2}$")
+_INT = re.compile(r"^[+-]?[0-9]+$", re.ASCII)
+_DEC = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$", re.ASCII)
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", re.ASCII)
+_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?$", re.ASCII)
+_TIME = re.compile(r"^[0-9]{2}:[0-9]{2}$", re.ASCII)
 
 
 class Unreadable(ValueError):
@@ -42,7 +42,7 @@ def _number_text(raw: Any) -> str:
         text = format(raw, "f")  # JSON 1e2 arrives as Decimal('1E+2'); read it as 100
     else:
         text = str(raw).strip()
-    if sum(c.isdigit() for c in text[:1000]) > MAX_DIGITS:
+    if sum(c.isdigit() for c in text[:1000]) > MAX_DIGITS or len(text) > 1000:
         raise Unreadable(f"number too long ({len(text)} characters)", f"数字过长（{len(text)} 个字符）")
     return text
 
@@ -117,6 +117,7 @@ def _time(spec: FieldSpec, raw: Any) -> dt.time:
 
 def _code(spec: FieldSpec, raw: Any) -> object:
     codes = [c.code for c in spec.codes]
+    raw = raw.strip() if isinstance(raw, str) else raw
     candidate = raw
     if isinstance(raw, str) and codes and isinstance(codes[0], int) and _INT.match(raw.strip()) and len(raw) < 10:
         candidate = int(raw.strip())

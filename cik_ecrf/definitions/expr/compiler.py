@@ -106,7 +106,7 @@ def _merge(left: Type, right: Type) -> Type:
         return Type("date", partial=True)
     if left.codes is not None and right.codes is not None:
         return Type(left.kind, codes=left.codes | right.codes)
-    return left if left.codes is None else right
+    return left if left.codes is not None else right  # keep the code list, so literals are checked
 
 
 def _literal_codes(node: Node, other: Type, pos: int) -> None:
@@ -117,7 +117,8 @@ def _literal_codes(node: Node, other: Type, pos: int) -> None:
             value = int(value)
         if value not in other.codes:
             allowed = ", ".join(sorted(str(c) for c in other.codes))
-            raise ExprError(node.pos, f"{node.value!r} is not one of the codes ({allowed})")
+            shown = repr(value) if isinstance(value, str) else str(value)
+            raise ExprError(node.pos, f"{shown} is not one of the codes ({allowed})")
 
 
 class _Compiler:
@@ -292,7 +293,9 @@ class _Compiler:
             x, c = ifn(env), cfn(env)
             if x is None or c is None:
                 return None
-            return (x in c) != negated
+            if x in c:
+                return not negated
+            return None if None in c else negated  # a missing element might have been x
 
         return BOOL, contained
 
