@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import __version__
 from .definitions.errors import DefinitionErrors
+from .cli_store import add_store_commands, run_store_command
 from .definitions.loader import default_forms_dir, load_study
 
 
@@ -25,8 +26,10 @@ def _parser() -> argparse.ArgumentParser:
     forms_sub = forms.add_subparsers(dest="forms_command", metavar="ACTION", required=True)
     check = forms_sub.add_parser("check", help="load and check every definition; exit 1 listing every error")
     check.add_argument("directory", nargs="?", type=Path, help="definitions directory (default: the shipped forms)")
-    elig = sub.add_parser("eligibility", help="evaluate the eligibility criteria of crf-spec section 4")
-    elig.add_argument("--values", type=Path, required=True, metavar="FILE.json", help='screening forms as {"form_id": {"FIELD": value}}; - reads stdin')
+    common = add_store_commands(sub)
+    elig = sub.add_parser("eligibility", parents=[common], help="evaluate the eligibility criteria of crf-spec section 4")
+    elig.add_argument("subject", nargs="?", help="a stored subject (or give --values)")
+    elig.add_argument("--values", type=Path, metavar="FILE.json", help='screening forms as {"form_id": {"FIELD": value}}; - reads stdin')
     elig.add_argument("--json", action="store_true", help="print the result as JSON")
     elig.add_argument("--forms", type=Path, help="definitions directory (default: the shipped forms)")
     return parser
@@ -52,9 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "forms":
         return _forms_check(args.directory)
-    if args.command == "eligibility":
+    if args.command == "eligibility" and args.values is not None:
         from .eligibility_cli import run_eligibility
 
         return run_eligibility(args.values, args.json, args.forms)
+    if args.command == "eligibility" and args.subject is None:
+        parser.error("eligibility needs a SUBJECT or --values FILE.json")
+    if args.command is not None:
+        return run_store_command(args)
     parser.print_help()
     return 0

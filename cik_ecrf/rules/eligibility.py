@@ -56,6 +56,7 @@ def evaluate_criteria(form: FormSpec, env: Env) -> tuple[EligibilityResult, tupl
                     block.not_evaluable_severity,
                     criterion.id,
                     Message(f"{criterion.id} is not evaluable: {missing} missing", f"{criterion.id} 无法判定：缺少 {missing}"),
+                    blocks_draft=False,
                 )
             )
     result = EligibilityResult(combine(tuple(results)), tuple(results))

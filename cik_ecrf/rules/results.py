@@ -28,6 +28,7 @@ class Issue:
     message: Message
     row: int | None = None
     column: str | None = None
+    blocks_draft: bool = True  # False: stops completion only (e.g. a criterion not yet evaluable)
 
     @property
     def needs_confirmation(self) -> bool:
@@ -89,6 +90,11 @@ class FormEvaluation:
     @property
     def errors(self) -> tuple[Issue, ...]:
         return tuple(i for i in self.issues if i.severity == "error")
+
+    @property
+    def draft_errors(self) -> tuple[Issue, ...]:
+        """Errors that stop even a draft save: values that are wrong, not merely incomplete."""
+        return tuple(i for i in self.errors if i.blocks_draft)
 
     @property
     def warnings(self) -> tuple[Issue, ...]:

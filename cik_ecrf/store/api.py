@@ -1,0 +1,241 @@
+"""The local store as its callers (CLI, desktop client) use it: one object per logged-in user.
+
+Each public method is one user action and one transaction (the unit of work commits once). No Qt
+here: the desktop client calls this from its background worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import secrets
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..definitions.loader import load_study
+from ..definitions.spec import StudyDefinition
+from ..rules import Clock, EligibilityResult, RulesEngine
+from . import access, audit, crypto, repository
+from .database import DB_FILE, open_engine
+from .entry import SaveRequest, SaveResult, save_form
+from .errors import AuthError, PermissionDenied, StoreError
+from .models import AuditEvent, Device, Meta, Site, Subject, User
+from .users import ADMIN_ROLES, check_password, check_role, check_username, hash_password, verify_password
+
+SUBJECT_NUMBER_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the bedside
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    store_id: str
+    site: str
+    device_id: str
+    device_code: str
+
+
+def _now() -> str:
+    return audit.now_with_offset()[0]
+
+
+class Store:
+    def __init__(self, directory: Path, engine: Any, user: User, study: StudyDefinition) -> None:
+        self.directory = directory
+        self.engine = engine
+        self.study = study
+        self.rules = RulesEngine(study)
+        self.actor = audit.Actor(user.id, user.username, user.role)
+        self.must_change_password = user.must_change_password
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def init(cls, directory: Path, site: str, admin: str, password: str, full_name: str | None = None, device_code: str | None = None, site_name: str | None = None) -> StoreInfo:
+        """Create a store for one site on this laptop, with its first administrator."""
+        check_username(admin)
+        check_password(password, admin)
+        if not site or not site.replace("-", "").isalnum() or len(site) > 16:
+            raise StoreError(f"site code {site!r}: 1–16 letters or digits")
+        directory.mkdir(parents=True, exist_ok=True)
+        if (directory / DB_FILE).exists() or (directory / "keyring.json").exists():
+            raise StoreError(f"{directory}: a store already exists here")
+        store_id, device_id = str(uuid.uuid4()), str(uuid.uuid4())
+        code = device_code or "".join(secrets.choice(SUBJECT_NUMBER_CHARS) for _ in range(4))
+        key = crypto.new_data_key()
+        try:
+            engine = open_engine(directory / DB_FILE, key, create=True)
+            with Session(engine) as session, session.begin():
+                session.add(Site(code=site.upper(), name=site_name or site.upper()))
+                session.flush()  # no ORM relationships, so parents are flushed before children
+                device = Device(id=device_id, site_code=site.upper(), code=code.upper(), next_seq=1, next_subject=1, created_at=_now())
+                session.add(device)
+                session.add_all([Meta(key="store_id", value=store_id), Meta(key="device_id", value=device_id)])
+                session.flush()
+                user = User(id=str(uuid.uuid4()), username=admin, full_name=full_name or admin, role="admin", password_hash=hash_password(password), must_change_password=False, active=True, created_at=_now())
+                session.add(user)
+                session.flush()
+                actor = audit.Actor(user.id, admin, "admin")
+                audit.append(session, device, actor, "store_init", new_json=json.dumps({"site": site.upper(), "device_code": code.upper()}))
+                audit.append(session, device, actor, "user_add", new_json=json.dumps({"username": admin, "role": "admin"}))
+            engine.dispose()
+            access.create_keyring(directory, store_id, admin, password, key)
+        except BaseException:
+            for name in (DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm", "keyring.json", ".keyring.lock"):
+                with contextlib.suppress(FileNotFoundError):
+                    (directory / name).unlink()
+            raise
+        return StoreInfo(store_id, site.upper(), device_id, code.upper())
+
+    @classmethod
+    def open(cls, directory: Path, username: str, password: str, study: StudyDefinition | None = None) -> Store:
+        """Log in: unwrap the key, open and migrate the file, audit the login (and earlier failures)."""
+        key, pending = access.unlock_key(directory, username, password)
+        try:
+            engine = open_engine(directory / DB_FILE, key)
+            with Session(engine) as session, session.begin():
+                user = repository.user_by_name(session, username)
+                if user is None or not user.active:
+                    raise AuthError(f"{username} is not an active user of this store")
+                if not verify_password(user.password_hash, password):
+                    raise AuthError("unknown user or wrong password")
+                device = repository.this_device(session)
+                for failed in pending:
+                    who = repository.user_by_name(session, failed["username"])
+                    audit.append(session, device, audit.Actor(who.id if who else None, failed["username"], who.role if who else None), "login_failed", reason=failed["why"], at=(failed["at"], failed["offset"]))
+                audit.append(session, device, audit.Actor(user.id, user.username, user.role), "login")
+                session.expunge(user)
+        except BaseException:
+            access.restore_pending(directory, pending)
+            raise
+        return cls(directory, engine, user, study or load_study())
+
+    def close(self) -> None:
+        with self.unit_of_work() as session:
+            audit.append(session, repository.this_device(session), self.actor, "logout")
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """One user action, one transaction: repositories flush, this commits (or rolls back)."""
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            yield session
+
+    def _require(self, roles: frozenset[str], what: str) -> None:
+        if self.actor.role not in roles:
+            raise PermissionDenied(f"a {self.actor.role} cannot {what}")
+        if self.must_change_password:
+            raise AuthError("the password must be changed first: run `cik-ecrf passwd`")
+
+    # ------------------------------------------------------------------ users
+
+    def add_user(self, username: str, role: str, password: str, full_name: str | None = None) -> None:
+        self._require(ADMIN_ROLES, "manage users")
+        check_username(username)
+        check_role(role)
+        check_password(password, username)
+        with self.unit_of_work() as session:
+            if repository.user_by_name(session, username):
+                raise StoreError(f"user {username} already exists")
+            session.add(User(id=str(uuid.uuid4()), username=username, full_name=full_name or username, role=role, password_hash=hash_password(password), must_change_password=True, active=True, created_at=_now()))
+            session.flush()
+            audit.append(session, repository.this_device(session), self.actor, "user_add", new_json=json.dumps({"username": username, "role": role, "full_name": full_name or username}))
+            access.add_key(self.directory, username, password, self._data_key())
+
+    def _data_key(self) -> bytes:
+        """The open store's key, read back from the engine's own URL (held in memory only)."""
+        return bytes.fromhex(str(self.engine.url.password)[2:-1])
+
+    def change_password(self, current: str, new: str) -> None:
+        check_password(new, self.actor.username)
+        if current == new:
+            raise StoreError("the new password must differ from the current one")
+        with self.unit_of_work() as session:
+            user = session.get(User, self.actor.user_id)
+            assert user is not None
+            if not verify_password(user.password_hash, current):
+                raise AuthError("the current password is wrong")
+            user.password_hash = hash_password(new)
+            user.must_change_password = False
+            audit.append(session, repository.this_device(session), self.actor, "password_change")
+            access.add_key(self.directory, self.actor.username, new, self._data_key())
+        self.must_change_password = False
+
+    # ------------------------------------------------------------------ subjects and forms
+
+    def add_subject(self, number: str | None = None) -> str:
+        """A subject number: site-device-sequence, unique across offline laptops; or a paper screening number."""
+        self._require(frozenset({"nurse", "investigator", "data_manager"}), "add subjects")
+        with self.unit_of_work() as session:
+            device = repository.this_device(session)
+            if number is None:
+                number = f"{device.site_code}-{device.code}-{device.next_subject:04d}"
+                device.next_subject += 1
+            else:
+                number = number.strip()
+                if not number or len(number) > 40:
+                    raise StoreError("a subject number is 1–40 characters")
+            if session.scalar(select(Subject).where(Subject.number == number)):
+                raise StoreError(f"subject {number} already exists")
+            subject = Subject(id=str(uuid.uuid4()), number=number, site_code=device.site_code, created_at=_now(), created_by=self.actor.user_id or "")
+            session.add(subject)
+            session.flush()
+            audit.append(session, device, self.actor, "subject_add", subject_id=subject.id, new_json=json.dumps(number))
+        return number
+
+    def save(self, request: SaveRequest, clock: Clock | None = None) -> SaveResult:
+        self._require(frozenset({"nurse", "investigator", "data_manager"}), "enter data")
+        with self.unit_of_work() as session:
+            return save_form(session, self.study, self.rules, self.actor, request, clock or Clock.system())
+
+    def subject_values(self, ref: str) -> tuple[Subject, list[dict[str, Any]]]:
+        with self.unit_of_work() as session:
+            subject = repository.subject_by_ref(session, ref)
+            pairs = repository.instances(session, subject)
+            values = repository.values_of(session, [i.id for _, i in pairs])
+            rows = [{"visit": v.visit_id, "form": i.form_id, "instance": i.id, "version": i.form_version, "status": i.status, "values": values[i.id]} for v, i in pairs]
+            session.expunge(subject)
+            return subject, rows
+
+    def subject_numbers(self) -> list[str]:
+        with self.unit_of_work() as session:
+            return [s.number for s in repository.subjects(session)]
+
+    def eligibility(self, ref: str, clock: Clock | None = None) -> EligibilityResult:
+        with self.unit_of_work() as session:
+            subject = repository.subject_by_ref(session, ref)
+            data = repository.subject_data(session, subject)
+        own = data.instances("screening", "eligibility")
+        result = self.rules.evaluate("eligibility", "screening", own[0] if own else {}, data, clock or Clock.system()).eligibility
+        assert result is not None
+        return result
+
+    def evaluate(self, ref: str, visit: str, form: str, instance: dict[str, Any], clock: Clock | None = None):
+        with self.unit_of_work() as session:
+            data = repository.subject_data(session, repository.subject_by_ref(session, ref))
+        return self.rules.evaluate(form, visit, instance, data, clock or Clock.system())
+
+    # ------------------------------------------------------------------ audit
+
+    def audit_events(self, subject: str | None = None) -> list[AuditEvent]:
+        with self.unit_of_work() as session:
+            query = select(AuditEvent).order_by(AuditEvent.seq)
+            if subject is not None:
+                query = query.where(AuditEvent.subject_id == repository.subject_by_ref(session, subject).id)
+            events = list(session.scalars(query))
+            session.expunge_all()
+            return events
+
+    def verify_audit(self) -> audit.ChainCheck:
+        with self.unit_of_work() as session:
+            return audit.verify(session)

@@ -1,0 +1,23 @@
+"""Errors meant for users of the store: each says what is wrong and, where it helps, what to do."""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """A user-facing refusal: the CLI prints it as one line and exits 1; nothing was changed."""
+
+
+class AuthError(StoreError):
+    """Wrong user or password, locked account, or a password that must be changed first."""
+
+
+class PermissionDenied(StoreError):
+    """The user's role does not allow the action."""
+
+
+class ValidationFailed(StoreError):
+    """A save refused by the rules: one `FIELD: message` line per problem."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
