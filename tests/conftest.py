@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+
+# Stores made by the tests derive their key-wrapping keys with argon2id at 8 MiB instead of the
+# production 64 MiB, so that hundreds of logins stay fast; test_crypto checks the production default.
+os.environ.setdefault("CIK_ECRF_KDF_MEMORY_KIB", "8192")
 
 from cik_ecrf.definitions.loader import load_study
 from cik_ecrf.definitions.spec import StudyDefinition
