@@ -42,6 +42,12 @@ def add_store_commands(sub: Any) -> None:
     add.add_argument("--role", required=True, choices=["nurse", "investigator", "monitor", "data_manager", "admin"])
     add.add_argument("--full-name", help="the printed name signatures show")
 
+    role = user_sub.add_parser("role", parents=[common], help="change a user's role")
+    role.add_argument("name")
+    role.add_argument("role", choices=["nurse", "investigator", "monitor", "data_manager", "admin"])
+    deactivate = user_sub.add_parser("deactivate", parents=[common], help="stop a user from logging in (kept on the audit trail)")
+    deactivate.add_argument("name")
+
     sub.add_parser("passwd", parents=[common], help="change your password (new one from CIK_ECRF_NEW_PASSWORD or a prompt)")
 
     subject = sub.add_parser("subject", help="subjects")
@@ -140,7 +146,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"created store {info.store_id} for site {info.site} (device {info.device_code}) in {directory}")
         return 0
     with _open(args) as store:
-        if command == "user":
+        if command == "user" and args.user_command == "role":
+            store.set_role(args.name, args.role)
+            print(f"{args.name} is now {args.role}")
+        elif command == "user" and args.user_command == "deactivate":
+            store.deactivate_user(args.name)
+            print(f"{args.name} can no longer log in")
+        elif command == "user":
             store.add_user(args.name, args.role, _password("CIK_ECRF_NEW_PASSWORD", f"First password for {args.name}: ", confirm=True), args.full_name)
             print(f"added {args.role} {args.name}; they must change the password at first login")
         elif command == "passwd":

@@ -152,6 +152,31 @@ class Store:
             audit.append(session, repository.this_device(session), self.actor, "user_add", new_json=json.dumps({"username": username, "role": role, "full_name": full_name or username}))
             access.add_key(self.directory, username, password, self._data_key())
 
+    def set_role(self, username: str, role: str) -> None:
+        self._require(ADMIN_ROLES, "manage users")
+        check_role(role)
+        with self.unit_of_work() as session:
+            user = repository.user_by_name(session, username)
+            if user is None:
+                raise StoreError(f"no user {username}")
+            if user.role == role:
+                return
+            audit.append(session, repository.this_device(session), self.actor, "role_change", old_json=json.dumps({"username": username, "role": user.role}), new_json=json.dumps({"username": username, "role": role}))
+            user.role = role
+
+    def deactivate_user(self, username: str) -> None:
+        """Users are never deleted (their names stay on the audit trail); a deactivated one cannot log in."""
+        self._require(ADMIN_ROLES, "manage users")
+        if username == self.actor.username:
+            raise StoreError("you cannot deactivate yourself")
+        with self.unit_of_work() as session:
+            user = repository.user_by_name(session, username)
+            if user is None:
+                raise StoreError(f"no user {username}")
+            user.active = False
+            audit.append(session, repository.this_device(session), self.actor, "user_deactivate", old_json=json.dumps({"username": username}))
+        access.remove_key(self.directory, username)
+
     def _data_key(self) -> bytes:
         """The open store's key, read back from the engine's own URL (held in memory only)."""
         return bytes.fromhex(str(self.engine.url.password)[2:-1])
