@@ -131,7 +131,9 @@ def _open(args: argparse.Namespace):
 
     if not args.user:
         raise _Usage("--user is required")
-    return Store.open(args.data_dir or default_data_dir(), args.user, _password("CIK_ECRF_PASSWORD", f"Password for {args.user}: "))
+    password = _password("CIK_ECRF_PASSWORD", f"Password for {args.user}: ")
+    store = Store.open(args.data_dir or default_data_dir(), args.user, password)
+    return store, password
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -145,7 +147,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         info = Store.init(directory, args.site, args.admin, password, args.full_name, args.device_code)
         print(f"created store {info.store_id} for site {info.site} (device {info.device_code}) in {directory}")
         return 0
-    with _open(args) as store:
+    opened, password = _open(args)
+    with opened as store:
         if command == "user" and args.user_command == "role":
             store.set_role(args.name, args.role)
             print(f"{args.name} is now {args.role}")
@@ -156,7 +159,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             store.add_user(args.name, args.role, _password("CIK_ECRF_NEW_PASSWORD", f"First password for {args.name}: ", confirm=True), args.full_name)
             print(f"added {args.role} {args.name}; they must change the password at first login")
         elif command == "passwd":
-            store.change_password(os.environ.get("CIK_ECRF_PASSWORD") or "", _password("CIK_ECRF_NEW_PASSWORD", "New password: ", confirm=True))
+            store.change_password(password, _password("CIK_ECRF_NEW_PASSWORD", "New password: ", confirm=True))
             print("password changed")
         elif command == "subject" and args.subject_command == "add":
             print(store.add_subject(args.number))

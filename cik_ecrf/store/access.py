@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,7 @@ def _record_failure(data: dict[str, Any], username: str, why: str, policy: Polic
         failures["count"] = 0
         why += f"; account locked for {policy.lockout_minutes} minutes"
         message = f"too many failed logins: {username} is locked for {policy.lockout_minutes} minutes"
-    data.setdefault("pending_events", []).append({"username": username, "at": at, "offset": offset, "why": why})
+    data.setdefault("pending_events", []).append({"id": str(uuid.uuid4()), "username": username, "at": at, "offset": offset, "why": why})
     return message
 
 
@@ -77,7 +78,7 @@ def unlock_key(directory: Path, username: str, password: str, policy: Policy | N
             until = dt.datetime.fromisoformat(state["locked_until"])
             if until > dt.datetime.now(dt.timezone.utc):
                 at, offset = now_with_offset()
-                data.setdefault("pending_events", []).append({"username": username, "at": at, "offset": offset, "why": "login while locked"})
+                data.setdefault("pending_events", []).append({"id": str(uuid.uuid4()), "username": username, "at": at, "offset": offset, "why": "login while locked"})
                 refusal = AuthError(f"{username} is locked after repeated failed logins until {until.astimezone().strftime('%H:%M')}")
             else:
                 state["locked_until"] = None
@@ -88,18 +89,22 @@ def unlock_key(directory: Path, username: str, password: str, policy: Policy | N
                 refusal = AuthError(_record_failure(data, username, "unknown user" if entry is None else "wrong password", policy))
             else:
                 data["failures"].pop(username, None)
-                pending = data.get("pending_events", [])
-                data["pending_events"] = []
+                pending = list(data.get("pending_events", []))  # removed only once they are in the trail
     if refusal is not None:
         raise refusal
     return key, pending
 
 
-def restore_pending(directory: Path, pending: list[dict[str, Any]]) -> None:
-    """Put failed logins back if the store could not take them (the open failed after unlocking)."""
-    if pending:
+def forget_pending(directory: Path, pending: list[dict[str, Any]]) -> None:
+    """Drop failed logins from the keyring once the audit trail holds them (after that commit).
+
+    If the process dies in between they stay here, and the next login skips the ones whose id the
+    trail already has: copied once, never lost.
+    """
+    done = {event.get("id") for event in pending}
+    if done:
         with Keyring(directory).locked() as data:
-            data["pending_events"] = pending + data.get("pending_events", [])
+            data["pending_events"] = [e for e in data.get("pending_events", []) if e.get("id") not in done]
 
 
 def remove_key(directory: Path, username: str) -> None:

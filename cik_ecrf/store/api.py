@@ -105,13 +105,18 @@ class Store:
                 # stored hash as well would double the deliberate cost of every login.
                 device = repository.this_device(session)
                 for failed in pending:
+                    event_id = failed.get("id")
+                    if event_id and session.scalar(select(AuditEvent.id).where(AuditEvent.id == event_id)):
+                        continue  # copied by a login that died before tidying the keyring
                     who = repository.user_by_name(session, failed["username"])
-                    audit.append(session, device, audit.Actor(who.id if who else None, failed["username"], who.role if who else None), "login_failed", reason=failed["why"], at=(failed["at"], failed["offset"]))
+                    audit.append(session, device, audit.Actor(who.id if who else None, failed["username"], who.role if who else None), "login_failed", reason=failed["why"], at=(failed["at"], failed["offset"]), event_id=event_id)
                 audit.append(session, device, audit.Actor(user.id, user.username, user.role), "login")
                 session.expunge(user)
         except BaseException:
-            access.restore_pending(directory, pending)
+            with contextlib.suppress(NameError):
+                engine.dispose()
             raise
+        access.forget_pending(directory, pending)
         return cls(directory, engine, user, study or load_study())
 
     def close(self) -> None:
@@ -131,8 +136,9 @@ class Store:
         with Session(self.engine, expire_on_commit=False) as session, session.begin():
             yield session
 
-    def _require(self, roles: frozenset[str], what: str) -> None:
-        if self.actor.role not in roles:
+    def _require(self, roles: frozenset[str] | None = None, what: str = "") -> None:
+        """Role check; and nothing at all (not even reading) before a first password is changed."""
+        if roles is not None and self.actor.role not in roles:
             raise PermissionDenied(f"a {self.actor.role} cannot {what}")
         if self.must_change_password:
             raise AuthError("the password must be changed first: run `cik-ecrf passwd`")
@@ -204,8 +210,11 @@ class Store:
         with self.unit_of_work() as session:
             device = repository.this_device(session)
             if number is None:
-                number = f"{device.site_code}-{device.code}-{device.next_subject:04d}"
-                device.next_subject += 1
+                while True:  # a paper number may already have taken the next one in this pattern
+                    number = f"{device.site_code}-{device.code}-{device.next_subject:04d}"
+                    device.next_subject += 1
+                    if not session.scalar(select(Subject.id).where(Subject.number == number)):
+                        break
             else:
                 number = number.strip()
                 if not number or len(number) > 40:
@@ -224,6 +233,7 @@ class Store:
             return save_form(session, self.study, self.rules, self.actor, request, clock or Clock.system())
 
     def subject_values(self, ref: str) -> tuple[Subject, list[dict[str, Any]]]:
+        self._require()
         with self.unit_of_work() as session:
             subject = repository.subject_by_ref(session, ref)
             pairs = repository.instances(session, subject)
@@ -233,10 +243,12 @@ class Store:
             return subject, rows
 
     def subject_numbers(self) -> list[str]:
+        self._require()
         with self.unit_of_work() as session:
             return [s.number for s in repository.subjects(session)]
 
     def eligibility(self, ref: str, clock: Clock | None = None) -> EligibilityResult:
+        self._require()
         with self.unit_of_work() as session:
             subject = repository.subject_by_ref(session, ref)
             data = repository.subject_data(session, subject)
@@ -246,6 +258,7 @@ class Store:
         return result
 
     def evaluate(self, ref: str, visit: str, form: str, instance: dict[str, Any], clock: Clock | None = None):
+        self._require()
         with self.unit_of_work() as session:
             data = repository.subject_data(session, repository.subject_by_ref(session, ref))
         return self.rules.evaluate(form, visit, instance, data, clock or Clock.system())
@@ -253,6 +266,7 @@ class Store:
     # ------------------------------------------------------------------ audit
 
     def audit_events(self, subject: str | None = None) -> list[AuditEvent]:
+        self._require()
         with self.unit_of_work() as session:
             query = select(AuditEvent).order_by(AuditEvent.seq)
             if subject is not None:
@@ -262,5 +276,6 @@ class Store:
             return events
 
     def verify_audit(self) -> audit.ChainCheck:
+        self._require()
         with self.unit_of_work() as session:
             return audit.verify(session)

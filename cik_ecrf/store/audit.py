@@ -59,7 +59,7 @@ def append(session: Session, device: Device, actor: Actor, action: str, **fields
     count = _meta(session, COUNT_KEY)
     at_utc, offset = fields.pop("at", None) or now_with_offset()
     event = AuditEvent(
-        id=str(uuid.uuid4()),
+        id=fields.pop("event_id", None) or str(uuid.uuid4()),
         device_id=device.id,
         device_seq=device.next_seq,
         user_id=actor.user_id,

@@ -48,6 +48,7 @@ def make_engine(path: Path, data_key: bytes) -> Engine:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
         for pragma in (
+            "PRAGMA cipher_log_level = NONE",  # a wrong key is reported by us, in one line
             f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
             "PRAGMA journal_mode = WAL",
             "PRAGMA synchronous = FULL",

@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..definitions.spec import StudyDefinition
@@ -19,7 +20,7 @@ from ..rules import Clock, FormEvaluation, RulesEngine
 from ..rules.jsonvalues import to_json
 from . import audit, repository
 from .errors import PermissionDenied, StoreError, ValidationFailed
-from .models import FieldValue, FormInstance, Subject
+from .models import AuditEvent, FieldValue, FormInstance, Subject
 from .users import ENTRY_ROLES
 
 
@@ -67,6 +68,20 @@ def _request_problems(study: StudyDefinition, request: SaveRequest) -> list[str]
     return problems
 
 
+def _confirmed_so_far(session: Session, instance_id: str) -> dict[str, set[str]]:
+    """Soft checks already confirmed for each field's current value (a new value needs a new confirmation)."""
+    confirmed: dict[str, set[str]] = {}
+    events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
+    for event in events:
+        keys = json.loads(event.confirmed_json) if event.confirmed_json else []
+        if event.action in ("value_set", "value_clear") and event.field_id:
+            confirmed[event.field_id] = set(keys)
+        elif event.action == "warnings_confirmed":
+            for key in keys:
+                confirmed.setdefault(key.split(":", 1)[0], set()).add(key)
+    return confirmed
+
+
 def _find_instance(session: Session, study: StudyDefinition, subject: Subject, request: SaveRequest) -> FormInstance | None:
     found = repository.instances(session, subject, request.visit, request.form)
     if request.instance is not None:
@@ -102,13 +117,15 @@ def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, act
     session_ = engine.session(request.form, request.visit, merged, data, clock)
     evaluation = session_.snapshot()
     lines = problems + [f"{i.location()}: {i.message.en}" for i in (evaluation.draft_errors if request.draft else evaluation.errors)]
-    if not request.confirm_warnings:
-        lines += [f"{i.location()}: {i.message.en} (a warning: confirm it with --confirm-warnings)" for i in evaluation.warnings]
-    if not request.draft:
-        lines += [f"{m}: required" for m in evaluation.missing_required]
     typed = {f: to_json(v) for f, v in session_.raw.items() if v is not None}
     canonical_old = {f: json.loads(_dump(v)) for f, v in old.items()}
     changed = tuple(f for f in sorted(set(typed) | set(canonical_old)) if typed.get(f) != canonical_old.get(f))
+    prior = _confirmed_so_far(session, instance.id) if instance else {}
+    pending = [w for w in evaluation.warnings if w.field in changed or f"{w.field}:{w.code}" not in prior.get(w.field, set())]
+    if not request.confirm_warnings:
+        lines += [f"{i.location()}: {i.message.en} (a warning: confirm it with --confirm-warnings)" for i in pending]
+    if not request.draft:
+        lines += [f"{m}: required" for m in evaluation.missing_required]
     new_status = "draft" if request.draft else "complete"
     was_complete = instance is not None and instance.status in ("complete", "signed")
     if was_complete and changed and not (request.reason and request.reason.strip()):
@@ -125,7 +142,7 @@ def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, act
         session.add(instance)
         session.flush()
         audit.append(session, device, actor, "form_create", instance_id=instance.id, new_json=json.dumps({"status": new_status, "version": instance.form_version}), **context)
-    confirmed = [f"{w.field}:{w.code}" for w in evaluation.warnings] if request.confirm_warnings else []
+    confirmed = sorted({f"{w.field}:{w.code}" for w in pending}) if request.confirm_warnings else []
     reason = request.reason.strip() if request.reason else None
     for field_id in changed:
         row = session.get(FieldValue, (instance.id, field_id))

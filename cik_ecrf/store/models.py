@@ -3,7 +3,7 @@ for the schema on disk; a test checks that these models and the migrated schema 
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -67,6 +67,7 @@ class Visit(Base):
 
 class FormInstance(Base):
     __tablename__ = "form_instance"
+    __table_args__ = (Index("ix_form_instance_visit", "visit_pk"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     visit_pk: Mapped[str] = mapped_column(ForeignKey("visit.id"))
     form_id: Mapped[str] = mapped_column(String(40))
@@ -92,6 +93,7 @@ class AuditEvent(Base):
     """Append-only, hash-chained: each row's hash covers its canonical encoding and the previous hash."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_subject", "subject_id"),)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(36), unique=True)
     device_id: Mapped[str] = mapped_column(String(36))
