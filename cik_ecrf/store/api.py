@@ -133,7 +133,9 @@ class Store:
     @contextlib.contextmanager
     def unit_of_work(self) -> Iterator[Session]:
         """One user action, one transaction: repositories flush, this commits (or rolls back)."""
-        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+        # autoflush off: the code flushes where a later statement depends on it (parents before
+        # children); implicit flushes before every query cost a save several round trips.
+        with Session(self.engine, expire_on_commit=False, autoflush=False) as session, session.begin():
             yield session
 
     def _require(self, roles: frozenset[str] | None = None, what: str = "") -> None:

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, Device, Meta
@@ -27,12 +27,14 @@ HASHED = (
 ).split()
 
 
-def canonical(event: AuditEvent) -> bytes:
-    return json.dumps({name: getattr(event, name) for name in HASHED}, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+def canonical(event: AuditEvent | dict[str, Any]) -> bytes:
+    row = event if isinstance(event, dict) else {name: getattr(event, name) for name in HASHED}
+    return json.dumps({name: row[name] for name in HASHED}, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def event_hash(event: AuditEvent) -> str:
-    return hashlib.sha256(event.prev_hash.encode("ascii") + canonical(event)).hexdigest()
+def event_hash(event: AuditEvent | dict[str, Any]) -> str:
+    prev = event["prev_hash"] if isinstance(event, dict) else event.prev_hash
+    return hashlib.sha256(prev.encode("ascii") + canonical(event)).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -53,34 +55,66 @@ def _meta(session: Session, key: str) -> Meta | None:
     return session.get(Meta, key)
 
 
-def append(session: Session, device: Device, actor: Actor, action: str, **fields: Any) -> AuditEvent:
-    """Add one event after the current head. Flushes; the unit of work commits."""
-    head = _meta(session, HEAD_KEY)
-    count = _meta(session, COUNT_KEY)
-    at_utc, offset = fields.pop("at", None) or now_with_offset()
-    event = AuditEvent(
-        id=fields.pop("event_id", None) or str(uuid.uuid4()),
-        device_id=device.id,
-        device_seq=device.next_seq,
-        user_id=actor.user_id,
-        username=actor.username,
-        role=actor.role,
-        at_utc=at_utc,
-        utc_offset_min=offset,
-        action=action,
-        prev_hash=head.value if head else GENESIS,
-        **{k: fields.get(k) for k in ("subject_id", "visit_id", "form_id", "instance_id", "field_id", "old_json", "new_json", "reason", "confirmed_json", "base_version")},
-    )
-    event.hash = event_hash(event)
-    device.next_seq += 1
-    session.add(event)
-    if head is None:
-        session.add(Meta(key=HEAD_KEY, value=event.hash))
-        session.add(Meta(key=COUNT_KEY, value="1"))
-    else:
-        head.value = event.hash
-        assert count is not None
-        count.value = str(int(count.value) + 1)
+class Chain:
+    """The trail's head held for one unit of work, so that a save's events chain without re-reading it.
+
+    Events are collected as rows and written by `close()` in one executemany INSERT, with the new head
+    and count; the unit of work commits it all in one transaction (BEGIN IMMEDIATE keeps other writers
+    out meanwhile).
+    """
+
+    def __init__(self, session: Session, device: Device) -> None:
+        self.session = session
+        self.device = device
+        self.head = _meta(session, HEAD_KEY)
+        self.count = _meta(session, COUNT_KEY)
+        self.previous = self.head.value if self.head else GENESIS
+        self.length = int(self.count.value) if self.count else 0
+        self.rows: list[dict[str, Any]] = []
+
+    def append(self, actor: Actor, action: str, **fields: Any) -> dict[str, Any]:
+        at_utc, offset = fields.pop("at", None) or now_with_offset()
+        row: dict[str, Any] = {
+            "id": fields.pop("event_id", None) or str(uuid.uuid4()),
+            "device_id": self.device.id,
+            "device_seq": self.device.next_seq,
+            "user_id": actor.user_id,
+            "username": actor.username,
+            "role": actor.role,
+            "at_utc": at_utc,
+            "utc_offset_min": offset,
+            "action": action,
+            "prev_hash": self.previous,
+            **{k: fields.get(k) for k in _CONTEXT},
+        }
+        row["hash"] = event_hash(row)
+        self.device.next_seq += 1
+        self.previous = row["hash"]
+        self.length += 1
+        self.rows.append(row)
+        return row  # written by close()
+
+    def close(self) -> None:
+        if self.rows:
+            self.session.execute(insert(AuditEvent), self.rows)
+            self.rows = []
+        if self.head is None:
+            self.head = Meta(key=HEAD_KEY, value=self.previous)
+            self.count = Meta(key=COUNT_KEY, value=str(self.length))
+            self.session.add_all([self.head, self.count])
+        else:
+            assert self.count is not None
+            self.head.value, self.count.value = self.previous, str(self.length)
+
+
+_CONTEXT = ("subject_id", "visit_id", "form_id", "instance_id", "field_id", "old_json", "new_json", "reason", "confirmed_json", "base_version")
+
+
+def append(session: Session, device: Device, actor: Actor, action: str, **fields: Any) -> dict[str, Any]:
+    """One event on its own (logins, user changes). Flushes; the unit of work commits."""
+    chain = Chain(session, device)
+    event = chain.append(actor, action, **fields)
+    chain.close()
     session.flush()
     return event
 

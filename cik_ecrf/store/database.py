@@ -6,6 +6,7 @@ write lock instead of interleaving; that is what keeps the audit chain a chain.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -29,14 +30,16 @@ def _alembic_config() -> Config:
     return config
 
 
+@functools.cache
 def head_revision() -> str:
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     assert head is not None
     return head
 
 
-def known_revisions() -> set[str]:
-    return {rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()}
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    return frozenset(rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions())
 
 
 def make_engine(path: Path, data_key: bytes) -> Engine:
@@ -95,6 +98,8 @@ def migrate(engine: Engine, path: Path, target: str = "head") -> None:
             f"{path}: this store was written by a newer version of CIK-eCRF (schema {revision}); "
             "install that version or newer to open it"
         )
+    if revision == head_revision() and target == "head":
+        return  # the usual case: nothing to run, and alembic's machinery need not start
     config = _alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..definitions.spec import StudyDefinition
@@ -137,36 +137,41 @@ def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, act
     assert visit is not None
     device = repository.this_device(session)
     context = {"subject_id": subject.id, "visit_id": request.visit, "form_id": request.form}
+    chain = audit.Chain(session, device)
     if instance is None:
         instance = FormInstance(id=str(uuid.uuid4()), visit_pk=visit.id, form_id=request.form, form_version=study.forms[request.form].version, status=new_status, created_at=now_text, updated_at=now_text)
         session.add(instance)
-        session.flush()
-        audit.append(session, device, actor, "form_create", instance_id=instance.id, new_json=json.dumps({"status": new_status, "version": instance.form_version}), **context)
+        session.flush()  # no ORM relationships: the parent row goes first
+        chain.append(actor, "form_create", instance_id=instance.id, new_json=json.dumps({"status": new_status, "version": instance.form_version}), **context)
+    rows = {r.field_id: r for r in session.scalars(select(FieldValue).where(FieldValue.instance_id == instance.id))}
+    inserts: list[dict[str, Any]] = []
     confirmed = sorted({f"{w.field}:{w.code}" for w in pending}) if request.confirm_warnings else []
     reason = request.reason.strip() if request.reason else None
     for field_id in changed:
-        row = session.get(FieldValue, (instance.id, field_id))
+        row = rows.get(field_id)
         new = typed.get(field_id)
         field_confirmed = [c for c in confirmed if c.split(":", 1)[0] == field_id]
         common = dict(instance_id=instance.id, field_id=field_id, old_json=row.value_json if row else None, reason=reason, confirmed_json=json.dumps(field_confirmed) if field_confirmed else None, base_version=row.server_version if row else None, **context)
         if new is None:
             assert row is not None
             session.delete(row)
-            audit.append(session, device, actor, "value_clear", **common)
+            chain.append(actor, "value_clear", **common)
         else:
             text = _dump(new)
             if row is None:
-                session.add(FieldValue(instance_id=instance.id, field_id=field_id, value_json=text, updated_at=now_text, updated_by=actor.user_id or ""))
-                session.flush()
+                inserts.append({"instance_id": instance.id, "field_id": field_id, "value_json": text, "updated_at": now_text, "updated_by": actor.user_id or ""})
             else:
                 row.value_json, row.updated_at, row.updated_by = text, now_text, actor.user_id or ""
-            audit.append(session, device, actor, "value_set", new_json=text, **common)
+            chain.append(actor, "value_set", new_json=text, **common)
     leftover = [c for c in confirmed if c.split(":", 1)[0] not in changed]
     if leftover:
-        audit.append(session, device, actor, "warnings_confirmed", instance_id=instance.id, confirmed_json=json.dumps(leftover), reason=reason, **context)
+        chain.append(actor, "warnings_confirmed", instance_id=instance.id, confirmed_json=json.dumps(leftover), reason=reason, **context)
     if instance.status != new_status:
-        audit.append(session, device, actor, "status_change", instance_id=instance.id, old_json=json.dumps(instance.status), new_json=json.dumps(new_status), reason=reason, **context)
+        chain.append(actor, "status_change", instance_id=instance.id, old_json=json.dumps(instance.status), new_json=json.dumps(new_status), reason=reason, **context)
         instance.status = new_status
     instance.updated_at = now_text
+    if inserts:
+        session.execute(insert(FieldValue), inserts)
+    chain.close()
     session.flush()
     return SaveResult(instance.id, instance.status, changed, evaluation)
