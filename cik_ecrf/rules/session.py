@@ -25,6 +25,39 @@ class RulesEngine:
     def __init__(self, study: StudyDefinition) -> None:
         self.study = study
         self.graphs: dict[str, FormGraph] = {form_id: build_graph(form) for form_id, form in study.forms.items()}
+        self._reads: dict[str, frozenset[str] | None] = {}
+
+    def forms_read_by(self, form_id: str) -> frozenset[str] | None:
+        """Every form whose values evaluating `form_id` may read (transitively), or None for "all of them".
+
+        Lets a caller load only what the rules need instead of a subject's whole history on each save.
+        """
+        if form_id in self._reads:
+            return self._reads[form_id]
+        seen: set[str] = set()
+        todo = [form_id]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            form = self.study.forms[current]
+            # Another form is read for its values only (show-ifs, derivations, the eligibility result),
+            # never for its checks; the form being evaluated runs everything.
+            compiled = [c for spec in form.fields.values() for c in (spec.show_if, spec.derive) if c]
+            compiled += [c.compiled for c in form.criteria]
+            if current == form_id:
+                compiled += [spec.required_if for spec in form.fields.values() if spec.required_if]
+                compiled += [c.compiled for spec in form.fields.values() for c in spec.row_checks]
+                compiled += [c.compiled for c in form.checks]
+            for c in compiled:
+                if c.uses_subject_dates:
+                    self._reads[form_id] = None
+                    return None
+                todo += [ref.form for ref in c.external]
+        result = frozenset(seen)
+        self._reads[form_id] = result
+        return result
 
     def session(self, form_id: str, visit_id: str, values: Mapping[str, Any] | None = None, subject: SubjectData | None = None, clock: Clock | None = None) -> FormSession:
         return FormSession(self, form_id, visit_id, values or {}, subject or SubjectData(), clock or Clock.system())

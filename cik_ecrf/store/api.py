@@ -80,8 +80,8 @@ class Store:
                 session.add(user)
                 session.flush()
                 actor = audit.Actor(user.id, admin, "admin")
-                audit.append(session, device, actor, "store_init", new_json=json.dumps({"site": site.upper(), "device_code": code.upper()}))
-                audit.append(session, device, actor, "user_add", new_json=json.dumps({"username": admin, "role": "admin"}))
+                audit.append(session, actor, "store_init", new_json=json.dumps({"site": site.upper(), "device_code": code.upper()}))
+                audit.append(session, actor, "user_add", new_json=json.dumps({"username": admin, "role": "admin"}))
             engine.dispose()
             access.create_keyring(directory, store_id, admin, password, key)
         except BaseException:
@@ -103,14 +103,14 @@ class Store:
                     raise AuthError(f"{username} is not an active user of this store")
                 # The password was proved by unwrapping the key (argon2id + GCM tag); checking the
                 # stored hash as well would double the deliberate cost of every login.
-                device = repository.this_device(session)
+                repository.this_device(session)  # a store without its device record is refused here
                 for failed in pending:
                     event_id = failed.get("id")
                     if event_id and session.scalar(select(AuditEvent.id).where(AuditEvent.id == event_id)):
                         continue  # copied by a login that died before tidying the keyring
                     who = repository.user_by_name(session, failed["username"])
-                    audit.append(session, device, audit.Actor(who.id if who else None, failed["username"], who.role if who else None), "login_failed", reason=failed["why"], at=(failed["at"], failed["offset"]), event_id=event_id)
-                audit.append(session, device, audit.Actor(user.id, user.username, user.role), "login")
+                    audit.append(session, audit.Actor(who.id if who else None, failed["username"], who.role if who else None), "login_failed", reason=failed["why"], at=(failed["at"], failed["offset"]), event_id=event_id)
+                audit.append(session, audit.Actor(user.id, user.username, user.role), "login")
                 session.expunge(user)
         except BaseException:
             with contextlib.suppress(NameError):
@@ -121,7 +121,7 @@ class Store:
 
     def close(self) -> None:
         with self.unit_of_work() as session:
-            audit.append(session, repository.this_device(session), self.actor, "logout")
+            audit.append(session, self.actor, "logout")
         self.engine.dispose()
 
     def __enter__(self) -> Store:
@@ -157,7 +157,7 @@ class Store:
                 raise StoreError(f"user {username} already exists")
             session.add(User(id=str(uuid.uuid4()), username=username, full_name=full_name or username, role=role, password_hash=hash_password(password), must_change_password=True, active=True, created_at=_now()))
             session.flush()
-            audit.append(session, repository.this_device(session), self.actor, "user_add", new_json=json.dumps({"username": username, "role": role, "full_name": full_name or username}))
+            audit.append(session, self.actor, "user_add", new_json=json.dumps({"username": username, "role": role, "full_name": full_name or username}))
             access.add_key(self.directory, username, password, self._data_key())
 
     def set_role(self, username: str, role: str) -> None:
@@ -169,7 +169,7 @@ class Store:
                 raise StoreError(f"no user {username}")
             if user.role == role:
                 return
-            audit.append(session, repository.this_device(session), self.actor, "role_change", old_json=json.dumps({"username": username, "role": user.role}), new_json=json.dumps({"username": username, "role": role}))
+            audit.append(session, self.actor, "role_change", old_json=json.dumps({"username": username, "role": user.role}), new_json=json.dumps({"username": username, "role": role}))
             user.role = role
 
     def deactivate_user(self, username: str) -> None:
@@ -182,7 +182,7 @@ class Store:
             if user is None:
                 raise StoreError(f"no user {username}")
             user.active = False
-            audit.append(session, repository.this_device(session), self.actor, "user_deactivate", old_json=json.dumps({"username": username}))
+            audit.append(session, self.actor, "user_deactivate", old_json=json.dumps({"username": username}))
         access.remove_key(self.directory, username)
 
     def _data_key(self) -> bytes:
@@ -200,7 +200,7 @@ class Store:
                 raise AuthError("the current password is wrong")
             user.password_hash = hash_password(new)
             user.must_change_password = False
-            audit.append(session, repository.this_device(session), self.actor, "password_change")
+            audit.append(session, self.actor, "password_change")
             access.add_key(self.directory, self.actor.username, new, self._data_key())
         self.must_change_password = False
 
@@ -226,7 +226,7 @@ class Store:
             subject = Subject(id=str(uuid.uuid4()), number=number, site_code=device.site_code, created_at=_now(), created_by=self.actor.user_id or "")
             session.add(subject)
             session.flush()
-            audit.append(session, device, self.actor, "subject_add", subject_id=subject.id, new_json=json.dumps(number))
+            audit.append(session, self.actor, "subject_add", subject_id=subject.id, new_json=json.dumps(number))
         return number
 
     def save(self, request: SaveRequest, clock: Clock | None = None) -> SaveResult:

@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import AuditEvent, Device, Meta
@@ -55,29 +55,38 @@ def _meta(session: Session, key: str) -> Meta | None:
     return session.get(Meta, key)
 
 
-class Chain:
-    """The trail's head held for one unit of work, so that a save's events chain without re-reading it.
+_CONTEXT = ("subject_id", "visit_id", "form_id", "instance_id", "field_id", "old_json", "new_json", "reason", "confirmed_json", "base_version")
+_COLUMNS = (*HASHED, "hash")
+_INSERT = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
-    Events are collected as rows and written by `close()` in one executemany INSERT, with the new head
-    and count; the unit of work commits it all in one transaction (BEGIN IMMEDIATE keeps other writers
-    out meanwhile).
+
+class Chain:
+    """The trail's head held for one unit of work, so that its events chain without re-reading it.
+
+    Events are collected as rows; `close()` writes them in one executemany INSERT with the new head,
+    count and device sequence, on the unit of work's connection (BEGIN IMMEDIATE keeps other writers
+    out until it commits).
     """
 
-    def __init__(self, session: Session, device: Device) -> None:
+    def __init__(self, session: Session) -> None:
+        session.flush()  # what the ORM holds (a new device, a new user) reaches the database first
         self.session = session
-        self.device = device
-        self.head = _meta(session, HEAD_KEY)
-        self.count = _meta(session, COUNT_KEY)
-        self.previous = self.head.value if self.head else GENESIS
-        self.length = int(self.count.value) if self.count else 0
+        self.conn = session.connection()
+        meta = dict(self.conn.exec_driver_sql("SELECT key, value FROM meta WHERE key IN (?, ?, ?)", (HEAD_KEY, COUNT_KEY, "device_id")).all())
+        self.device_id = meta["device_id"]
+        self.next_seq = int(self.conn.exec_driver_sql("SELECT next_seq FROM device WHERE id = ?", (self.device_id,)).scalar_one())
+        self.started = HEAD_KEY in meta
+        self.previous = meta.get(HEAD_KEY, GENESIS)
+        self.length = int(meta.get(COUNT_KEY, 0))
         self.rows: list[dict[str, Any]] = []
+        self.at = now_with_offset()  # one user action, one moment: every event of it carries the same time
 
     def append(self, actor: Actor, action: str, **fields: Any) -> dict[str, Any]:
-        at_utc, offset = fields.pop("at", None) or now_with_offset()
+        at_utc, offset = fields.pop("at", None) or self.at
         row: dict[str, Any] = {
             "id": fields.pop("event_id", None) or str(uuid.uuid4()),
-            "device_id": self.device.id,
-            "device_seq": self.device.next_seq,
+            "device_id": self.device_id,
+            "device_seq": self.next_seq,
             "user_id": actor.user_id,
             "username": actor.username,
             "role": actor.role,
@@ -88,34 +97,34 @@ class Chain:
             **{k: fields.get(k) for k in _CONTEXT},
         }
         row["hash"] = event_hash(row)
-        self.device.next_seq += 1
+        self.next_seq += 1
         self.previous = row["hash"]
         self.length += 1
         self.rows.append(row)
         return row  # written by close()
 
     def close(self) -> None:
-        if self.rows:
-            self.session.execute(insert(AuditEvent), self.rows)
-            self.rows = []
-        if self.head is None:
-            self.head = Meta(key=HEAD_KEY, value=self.previous)
-            self.count = Meta(key=COUNT_KEY, value=str(self.length))
-            self.session.add_all([self.head, self.count])
+        if not self.rows:
+            return
+        self.conn.exec_driver_sql(_INSERT, [tuple(r[c] for c in _COLUMNS) for r in self.rows])
+        self.rows = []
+        pairs = [(self.previous, HEAD_KEY), (str(self.length), COUNT_KEY)]
+        if self.started:
+            self.conn.exec_driver_sql("UPDATE meta SET value = ? WHERE key = ?", pairs)
         else:
-            assert self.count is not None
-            self.head.value, self.count.value = self.previous, str(self.length)
+            self.conn.exec_driver_sql("INSERT INTO meta (value, key) VALUES (?, ?)", pairs)
+            self.started = True
+        self.conn.exec_driver_sql("UPDATE device SET next_seq = ? WHERE id = ?", (self.next_seq, self.device_id))
+        for obj in list(self.session.identity_map.values()):  # the ORM's copies of these rows are stale now
+            if isinstance(obj, (Meta, Device)):
+                self.session.expire(obj)
 
 
-_CONTEXT = ("subject_id", "visit_id", "form_id", "instance_id", "field_id", "old_json", "new_json", "reason", "confirmed_json", "base_version")
-
-
-def append(session: Session, device: Device, actor: Actor, action: str, **fields: Any) -> dict[str, Any]:
-    """One event on its own (logins, user changes). Flushes; the unit of work commits."""
-    chain = Chain(session, device)
+def append(session: Session, actor: Actor, action: str, **fields: Any) -> dict[str, Any]:
+    """One event on its own (logins, user changes), in the caller's unit of work."""
+    chain = Chain(session)
     event = chain.append(actor, action, **fields)
     chain.close()
-    session.flush()
     return event
 
 

@@ -12,15 +12,13 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from ..definitions.spec import StudyDefinition
-from ..rules import Clock, FormEvaluation, RulesEngine
+from ..rules import Clock, FormEvaluation, RulesEngine, SubjectData
 from ..rules.jsonvalues import to_json
-from . import audit, repository
+from . import audit, save_sql
 from .errors import PermissionDenied, StoreError, ValidationFailed
-from .models import AuditEvent, FieldValue, FormInstance, Subject
 from .users import ENTRY_ROLES
 
 
@@ -68,32 +66,6 @@ def _request_problems(study: StudyDefinition, request: SaveRequest) -> list[str]
     return problems
 
 
-def _confirmed_so_far(session: Session, instance_id: str) -> dict[str, set[str]]:
-    """Soft checks already confirmed for each field's current value (a new value needs a new confirmation)."""
-    confirmed: dict[str, set[str]] = {}
-    events = session.scalars(select(AuditEvent).where(AuditEvent.instance_id == instance_id).order_by(AuditEvent.seq))
-    for event in events:
-        keys = json.loads(event.confirmed_json) if event.confirmed_json else []
-        if event.action in ("value_set", "value_clear") and event.field_id:
-            confirmed[event.field_id] = set(keys)
-        elif event.action == "warnings_confirmed":
-            for key in keys:
-                confirmed.setdefault(key.split(":", 1)[0], set()).add(key)
-    return confirmed
-
-
-def _find_instance(session: Session, study: StudyDefinition, subject: Subject, request: SaveRequest) -> FormInstance | None:
-    found = repository.instances(session, subject, request.visit, request.form)
-    if request.instance is not None:
-        for _, instance in found:
-            if instance.id == request.instance:
-                return instance
-        raise StoreError(f"instance {request.instance} is not a {request.form} form of {subject.number} at {request.visit}")
-    if study.forms[request.form].repeating:
-        return None
-    return found[0][1] if found else None
-
-
 def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, actor: audit.Actor, request: SaveRequest, clock: Clock) -> SaveResult:
     if actor.role not in ENTRY_ROLES:
         raise PermissionDenied(f"a {actor.role} cannot enter data (entry is for nurses, investigators and data managers)")
@@ -103,24 +75,27 @@ def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, act
         request = SaveRequest(**{**request.__dict__, "values": {k: v for k, v in request.values.items() if k in known and not known[k].read_only}})
     elif problems:
         raise ValidationFailed(problems)
-    subject = repository.subject_by_ref(session, request.subject)
-    instance = _find_instance(session, study, subject, request)
+    conn = session.connection()
+    subject_id, number = save_sql.subject_ref(conn, request.subject)
+    needed = engine.forms_read_by(request.form)
+    loaded = save_sql.load_forms(conn, subject_id, None if needed is None else needed | {request.form})
+    instance = _find_instance(loaded, study, number, request)
     if instance is not None and instance.status == "locked":
         raise StoreError(f"{request.form} at {request.visit} is locked; it cannot be changed")
-    old = repository.values_of(session, [instance.id])[instance.id] if instance else {}
-    merged = {**old, **request.values}
-    merged = {k: v for k, v in merged.items() if v is not None and v != "" and v != []}
-    if instance is not None:
-        data = repository.subject_data(session, subject, replace=(instance.id, merged))
-    else:
-        data = repository.subject_data(session, subject, extra=(request.visit, request.form, merged))
-    session_ = engine.session(request.form, request.visit, merged, data, clock)
+    old = instance.values if instance else {}
+    merged = {k: v for k, v in {**old, **request.values}.items() if v is not None and v != "" and v != []}
+    forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in loaded:
+        forms.setdefault((row.visit_id, row.form_id), []).append(merged if row is instance else row.values)
+    if instance is None:
+        forms.setdefault((request.visit, request.form), []).append(merged)
+    session_ = engine.session(request.form, request.visit, merged, SubjectData.of(forms), clock)
     evaluation = session_.snapshot()
     lines = problems + [f"{i.location()}: {i.message.en}" for i in (evaluation.draft_errors if request.draft else evaluation.errors)]
-    typed = {f: to_json(v) for f, v in session_.raw.items() if v is not None}
-    canonical_old = {f: json.loads(_dump(v)) for f, v in old.items()}
-    changed = tuple(f for f in sorted(set(typed) | set(canonical_old)) if typed.get(f) != canonical_old.get(f))
-    prior = _confirmed_so_far(session, instance.id) if instance else {}
+    typed = {f: _dump(v) for f, v in session_.raw.items() if v is not None}
+    old_text = {f: _dump(v) for f, v in old.items()}
+    changed = tuple(f for f in sorted(set(typed) | set(old_text)) if typed.get(f) != old_text.get(f))
+    prior = save_sql.confirmed_so_far(conn, instance.id) if instance else {}
     pending = [w for w in evaluation.warnings if w.field in changed or f"{w.field}:{w.code}" not in prior.get(w.field, set())]
     if not request.confirm_warnings:
         lines += [f"{i.location()}: {i.message.en} (a warning: confirm it with --confirm-warnings)" for i in pending]
@@ -133,45 +108,46 @@ def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, act
     if lines:
         raise ValidationFailed(lines)
     now_text = dt.datetime.now(dt.timezone.utc).isoformat()
-    visit = repository.visit_row(session, subject, request.visit, create=True)
-    assert visit is not None
-    device = repository.this_device(session)
-    context = {"subject_id": subject.id, "visit_id": request.visit, "form_id": request.form}
-    chain = audit.Chain(session, device)
+    context = {"subject_id": subject_id, "visit_id": request.visit, "form_id": request.form}
+    chain = audit.Chain(session)
     if instance is None:
-        instance = FormInstance(id=str(uuid.uuid4()), visit_pk=visit.id, form_id=request.form, form_version=study.forms[request.form].version, status=new_status, created_at=now_text, updated_at=now_text)
-        session.add(instance)
-        session.flush()  # no ORM relationships: the parent row goes first
-        chain.append(actor, "form_create", instance_id=instance.id, new_json=json.dumps({"status": new_status, "version": instance.form_version}), **context)
-    rows = {r.field_id: r for r in session.scalars(select(FieldValue).where(FieldValue.instance_id == instance.id))}
-    inserts: list[dict[str, Any]] = []
+        instance_id, old_status = str(uuid.uuid4()), None
+        version = study.forms[request.form].version
+        save_sql.insert_instance(conn, instance_id, save_sql.visit_pk(conn, subject_id, request.visit), request.form, version, new_status, now_text)
+        chain.append(actor, "form_create", instance_id=instance_id, new_json=json.dumps({"status": new_status, "version": version}), **context)
+    else:
+        instance_id, old_status = instance.id, instance.status
     confirmed = sorted({f"{w.field}:{w.code}" for w in pending}) if request.confirm_warnings else []
     reason = request.reason.strip() if request.reason else None
     for field_id in changed:
-        row = rows.get(field_id)
-        new = typed.get(field_id)
         field_confirmed = [c for c in confirmed if c.split(":", 1)[0] == field_id]
-        common = dict(instance_id=instance.id, field_id=field_id, old_json=row.value_json if row else None, reason=reason, confirmed_json=json.dumps(field_confirmed) if field_confirmed else None, base_version=row.server_version if row else None, **context)
-        if new is None:
-            assert row is not None
-            session.delete(row)
-            chain.append(actor, "value_clear", **common)
+        stored = instance.raw.get(field_id) if instance else None
+        common = dict(instance_id=instance_id, field_id=field_id, old_json=stored, reason=reason, confirmed_json=json.dumps(field_confirmed) if field_confirmed else None, base_version=instance.versions.get(field_id) if instance else None, **context)
+        if field_id in typed:
+            chain.append(actor, "value_set", new_json=typed[field_id], **common)
         else:
-            text = _dump(new)
-            if row is None:
-                inserts.append({"instance_id": instance.id, "field_id": field_id, "value_json": text, "updated_at": now_text, "updated_by": actor.user_id or ""})
-            else:
-                row.value_json, row.updated_at, row.updated_by = text, now_text, actor.user_id or ""
-            chain.append(actor, "value_set", new_json=text, **common)
+            chain.append(actor, "value_clear", **common)
     leftover = [c for c in confirmed if c.split(":", 1)[0] not in changed]
     if leftover:
-        chain.append(actor, "warnings_confirmed", instance_id=instance.id, confirmed_json=json.dumps(leftover), reason=reason, **context)
-    if instance.status != new_status:
-        chain.append(actor, "status_change", instance_id=instance.id, old_json=json.dumps(instance.status), new_json=json.dumps(new_status), reason=reason, **context)
-        instance.status = new_status
-    instance.updated_at = now_text
-    if inserts:
-        session.execute(insert(FieldValue), inserts)
+        chain.append(actor, "warnings_confirmed", instance_id=instance_id, confirmed_json=json.dumps(leftover), reason=reason, **context)
+    if old_status is not None and old_status != new_status:
+        chain.append(actor, "status_change", instance_id=instance_id, old_json=json.dumps(old_status), new_json=json.dumps(new_status), reason=reason, **context)
+    new_values = {f: typed[f] for f in changed if f in typed}
+    cleared = [f for f in changed if f not in typed]
+    save_sql.write_values(conn, instance_id, actor.user_id or "", now_text, new_values, set(instance.raw) if instance else set(), cleared)
+    if instance is not None:
+        save_sql.update_instance(conn, instance_id, new_status, now_text)
     chain.close()
-    session.flush()
-    return SaveResult(instance.id, instance.status, changed, evaluation)
+    return SaveResult(instance_id, new_status, changed, evaluation)
+
+
+def _find_instance(loaded: list[save_sql.InstanceRow], study: StudyDefinition, number: str, request: SaveRequest) -> save_sql.InstanceRow | None:
+    found = [row for row in loaded if row.visit_id == request.visit and row.form_id == request.form]
+    if request.instance is not None:
+        for row in found:
+            if row.id == request.instance:
+                return row
+        raise StoreError(f"instance {request.instance} is not a {request.form} form of {number} at {request.visit}")
+    if study.forms[request.form].repeating:
+        return None
+    return found[0] if found else None

@@ -52,8 +52,10 @@ def visit_row(session: Session, subject: Subject, visit_id: str, repeat: int = 0
     return visit
 
 
-def instances(session: Session, subject: Subject, visit_id: str | None = None, form_id: str | None = None) -> list[tuple[Visit, FormInstance]]:
+def instances(session: Session, subject: Subject, visit_id: str | None = None, form_id: str | None = None, forms: frozenset[str] | None = None) -> list[tuple[Visit, FormInstance]]:
     query = select(Visit, FormInstance).join(FormInstance, FormInstance.visit_pk == Visit.id).where(Visit.subject_id == subject.id)
+    if forms is not None:
+        query = query.where(FormInstance.form_id.in_(sorted(forms)))
     if visit_id is not None:
         query = query.where(Visit.visit_id == visit_id)
     if form_id is not None:
@@ -71,9 +73,10 @@ def values_of(session: Session, instance_ids: Sequence[str]) -> dict[str, dict[s
     return out
 
 
-def subject_data(session: Session, subject: Subject, replace: tuple[str, dict[str, Any]] | None = None, extra: tuple[str, str, dict[str, Any]] | None = None) -> SubjectData:
-    """Everything the rules may read about a subject; `replace` swaps one instance's values (a save in progress)."""
-    pairs = instances(session, subject)
+def subject_data(session: Session, subject: Subject, replace: tuple[str, dict[str, Any]] | None = None, extra: tuple[str, str, dict[str, Any]] | None = None, forms: frozenset[str] | None = None) -> SubjectData:
+    """What the rules may read about a subject (`forms`: only these; None: everything); `replace`
+    swaps one instance's values (a save in progress), `extra` adds a new instance."""
+    pairs = instances(session, subject, forms=forms)
     values = values_of(session, [i.id for _, i in pairs])
     forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for visit, instance in pairs:

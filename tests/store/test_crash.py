@@ -27,6 +27,7 @@ import pytest
 
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.errors import AuthError
+from stores import store_with_nurse
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -45,11 +46,7 @@ WATCHDOG_S = 60  # a child that stops talking is killed and the round fails
 
 
 def make_store(directory: Path, study: Any) -> str:
-    Store.init(directory, "BJ01", ADMIN, ADMIN_PW, device_code="CR01")
-    with Store.open(directory, ADMIN, ADMIN_PW, study=study) as admin:
-        admin.add_user(NURSE, "nurse", NURSE_FIRST_PW)
-    with Store.open(directory, NURSE, NURSE_FIRST_PW, study=study) as nurse:
-        nurse.change_password(NURSE_FIRST_PW, NURSE_PW)
+    store_with_nurse(directory, study, "CR01", (ADMIN, ADMIN_PW), (NURSE, NURSE_FIRST_PW, NURSE_PW))
     with Store.open(directory, NURSE, NURSE_PW, study=study) as nurse:
         return nurse.add_subject()
 

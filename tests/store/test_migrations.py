@@ -28,6 +28,7 @@ from cik_ecrf.store.database import DB_FILE
 from cik_ecrf.store.entry import SaveRequest
 from cik_ecrf.store.errors import StoreError
 from cik_ecrf.store.models import Base
+from stores import store_with_nurse
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN, ADMIN_PW = "admin1", "Admin2024pass"
@@ -53,11 +54,7 @@ def diffs(engine: Engine) -> list[Any]:
 
 def make_store(directory: Path, study: Any) -> str:
     """A store with an admin, a nurse (password changed) and one subject with demographics."""
-    Store.init(directory, "BJ01", ADMIN, ADMIN_PW, device_code="MG01")
-    with Store.open(directory, ADMIN, ADMIN_PW, study=study) as admin:
-        admin.add_user(NURSE, "nurse", NURSE_FIRST_PW)
-    with Store.open(directory, NURSE, NURSE_FIRST_PW, study=study) as nurse:
-        nurse.change_password(NURSE_FIRST_PW, NURSE_PW)
+    store_with_nurse(directory, study, "MG01", (ADMIN, ADMIN_PW), (NURSE, NURSE_FIRST_PW, NURSE_PW))
     with Store.open(directory, NURSE, NURSE_PW, study=study) as nurse:
         subject = nurse.add_subject()
         nurse.save(SaveRequest(subject, "screening", "demographics", DEMOGRAPHICS, draft=True))

@@ -25,6 +25,7 @@ from cik_ecrf.store import audit
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.database import DB_FILE
 from cik_ecrf.store.entry import SaveRequest
+from stores import store_with_nurse
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN, ADMIN_PW = "admin1", "Admin2024pass"
@@ -40,11 +41,7 @@ COLUMNS = ["seq", *audit.HASHED[:-1], "prev_hash", "hash"]  # HASHED ends with p
 def template(tmp_path_factory: pytest.TempPathFactory, study: Any) -> Path:
     """A closed store with users, a subject, three forms and a reasoned change."""
     directory = tmp_path_factory.mktemp("tamper") / "store"
-    Store.init(directory, "BJ01", ADMIN, ADMIN_PW, device_code="TP01")
-    with Store.open(directory, ADMIN, ADMIN_PW, study=study) as admin:
-        admin.add_user(NURSE, "nurse", NURSE_FIRST_PW)
-    with Store.open(directory, NURSE, NURSE_FIRST_PW, study=study) as nurse:
-        nurse.change_password(NURSE_FIRST_PW, NURSE_PW)
+    store_with_nurse(directory, study, "TP01", (ADMIN, ADMIN_PW), (NURSE, NURSE_FIRST_PW, NURSE_PW))
     with Store.open(directory, NURSE, NURSE_PW, study=study) as nurse:
         enter_data(nurse)
     return directory
@@ -322,11 +319,7 @@ def _bytes(directory: Path) -> dict[str, bytes]:
 
 def test_the_file_is_noise_without_the_key(tmp_path: Path, study: Any) -> None:
     directory = tmp_path / "store"
-    Store.init(directory, "BJ01", ADMIN, ADMIN_PW, device_code="TP01")
-    with Store.open(directory, ADMIN, ADMIN_PW, study=study) as admin:
-        admin.add_user(NURSE, "nurse", NURSE_FIRST_PW)
-    with Store.open(directory, NURSE, NURSE_FIRST_PW, study=study) as nurse:
-        nurse.change_password(NURSE_FIRST_PW, NURSE_PW)
+    store_with_nurse(directory, study, "TP01", (ADMIN, ADMIN_PW), (NURSE, NURSE_FIRST_PW, NURSE_PW))
     store = Store.open(directory, NURSE, NURSE_PW, study=study)
     subject = enter_data(store)
     key = store._data_key()
