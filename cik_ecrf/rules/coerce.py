@@ -237,6 +237,7 @@ def check_value(spec: FieldSpec, value: Any, clock: Any, row: int | None = None,
     fid = field_id or spec.id
     issues: list[Issue] = []
     units = f" {d.units}" if isinstance(d.units, str) else f" {d.units.en}" if d.units else ""
+    units_zh = f" {d.units}" if isinstance(d.units, str) else f" {d.units.zh}" if d.units else ""
     for bounds, severity in ((d.range, "error"), (d.soft_range, "warning")):
         if bounds is None:
             continue
@@ -248,14 +249,14 @@ def check_value(spec: FieldSpec, value: Any, clock: Any, row: int | None = None,
         limit_en = shown.get(str(bounds.min if side == "low" else bounds.max), _fmt(low if side == "low" else high))
         if severity == "error":
             message = (
-                Message(f"{_fmt(value)} is below the minimum {limit_en}{units}", f"{_fmt(value)} 低于最小值 {limit_en}{units}")
+                Message(f"{_fmt(value)} is below the minimum {limit_en}{units}", f"{_fmt(value)} 低于最小值 {limit_en}{units_zh}")
                 if side == "low"
-                else Message(f"{_fmt(value)} is above the maximum {limit_en}{units}", f"{_fmt(value)} 高于最大值 {limit_en}{units}")
+                else Message(f"{_fmt(value)} is above the maximum {limit_en}{units}", f"{_fmt(value)} 高于最大值 {limit_en}{units_zh}")
             )
             code = "range"
         else:
             span = f"{_fmt(low)}–{_fmt(high)}" if low is not None and high is not None else limit_en
-            message = Message(f"{_fmt(value)}{units} is outside the expected range {span}; please confirm", f"{_fmt(value)}{units} 超出常见范围 {span}，请确认")
+            message = Message(f"{_fmt(value)}{units} is outside the expected range {span}; please confirm", f"{_fmt(value)}{units_zh} 超出常见范围 {span}，请确认")
             code = "soft_range"
         issues.append(Issue(fid, severity, code, message, **where))  # type: ignore[arg-type]
     if isinstance(value, str):

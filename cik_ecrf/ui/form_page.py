@@ -1,0 +1,167 @@
+"""A form of one subject at one visit: loaded and saved through the background worker.
+
+Saving asks what the store will insist on, before it refuses: confirmation of the soft checks the
+nurse has not yet confirmed, and a reason when a completed form changes. Right-click on a field
+shows its audit history.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtWidgets import QInputDialog, QLabel, QMenu, QMessageBox, QVBoxLayout, QWidget
+
+from ..rules import SubjectData
+from ..store.api import Store
+from ..store.entry import SaveRequest, SaveResult
+from .form_view import FormView
+from .worker import StoreWorker
+
+TEXTS = {
+    "loading": {"en": "Loading…", "zh": "正在加载…"},
+    "saved": {"en": "Saved", "zh": "已保存"},
+    "reason": {"en": "This form is complete. Reason for the change:", "zh": "此表单已完成。修改原因："},
+    "confirm": {"en": "Confirm these values outside the expected range?", "zh": "确认以下超出常见范围的数值？"},
+    "history": {"en": "History", "zh": "修改记录"},
+    "no_history": {"en": "No changes recorded yet.", "zh": "尚无修改记录。"},
+}
+
+
+def _t(key: str, language: str) -> str:
+    return TEXTS[key]["zh" if language.startswith("zh") else "en"]
+
+
+def ask_reason_dialog(parent: QWidget, language: str) -> str | None:
+    text, ok = QInputDialog.getText(parent, _t("reason", language), _t("reason", language))
+    return text.strip() if ok and text.strip() else None
+
+
+def confirm_dialog(parent: QWidget, lines: list[str], language: str) -> bool:
+    answer = QMessageBox.question(parent, _t("confirm", language), _t("confirm", language) + "\n\n" + "\n".join(lines))
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class FormPage(QWidget):
+    sig_saved = Signal(object)
+    """The store's `SaveResult` after a save went through."""
+
+    sig_refused = Signal(list)
+    """The store's refusal lines (`FIELD: message`), also shown on the page."""
+
+    def __init__(
+        self,
+        store: Store,
+        worker: StoreWorker,
+        subject: str,
+        visit: str,
+        form: str,
+        instance: str | None = None,
+        language: str = "en",
+        ask_reason: Callable[[], str | None] | None = None,
+        confirm: Callable[[list[str]], bool] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName(f"page_{visit}_{form}")
+        self.store, self.worker = store, worker
+        self.subject, self.visit, self.form, self.instance = subject, visit, form, instance
+        self.language = language
+        self.ask_reason = ask_reason or (lambda: ask_reason_dialog(self, language))
+        self.confirm = confirm or (lambda lines: confirm_dialog(self, lines, language))
+        self.status: str | None = None
+        self.view: FormView | None = None
+        self.layout_ = QVBoxLayout(self)
+        self.notice = QLabel(_t("loading", language))
+        self.notice.setObjectName("pageNotice")
+        self.notice.setWordWrap(True)
+        self.layout_.addWidget(self.notice)
+        self.worker.submit(self._load, self._loaded, self._show_refusal)
+
+    # ------------------------------------------------------------------ loading (worker thread)
+
+    def _load(self) -> tuple[dict[str, Any], SubjectData, str | None, str | None]:
+        _, rows = self.store.subject_values(self.subject)
+        forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        own: dict[str, Any] = {}
+        status = instance = None
+        for row in rows:
+            forms.setdefault((row["visit"], row["form"]), []).append(row["values"])
+            mine = row["instance"] == self.instance or (self.instance is None and not self.store.study.forms[self.form].repeating)
+            if row["visit"] == self.visit and row["form"] == self.form and mine:
+                own, status, instance = row["values"], row["status"], row["instance"]
+        return own, SubjectData.of(forms), status, instance
+
+    def _loaded(self, result: tuple[dict[str, Any], SubjectData, str | None, str | None]) -> None:
+        own, subject_data, self.status, self.instance = result
+        self.view = FormView(self.store.rules, self.form, self.visit, own, subject_data, language=self.language)
+        self.view.sig_save_requested.connect(self.save)
+        for field_id, widget in self.view.widgets.items():
+            widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+            widget.customContextMenuRequested.connect(lambda pos, fid=field_id: self._context_menu(fid, pos))
+        self.layout_.addWidget(self.view, 1)
+        self.notice.setText(self._status_text())
+
+    def _status_text(self) -> str:
+        return f"{self.subject} · {self.visit} · {self.status or '—'}"
+
+    # ------------------------------------------------------------------ saving
+
+    def save(self, values: dict[str, Any], draft: bool) -> None:
+        assert self.view is not None
+        evaluation = self.view.session.snapshot()
+        confirm_warnings = False
+        if evaluation.warnings:
+            lines = [f"{self.view._label(w.field)}: {w.message.get(self.language)}" for w in evaluation.warnings]
+            if not self.confirm(lines):
+                return
+            confirm_warnings = True
+        reason = None
+        if self.status in ("complete", "signed"):
+            reason = self.ask_reason()
+            if reason is None:
+                return
+        request = SaveRequest(self.subject, self.visit, self.form, values, draft, self.instance, reason, confirm_warnings)
+        self.worker.submit(lambda: self.store.save(request), self._saved, self._show_refusal)
+
+    def _saved(self, result: SaveResult) -> None:
+        self.instance, self.status = result.instance_id, result.status
+        self.notice.setText(f"{_t('saved', self.language)} · {self._status_text()}")
+        self.sig_saved.emit(result)
+
+    def _show_refusal(self, text: str) -> None:
+        lines = text.splitlines()
+        self.notice.setText("\n".join(lines))
+        self.notice.setStyleSheet("color: #b00020")
+        self.sig_refused.emit(lines)
+
+    # ------------------------------------------------------------------ audit history
+
+    def _context_menu(self, field_id: str, pos: QPoint) -> None:
+        assert self.view is not None
+        menu = QMenu(self)
+        action = menu.addAction(_t("history", self.language))
+        action.triggered.connect(lambda: self.show_history(field_id))
+        menu.popup(self.view.widgets[field_id].mapToGlobal(pos))
+
+    def history_lines(self, field_id: str) -> list[str]:
+        """Runs on the worker: the field's audit events, oldest first, as lines a person reads."""
+        lines = []
+        for e in self.store.audit_events(self.subject):
+            if e.field_id == field_id and e.instance_id == self.instance:
+                old = json.loads(e.old_json) if e.old_json else "—"
+                new = json.loads(e.new_json) if e.new_json else "—"
+                reason = f" ({e.reason})" if e.reason else ""
+                lines.append(f"{e.at_utc[:16].replace('T', ' ')} UTC{e.utc_offset_min / 60:+.0f} {e.username} ({e.role}): {old} → {new}{reason}")
+        return lines
+
+    def show_history(self, field_id: str, on_ready: Callable[[list[str]], None] | None = None) -> None:
+        def present(lines: list[str]) -> None:
+            if on_ready is not None:
+                on_ready(lines)
+                return
+            QMessageBox.information(self, _t("history", self.language), "\n".join(lines) or _t("no_history", self.language))
+
+        self.worker.submit(lambda: self.history_lines(field_id), present, self._show_refusal)
