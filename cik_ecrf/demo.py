@@ -1,0 +1,65 @@
+"""A throw-away store with a few example subjects at different stages, for `cik-ecrf --demo`.
+
+Built through the real `Store.save`, so every example is valid data with a real audit trail; what a
+newcomer sees is the product working, not a mock-up.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .definitions.spec import StudyDefinition
+from .store.api import Store
+from .store.entry import SaveRequest
+
+ADMIN, ADMIN_PASSWORD = "demo.admin", "Demo-admin-2026"
+NURSE, NURSE_PASSWORD = "demo.nurse", "Demo-nurse-2026"
+
+
+def _screening(consent_day: dt.date, birth: str, sex: str) -> dict[str, dict[str, Any]]:
+    icf = consent_day.isoformat()
+    return {
+        "consent": {"ICFVER": "v1.0", "ICFDAT": icf, "SUBJSIGN": "Y", "GRDSIGN": "Y", "GRDREL": "MOTHER", "LTFUCONS": "Y"},
+        "demographics": {"SUBJINIT": "ZL", "BRTHDAT": birth, "SEX": sex, "ETHNIC": "HA", **({"CHILDPOT": "N"} if sex == "F" else {})},
+        "diagnosis": {"DIAGDAT": "2023-05", "DXSTAT": "RELAPSED", "NRELAPSE": 1, "QUALDAT": (consent_day - dt.timedelta(days=5)).isoformat(), "QUALBLST": 35.0, "FCMDONE": "Y", "MRDDONE": "Y", "KARYDONE": "Y", "WHOSUB": "NOS", "RISK": "HIGH", "BENDA": "N", "HSCT": "N"},
+        "prior_cart": {"CARTTGT": "CD19", "CARTDAT": (consent_day - dt.timedelta(days=120)).isoformat(), "CARTDOSE": 1.0, "CARTBOR": "CR", "LOSSEV": [{"LOSSDAT": (consent_day - dt.timedelta(days=40)).isoformat(), "LOSSMETH": "QPCR", "LOSSVAL": 0.001}], "RELSINCE": "N"},
+        "vitals": {"VSDAT": f"{icf}T09:00+08:00", "TEMP": 36.8, "HR": 92, "RESP": 20, "SYSBP": 105, "DIABP": 65, "OXYSAT": 98, "O2SUPP": "NONE", "WEIGHT": 38.0, "HEIGHT": 146.0, "ECOG": 1},
+        "labs": {"LBDAT": icf, "WBC": 3.2, "ANC": 1.1, "HGB": 98, "PLT": 85, "PBBLST": 2.0, "CREAT": 45.0, "CREAT_ULN": 80.0, "BUN": 4.1, "BUN_ULN": 7.1, "ALT": 30, "ALT_ULN": 40, "TBIL": 8.0, "TBIL_ULN": 21.0, "HBSAG": "NEG", "HBVDNA": "NEG", "HCVRNA": "NEG", "HIVAGAB": "NEG", "TPAB": "NEG"},
+        "marrow_mrd": {"BMDAT": icf, "BMBLST": 1.0, "MRDMETH": "FCM", "MRDRES": 0.05, "MRDLLOQ": 0.01, "CSFDONE": "Y", "CSFBLST": 0.0, "CNSSTAT": "CNS1", "MRIDONE": "Y", "MRILES": "N"},
+        "eligibility": {"INCL04": "Y", "INCL06": "Y", **{f"EXCL{n:02d}": "N" for n in (2, 3, 4, 5, 6, 8, 9, 10, 14)}, "LACTATING": "N", "IECONF": "Y", "IEDAT": icf},
+    }
+
+
+def build_demo_store(study: StudyDefinition, directory: Path | None = None, today: dt.date | None = None) -> Path:
+    """Four subjects: screening in progress, eligible, in follow-up after infusion, and ended."""
+    directory = directory or Path(tempfile.mkdtemp(prefix="cik-ecrf-demo-")) / "store"
+    today = today or dt.date.today()
+    Store.init(directory, "DEMO", ADMIN, ADMIN_PASSWORD, full_name="Demo Administrator", device_code="D1")
+    with Store.open(directory, ADMIN, ADMIN_PASSWORD, study) as admin:
+        admin.add_user(NURSE, "nurse", NURSE_PASSWORD + "x", full_name="Demo Nurse")
+    with Store.open(directory, NURSE, NURSE_PASSWORD + "x", study) as nurse:
+        nurse.change_password(NURSE_PASSWORD + "x", NURSE_PASSWORD)
+    with Store.open(directory, NURSE, NURSE_PASSWORD, study) as store:
+        in_screening = store.add_subject()
+        forms = _screening(today - dt.timedelta(days=2), "2014-03-02", "M")
+        for form in ("consent", "demographics"):
+            store.save(SaveRequest(in_screening, "screening", form, forms[form]))
+        store.save(SaveRequest(in_screening, "screening", "diagnosis", {"DXSTAT": "REFRACTORY"}, draft=True))
+        for subject_number, consent_day, birth, sex in (
+            (store.add_subject(), today - dt.timedelta(days=10), "2010-07-15", "F"),
+            (store.add_subject(), today - dt.timedelta(days=60), "2001-11-20", "M"),
+            (store.add_subject(), today - dt.timedelta(days=400), "1995-01-09", "F"),
+        ):
+            forms = _screening(consent_day, birth, sex)
+            for form, values in forms.items():
+                store.save(SaveRequest(subject_number, "screening", form, values, confirm_warnings=True))
+            if consent_day <= today - dt.timedelta(days=60):
+                d0 = consent_day + dt.timedelta(days=30)
+                store.save(SaveRequest(subject_number, "D0", "infusion", {"PRODID": "P-0001", "INFSTDTC": f"{d0}T10:00+08:00", "INFENDTC": f"{d0}T10:40+08:00", "DOSWT": 38.0, "CELLS": 5.0, "VIAB": 92.0, "VOL": 100, "INTERR": "N"}))
+                store.save(SaveRequest(subject_number, "D1", "vitals", {"VSDAT": f"{d0 + dt.timedelta(days=1)}T09:00+08:00", "TEMP": 38.6, "HR": 118, "RESP": 24, "SYSBP": 98, "DIABP": 60, "OXYSAT": 95, "O2SUPP": "NONE", "WEIGHT": 38.0}, confirm_warnings=True))
+            if consent_day <= today - dt.timedelta(days=300):
+                store.save(SaveRequest(subject_number, "subject", "end_of_study", {"DSDECOD": "WITHDRAWAL_BY_SUBJECT", "DSSTDAT": (today - dt.timedelta(days=3)).isoformat()}))
+    return directory
