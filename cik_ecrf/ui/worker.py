@@ -9,6 +9,7 @@ short work shows nothing.
 from __future__ import annotations
 
 import itertools
+import queue
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,17 +33,28 @@ class Outcome:
 
 
 class _Runner(QObject):
-    sig_finished = Signal(object)
-    """An `Outcome`, emitted from the worker thread and delivered on the UI thread."""
+    """Lives on the worker thread. Jobs and outcomes travel through thread-safe queues; only
+    argument-less signals cross threads (PySide6 mishandles Python objects in queued signals)."""
 
-    @Slot(int, object)
-    def run(self, job: int, call: Callable[[], Any]) -> None:
+    sig_finished = Signal()
+    """An outcome is waiting in `outcomes` (delivered on the UI thread)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.jobs: queue.SimpleQueue[tuple[int, Callable[[], Any]]] = queue.SimpleQueue()
+        self.outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+
+    @Slot()
+    def run(self) -> None:
+        job, call = self.jobs.get()
         try:
-            self.sig_finished.emit(Outcome(job, value=call()))
+            outcome = Outcome(job, value=call())
         except StoreError as exc:
-            self.sig_finished.emit(Outcome(job, refusal=str(exc)))
+            outcome = Outcome(job, refusal=str(exc))
         except Exception:  # noqa: BLE001 - a bug must reach the UI as a report, not kill the thread
-            self.sig_finished.emit(Outcome(job, bug=traceback.format_exc()))
+            outcome = Outcome(job, bug=traceback.format_exc())
+        self.outcomes.put(outcome)
+        self.sig_finished.emit()
 
 
 class StoreWorker(QObject):
@@ -52,7 +64,7 @@ class StoreWorker(QObject):
     sig_bug = Signal(str)
     """A traceback from a job that failed for a reason other than a user-facing refusal."""
 
-    _sig_submit = Signal(int, object)
+    _sig_submit = Signal()
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +73,7 @@ class StoreWorker(QObject):
         self._runner = _Runner()
         self._runner.moveToThread(self._thread)
         self._sig_submit.connect(self._runner.run)
+        self._thread.finished.connect(self._runner.deleteLater)  # the runner dies on its own thread
         self._runner.sig_finished.connect(self._finished)
         self._callbacks: dict[int, tuple[Callable[[Any], None] | None, Callable[[str], None] | None]] = {}
         self._ids = itertools.count(1)
@@ -75,14 +88,16 @@ class StoreWorker(QObject):
         self._callbacks[job] = (on_done, on_refused)
         if not self._timer.isActive() and len(self._callbacks) == 1:
             self._timer.start(PROGRESS_AFTER_MS)
-        self._sig_submit.emit(job, call)
+        self._runner.jobs.put((job, call))
+        self._sig_submit.emit()
         return job
 
     @property
     def pending(self) -> int:
         return len(self._callbacks)
 
-    def _finished(self, outcome: Outcome) -> None:
+    def _finished(self) -> None:
+        outcome = self._runner.outcomes.get()
         on_done, on_refused = self._callbacks.pop(outcome.job, (None, None))
         if not self._callbacks:
             self._timer.stop()
@@ -97,5 +112,6 @@ class StoreWorker(QObject):
 
     def shutdown(self) -> None:
         """Finish the queued work, then stop the thread (nothing acknowledged is dropped)."""
+        self._timer.stop()
         self._thread.quit()
         self._thread.wait()
