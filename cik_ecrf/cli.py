@@ -21,6 +21,9 @@ from .definitions.loader import default_forms_dir, load_study
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cik-ecrf", description="Electronic case report forms for trial NCT06389305.")
     parser.add_argument("--version", action="version", version=f"cik-ecrf {__version__}")
+    parser.add_argument("--data-dir", type=Path, default=None, dest="client_data_dir", help="with no command: the store the client opens (default: the user data directory)")
+    parser.add_argument("--demo", action="store_true", help="with no command: open the client on a throw-away store with example subjects")
+    parser.add_argument("--language", choices=["en", "zh"], default="en", help="with no command: the client's language")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     forms = sub.add_parser("forms", help="work with the form definitions")
     forms_sub = forms.add_subparsers(dest="forms_command", metavar="ACTION", required=True)
@@ -63,5 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("eligibility needs a SUBJECT or --values FILE.json")
     if args.command is not None:
         return run_store_command(args)
-    parser.print_help()
-    return 0
+    from .cli_store import default_data_dir
+    from .ui.app import run_client
+
+    return run_client(args.client_data_dir or default_data_dir(), args.language, args.demo)

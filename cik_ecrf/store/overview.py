@@ -1,0 +1,339 @@
+"""Read-only overviews for the ward round: the subject list and one subject's schedule of events.
+
+Results are frozen records built from one read transaction; no Qt here (the desktop client calls
+these on its background worker and renders the records on the UI thread).
+
+Status of a subject (issue 4, item 3), the first that applies:
+  ended         an end_of_study or death form exists
+  in follow-up  an infusion form exists, or any scheduled visit after D0 has data
+  randomized    a randomization form with RANDNO exists
+  eligible      the screening eligibility form's derived ELIGIBLE evaluates to Y
+  screening     otherwise
+
+Visit windows come from `definitions.schedule.visit_window` with the anchors D0 (date part of the
+first infusion.INFSTDTC), eligibility (eligibility.IEDAT) and consent (consent.ICFDAT).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..definitions.schedule import VisitWindow, WindowStatus, visit_window
+from ..definitions.spec import SUBJECT_VISIT, UNSCHEDULED_VISIT, StudyDefinition
+from ..rules import Clock, SubjectData
+from . import repository, save_sql
+from .models import FieldValue, FormInstance, Subject, Visit
+
+if TYPE_CHECKING:
+    from .api import Store
+
+SubjectStatus = Literal["screening", "eligible", "randomized", "in follow-up", "ended"]
+FormStatus = Literal["not started", "draft", "complete", "signed", "locked"]
+
+SUBJECT_STATUSES: tuple[SubjectStatus, ...] = ("screening", "eligible", "randomized", "in follow-up", "ended")
+FORM_STATUSES: tuple[FormStatus, ...] = ("not started", "draft", "complete", "signed", "locked")
+
+# A visit's date, read from its forms (the first of these found, earliest value across the visit's forms).
+VISIT_DATE_FIELDS = ("INFSTDTC", "VSDAT", "LBDAT", "BMDAT", "RSDAT", "CPDAT", "LKADAT", "ICFDAT", "IEDAT", "RANDDTC")
+# Fields whose values the subject list needs for every subject (anchors, randomization number).
+_ANCHOR_FIELDS = {"infusion": ("INFSTDTC",), "randomization": ("RANDNO",), "eligibility": ("IEDAT",), "consent": ("ICFDAT",)}
+_END_FORMS = ("end_of_study", "death")
+_LOG_SUMMARY = {"adverse_events": "AETERM", "conmeds": "CMTRT", "relapse": "RELDAT", "death": "DTHDAT", "end_of_study": "DSDECOD"}
+
+
+# ---------------------------------------------------------------------------- records
+
+
+@dataclass(frozen=True)
+class SubjectRow:
+    """One line of the subject list."""
+
+    number: str
+    status: SubjectStatus
+    d0: dt.date | None  # date part of the first infusion start
+    next_visit: str | None  # the first scheduled visit after the last one with data; None when ended or done
+    next_window: VisitWindow | None  # its window, when its anchor date is known
+    overdue: bool  # today is after the latest day of that window
+
+    @property
+    def due(self) -> dt.date | None:
+        return self.next_window.target if self.next_window else None
+
+
+@dataclass(frozen=True)
+class FormCell:
+    """One form at one visit: its status and, when it exists, its instance(s)."""
+
+    form: str
+    status: FormStatus
+    instances: tuple[str, ...] = ()  # oldest first; a repeating form may have several
+    open_warnings: int = 0  # warnings not confirmed for the current values
+    errors: int = 0  # errors now (a draft's, or a complete form's after another form changed)
+
+    @property
+    def instance(self) -> str | None:
+        return self.instances[0] if self.instances else None
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    visit: str
+    cells: tuple[FormCell, ...]  # in the order of the visit's forms
+    window: VisitWindow | None
+    date: dt.date | None  # the visit's date as read from its forms
+    window_status: WindowStatus | None  # early / in window / late, when both date and window are known
+
+    def cell(self, form: str) -> FormCell | None:
+        return next((c for c in self.cells if c.form == form), None)
+
+
+@dataclass(frozen=True)
+class LogInstance:
+    instance: str
+    status: FormStatus
+    summary: str  # e.g. the adverse event term, the medication
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    """A subject-level log form: adverse events and conmeds repeat, the others exist once at most."""
+
+    form: str
+    repeating: bool
+    status: FormStatus  # the least finished of its instances ("not started" when none)
+    entries: tuple[LogInstance, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.entries)
+
+
+@dataclass(frozen=True)
+class ScheduleGrid:
+    number: str
+    status: SubjectStatus
+    d0: dt.date | None
+    forms: tuple[str, ...]  # the grid's columns: every visit form, in schedule order
+    rows: tuple[VisitRow, ...]  # every visit of the schedule except the subject-level logs
+    logs: tuple[LogEntry, ...]
+    next_visit: str | None
+    overdue: bool
+    warnings_evaluated: bool = True
+
+    def row(self, visit: str) -> VisitRow:
+        return next(r for r in self.rows if r.visit == visit)
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Inst:
+    visit: str
+    repeat: int
+    id: str
+    form: str
+    status: str
+    values: dict[str, Any]
+
+
+def _clock(today: dt.date) -> Clock:
+    return Clock(dt.datetime.combine(today, dt.time(23, 59)).astimezone())
+
+
+def _instances(session: Session, subject_ids: Sequence[str] | None, value_fields: Mapping[str, Iterable[str]] | None) -> dict[str, list[_Inst]]:
+    """Form instances per subject id, oldest first, with the values of `value_fields` (None: all values)."""
+    query = (
+        select(Visit.subject_id, Visit.visit_id, Visit.repeat, FormInstance.id, FormInstance.form_id, FormInstance.status)
+        .join(FormInstance, FormInstance.visit_pk == Visit.id)
+        .order_by(Visit.subject_id, FormInstance.created_at, FormInstance.id)
+    )
+    if subject_ids is not None:
+        query = query.where(Visit.subject_id.in_(list(subject_ids)))
+    out: dict[str, list[_Inst]] = {}
+    by_id: dict[str, _Inst] = {}
+    for subject_id, visit_id, repeat, instance_id, form_id, status in session.execute(query):
+        inst = _Inst(visit_id, repeat, instance_id, form_id, status, {})
+        out.setdefault(subject_id, []).append(inst)
+        by_id[instance_id] = inst
+    if not by_id:
+        return out
+    values = select(FieldValue.instance_id, FieldValue.field_id, FieldValue.value_json)
+    if value_fields is not None:
+        wanted = [i for i in by_id.values() if i.form in value_fields]
+        fields = sorted({f for names in value_fields.values() for f in names})
+        if not wanted or not fields:
+            return out
+        values = values.where(FieldValue.instance_id.in_([i.id for i in wanted]), FieldValue.field_id.in_(fields))
+    elif subject_ids is not None:
+        values = values.where(FieldValue.instance_id.in_(list(by_id)))
+    for instance_id, field_id, value_json in session.execute(values):
+        if instance_id in by_id:
+            by_id[instance_id].values[field_id] = json.loads(value_json)
+    return out
+
+
+def _date(value: Any) -> dt.date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def _anchors(insts: Sequence[_Inst]) -> dict[str, dt.date]:
+    anchors: dict[str, dt.date] = {}
+    d0 = [d for i in insts if i.form == "infusion" and (d := _date(i.values.get("INFSTDTC")))]
+    if d0:
+        anchors["D0"] = min(d0)
+    for anchor, form, field in (("eligibility", "eligibility", "IEDAT"), ("consent", "consent", "ICFDAT")):
+        found = [d for i in insts if i.form == form and i.visit == "screening" and (d := _date(i.values.get(field)))]
+        if found:
+            anchors[anchor] = min(found)
+    return anchors
+
+
+def _scheduled(study: StudyDefinition) -> list[str]:
+    return [v for v in study.visit_ids() if v not in (SUBJECT_VISIT, UNSCHEDULED_VISIT)]
+
+
+def _eligible(store: Store, session: Session, subject: Subject, today: dt.date) -> bool:
+    needed = store.rules.forms_read_by("eligibility")
+    data = repository.subject_data(session, subject, forms=None if needed is None else needed | {"eligibility"})
+    own = data.instances("screening", "eligibility")
+    if not own:
+        return False
+    evaluation = store.rules.evaluate("eligibility", "screening", own[0], data, _clock(today))
+    return evaluation.eligibility is not None and evaluation.eligibility.eligible == "Y"
+
+
+def _status(store: Store, session: Session, subject: Subject, insts: Sequence[_Inst], today: dt.date) -> SubjectStatus:
+    forms = {i.form for i in insts}
+    if forms & set(_END_FORMS):
+        return "ended"
+    scheduled = _scheduled(store.study)
+    after_d0 = set(scheduled[scheduled.index("D0") + 1 :]) if "D0" in scheduled else set()
+    if "infusion" in forms or any(i.visit in after_d0 for i in insts):
+        return "in follow-up"
+    if any(i.form == "randomization" and i.values.get("RANDNO") for i in insts):
+        return "randomized"
+    if "eligibility" in forms and _eligible(store, session, subject, today):
+        return "eligible"
+    return "screening"
+
+
+def _next_visit(study: StudyDefinition, insts: Sequence[_Inst], status: SubjectStatus, anchors: dict[str, dt.date], today: dt.date) -> tuple[str | None, VisitWindow | None, bool]:
+    if status == "ended":
+        return None, None, False
+    scheduled = _scheduled(study)
+    with_data = {i.visit for i in insts}
+    last = max((n for n, v in enumerate(scheduled) if v in with_data), default=-1)
+    if last + 1 >= len(scheduled):
+        return None, None, False
+    visit = scheduled[last + 1]
+    window = visit_window(study.visit(visit), anchors)
+    return visit, window, window is not None and today > window.latest
+
+
+def subject_rows(store: Store, today: dt.date | None = None) -> list[SubjectRow]:
+    """Every subject of the store with its status, D0 and next visit due (one read transaction)."""
+    today = today or dt.date.today()
+    store._require()
+    with store.unit_of_work() as session:
+        subjects = repository.subjects(session)
+        by_subject = _instances(session, None, _ANCHOR_FIELDS)
+        rows = []
+        for subject in subjects:
+            insts = by_subject.get(subject.id, [])
+            status = _status(store, session, subject, insts, today)
+            anchors = _anchors(insts)
+            visit, window, overdue = _next_visit(store.study, insts, status, anchors, today)
+            rows.append(SubjectRow(subject.number, status, anchors.get("D0"), visit, window, overdue))
+        return rows
+
+
+# ---------------------------------------------------------------------------- one subject
+
+
+def _aggregate(statuses: Iterable[str]) -> FormStatus:
+    """The least finished status of a form's instances (draft < complete < signed < locked)."""
+    order = FORM_STATUSES[1:]
+    known = [s for s in statuses if s in order]
+    return min(known, key=order.index) if known else "not started"  # type: ignore[return-value]
+
+
+def _visit_date(insts: Sequence[_Inst]) -> dt.date | None:
+    for field in VISIT_DATE_FIELDS:
+        found = [d for i in insts if (d := _date(i.values.get(field)))]
+        if found:
+            return min(found)
+    return None
+
+
+def _issues(store: Store, session: Session, inst: _Inst, data: SubjectData, clock: Clock) -> tuple[int, int]:
+    """(open warnings, errors) of one instance: warnings confirmed for the current values do not count."""
+    evaluation = store.rules.evaluate(inst.form, inst.visit, inst.values, data, clock)
+    confirmed = save_sql.confirmed_so_far(session.connection(), inst.id) if evaluation.warnings else {}
+    open_warnings = sum(1 for w in evaluation.warnings if f"{w.field}:{w.code}" not in confirmed.get(w.field, set()))
+    return open_warnings, len(evaluation.errors)
+
+
+def schedule_grid(store: Store, number: str, today: dt.date | None = None, with_warnings: bool = True) -> ScheduleGrid:
+    """One subject's schedule of events: every visit × its forms, windows, and the subject-level logs.
+
+    `with_warnings` evaluates each existing instance with the rules engine (against the subject's
+    current data) to count open warnings and errors; a few milliseconds per instance.
+    """
+    today = today or dt.date.today()
+    study: StudyDefinition = store.study
+    store._require()
+    with store.unit_of_work() as session:
+        subject = repository.subject_by_ref(session, number)
+        insts = _instances(session, [subject.id], None).get(subject.id, [])
+        status = _status(store, session, subject, insts, today)
+        anchors = _anchors(insts)
+        clock = _clock(today)
+        data = None
+        if with_warnings and insts:
+            grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+            for inst in insts:
+                grouped.setdefault((inst.visit, inst.form), []).append(inst.values)
+            data = SubjectData.of(grouped)
+        issues: dict[str, tuple[int, int]] = {}
+        if data is not None:
+            for inst in insts:
+                issues[inst.id] = _issues(store, session, inst, data, clock)
+
+        def cell(form: str, found: Sequence[_Inst]) -> FormCell:
+            warnings = sum(issues.get(i.id, (0, 0))[0] for i in found)
+            errors = sum(issues.get(i.id, (0, 0))[1] for i in found)
+            return FormCell(form, _aggregate(i.status for i in found), tuple(i.id for i in found), warnings, errors)
+
+        columns: list[str] = []
+        rows: list[VisitRow] = []
+        for visit in study.visit_ids():
+            if visit == SUBJECT_VISIT:
+                continue
+            forms = study.forms_at(visit)
+            if visit != UNSCHEDULED_VISIT:
+                columns += [f for f in forms if f not in columns]
+            here = [i for i in insts if i.visit == visit]
+            window = visit_window(study.visit(visit), anchors)
+            date = _visit_date(here)
+            rows.append(VisitRow(visit, tuple(cell(f, [i for i in here if i.form == f]) for f in forms), window, date, window.status(date) if window and date else None))
+        logs = []
+        for form in study.forms_at(SUBJECT_VISIT):
+            found = [i for i in insts if i.visit == SUBJECT_VISIT and i.form == form]
+            summary = _LOG_SUMMARY.get(form)
+            entries = tuple(LogInstance(i.id, _aggregate([i.status]), str(i.values.get(summary, "")) if summary else "") for i in found)
+            logs.append(LogEntry(form, study.forms[form].repeating, _aggregate(i.status for i in found), entries))
+        visit, window, overdue = _next_visit(study, insts, status, anchors, today)
+        return ScheduleGrid(number, status, anchors.get("D0"), tuple(columns), tuple(rows), tuple(logs), visit, overdue, data is not None or not insts)

@@ -1,0 +1,273 @@
+"""One subject's schedule of events: visits × forms with each form's status, windows and the logs.
+
+The grid is read by `store.overview.schedule_grid` on the background worker. A double-click on a
+form cell (or Enter) asks for that form; on a subject-level log it asks for that entry, or for a new
+one on the log's own line when the log repeats (adverse events, medications).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..definitions.spec import SUBJECT_VISIT
+from ..store.api import Store
+from ..store.overview import FormCell, LogEntry, ScheduleGrid, VisitRow, schedule_grid
+from .worker import StoreWorker
+
+STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
+"""Item data role: the form status code ("not started", "draft", "complete", "signed", "locked")."""
+
+WARNINGS_ROLE = Qt.ItemDataRole.UserRole + 2
+"""Item data role: the number of open (unconfirmed) warnings and errors of the cell's form."""
+
+REQUEST_ROLE = Qt.ItemDataRole.UserRole + 3
+"""Item data role: (visit, form, instance or None) that a double-click requests."""
+
+STATUS_COLOURS = {
+    "not started": "#ffffff",
+    "draft": "#fff3cd",
+    "complete": "#d1e7dd",
+    "signed": "#cfe2ff",
+    "locked": "#e2e3e5",
+}
+WARNING_FOREGROUND = QColor("#8a5a00")
+WINDOW_COLOURS = {"early": "#fff3cd", "late": "#f8d7da"}
+
+TEXTS = {
+    "not started": {"en": "not started", "zh": "未开始"},
+    "draft": {"en": "draft", "zh": "草稿"},
+    "complete": {"en": "complete", "zh": "已完成"},
+    "signed": {"en": "signed", "zh": "已签名"},
+    "locked": {"en": "locked", "zh": "已锁定"},
+    "early": {"en": "early", "zh": "提前"},
+    "in window": {"en": "in window", "zh": "窗口期内"},
+    "late": {"en": "late", "zh": "超窗"},
+    "window": {"en": "Window", "zh": "窗口期"},
+    "warnings": {"en": "{n} open warning(s) or error(s)", "zh": "{n} 条未确认的警告或错误"},
+    "done_on": {"en": "done {date}", "zh": "实际 {date}"},
+    "logs": {"en": "Subject-level logs", "zh": "受试者层面记录"},
+    "new": {"en": "+ new", "zh": "+ 新增"},
+    "entries": {"en": "{n} entries", "zh": "{n} 条"},
+    "loading": {"en": "Loading…", "zh": "正在加载…"},
+    "header": {"en": "{number} · {status} · D0 {d0}", "zh": "{number} · {status} · D0 {d0}"},
+    "next": {"en": "Next visit: {visit} ({date})", "zh": "下次访视：{visit}（{date}）"},
+    "overdue": {"en": "overdue", "zh": "已逾期"},
+    "screening": {"en": "Screening", "zh": "筛选中"},
+    "eligible": {"en": "Eligible", "zh": "符合入组"},
+    "randomized": {"en": "Randomized", "zh": "已随机"},
+    "in follow-up": {"en": "In follow-up", "zh": "随访中"},
+    "ended": {"en": "Ended", "zh": "已结束"},
+}
+
+
+def _t(key: str, language: str) -> str:
+    return TEXTS[key]["zh" if language.startswith("zh") else "en"]
+
+
+class SubjectView(QWidget):
+    sig_form_requested = Signal(str, str, object)
+    """(visit, form, instance id or None for a new one) on a double-click or Enter on a cell or log."""
+
+    sig_loaded = Signal(object)
+    """The `ScheduleGrid` after a `refresh()` has filled the view."""
+
+    sig_refused = Signal(str)
+    """The store's refusal when the subject could not be read."""
+
+    def __init__(
+        self,
+        store: Store,
+        worker: StoreWorker,
+        number: str,
+        language: str = "en",
+        today: Callable[[], dt.date] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("subjectView")
+        self.store, self.worker, self.number, self.language = store, worker, number, language
+        self.today = today or dt.date.today
+        self.grid_data: ScheduleGrid | None = None
+        layout = QVBoxLayout(self)
+        self.header = QLabel(number)
+        self.header.setObjectName("subjectHeader")
+        layout.addWidget(self.header)
+        self.next_label = QLabel("")
+        self.next_label.setObjectName("subjectNextVisit")
+        layout.addWidget(self.next_label)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        self.grid = QTableWidget(0, 0)
+        self.grid.setObjectName("scheduleGrid")
+        self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.grid.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.grid.cellDoubleClicked.connect(lambda row, column: self._request(self.grid.item(row, column)))
+        self.grid.installEventFilter(self)
+        splitter.addWidget(self.grid)
+        logs = QWidget()
+        logs_layout = QVBoxLayout(logs)
+        logs_layout.setContentsMargins(0, 0, 0, 0)
+        logs_title = QLabel(f"<b>{_t('logs', language)}</b>")
+        logs_layout.addWidget(logs_title)
+        self.logs = QListWidget()
+        self.logs.setObjectName("subjectLogs")
+        self.logs.setAccessibleName(_t("logs", language))
+        self.logs.itemDoubleClicked.connect(self._request)
+        self.logs.installEventFilter(self)
+        logs_layout.addWidget(self.logs)
+        splitter.addWidget(logs)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        layout.addWidget(splitter, 1)
+        self.notice = QLabel("")
+        self.notice.setObjectName("subjectViewNotice")
+        self.notice.setWordWrap(True)
+        layout.addWidget(self.notice)
+        self.refresh()
+
+    # ------------------------------------------------------------------ loading
+
+    def refresh(self) -> None:
+        store, number, today = self.store, self.number, self.today()
+        self.notice.setText(_t("loading", self.language))
+        self.worker.submit(lambda: schedule_grid(store, number, today), self._loaded, self._refused)
+
+    def _refused(self, message: str) -> None:
+        self.notice.setText(message)
+        self.sig_refused.emit(message)
+
+    def _loaded(self, grid: ScheduleGrid) -> None:
+        self.grid_data = grid
+        self.notice.setText("")
+        language = self.language
+        self.header.setText(_t("header", language).format(number=grid.number, status=_t(grid.status, language), d0=grid.d0.isoformat() if grid.d0 else "—"))
+        self._fill_next(grid)
+        self._fill_grid(grid)
+        self._fill_logs(grid.logs)
+        self.sig_loaded.emit(grid)
+
+    def _visit_label(self, visit: str) -> str:
+        try:
+            return self.store.study.visit(visit).label.get(self.language)
+        except KeyError:
+            return visit
+
+    def _form_label(self, form: str) -> str:
+        spec = self.store.study.forms.get(form)
+        return spec.definition.title.get(self.language) if spec else form
+
+    def _fill_next(self, grid: ScheduleGrid) -> None:
+        if grid.next_visit is None:
+            self.next_label.setText("")
+            return
+        row = next((r for r in grid.rows if r.visit == grid.next_visit), None)
+        date = row.window.target.isoformat() if row and row.window else "—"
+        text = _t("next", self.language).format(visit=self._visit_label(grid.next_visit), date=date)
+        if grid.overdue:
+            text += f" <b style='color:#842029'>{_t('overdue', self.language)}</b>"
+        self.next_label.setText(text)
+        self.next_label.setProperty("overdue", grid.overdue)
+
+    def _fill_grid(self, grid: ScheduleGrid) -> None:
+        table = self.grid
+        table.clear()
+        table.setRowCount(len(grid.rows))
+        table.setColumnCount(1 + len(grid.forms))
+        table.setHorizontalHeaderLabels([_t("window", self.language)] + [self._form_label(f) for f in grid.forms])
+        table.setVerticalHeaderLabels([self._visit_label(r.visit) for r in grid.rows])
+        for index, row in enumerate(grid.rows):
+            table.setItem(index, 0, self._window_item(row))
+            for cell in row.cells:
+                if cell.form in grid.forms:
+                    table.setItem(index, 1 + grid.forms.index(cell.form), self._cell_item(row.visit, cell))
+        table.resizeColumnsToContents()
+
+    def _window_item(self, row: VisitRow) -> QTableWidgetItem:
+        parts = []
+        if row.window is not None:
+            w = row.window
+            parts.append(w.target.isoformat() if w.earliest == w.latest else f"{w.target} ({w.earliest} – {w.latest})")
+        if row.date is not None:
+            done = _t("done_on", self.language).format(date=row.date.isoformat())
+            parts.append(f"{done} · {_t(row.window_status, self.language)}" if row.window_status else done)
+        item = QTableWidgetItem("  ".join(parts))
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)
+        item.setData(Qt.ItemDataRole.UserRole, row.window_status)
+        if row.window_status in WINDOW_COLOURS:
+            item.setBackground(QBrush(QColor(WINDOW_COLOURS[row.window_status])))
+        return item
+
+    def _cell_item(self, visit: str, cell: FormCell) -> QTableWidgetItem:
+        issues = cell.open_warnings + cell.errors
+        text = _t(cell.status, self.language)
+        if len(cell.instances) > 1:
+            text += f" ×{len(cell.instances)}"
+        if issues:
+            text = f"⚠ {text}"
+        item = QTableWidgetItem(text)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        item.setBackground(QBrush(QColor(STATUS_COLOURS[cell.status])))
+        item.setData(STATUS_ROLE, cell.status)
+        item.setData(WARNINGS_ROLE, issues)
+        item.setData(REQUEST_ROLE, (visit, cell.form, cell.instance))
+        if issues:
+            item.setForeground(QBrush(WARNING_FOREGROUND))
+            item.setToolTip(_t("warnings", self.language).format(n=issues))
+        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{self._visit_label(visit)}, {self._form_label(cell.form)}: {text}")
+        return item
+
+    def _fill_logs(self, logs: tuple[LogEntry, ...]) -> None:
+        self.logs.clear()
+        for log in logs:
+            title = self._form_label(log.form)
+            if log.repeating:
+                head = QListWidgetItem(f"{title}: {_t('entries', self.language).format(n=log.count)}   {_t('new', self.language)}")
+                head.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, None))
+            else:
+                head = QListWidgetItem(f"{title}: {_t(log.status, self.language)}")
+                head.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, log.entries[0].instance if log.entries else None))
+            head.setData(STATUS_ROLE, log.status)
+            head.setData(Qt.ItemDataRole.UserRole, log.form)
+            head.setBackground(QBrush(QColor(STATUS_COLOURS[log.status])))
+            self.logs.addItem(head)
+            if log.repeating:
+                for number, entry in enumerate(log.entries, 1):
+                    item = QListWidgetItem(f"    {number}. {entry.summary or title} — {_t(entry.status, self.language)}")
+                    item.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, entry.instance))
+                    item.setData(STATUS_ROLE, entry.status)
+                    item.setData(Qt.ItemDataRole.UserRole, log.form)
+                    item.setBackground(QBrush(QColor(STATUS_COLOURS[entry.status])))
+                    self.logs.addItem(item)
+
+    # ------------------------------------------------------------------ requests
+
+    def _request(self, item: QTableWidgetItem | QListWidgetItem | None) -> None:
+        request = item.data(REQUEST_ROLE) if item is not None else None
+        if request:
+            visit, form, instance = request
+            self.sig_form_requested.emit(visit, form, instance)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Enter on a cell or a log line requests it, like a double-click."""
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if watched is self.grid:
+                self._request(self.grid.currentItem())
+                return True
+            if watched is self.logs:
+                self._request(self.logs.currentItem())
+                return True
+        return super().eventFilter(watched, event)
