@@ -8,13 +8,26 @@ saving (database work) is requested by signal and done elsewhere.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..rules import Clock, Delta, FormSession, Issue, RulesEngine, SubjectData
+from ..rules.jsonvalues import to_json
 from .fields import FieldWidget, make_field_widget
 
 COLOURS = {"error": "#b00020", "warning": "#8a5a00", "info": "#1f5fa8"}
@@ -24,7 +37,19 @@ TEXTS = {
     "complete": {"en": "Mark complete", "zh": "标记为完成"},
     "missing": {"en": "Cannot complete: fill in", "zh": "无法完成，请填写"},
     "errors": {"en": "Cannot complete: correct", "zh": "无法完成，请更正"},
+    "criterion": {"en": "Criterion", "zh": "标准"},
+    "outcome": {"en": "Outcome", "zh": "结果"},
+    "sources": {"en": "Source values", "zh": "来源数据"},
+    "met": {"en": "met", "zh": "符合"},
+    "not met": {"en": "not met", "zh": "不符合"},
+    "present": {"en": "present", "zh": "存在"},
+    "absent": {"en": "absent", "zh": "不存在"},
+    "not evaluable": {"en": "not evaluable", "zh": "无法判定"},
 }
+
+
+def _shown(value: Any) -> str:
+    return "—" if value is None else json.dumps(to_json(value), ensure_ascii=False)
 
 
 def _t(key: str, language: str) -> str:
@@ -58,6 +83,7 @@ class FormView(QWidget):
         self.labels: dict[str, QLabel] = {}
         self.messages: dict[str, QLabel] = {}
         self.rows: dict[str, tuple[QLabel, QWidget]] = {}
+        self._shown_criteria: object = None
         self._build(values or {})
         self._apply_all()
 
@@ -98,6 +124,10 @@ class FormView(QWidget):
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
         outer.addWidget(scroll, 1)
+        self.criteria_table: QTableWidget | None = None
+        if self.form.criteria:
+            self.criteria_table = self._criteria_table()
+            outer.addWidget(self.criteria_table, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         draft = QPushButton(_t("draft", self.language))
@@ -117,6 +147,36 @@ class FormView(QWidget):
         for first, second in zip(focusable, focusable[1:]):
             QWidget.setTabOrder(first, second)
 
+    def _criteria_table(self) -> QTableWidget:
+        """Each eligibility criterion, its outcome and the source values it read (read-only)."""
+        table = QTableWidget(len(self.form.criteria), 3)
+        table.setObjectName("eligibilityCriteria")
+        table.setHorizontalHeaderLabels([_t(k, self.language) for k in ("criterion", "outcome", "sources")])
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.horizontalHeader().setStretchLastSection(True)
+        table.verticalHeader().setVisible(False)
+        table.setColumnWidth(0, 340)
+        table.setColumnWidth(1, 110)
+        for row, criterion in enumerate(self.form.criteria):
+            item = QTableWidgetItem(f"{criterion.id} {criterion.definition.label.get(self.language)}")
+            item.setToolTip(criterion.definition.rule)
+            table.setItem(row, 0, item)
+        return table
+
+    def _show_criteria(self) -> None:
+        result = self.session.criteria
+        if self.criteria_table is None or result is None or result is self._shown_criteria:
+            return
+        self._shown_criteria = result
+        for row, criterion in enumerate(result.criteria):
+            outcome = QTableWidgetItem(_t(criterion.outcome, self.language))
+            outcome.setData(Qt.ItemDataRole.UserRole, criterion.outcome)
+            colour = {"met": "#1b7a3a", "absent": "#1b7a3a", "not met": "#b00020", "present": "#b00020"}.get(criterion.outcome, "#8a5a00")
+            outcome.setForeground(QColor(colour))
+            self.criteria_table.setItem(row, 1, outcome)
+            sources = ", ".join(f"{name}={_shown(value)}" for name, value in criterion.values.items())
+            self.criteria_table.setItem(row, 2, QTableWidgetItem(sources))
+
     # ------------------------------------------------------------------ reacting
 
     def on_edited(self, field_id: str, raw: Any) -> None:
@@ -132,6 +192,7 @@ class FormView(QWidget):
             self._mark_required(field_id)
         for field_id, issues in delta.issues.items():
             self._show_issues(field_id, issues)
+        self._show_criteria()
 
     def _apply_all(self) -> None:
         for field_id in self.form.fields:
@@ -140,6 +201,7 @@ class FormView(QWidget):
             self._show(field_id, self.session.visible[field_id])
             self._mark_required(field_id)
             self._show_issues(field_id, self.session.issues_for(field_id))
+        self._show_criteria()
 
     def _show(self, field_id: str, shown: bool) -> None:
         label, cell = self.rows[field_id]

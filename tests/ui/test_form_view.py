@@ -203,3 +203,17 @@ def test_cross_form_rule_from_subject_data(qtbot: Any, engine: RulesEngine) -> N
     subject = SubjectData.of({("screening", "demographics"): {"BRTHDAT": "2016-01-01"}, ("screening", "consent"): {"ICFDAT": "2026-01-10"}})
     form = view(qtbot, engine, "crs_icans", "D1", subject=subject)
     assert form.rows["CAPD"][1].isVisible() and not form.rows["ICE"][1].isVisible()  # a 10-year-old: CAPD, not ICE
+
+
+def test_eligibility_shows_every_criterion_with_its_source_values(qtbot: Any, engine: RulesEngine) -> None:
+    subject = SubjectData.of({("screening", "labs"): {"CREAT": "120", "CREAT_ULN": "80", "BUN": "4", "BUN_ULN": "7"}})
+    form = view(qtbot, engine, "eligibility", subject=subject)
+    table = form.criteria_table
+    assert table is not None and table.rowCount() == 23
+    outcomes = {table.item(r, 0).text().split()[0]: table.item(r, 1).data(Qt.ItemDataRole.UserRole) for r in range(23)}
+    assert outcomes["EXCL07"] == "present"  # creatinine 120 >= 1.5 x 80
+    ids = [table.item(r, 0).text().split()[0] for r in range(23)]
+    assert "labs.CREAT=120" in table.item(ids.index("EXCL07"), 2).text()
+    assert outcomes["INCL04"] == "not evaluable"
+    click(qtbot, form, "INCL04_Y")
+    assert table.item(ids.index("INCL04"), 1).data(Qt.ItemDataRole.UserRole) == "met"  # live, as the investigator answers
