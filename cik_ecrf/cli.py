@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
-from .definitions.errors import DefinitionErrors
 from .cli_store import add_store_commands, run_store_command
+from .definitions.errors import DefinitionErrors
 from .definitions.loader import default_forms_dir, load_study
 
 

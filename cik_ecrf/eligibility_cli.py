@@ -86,11 +86,13 @@ def _derived_disagreements(engine: RulesEngine, subject: SubjectData, data: dict
     problems: list[str] = []
     for (visit, form_id), instances in subject.forms.items():
         form = engine.study.forms[form_id]
-        for field_id, given in instances[0].items():
-            spec = form.fields.get(field_id)
-            if spec is None or spec.definition.type != "derived":
-                continue
-            computed = engine.evaluate(form_id, visit, instances[0], subject, clock).values.get(field_id)
+        derived = {f: v for f, v in instances[0].items() if f in form.fields and form.fields[f].definition.type == "derived"}
+        if not derived:
+            continue
+        computed_values = engine.evaluate(form_id, visit, instances[0], subject, clock).values  # once per form
+        for field_id, given in derived.items():
+            spec = form.fields[field_id]
+            computed = computed_values.get(field_id)
             if to_json(computed) != to_json(given):
                 sources = ", ".join(sorted(ref_name(r) for r in (spec.derive.refs if spec.derive else ())))
                 problems.append(

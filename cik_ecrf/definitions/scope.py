@@ -4,7 +4,22 @@
 from __future__ import annotations
 
 from .expr.syntax import ExprError, Name
-from .expr.types import DATE, DATETIME, NUMBER, PARTIAL_DATE, TEXT, TIME, YESNO, ColumnRef, ExternalRef, LocalRef, Ref, RowRef, RowsRef, Type
+from .expr.types import (
+    DATE,
+    DATETIME,
+    NUMBER,
+    PARTIAL_DATE,
+    TEXT,
+    TIME,
+    YESNO,
+    ColumnRef,
+    ExternalRef,
+    LocalRef,
+    Ref,
+    RowRef,
+    RowsRef,
+    Type,
+)
 from .models import Code, FieldDef, FormDef, Study
 from .spec import SUBJECT_VISIT
 

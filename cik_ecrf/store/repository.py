@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..rules import SubjectData
@@ -43,15 +42,6 @@ def subjects(session: Session) -> Sequence[Subject]:
     return session.scalars(select(Subject).order_by(Subject.number)).all()
 
 
-def visit_row(session: Session, subject: Subject, visit_id: str, repeat: int = 0, create: bool = False) -> Visit | None:
-    visit = session.scalar(select(Visit).where(Visit.subject_id == subject.id, Visit.visit_id == visit_id, Visit.repeat == repeat))
-    if visit is None and create:
-        visit = Visit(id=str(uuid.uuid4()), subject_id=subject.id, visit_id=visit_id, repeat=repeat)
-        session.add(visit)
-        session.flush()
-    return visit
-
-
 def instances(session: Session, subject: Subject, visit_id: str | None = None, form_id: str | None = None, forms: frozenset[str] | None = None) -> list[tuple[Visit, FormInstance]]:
     query = select(Visit, FormInstance).join(FormInstance, FormInstance.visit_pk == Visit.id).where(Visit.subject_id == subject.id)
     if forms is not None:
@@ -73,21 +63,11 @@ def values_of(session: Session, instance_ids: Sequence[str]) -> dict[str, dict[s
     return out
 
 
-def subject_data(session: Session, subject: Subject, replace: tuple[str, dict[str, Any]] | None = None, extra: tuple[str, str, dict[str, Any]] | None = None, forms: frozenset[str] | None = None) -> SubjectData:
-    """What the rules may read about a subject (`forms`: only these; None: everything); `replace`
-    swaps one instance's values (a save in progress), `extra` adds a new instance."""
+def subject_data(session: Session, subject: Subject, forms: frozenset[str] | None = None) -> SubjectData:
+    """What the rules may read about a subject (`forms`: only these; None: everything)."""
     pairs = instances(session, subject, forms=forms)
     values = values_of(session, [i.id for _, i in pairs])
-    forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for visit, instance in pairs:
-        current = values[instance.id]
-        if replace is not None and replace[0] == instance.id:
-            current = replace[1]
-        forms.setdefault((visit.visit_id, instance.form_id), []).append(current)
-    if extra is not None:
-        forms.setdefault((extra[0], extra[1]), []).append(extra[2])
-    return SubjectData.of(forms)
-
-
-def subject_count(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(Subject)) or 0
+        grouped.setdefault((visit.visit_id, instance.form_id), []).append(values[instance.id])
+    return SubjectData.of(grouped)

@@ -19,6 +19,7 @@ from .form_page import FormPage
 from .idle import IdleLock, LockScreen
 from .subject_view import SubjectView
 from .subjects import SubjectList
+from .texts import translator
 from .worker import StoreWorker
 
 TEXTS = {
@@ -30,8 +31,7 @@ TEXTS = {
 }
 
 
-def _t(key: str, language: str) -> str:
-    return TEXTS[key]["zh" if language.startswith("zh") else "en"]
+_t = translator(TEXTS)
 
 
 class MainWindow(QMainWindow):

@@ -18,6 +18,7 @@ from ..rules import SubjectData
 from ..store.api import Store
 from ..store.entry import SaveRequest, SaveResult
 from .form_view import FormView
+from .texts import translator
 from .worker import StoreWorker
 
 TEXTS = {
@@ -30,8 +31,7 @@ TEXTS = {
 }
 
 
-def _t(key: str, language: str) -> str:
-    return TEXTS[key]["zh" if language.startswith("zh") else "en"]
+_t = translator(TEXTS)
 
 
 def ask_reason_dialog(parent: QWidget, language: str) -> str | None:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from ..rules import Clock, Delta, FormSession, Issue, RulesEngine, SubjectData
 from ..rules.jsonvalues import to_json
 from .fields import FieldWidget, make_field_widget
+from .texts import translator
 
 COLOURS = {"error": "#b00020", "warning": "#8a5a00", "info": "#1f5fa8"}
 TEXTS = {
@@ -52,8 +53,7 @@ def _shown(value: Any) -> str:
     return "—" if value is None else json.dumps(to_json(value), ensure_ascii=False)
 
 
-def _t(key: str, language: str) -> str:
-    return TEXTS[key]["zh" if language.startswith("zh") else "en"]
+_t = translator(TEXTS)
 
 
 class FormView(QWidget):

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 from ..definitions.spec import StudyDefinition
 from ..store.api import Store
 from .login import LoginPanel
+from .texts import translator
 from .worker import StoreWorker
 
 DEFAULT_MINUTES = 5.0
@@ -44,8 +45,7 @@ TEXTS = {
 }
 
 
-def _t(key: str, language: str) -> str:
-    return TEXTS[key]["zh" if language.startswith("zh") else "en"]
+_t = translator(TEXTS)
 
 
 class IdleLock(QObject):

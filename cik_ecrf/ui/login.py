@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from ..definitions.spec import StudyDefinition
 from ..store.api import Store
+from .texts import translator
 from .worker import StoreWorker
 
 ERROR_COLOUR = "#b00020"
@@ -78,8 +79,7 @@ _WEAK_ZH = {
 }
 
 
-def _t(key: str, language: str) -> str:
-    return TEXTS[key]["zh" if language.startswith("zh") else "en"]
+_t = translator(TEXTS)
 
 
 def refusal_text(message: str, language: str) -> str:

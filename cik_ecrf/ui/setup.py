@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QLineEdit, QVBoxLayo
 from ..store.api import Store, StoreInfo
 from ..store.database import DB_FILE
 from .login import ERROR_COLOUR, password_edit, plain_button, refusal_text
+from .texts import translator
 from .worker import StoreWorker
 
 KEYRING_FILE = "keyring.json"
@@ -39,8 +40,7 @@ TEXTS = {
 }
 
 
-def _t(key: str, language: str) -> str:
-    return TEXTS[key]["zh" if language.startswith("zh") else "en"]
+_t = translator(TEXTS)
 
 
 def store_exists(directory: Path) -> bool:

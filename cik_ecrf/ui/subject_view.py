@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from ..definitions.spec import SUBJECT_VISIT
 from ..store.api import Store
 from ..store.overview import FormCell, LogEntry, ScheduleGrid, VisitRow, schedule_grid
+from .texts import translator
 from .worker import StoreWorker
 
 STATUS_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -75,8 +76,7 @@ TEXTS = {
 }
 
 
-def _t(key: str, language: str) -> str:
-    return TEXTS[key]["zh" if language.startswith("zh") else "en"]
+_t = translator(TEXTS)
 
 
 class SubjectView(QWidget):

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..store.api import Store
 from ..store.overview import SUBJECT_STATUSES, SubjectRow, subject_rows
+from .texts import translator
 from .worker import StoreWorker
 
 OVERDUE_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -58,8 +59,7 @@ TEXTS = {
 COLUMNS = ("number", "status", "d0", "next", "due")
 
 
-def _t(key: str, language: str) -> str:
-    return TEXTS[key]["zh" if language.startswith("zh") else "en"]
+_t = translator(TEXTS)
 
 
 class SubjectList(QWidget):
