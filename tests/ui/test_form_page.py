@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLineEdit, QPushButton
 from cik_ecrf.store.api import Store
 from cik_ecrf.ui.form_page import FormPage
 from cik_ecrf.ui.worker import StoreWorker
+from stores import store_with_nurse
 
 ADMIN, ADMIN_PW = "admin", "Ward-pass-2024"
 NURSE, NURSE_PW = "nina", "Nurse-pass-2024"
@@ -21,21 +22,10 @@ VITALS = {"VSDAT": "2026-01-11T09:00+08:00", "TEMP": "37.2", "HR": "80", "RESP":
 @pytest.fixture
 def store(tmp_path: Path, study: Any) -> Any:
     directory = tmp_path / "store"
-    Store.init(directory, "BJ01", ADMIN, ADMIN_PW, device_code="UI01")
-    with Store.open(directory, ADMIN, ADMIN_PW, study) as admin:
-        admin.add_user(NURSE, "nurse", "First-pass-2024")
-    with Store.open(directory, NURSE, "First-pass-2024", study) as nurse:
-        nurse.change_password("First-pass-2024", NURSE_PW)
+    store_with_nurse(directory, study, "UI01", (ADMIN, ADMIN_PW), (NURSE, "First-pass-2024", NURSE_PW))
     opened = Store.open(directory, NURSE, NURSE_PW, study)
     yield opened
     opened.close()
-
-
-@pytest.fixture
-def worker() -> Any:
-    w = StoreWorker()
-    yield w
-    w.shutdown()
 
 
 def page(qtbot: Any, store: Store, worker: StoreWorker, subject: str, form: str = "vitals", **kwargs: Any) -> FormPage:

@@ -16,6 +16,7 @@ from cik_ecrf.store.api import Store
 from cik_ecrf.ui.form_view import FormView
 from cik_ecrf.ui.idle import IdleLock, LockScreen
 from cik_ecrf.ui.worker import StoreWorker
+from stores import store_with_nurse
 
 ADMIN_PW = "Kettle-9-lantern"
 NURSE_PW = "Harbour-4-willow"
@@ -25,19 +26,8 @@ FIRST_PW = "Temporary-7-pass"
 @pytest.fixture
 def store_dir(tmp_path: Path, study: StudyDefinition) -> Path:
     directory = tmp_path / "store"
-    Store.init(directory, "SH01", "admin", ADMIN_PW)
-    with Store.open(directory, "admin", ADMIN_PW, study) as admin:
-        admin.add_user("nurse", "nurse", FIRST_PW)
-    with Store.open(directory, "nurse", FIRST_PW, study) as nurse:
-        nurse.change_password(FIRST_PW, NURSE_PW)
+    store_with_nurse(directory, study, None, ("admin", ADMIN_PW), ("nurse", FIRST_PW, NURSE_PW), site="SH01")
     return directory
-
-
-@pytest.fixture
-def worker() -> Iterator[StoreWorker]:
-    worker = StoreWorker()
-    yield worker
-    worker.shutdown()
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +31,6 @@ def store_dir(tmp_path: Path, study: StudyDefinition) -> Path:
     with Store.open(directory, "nurse", FIRST_PW, study) as nurse:
         nurse.change_password(FIRST_PW, NURSE_PW)
     return directory
-
-
-@pytest.fixture
-def worker() -> Iterator[StoreWorker]:
-    worker = StoreWorker()
-    yield worker
-    worker.shutdown()
 
 
 def dialog(

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog, QLabel, QLineEdit, QPushButton
 
@@ -16,13 +14,6 @@ from cik_ecrf.ui.setup import FirstRunDialog, store_exists
 from cik_ecrf.ui.worker import StoreWorker
 
 PASSWORD = "Kettle-9-lantern"
-
-
-@pytest.fixture
-def worker() -> Iterator[StoreWorker]:
-    worker = StoreWorker()
-    yield worker
-    worker.shutdown()
 
 
 def dialog(qtbot: Any, directory: Path, worker: StoreWorker, language: str = "en") -> FirstRunDialog:

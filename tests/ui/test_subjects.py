@@ -67,13 +67,6 @@ def store(store_dir: Path, tmp_path: Path, study: Any) -> Any:
     opened.close()
 
 
-@pytest.fixture
-def worker() -> Any:
-    w = StoreWorker()
-    yield w
-    w.shutdown()
-
-
 def loaded_list(qtbot: Any, store: Store, worker: StoreWorker, language: str = "en") -> SubjectList:
     widget = SubjectList(store, worker, language, today=lambda: TODAY)
     qtbot.addWidget(widget)
