@@ -116,3 +116,39 @@ class AuditEvent(Base):
     base_version: Mapped[int | None] = mapped_column(Integer, nullable=True)  # server version it was based on
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# ---- signatures (migration 0002)
+
+
+class Signature(Base):
+    """One electronic signature over a form, a visit or a casebook; cleared (never deleted) when signed data changes."""
+
+    __tablename__ = "signature"
+    __table_args__ = (Index("ix_signature_subject", "subject_id"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(ForeignKey("subject.id"))
+    scope: Mapped[str] = mapped_column(String(10))  # form / visit / casebook
+    visit_id: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    form_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    meaning: Mapped[str] = mapped_column(String(10))  # author / review / approve
+    user_id: Mapped[str] = mapped_column(ForeignKey("user.id"))
+    username: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(200))  # printed name, as it was at signing
+    role: Mapped[str] = mapped_column(String(20))
+    signed_at_utc: Mapped[str] = mapped_column(String(40))
+    utc_offset_min: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical signed content
+    audit_event_id: Mapped[str] = mapped_column(String(36))
+    cleared_at_utc: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    cleared_event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    cleared_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class SignatureItem(Base):
+    """The form instances one signature covers."""
+
+    __tablename__ = "signature_item"
+    __table_args__ = (Index("ix_signature_item_instance", "instance_id"),)
+    signature_id: Mapped[str] = mapped_column(ForeignKey("signature.id"), primary_key=True)
+    instance_id: Mapped[str] = mapped_column(ForeignKey("form_instance.id"), primary_key=True)
