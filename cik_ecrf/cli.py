@@ -23,7 +23,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cik-ecrf {__version__}")
     parser.add_argument("--data-dir", type=Path, default=None, dest="client_data_dir", help="with no command: the store the client opens (default: the user data directory)")
     parser.add_argument("--demo", action="store_true", help="with no command: open the client on a throw-away store with example subjects")
-    parser.add_argument("--language", choices=["en", "zh"], default="en", help="with no command: the client's language")
+    parser.add_argument("--language", choices=["en", "zh"], default=None, help="with no command: the client's language (default: the laptop's setting, else English)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     forms = sub.add_parser("forms", help="work with the form definitions")
     forms_sub = forms.add_subparsers(dest="forms_command", metavar="ACTION", required=True)

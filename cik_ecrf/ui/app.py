@@ -9,39 +9,46 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget, QToolBar, QWidget
 
+from ..client_settings import ClientSettings, load_settings, save_settings
 from ..definitions.spec import StudyDefinition
 from ..store.api import Store
 from .form_page import FormPage
 from .idle import IdleLock, LockScreen
+from .settings_dialog import SettingsDialog
 from .subject_view import SubjectView
 from .subjects import SubjectList
-from .texts import translator
+from .texts import install_language, translator
 from .worker import StoreWorker
 
+CONTEXT = "MainWindow"
 TEXTS = {
-    "title": {"en": "CIK-eCRF — NCT06389305", "zh": "CIK-eCRF — NCT06389305"},
-    "subjects": {"en": "Subjects", "zh": "受试者"},
-    "back": {"en": "Back", "zh": "返回"},
-    "busy": {"en": "Working…", "zh": "正在处理…"},
-    "user": {"en": "Signed in: {name} ({role})", "zh": "当前用户：{name}（{role}）"},
+    "title": QT_TRANSLATE_NOOP("MainWindow", "CIK-eCRF — NCT06389305"),
+    "subjects": QT_TRANSLATE_NOOP("MainWindow", "Subjects"),
+    "back": QT_TRANSLATE_NOOP("MainWindow", "Back"),
+    "busy": QT_TRANSLATE_NOOP("MainWindow", "Working…"),
+    "user": QT_TRANSLATE_NOOP("MainWindow", "Signed in: {name} ({role})"),
+    "settings": QT_TRANSLATE_NOOP("MainWindow", "Settings"),
+    "settings_unsaved": QT_TRANSLATE_NOOP("MainWindow", "Settings could not be saved: {error}"),
 }
 
 
-_t = translator(TEXTS)
+_t = translator(CONTEXT, TEXTS)
 
 
 class MainWindow(QMainWindow):
     sig_lock_requested = Signal()
     """Emitted by the idle timer or the user; the window hides its pages until someone signs in."""
 
-    def __init__(self, store: Store, worker: StoreWorker, language: str = "en", idle_minutes: float = 5, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Store, worker: StoreWorker, language: str = "en", idle_minutes: float = 5, parent: QWidget | None = None, settings_dir: Path | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.store, self.worker, self.language = store, worker, language
+        self.settings_dir = settings_dir
+        self.settings = ClientSettings(language="zh" if language.startswith("zh") else "en", idle_minutes=idle_minutes)
         self.setWindowTitle(_t("title", language))
         self.stack = QStackedWidget()
         self.stack.setObjectName("pages")
@@ -57,6 +64,11 @@ class MainWindow(QMainWindow):
         back.setObjectName("back")
         back.triggered.connect(self.back)
         toolbar.addAction(back)
+        settings = QAction(_t("settings", language), self)
+        settings.setObjectName("openSettings")
+        settings.triggered.connect(self.open_settings)
+        toolbar.addAction(settings)
+        self.actions_ = {"subjects": subjects, "back": back, "settings": settings}
         self.user_label = QLabel()
         self.user_label.setObjectName("currentUser")
         self.statusBar().addPermanentWidget(self.user_label)
@@ -95,6 +107,61 @@ class MainWindow(QMainWindow):
             self.worker.submit(previous.close)
             self.set_store(store)
 
+    # ------------------------------------------------------------------ settings
+
+    def open_settings(self, dialog: SettingsDialog | None = None) -> None:
+        """Ask for settings (tests pass a prepared dialog) and apply them at once."""
+        dialog = dialog or SettingsDialog(self.settings, self)
+        if dialog.exec():
+            self.apply_settings(dialog.chosen())
+
+    def apply_settings(self, settings: ClientSettings) -> None:
+        """New idle time and language take effect now; the file is written for the next start."""
+        self.idle.set_timeout(settings.idle_minutes)
+        if settings.language != self.settings.language:
+            self.set_language(settings.language)
+        self.settings = settings
+        if self.settings_dir is not None:
+            try:
+                save_settings(self.settings_dir, settings)
+            except OSError as exc:
+                self.statusBar().showMessage(_t("settings_unsaved", self.language).format(error=exc), 10000)
+
+    def set_language(self, language: str) -> None:
+        """Every page again in `language`; a form being filled in keeps its unsaved input."""
+        app = QApplication.instance()
+        if app is not None:
+            install_language(app, language)
+        self.language = language
+        self.setWindowTitle(_t("title", language))
+        for key, action in self.actions_.items():
+            action.setText(_t(key, language))
+        self.busy.setText(_t("busy", language))
+        self.set_store(self.store)
+        showing = self.stack.currentWidget()
+        old_list, self.subject_list = self.subject_list, SubjectList(self.store, self.worker, language)
+        self.subject_list.sig_subject_opened.connect(self.open_subject)
+        self.stack.insertWidget(self.stack.indexOf(old_list), self.subject_list)
+        self.stack.removeWidget(old_list)
+        old_list.deleteLater()
+        self.subject_list.refresh()
+        if self.subject_view is not None:
+            old_view = self.subject_view
+            self.subject_view = self._subject_view(old_view.number)
+            self.stack.insertWidget(self.stack.indexOf(old_view), self.subject_view)
+            self.stack.removeWidget(old_view)
+            old_view.deleteLater()
+            if showing is old_view:
+                showing = self.subject_view
+        for index in range(self.stack.count()):
+            page = self.stack.widget(index)
+            if isinstance(page, FormPage):
+                page.set_language(language)
+        self.stack.setCurrentWidget(self.subject_list if showing is old_list else showing)
+        self.lock_screen.set_language(language)
+
+    # ------------------------------------------------------------------ pages
+
     def show_subjects(self) -> None:
         self.stack.setCurrentWidget(self.subject_list)
         self.subject_list.refresh()
@@ -103,10 +170,14 @@ class MainWindow(QMainWindow):
         if self.subject_view is not None:
             self.stack.removeWidget(self.subject_view)
             self.subject_view.deleteLater()
-        self.subject_view = SubjectView(self.store, self.worker, number, self.language)
-        self.subject_view.sig_form_requested.connect(lambda visit, form, instance: self.open_form(number, visit, form, instance))
+        self.subject_view = self._subject_view(number)
         self.stack.addWidget(self.subject_view)
         self.stack.setCurrentWidget(self.subject_view)
+
+    def _subject_view(self, number: str) -> SubjectView:
+        view = SubjectView(self.store, self.worker, number, self.language)
+        view.sig_form_requested.connect(lambda visit, form, instance: self.open_form(number, visit, form, instance))
+        return view
 
     def open_form(self, number: str, visit: str, form: str, instance: str | None) -> FormPage:
         page = FormPage(self.store, self.worker, number, visit, form, instance, self.language)
@@ -124,15 +195,18 @@ class MainWindow(QMainWindow):
         elif current is self.subject_view:
             self.show_subjects()
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+    def closeEvent(self, event: QCloseEvent) -> None:
         """Queued saves finish before the store closes: nothing acknowledged is dropped."""
         self.worker.submit(self.store.close)
         self.worker.shutdown()
         super().closeEvent(event)
 
 
-def run_client(data_dir: Path, language: str = "en", demo: bool = False, study: StudyDefinition | None = None) -> int:
-    """`cik-ecrf` without a command: first-run setup if needed, login, then the main window."""
+def run_client(data_dir: Path, language: str | None = None, demo: bool = False, study: StudyDefinition | None = None) -> int:
+    """`cik-ecrf` without a command: first-run setup if needed, login, then the main window.
+
+    The language is the one given on the command line, else the laptop's saved setting.
+    """
     from ..definitions.loader import load_study
     from .login import LoginDialog
     from .resources import install_fonts
@@ -146,7 +220,10 @@ def run_client(data_dir: Path, language: str = "en", demo: bool = False, study: 
         from ..demo import build_demo_store
 
         data_dir = build_demo_store(study)
-    elif not (data_dir / "keyring.json").exists():
+    loaded = load_settings(data_dir)
+    language = language or loaded.settings.language
+    install_language(app, language)
+    if not demo and not (data_dir / "keyring.json").exists():
         setup = FirstRunDialog(data_dir, worker, language)
         if not setup.exec():
             worker.shutdown()
@@ -162,8 +239,10 @@ def run_client(data_dir: Path, language: str = "en", demo: bool = False, study: 
     if not login.exec() or not opened:
         worker.shutdown()
         return 0
-    window = MainWindow(opened[0], worker, language)
+    window = MainWindow(opened[0], worker, language, loaded.settings.idle_minutes, settings_dir=data_dir)
     window.resize(1100, 800)
     window.show()
     window.show_subjects()
+    if loaded.problem:
+        window.statusBar().showMessage(loaded.problem, 20000)
     return app.exec()

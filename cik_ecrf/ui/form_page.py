@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QPoint, Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QLabel, QMenu, QMessageBox, QVBoxLayout, QWidget
 
 from ..rules import SubjectData
@@ -21,17 +21,18 @@ from .form_view import FormView
 from .texts import translator
 from .worker import StoreWorker
 
+CONTEXT = "FormPage"
 TEXTS = {
-    "loading": {"en": "Loading…", "zh": "正在加载…"},
-    "saved": {"en": "Saved", "zh": "已保存"},
-    "reason": {"en": "This form is complete. Reason for the change:", "zh": "此表单已完成。修改原因："},
-    "confirm": {"en": "Confirm these values outside the expected range?", "zh": "确认以下超出常见范围的数值？"},
-    "history": {"en": "History", "zh": "修改记录"},
-    "no_history": {"en": "No changes recorded yet.", "zh": "尚无修改记录。"},
+    "loading": QT_TRANSLATE_NOOP("FormPage", "Loading…"),
+    "saved": QT_TRANSLATE_NOOP("FormPage", "Saved"),
+    "reason": QT_TRANSLATE_NOOP("FormPage", "This form is complete. Reason for the change:"),
+    "confirm": QT_TRANSLATE_NOOP("FormPage", "Confirm these values outside the expected range?"),
+    "history": QT_TRANSLATE_NOOP("FormPage", "History"),
+    "no_history": QT_TRANSLATE_NOOP("FormPage", "No changes recorded yet."),
 }
 
 
-_t = translator(TEXTS)
+_t = translator(CONTEXT, TEXTS)
 
 
 def ask_reason_dialog(parent: QWidget, language: str) -> str | None:
@@ -95,14 +96,29 @@ class FormPage(QWidget):
         return own, SubjectData.of(forms), status, instance
 
     def _loaded(self, result: tuple[dict[str, Any], SubjectData, str | None, str | None]) -> None:
-        own, subject_data, self.status, self.instance = result
-        self.view = FormView(self.store.rules, self.form, self.visit, own, subject_data, language=self.language)
+        own, self.subject_data, self.status, self.instance = result
+        self._show_view(own)
+        self.notice.setText(self._status_text())
+
+    def _show_view(self, values: dict[str, Any]) -> None:
+        old, self.view = self.view, FormView(self.store.rules, self.form, self.visit, values, self.subject_data, language=self.language)
         self.view.sig_save_requested.connect(self.save)
         for field_id, widget in self.view.widgets.items():
             widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             widget.customContextMenuRequested.connect(lambda pos, fid=field_id: self._context_menu(fid, pos))
-        self.layout_.addWidget(self.view, 1)
-        self.notice.setText(self._status_text())
+        if old is None:
+            self.layout_.addWidget(self.view, 1)
+        else:
+            self.layout_.replaceWidget(old, self.view)
+            old.deleteLater()
+
+    def set_language(self, language: str) -> None:
+        """The same form in another language, with what has been typed (saved or not) kept."""
+        self.language = language
+        self.ask_reason = lambda: ask_reason_dialog(self, language)  # tests' own callbacks are not kept
+        self.confirm = lambda lines: confirm_dialog(self, lines, language)
+        if self.view is not None:
+            self._show_view(self.view.values())
 
     def _status_text(self) -> str:
         return f"{self.subject} · {self.visit} · {self.status or '—'}"

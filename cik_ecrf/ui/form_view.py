@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,20 +32,21 @@ from .fields import FieldWidget, make_field_widget
 from .texts import translator
 
 COLOURS = {"error": "#b00020", "warning": "#8a5a00", "info": "#1f5fa8"}
+CONTEXT = "FormView"
 TEXTS = {
-    "required": {"en": "Required", "zh": "必填"},
-    "draft": {"en": "Save draft", "zh": "保存草稿"},
-    "complete": {"en": "Mark complete", "zh": "标记为完成"},
-    "missing": {"en": "Cannot complete: fill in", "zh": "无法完成，请填写"},
-    "errors": {"en": "Cannot complete: correct", "zh": "无法完成，请更正"},
-    "criterion": {"en": "Criterion", "zh": "标准"},
-    "outcome": {"en": "Outcome", "zh": "结果"},
-    "sources": {"en": "Source values", "zh": "来源数据"},
-    "met": {"en": "met", "zh": "符合"},
-    "not met": {"en": "not met", "zh": "不符合"},
-    "present": {"en": "present", "zh": "存在"},
-    "absent": {"en": "absent", "zh": "不存在"},
-    "not evaluable": {"en": "not evaluable", "zh": "无法判定"},
+    "required": QT_TRANSLATE_NOOP("FormView", "Required"),
+    "draft": QT_TRANSLATE_NOOP("FormView", "Save draft"),
+    "complete": QT_TRANSLATE_NOOP("FormView", "Mark complete"),
+    "missing": QT_TRANSLATE_NOOP("FormView", "Cannot complete: fill in"),
+    "errors": QT_TRANSLATE_NOOP("FormView", "Cannot complete: correct"),
+    "criterion": QT_TRANSLATE_NOOP("FormView", "Criterion"),
+    "outcome": QT_TRANSLATE_NOOP("FormView", "Outcome"),
+    "sources": QT_TRANSLATE_NOOP("FormView", "Source values"),
+    "met": QT_TRANSLATE_NOOP("FormView", "met"),
+    "not met": QT_TRANSLATE_NOOP("FormView", "not met"),
+    "present": QT_TRANSLATE_NOOP("FormView", "present"),
+    "absent": QT_TRANSLATE_NOOP("FormView", "absent"),
+    "not evaluable": QT_TRANSLATE_NOOP("FormView", "not evaluable"),
 }
 
 
@@ -53,7 +54,7 @@ def _shown(value: Any) -> str:
     return "—" if value is None else json.dumps(to_json(value), ensure_ascii=False)
 
 
-_t = translator(TEXTS)
+_t = translator(CONTEXT, TEXTS)
 
 
 class FormView(QWidget):
@@ -266,7 +267,7 @@ class FormView(QWidget):
 
     # ------------------------------------------------------------------ keyboard
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Enter moves to the next field, as on a paper form."""
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             if isinstance(watched, QWidget) and not watched.inherits("QTableWidget"):

@@ -13,7 +13,7 @@ import contextlib
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from ..definitions.spec import StudyDefinition
@@ -36,16 +36,14 @@ INPUT_EVENTS = frozenset(
         QEvent.Type.InputMethod,
     }
 )
+CONTEXT = "LockScreen"
 TEXTS = {
-    "locked": {"en": "Locked", "zh": "已锁定"},
-    "explain": {
-        "en": "Patient data is hidden after a period without use. Sign in to continue, as yourself or as another user.",
-        "zh": "长时间未操作，患者数据已隐藏。请登录以继续（本人或其他用户均可）。",
-    },
+    "locked": QT_TRANSLATE_NOOP("LockScreen", "Locked"),
+    "explain": QT_TRANSLATE_NOOP("LockScreen", "Patient data is hidden after a period without use. Sign in to continue, as yourself or as another user."),
 }
 
 
-_t = translator(TEXTS)
+_t = translator(CONTEXT, TEXTS)
 
 
 class IdleLock(QObject):
@@ -135,6 +133,7 @@ class LockScreen(QWidget):
         self._hidden: list[QWidget] = []
         self._focus: QWidget | None = None
         self._locked = False
+        self._panel_args = (directory, worker, study)
         self.panel = LoginPanel(directory, worker, study, language, parent=self)
         self.panel.sig_logged_in.connect(self._unlocked)
         self._build()
@@ -147,17 +146,31 @@ class LockScreen(QWidget):
         box = QFrame()
         box.setFrameShape(QFrame.Shape.StyledPanel)
         box.setMaximumWidth(420)
-        column = QVBoxLayout(box)
-        title = QLabel(f"<h2>🔒 {_t('locked', self.language)}</h2>")
-        title.setObjectName("lockTitle")
-        explain = QLabel(_t("explain", self.language))
-        explain.setObjectName("lockExplain")
-        explain.setWordWrap(True)
-        column.addWidget(title)
-        column.addWidget(explain)
-        column.addWidget(self.panel)
+        self.column = QVBoxLayout(box)
+        self.title = QLabel()
+        self.title.setObjectName("lockTitle")
+        self.explain = QLabel()
+        self.explain.setObjectName("lockExplain")
+        self.explain.setWordWrap(True)
+        self._set_texts()
+        self.column.addWidget(self.title)
+        self.column.addWidget(self.explain)
+        self.column.addWidget(self.panel)
         outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
         outer.addStretch(1)
+
+    def _set_texts(self) -> None:
+        self.title.setText(f"<h2>🔒 {_t('locked', self.language)}</h2>")
+        self.explain.setText(_t("explain", self.language))
+
+    def set_language(self, language: str) -> None:
+        """Only while unlocked (settings cannot be reached behind the lock): a fresh sign-in panel."""
+        self.language = language
+        self._set_texts()
+        old, self.panel = self.panel, LoginPanel(*self._panel_args, language, parent=self)
+        self.panel.sig_logged_in.connect(self._unlocked)
+        self.column.replaceWidget(old, self.panel)
+        old.deleteLater()
 
     @property
     def locked(self) -> bool:

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import (
     QDialog,
     QFormLayout,
@@ -31,24 +31,22 @@ from .texts import translator
 from .worker import StoreWorker
 
 ERROR_COLOUR = "#b00020"
+CONTEXT = "Login"
 TEXTS = {
-    "title": {"en": "Sign in — CIK eCRF", "zh": "登录 — CIK eCRF"},
-    "user": {"en": "User name", "zh": "用户名"},
-    "password": {"en": "Password", "zh": "密码"},
-    "sign_in": {"en": "Sign in", "zh": "登录"},
-    "busy": {"en": "Signing in…", "zh": "正在登录…"},
-    "empty": {"en": "Enter your user name and password.", "zh": "请输入用户名和密码。"},
-    "change_intro": {
-        "en": "Welcome, {user}. Choose your own password before you start: at least 10 characters, letters and digits.",
-        "zh": "{user}，欢迎。开始前请设置您自己的密码：至少 10 个字符，须包含字母和数字。",
-    },
-    "new_password": {"en": "New password", "zh": "新密码"},
-    "new_again": {"en": "New password again", "zh": "再次输入新密码"},
-    "change": {"en": "Change password and sign in", "zh": "修改密码并登录"},
-    "changing": {"en": "Changing the password…", "zh": "正在修改密码…"},
-    "new_empty": {"en": "Enter the new password twice.", "zh": "请输入两次新密码。"},
-    "mismatch": {"en": "The two new passwords differ.", "zh": "两次输入的新密码不一致。"},
-    "bug": {"en": "Sign-in failed unexpectedly; the error was reported.", "zh": "登录意外失败，错误已记录。"},
+    "title": QT_TRANSLATE_NOOP("Login", "Sign in — CIK eCRF"),
+    "user": QT_TRANSLATE_NOOP("Login", "User name"),
+    "password": QT_TRANSLATE_NOOP("Login", "Password"),
+    "sign_in": QT_TRANSLATE_NOOP("Login", "Sign in"),
+    "busy": QT_TRANSLATE_NOOP("Login", "Signing in…"),
+    "empty": QT_TRANSLATE_NOOP("Login", "Enter your user name and password."),
+    "change_intro": QT_TRANSLATE_NOOP("Login", "Welcome, {user}. Choose your own password before you start: at least 10 characters, letters and digits."),
+    "new_password": QT_TRANSLATE_NOOP("Login", "New password"),
+    "new_again": QT_TRANSLATE_NOOP("Login", "New password again"),
+    "change": QT_TRANSLATE_NOOP("Login", "Change password and sign in"),
+    "changing": QT_TRANSLATE_NOOP("Login", "Changing the password…"),
+    "new_empty": QT_TRANSLATE_NOOP("Login", "Enter the new password twice."),
+    "mismatch": QT_TRANSLATE_NOOP("Login", "The two new passwords differ."),
+    "bug": QT_TRANSLATE_NOOP("Login", "Sign-in failed unexpectedly; the error was reported."),
 }
 
 # The store speaks English; these show its refusals in Chinese (anything unknown stays as it is).
@@ -79,7 +77,7 @@ _WEAK_ZH = {
 }
 
 
-_t = translator(TEXTS)
+_t = translator(CONTEXT, TEXTS)
 
 
 def refusal_text(message: str, language: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from ..store.api import Store, StoreInfo
@@ -20,27 +20,25 @@ from .texts import translator
 from .worker import StoreWorker
 
 KEYRING_FILE = "keyring.json"
+CONTEXT = "FirstRun"
 TEXTS = {
-    "title": {"en": "Set up CIK eCRF", "zh": "设置 CIK eCRF"},
-    "intro": {
-        "en": "No study data on this computer yet ({directory}). Set it up for your site; you become its first administrator.",
-        "zh": "本机尚无研究数据（{directory}）。请为您的中心完成设置，您将成为第一位管理员。",
-    },
-    "site": {"en": "Site code", "zh": "中心代码"},
-    "device": {"en": "Device code (optional)", "zh": "设备代码（可选）"},
-    "admin": {"en": "Administrator user name", "zh": "管理员用户名"},
-    "full_name": {"en": "Full name", "zh": "姓名"},
-    "password": {"en": "Password", "zh": "密码"},
-    "again": {"en": "Password again", "zh": "再次输入密码"},
-    "create": {"en": "Create", "zh": "创建"},
-    "busy": {"en": "Creating the encrypted store…", "zh": "正在创建加密数据库…"},
-    "missing": {"en": "Fill in the site code, user name and password.", "zh": "请填写中心代码、用户名和密码。"},
-    "mismatch": {"en": "The two passwords differ.", "zh": "两次输入的密码不一致。"},
-    "bug": {"en": "Setup failed unexpectedly; the error was reported.", "zh": "设置意外失败，错误已记录。"},
+    "title": QT_TRANSLATE_NOOP("FirstRun", "Set up CIK eCRF"),
+    "intro": QT_TRANSLATE_NOOP("FirstRun", "No study data on this computer yet ({directory}). Set it up for your site; you become its first administrator."),
+    "site": QT_TRANSLATE_NOOP("FirstRun", "Site code"),
+    "device": QT_TRANSLATE_NOOP("FirstRun", "Device code (optional)"),
+    "admin": QT_TRANSLATE_NOOP("FirstRun", "Administrator user name"),
+    "full_name": QT_TRANSLATE_NOOP("FirstRun", "Full name"),
+    "password": QT_TRANSLATE_NOOP("FirstRun", "Password"),
+    "again": QT_TRANSLATE_NOOP("FirstRun", "Password again"),
+    "create": QT_TRANSLATE_NOOP("FirstRun", "Create"),
+    "busy": QT_TRANSLATE_NOOP("FirstRun", "Creating the encrypted store…"),
+    "missing": QT_TRANSLATE_NOOP("FirstRun", "Fill in the site code, user name and password."),
+    "mismatch": QT_TRANSLATE_NOOP("FirstRun", "The two passwords differ."),
+    "bug": QT_TRANSLATE_NOOP("FirstRun", "Setup failed unexpectedly; the error was reported."),
 }
 
 
-_t = translator(TEXTS)
+_t = translator(CONTEXT, TEXTS)
 
 
 def store_exists(directory: Path) -> bool:

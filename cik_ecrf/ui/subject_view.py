@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -49,34 +49,35 @@ STATUS_COLOURS = {
 WARNING_FOREGROUND = QColor("#8a5a00")
 WINDOW_COLOURS = {"early": "#fff3cd", "late": "#f8d7da"}
 
+CONTEXT = "SubjectView"
 TEXTS = {
-    "not started": {"en": "not started", "zh": "未开始"},
-    "draft": {"en": "draft", "zh": "草稿"},
-    "complete": {"en": "complete", "zh": "已完成"},
-    "signed": {"en": "signed", "zh": "已签名"},
-    "locked": {"en": "locked", "zh": "已锁定"},
-    "early": {"en": "early", "zh": "提前"},
-    "in window": {"en": "in window", "zh": "窗口期内"},
-    "late": {"en": "late", "zh": "超窗"},
-    "window": {"en": "Window", "zh": "窗口期"},
-    "warnings": {"en": "{n} open warning(s) or error(s)", "zh": "{n} 条未确认的警告或错误"},
-    "done_on": {"en": "done {date}", "zh": "实际 {date}"},
-    "logs": {"en": "Subject-level logs", "zh": "受试者层面记录"},
-    "new": {"en": "+ new", "zh": "+ 新增"},
-    "entries": {"en": "{n} entries", "zh": "{n} 条"},
-    "loading": {"en": "Loading…", "zh": "正在加载…"},
-    "header": {"en": "{number} · {status} · D0 {d0}", "zh": "{number} · {status} · D0 {d0}"},
-    "next": {"en": "Next visit: {visit} ({date})", "zh": "下次访视：{visit}（{date}）"},
-    "overdue": {"en": "overdue", "zh": "已逾期"},
-    "screening": {"en": "Screening", "zh": "筛选中"},
-    "eligible": {"en": "Eligible", "zh": "符合入组"},
-    "randomized": {"en": "Randomized", "zh": "已随机"},
-    "in follow-up": {"en": "In follow-up", "zh": "随访中"},
-    "ended": {"en": "Ended", "zh": "已结束"},
+    "not started": QT_TRANSLATE_NOOP("SubjectView", "not started"),
+    "draft": QT_TRANSLATE_NOOP("SubjectView", "draft"),
+    "complete": QT_TRANSLATE_NOOP("SubjectView", "complete"),
+    "signed": QT_TRANSLATE_NOOP("SubjectView", "signed"),
+    "locked": QT_TRANSLATE_NOOP("SubjectView", "locked"),
+    "early": QT_TRANSLATE_NOOP("SubjectView", "early"),
+    "in window": QT_TRANSLATE_NOOP("SubjectView", "in window"),
+    "late": QT_TRANSLATE_NOOP("SubjectView", "late"),
+    "window": QT_TRANSLATE_NOOP("SubjectView", "Window"),
+    "warnings": QT_TRANSLATE_NOOP("SubjectView", "{n} open warning(s) or error(s)"),
+    "done_on": QT_TRANSLATE_NOOP("SubjectView", "done {date}"),
+    "logs": QT_TRANSLATE_NOOP("SubjectView", "Subject-level logs"),
+    "new": QT_TRANSLATE_NOOP("SubjectView", "+ new"),
+    "entries": QT_TRANSLATE_NOOP("SubjectView", "{n} entries"),
+    "loading": QT_TRANSLATE_NOOP("SubjectView", "Loading…"),
+    "header": QT_TRANSLATE_NOOP("SubjectView", "{number} · {status} · D0 {d0}"),
+    "next": QT_TRANSLATE_NOOP("SubjectView", "Next visit: {visit} ({date})"),
+    "overdue": QT_TRANSLATE_NOOP("SubjectView", "overdue"),
+    "screening": QT_TRANSLATE_NOOP("SubjectView", "Screening"),
+    "eligible": QT_TRANSLATE_NOOP("SubjectView", "Eligible"),
+    "randomized": QT_TRANSLATE_NOOP("SubjectView", "Randomized"),
+    "in follow-up": QT_TRANSLATE_NOOP("SubjectView", "In follow-up"),
+    "ended": QT_TRANSLATE_NOOP("SubjectView", "Ended"),
 }
 
 
-_t = translator(TEXTS)
+_t = translator(CONTEXT, TEXTS)
 
 
 class SubjectView(QWidget):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,28 +38,29 @@ STATUS_ROLE = Qt.ItemDataRole.UserRole + 2
 OVERDUE_BACKGROUND = QColor("#f8d7da")
 OVERDUE_FOREGROUND = QColor("#842029")
 
+CONTEXT = "SubjectList"
 TEXTS = {
-    "search": {"en": "Search subject number…", "zh": "搜索受试者编号…"},
-    "all": {"en": "All statuses", "zh": "全部状态"},
-    "number": {"en": "Subject", "zh": "受试者编号"},
-    "status": {"en": "Status", "zh": "状态"},
-    "d0": {"en": "D0 (infusion)", "zh": "D0（回输日）"},
-    "next": {"en": "Next visit", "zh": "下次访视"},
-    "due": {"en": "Due date", "zh": "应访日期"},
-    "overdue": {"en": "overdue", "zh": "已逾期"},
-    "window": {"en": "Window {earliest} – {latest}", "zh": "窗口期 {earliest} – {latest}"},
-    "loading": {"en": "Loading…", "zh": "正在加载…"},
-    "count": {"en": "{shown} of {total} subjects", "zh": "共 {total} 名受试者，显示 {shown} 名"},
-    "screening": {"en": "Screening", "zh": "筛选中"},
-    "eligible": {"en": "Eligible", "zh": "符合入组"},
-    "randomized": {"en": "Randomized", "zh": "已随机"},
-    "in follow-up": {"en": "In follow-up", "zh": "随访中"},
-    "ended": {"en": "Ended", "zh": "已结束"},
+    "search": QT_TRANSLATE_NOOP("SubjectList", "Search subject number…"),
+    "all": QT_TRANSLATE_NOOP("SubjectList", "All statuses"),
+    "number": QT_TRANSLATE_NOOP("SubjectList", "Subject"),
+    "status": QT_TRANSLATE_NOOP("SubjectList", "Status"),
+    "d0": QT_TRANSLATE_NOOP("SubjectList", "D0 (infusion)"),
+    "next": QT_TRANSLATE_NOOP("SubjectList", "Next visit"),
+    "due": QT_TRANSLATE_NOOP("SubjectList", "Due date"),
+    "overdue": QT_TRANSLATE_NOOP("SubjectList", "overdue"),
+    "window": QT_TRANSLATE_NOOP("SubjectList", "Window {earliest} – {latest}"),
+    "loading": QT_TRANSLATE_NOOP("SubjectList", "Loading…"),
+    "count": QT_TRANSLATE_NOOP("SubjectList", "{shown} of {total} subjects"),
+    "screening": QT_TRANSLATE_NOOP("SubjectList", "Screening"),
+    "eligible": QT_TRANSLATE_NOOP("SubjectList", "Eligible"),
+    "randomized": QT_TRANSLATE_NOOP("SubjectList", "Randomized"),
+    "in follow-up": QT_TRANSLATE_NOOP("SubjectList", "In follow-up"),
+    "ended": QT_TRANSLATE_NOOP("SubjectList", "Ended"),
 }
 COLUMNS = ("number", "status", "d0", "next", "due")
 
 
-_t = translator(TEXTS)
+_t = translator(CONTEXT, TEXTS)
 
 
 class SubjectList(QWidget):

@@ -2,40 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QPushButton, QTableWidget
 
-from cik_ecrf.demo import NURSE, NURSE_PASSWORD, build_demo_store
-from cik_ecrf.store.api import Store
 from cik_ecrf.ui.app import MainWindow
 from cik_ecrf.ui.form_page import FormPage
-from cik_ecrf.ui.worker import StoreWorker
-
-
-@pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory, study: Any) -> Path:
-    return build_demo_store(study, tmp_path_factory.mktemp("demo") / "store")
-
-
-@pytest.fixture
-def window(qtbot: Any, demo_template: Path, tmp_path: Path, study: Any) -> Any:
-    import shutil
-
-    directory = tmp_path / "store"
-    shutil.copytree(demo_template, directory)
-    store = Store.open(directory, NURSE, NURSE_PASSWORD, study)
-    worker = StoreWorker()
-    main = MainWindow(store, worker, idle_minutes=60)
-    qtbot.addWidget(main)
-    main.resize(1100, 800)
-    main.show()
-    with qtbot.waitSignal(main.subject_list.sig_loaded):
-        main.show_subjects()
-    return main
 
 
 def double_click(qtbot: Any, table: QTableWidget, row: int, column: int) -> None:

@@ -1,0 +1,423 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN" sourcelanguage="en_US">
+<context>
+    <name>FirstRun</name>
+    <message>
+        <source>Set up CIK eCRF</source>
+        <translation>设置 CIK eCRF</translation>
+    </message>
+    <message>
+        <source>No study data on this computer yet ({directory}). Set it up for your site; you become its first administrator.</source>
+        <translation>本机尚无研究数据（{directory}）。请为您的中心完成设置，您将成为第一位管理员。</translation>
+    </message>
+    <message>
+        <source>Site code</source>
+        <translation>中心代码</translation>
+    </message>
+    <message>
+        <source>Device code (optional)</source>
+        <translation>设备代码（可选）</translation>
+    </message>
+    <message>
+        <source>Administrator user name</source>
+        <translation>管理员用户名</translation>
+    </message>
+    <message>
+        <source>Full name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>Password again</source>
+        <translation>再次输入密码</translation>
+    </message>
+    <message>
+        <source>Create</source>
+        <translation>创建</translation>
+    </message>
+    <message>
+        <source>Creating the encrypted store…</source>
+        <translation>正在创建加密数据库…</translation>
+    </message>
+    <message>
+        <source>Fill in the site code, user name and password.</source>
+        <translation>请填写中心代码、用户名和密码。</translation>
+    </message>
+    <message>
+        <source>The two passwords differ.</source>
+        <translation>两次输入的密码不一致。</translation>
+    </message>
+    <message>
+        <source>Setup failed unexpectedly; the error was reported.</source>
+        <translation>设置意外失败，错误已记录。</translation>
+    </message>
+</context>
+<context>
+    <name>FormPage</name>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>Saved</source>
+        <translation>已保存</translation>
+    </message>
+    <message>
+        <source>This form is complete. Reason for the change:</source>
+        <translation>此表单已完成。修改原因：</translation>
+    </message>
+    <message>
+        <source>Confirm these values outside the expected range?</source>
+        <translation>确认以下超出常见范围的数值？</translation>
+    </message>
+    <message>
+        <source>History</source>
+        <translation>修改记录</translation>
+    </message>
+    <message>
+        <source>No changes recorded yet.</source>
+        <translation>尚无修改记录。</translation>
+    </message>
+</context>
+<context>
+    <name>FormView</name>
+    <message>
+        <source>Required</source>
+        <translation>必填</translation>
+    </message>
+    <message>
+        <source>Save draft</source>
+        <translation>保存草稿</translation>
+    </message>
+    <message>
+        <source>Mark complete</source>
+        <translation>标记为完成</translation>
+    </message>
+    <message>
+        <source>Cannot complete: fill in</source>
+        <translation>无法完成，请填写</translation>
+    </message>
+    <message>
+        <source>Cannot complete: correct</source>
+        <translation>无法完成，请更正</translation>
+    </message>
+    <message>
+        <source>Criterion</source>
+        <translation>标准</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <source>Source values</source>
+        <translation>来源数据</translation>
+    </message>
+    <message>
+        <source>met</source>
+        <translation>符合</translation>
+    </message>
+    <message>
+        <source>not met</source>
+        <translation>不符合</translation>
+    </message>
+    <message>
+        <source>present</source>
+        <translation>存在</translation>
+    </message>
+    <message>
+        <source>absent</source>
+        <translation>不存在</translation>
+    </message>
+    <message>
+        <source>not evaluable</source>
+        <translation>无法判定</translation>
+    </message>
+</context>
+<context>
+    <name>LockScreen</name>
+    <message>
+        <source>Locked</source>
+        <translation>已锁定</translation>
+    </message>
+    <message>
+        <source>Patient data is hidden after a period without use. Sign in to continue, as yourself or as another user.</source>
+        <translation>长时间未操作，患者数据已隐藏。请登录以继续（本人或其他用户均可）。</translation>
+    </message>
+</context>
+<context>
+    <name>Login</name>
+    <message>
+        <source>Sign in — CIK eCRF</source>
+        <translation>登录 — CIK eCRF</translation>
+    </message>
+    <message>
+        <source>User name</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>Sign in</source>
+        <translation>登录</translation>
+    </message>
+    <message>
+        <source>Signing in…</source>
+        <translation>正在登录…</translation>
+    </message>
+    <message>
+        <source>Enter your user name and password.</source>
+        <translation>请输入用户名和密码。</translation>
+    </message>
+    <message>
+        <source>Welcome, {user}. Choose your own password before you start: at least 10 characters, letters and digits.</source>
+        <translation>{user}，欢迎。开始前请设置您自己的密码：至少 10 个字符，须包含字母和数字。</translation>
+    </message>
+    <message>
+        <source>New password</source>
+        <translation>新密码</translation>
+    </message>
+    <message>
+        <source>New password again</source>
+        <translation>再次输入新密码</translation>
+    </message>
+    <message>
+        <source>Change password and sign in</source>
+        <translation>修改密码并登录</translation>
+    </message>
+    <message>
+        <source>Changing the password…</source>
+        <translation>正在修改密码…</translation>
+    </message>
+    <message>
+        <source>Enter the new password twice.</source>
+        <translation>请输入两次新密码。</translation>
+    </message>
+    <message>
+        <source>The two new passwords differ.</source>
+        <translation>两次输入的新密码不一致。</translation>
+    </message>
+    <message>
+        <source>Sign-in failed unexpectedly; the error was reported.</source>
+        <translation>登录意外失败，错误已记录。</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <source>CIK-eCRF — NCT06389305</source>
+        <translation>CIK-eCRF — NCT06389305</translation>
+    </message>
+    <message>
+        <source>Subjects</source>
+        <translation>受试者</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>返回</translation>
+    </message>
+    <message>
+        <source>Working…</source>
+        <translation>正在处理…</translation>
+    </message>
+    <message>
+        <source>Signed in: {name} ({role})</source>
+        <translation>当前用户：{name}（{role}）</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Settings could not be saved: {error}</source>
+        <translation>无法保存设置：{error}</translation>
+    </message>
+</context>
+<context>
+    <name>Settings</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>Lock after inactivity</source>
+        <translation>无操作后锁定</translation>
+    </message>
+    <message>
+        <source> min</source>
+        <translation> 分钟</translation>
+    </message>
+</context>
+<context>
+    <name>SubjectList</name>
+    <message>
+        <source>Search subject number…</source>
+        <translation>搜索受试者编号…</translation>
+    </message>
+    <message>
+        <source>All statuses</source>
+        <translation>全部状态</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>受试者编号</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>D0 (infusion)</source>
+        <translation>D0（回输日）</translation>
+    </message>
+    <message>
+        <source>Next visit</source>
+        <translation>下次访视</translation>
+    </message>
+    <message>
+        <source>Due date</source>
+        <translation>应访日期</translation>
+    </message>
+    <message>
+        <source>overdue</source>
+        <translation>已逾期</translation>
+    </message>
+    <message>
+        <source>Window {earliest} – {latest}</source>
+        <translation>窗口期 {earliest} – {latest}</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>{shown} of {total} subjects</source>
+        <translation>共 {total} 名受试者，显示 {shown} 名</translation>
+    </message>
+    <message>
+        <source>Screening</source>
+        <translation>筛选中</translation>
+    </message>
+    <message>
+        <source>Eligible</source>
+        <translation>符合入组</translation>
+    </message>
+    <message>
+        <source>Randomized</source>
+        <translation>已随机</translation>
+    </message>
+    <message>
+        <source>In follow-up</source>
+        <translation>随访中</translation>
+    </message>
+    <message>
+        <source>Ended</source>
+        <translation>已结束</translation>
+    </message>
+</context>
+<context>
+    <name>SubjectView</name>
+    <message>
+        <source>not started</source>
+        <translation>未开始</translation>
+    </message>
+    <message>
+        <source>draft</source>
+        <translation>草稿</translation>
+    </message>
+    <message>
+        <source>complete</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>signed</source>
+        <translation>已签名</translation>
+    </message>
+    <message>
+        <source>locked</source>
+        <translation>已锁定</translation>
+    </message>
+    <message>
+        <source>early</source>
+        <translation>提前</translation>
+    </message>
+    <message>
+        <source>in window</source>
+        <translation>窗口期内</translation>
+    </message>
+    <message>
+        <source>late</source>
+        <translation>超窗</translation>
+    </message>
+    <message>
+        <source>Window</source>
+        <translation>窗口期</translation>
+    </message>
+    <message>
+        <source>{n} open warning(s) or error(s)</source>
+        <translation>{n} 条未确认的警告或错误</translation>
+    </message>
+    <message>
+        <source>done {date}</source>
+        <translation>实际 {date}</translation>
+    </message>
+    <message>
+        <source>Subject-level logs</source>
+        <translation>受试者层面记录</translation>
+    </message>
+    <message>
+        <source>+ new</source>
+        <translation>+ 新增</translation>
+    </message>
+    <message>
+        <source>{n} entries</source>
+        <translation>{n} 条</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>{number} · {status} · D0 {d0}</source>
+        <translation>{number} · {status} · D0 {d0}</translation>
+    </message>
+    <message>
+        <source>Next visit: {visit} ({date})</source>
+        <translation>下次访视：{visit}（{date}）</translation>
+    </message>
+    <message>
+        <source>overdue</source>
+        <translation>已逾期</translation>
+    </message>
+    <message>
+        <source>Screening</source>
+        <translation>筛选中</translation>
+    </message>
+    <message>
+        <source>Eligible</source>
+        <translation>符合入组</translation>
+    </message>
+    <message>
+        <source>Randomized</source>
+        <translation>已随机</translation>
+    </message>
+    <message>
+        <source>In follow-up</source>
+        <translation>随访中</translation>
+    </message>
+    <message>
+        <source>Ended</source>
+        <translation>已结束</translation>
+    </message>
+</context>
+</TS>
