@@ -28,6 +28,16 @@ from .errors import AuthError, PermissionDenied, StoreError
 from .models import AuditEvent, Device, Meta, Site, Subject, User
 from .users import ADMIN_ROLES, check_password, check_role, check_username, hash_password, verify_password
 
+# ---- signatures and PDFs
+import datetime as dt  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
+
+from ..pdf.content import Scope  # noqa: E402
+from . import signatures as esign  # noqa: E402
+
+if TYPE_CHECKING:
+    from ..pdf.verify import VerifyResult
+
 SUBJECT_NUMBER_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the bedside
 
 
@@ -281,3 +291,43 @@ class Store:
         self._require()
         with self.unit_of_work() as session:
             return audit.verify(session)
+
+    # ---- signatures and PDFs (issue 6: the logic is in store/signatures.py and cik_ecrf/pdf/)
+
+    def sign(self, subject: str, visit: str | None = None, form: str | None = None, *, meaning: str, username: str, password: str) -> esign.SignResult:
+        """Sign a form, a visit or a casebook. The core proves the password every time (21 CFR 11.200);
+        when to ask for the user id as well is the client's session rule. A refusal is audited."""
+        self._require()
+        if form is not None and visit is None:
+            raise StoreError("sign: a form is named with its visit (SUBJECT VISIT FORM)")
+        scope = Scope(subject, visit, form)
+        with self.unit_of_work() as session:
+            refused = esign.refusal(session, self.actor, username, password, scope)
+            if refused is None:
+                return esign.sign(session, self.study, self.actor, scope, meaning)
+        raise refused  # after the commit: the refusal stays on the audit trail
+
+    def signatures(self, subject: str) -> list[esign.SignatureRecord]:
+        """Every signature of a subject, active and cleared; `esign.needs_resigning` names the forms to sign again."""
+        self._require()
+        with self.unit_of_work() as session:
+            found = repository.subject_by_ref(session, subject)
+            return esign.list_signatures(session, found.id, found.number)
+
+    def pdf(self, subject: str, visit: str | None = None, form: str | None = None, *, audit_appendix: bool = False, generated_at: dt.datetime | None = None) -> bytes:
+        """One form, one visit or a casebook as a PDF; `generated_at` (default now) is the printed generation time."""
+        self._require()
+        if form is not None and visit is None:
+            raise StoreError("pdf: a form is named with its visit (SUBJECT VISIT FORM)")
+        from ..pdf.casebook import casebook_pdf  # ReportLab loads only when something is printed
+
+        with self.unit_of_work() as session:
+            return casebook_pdf(session, self.study, self.rules, Scope(subject, visit, form), audit_appendix=audit_appendix, generated_at=generated_at)
+
+    def verify_pdf(self, pdf_bytes: bytes) -> VerifyResult:
+        """Does a printed record still match the store? Recomputes its content hash from the current data."""
+        self._require()
+        from ..pdf.verify import verify_pdf
+
+        with self.unit_of_work() as session:
+            return verify_pdf(session, self.study, pdf_bytes)

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..definitions.spec import StudyDefinition
 from ..rules import Clock, FormEvaluation, RulesEngine, SubjectData
 from ..rules.jsonvalues import to_json
-from . import audit, save_sql
+from . import audit, save_sql, signatures
 from .errors import PermissionDenied, StoreError, ValidationFailed
 from .users import ENTRY_ROLES
 
@@ -119,6 +119,8 @@ def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, act
         instance_id, old_status = instance.id, instance.status
     confirmed = sorted({f"{w.field}:{w.code}" for w in pending}) if request.confirm_warnings else []
     reason = request.reason.strip() if request.reason else None
+    if instance is not None and changed:  # ---- signatures: changing signed data clears their signatures (store/signatures.py)
+        signatures.clear_for_change(conn, chain, actor, instance_id, reason, context)
     for field_id in changed:
         field_confirmed = [c for c in confirmed if c.split(":", 1)[0] == field_id]
         stored = instance.raw.get(field_id) if instance else None
