@@ -65,8 +65,8 @@ class Store:
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def init(cls, directory: Path, site: str, admin: str, password: str, full_name: str | None = None, device_code: str | None = None, site_name: str | None = None) -> StoreInfo:
-        """Create a store for one site on this laptop, with its first administrator."""
+    def init(cls, directory: Path, site: str, admin: str, password: str, full_name: str | None = None, device_code: str | None = None, site_name: str | None = None, role: str = "admin", device_id: str | None = None) -> StoreInfo:
+        """Create a store for one site on this laptop, with its first administrator (enrolment: its first user, of any role, and the device id the server knows)."""
         check_username(admin)
         check_password(password, admin)
         if not site or not site.replace("-", "").isalnum() or len(site) > 16:
@@ -74,7 +74,7 @@ class Store:
         directory.mkdir(parents=True, exist_ok=True)
         if (directory / DB_FILE).exists() or (directory / "keyring.json").exists():
             raise StoreError(f"{directory}: a store already exists here")
-        store_id, device_id = str(uuid.uuid4()), str(uuid.uuid4())
+        store_id, device_id = str(uuid.uuid4()), device_id or str(uuid.uuid4())
         code = device_code or "".join(secrets.choice(SUBJECT_NUMBER_CHARS) for _ in range(4))
         key = crypto.new_data_key()
         try:
@@ -86,12 +86,12 @@ class Store:
                 session.add(device)
                 session.add_all([Meta(key="store_id", value=store_id), Meta(key="device_id", value=device_id)])
                 session.flush()
-                user = User(id=str(uuid.uuid4()), username=admin, full_name=full_name or admin, role="admin", password_hash=hash_password(password), must_change_password=False, active=True, created_at=_now())
+                user = User(id=str(uuid.uuid4()), username=admin, full_name=full_name or admin, role=role, password_hash=hash_password(password), must_change_password=False, active=True, created_at=_now())
                 session.add(user)
                 session.flush()
-                actor = audit.Actor(user.id, admin, "admin")
+                actor = audit.Actor(user.id, admin, role)
                 audit.append(session, actor, "store_init", new_json=json.dumps({"site": site.upper(), "device_code": code.upper()}))
-                audit.append(session, actor, "user_add", new_json=json.dumps({"username": admin, "role": "admin"}))
+                audit.append(session, actor, "user_add", new_json=json.dumps({"username": admin, "role": role}))
             engine.dispose()
             access.create_keyring(directory, store_id, admin, password, key)
         except BaseException:

@@ -21,6 +21,8 @@ from . import audit, save_sql, signatures
 from .errors import PermissionDenied, StoreError, ValidationFailed
 from .users import ENTRY_ROLES
 
+INSTANCE_NAMESPACE = uuid.UUID("5b0c1f0e-8a4e-4c57-9a55-0c1e0ecf0005")  # sync: stable ids of non-repeating forms
+
 
 @dataclass(frozen=True)
 class SaveRequest:
@@ -111,7 +113,10 @@ def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, act
     context = {"subject_id": subject_id, "visit_id": request.visit, "form_id": request.form}
     chain = audit.Chain(session)
     if instance is None:
-        instance_id, old_status = str(uuid.uuid4()), None
+        # sync: a non-repeating form has one instance per subject and visit, so its id is derived from them:
+        # two laptops that start the same form offline then merge field by field instead of duplicating it
+        instance_id = str(uuid.uuid4() if study.forms[request.form].repeating else uuid.uuid5(INSTANCE_NAMESPACE, f"{subject_id}/{request.visit}/{request.form}"))
+        old_status = None
         version = study.forms[request.form].version
         save_sql.insert_instance(conn, instance_id, save_sql.visit_pk(conn, subject_id, request.visit), request.form, version, new_status, now_text)
         chain.append(actor, "form_create", instance_id=instance_id, new_json=json.dumps({"status": new_status, "version": version}), **context)

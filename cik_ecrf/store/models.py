@@ -93,7 +93,7 @@ class AuditEvent(Base):
     """Append-only, hash-chained: each row's hash covers its canonical encoding and the previous hash."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_subject", "subject_id"),)
+    __table_args__ = (Index("ix_audit_subject", "subject_id"), Index("ix_audit_device", "device_id", "device_seq"))  # second: the sync outbox
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(36), unique=True)
     device_id: Mapped[str] = mapped_column(String(36))
@@ -152,3 +152,28 @@ class SignatureItem(Base):
     __table_args__ = (Index("ix_signature_item_instance", "instance_id"),)
     signature_id: Mapped[str] = mapped_column(ForeignKey("signature.id"), primary_key=True)
     instance_id: Mapped[str] = mapped_column(ForeignKey("form_instance.id"), primary_key=True)
+
+
+# ---- sync (issue 5): open conflicts and quarantined changes; cursor and marks live in `meta`
+
+
+class SyncConflict(Base):
+    """A field in conflict on the server: both (or all) values, until a `conflict_resolve` change closes it."""
+
+    __tablename__ = "sync_conflict"
+    instance_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    field_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    conflict_seq: Mapped[int] = mapped_column(Integer)  # the server's sync_conflict event
+    current_json: Mapped[str | None] = mapped_column(Text, nullable=True)
+    candidates_json: Mapped[str] = mapped_column(Text)  # [{value_json, username, at_utc, utc_offset_min, device_id, seq}]
+    opened_at: Mapped[str] = mapped_column(String(40))
+
+
+class SyncQuarantine(Base):
+    """A change of this laptop the server refused, with its reason (kept, never re-sent)."""
+
+    __tablename__ = "sync_quarantine"
+    change_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_seq: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    at_utc: Mapped[str] = mapped_column(String(40))

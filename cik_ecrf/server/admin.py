@@ -1,0 +1,54 @@
+"""Central administration: sites, users (they reach every laptop of their site) and device tokens."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from ..store.errors import StoreError
+from ..store.users import check_password, check_role, check_username, hash_password
+from .database import ServerError, now
+from .models import Device, Site, User
+
+
+def add_site(engine: Engine, code: str, name: str) -> str:
+    code = code.upper()
+    if not code or not code.replace("-", "").isalnum() or len(code) > 16:
+        raise ServerError(f"site code {code!r}: 1–16 letters or digits")
+    with Session(engine) as session, session.begin():
+        if session.get(Site, code) is not None:
+            raise ServerError(f"site {code} already exists")
+        session.add(Site(code=code, name=name, created_at=now()))
+    return code
+
+
+def add_user(engine: Engine, username: str, role: str, site: str, password: str, full_name: str | None = None) -> str:
+    try:
+        check_username(username)
+        check_role(role)
+        check_password(password, username)
+    except StoreError as exc:
+        raise ServerError(str(exc)) from None
+    with Session(engine) as session, session.begin():
+        if session.get(Site, site.upper()) is None:
+            raise ServerError(f"no site {site.upper()}: add it first with `cik-ecrf server site add`")
+        if session.scalar(select(User.id).where(User.username == username)):
+            raise ServerError(f"user {username} already exists")
+        user_id = str(uuid.uuid4())
+        session.add(User(id=user_id, username=username, full_name=full_name or username, role=role, site_code=site.upper(), password_hash=hash_password(password), active=True, created_at=now()))
+    return user_id
+
+
+def revoke_device(engine: Engine, device_id: str) -> None:
+    with Session(engine) as session, session.begin():
+        device = session.get(Device, device_id)
+        if device is None:
+            raise ServerError(f"no device {device_id}")
+        device.revoked = True
+
+
+def devices(engine: Engine) -> list[tuple[str, str, str, bool]]:
+    with Session(engine) as session:
+        return [(d.id, d.site_code, d.code, d.revoked) for d in session.scalars(select(Device).order_by(Device.site_code, Device.code))]
