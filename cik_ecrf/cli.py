@@ -14,8 +14,6 @@ from pathlib import Path
 
 from . import __version__
 from .cli_store import add_store_commands, run_store_command
-from .definitions.errors import DefinitionErrors
-from .definitions.loader import default_forms_dir, load_study
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,6 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", type=Path, default=None, dest="client_data_dir", help="with no command: the store the client opens (default: the user data directory)")
     parser.add_argument("--demo", action="store_true", help="with no command: open the client on a throw-away store with example subjects")
     parser.add_argument("--language", choices=["en", "zh"], default=None, help="with no command: the client's language (default: the laptop's setting, else English)")
+    # --- installer (issue 7): an installed bundle checks itself ---
+    parser.add_argument("--self-test", action="store_true", help="check this installation in a temporary directory (forms, encrypted store and migrations, a form drawn offscreen, a PDF) and exit 0, or 1 naming the failed step")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     forms = sub.add_parser("forms", help="work with the form definitions")
     forms_sub = forms.add_subparsers(dest="forms_command", metavar="ACTION", required=True)
@@ -39,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _forms_check(directory: Path | None) -> int:
+    from .definitions.errors import DefinitionErrors
+    from .definitions.loader import default_forms_dir, load_study
+
     started = time.perf_counter()
     try:
         study = load_study(directory)
@@ -56,6 +59,10 @@ def _forms_check(directory: Path | None) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.self_test:  # installer (issue 7)
+        from .selftest import main as self_test
+
+        return self_test()
     if args.command == "forms":
         return _forms_check(args.directory)
     if args.command == "eligibility" and args.values is not None:
@@ -67,6 +74,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is not None:
         return run_store_command(args)
     from .cli_store import default_data_dir
-    from .ui.app import run_client
+    from .ui.launch import run_client
 
     return run_client(args.client_data_dir or default_data_dir(), args.language, args.demo)

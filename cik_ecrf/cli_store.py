@@ -15,8 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .rules.jsonvalues import to_json
-
 
 def default_data_dir() -> Path:
     from platformdirs import user_data_dir
@@ -187,6 +185,8 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _show(store: Any, args: argparse.Namespace) -> None:
+    from .rules.jsonvalues import to_json
+
     subject, rows = store.subject_values(args.subject)
     rows = [r for r in rows if (args.visit is None or r["visit"] == args.visit) and (args.form is None or r["form"] == args.form)]
     for row in rows:

@@ -12,20 +12,45 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from typing import Any
 
 SETTINGS_FILE = "client-settings.json"
 VERSION = 1
+LANGUAGES = ("en", "zh")
+IDLE_MINUTES = (1, 60)
 
 
-class ClientSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+@dataclass(frozen=True)
+class ClientSettings:
+    """A plain dataclass, not pydantic: the client reads it before its sign-in window shows, and
+    importing pydantic would cost more than Qt itself (bench/bench_ui.py)."""
 
+    language: str = "en"
+    idle_minutes: float = 5
     version: int = VERSION
-    language: Literal["en", "zh"] = "en"
-    idle_minutes: float = Field(default=5, ge=1, le=60, description="minutes without input before the lock")
+
+    def __post_init__(self) -> None:
+        problem = next(iter(_problems(self.__dict__)), None)
+        if problem:
+            raise ValueError(f"{problem[0]}: {problem[1]}")
+
+    def as_json(self) -> dict[str, Any]:
+        return {"version": self.version, "language": self.language, "idle_minutes": self.idle_minutes}
+
+
+def _problems(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Each bad entry as (JSON path, what is wrong)."""
+    problems = [(f"$.{key}", "not a setting") for key in raw if key not in ("version", "language", "idle_minutes")]
+    if "language" in raw and raw["language"] not in LANGUAGES:
+        problems.append(("$.language", f"must be one of {', '.join(LANGUAGES)}, not {raw['language']!r}"))
+    if "idle_minutes" in raw:
+        minutes = raw["idle_minutes"]
+        low, high = IDLE_MINUTES
+        if isinstance(minutes, bool) or not isinstance(minutes, int | float) or not low <= minutes <= high:
+            problems.append(("$.idle_minutes", f"must be a number of minutes from {low} to {high}, not {minutes!r}"))
+    if "version" in raw and (isinstance(raw["version"], bool) or not isinstance(raw["version"], int)):
+        problems.append(("$.version", f"must be a whole number, not {raw['version']!r}"))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -50,14 +75,15 @@ def load_settings(data_dir: Path) -> LoadedSettings:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         return LoadedSettings(ClientSettings(), f"{path}:{exc.lineno}:{exc.colno}: {exc.msg}; using the defaults")
-    if isinstance(raw, dict) and isinstance(raw.get("version"), int) and raw["version"] > VERSION:
+    if not isinstance(raw, dict):
+        return LoadedSettings(ClientSettings(), f"{path}: $: must be a JSON object; using the defaults")
+    problems = _problems(raw)
+    if problems:
+        where, what = problems[0]
+        return LoadedSettings(ClientSettings(), f"{path}: {where}: {what}; using the defaults")
+    if raw.get("version", VERSION) > VERSION:
         return LoadedSettings(ClientSettings(), f"{path}: written by a newer client (version {raw['version']}); using the defaults")
-    try:
-        return LoadedSettings(ClientSettings.model_validate(raw))
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
-        return LoadedSettings(ClientSettings(), f"{path}: {where}: {first['msg']}; using the defaults")
+    return LoadedSettings(ClientSettings(**raw))
 
 
 def save_settings(data_dir: Path, settings: ClientSettings) -> None:
@@ -67,5 +93,5 @@ def save_settings(data_dir: Path, settings: ClientSettings) -> None:
     if path.exists() and load_settings(data_dir).problem is not None:
         os.replace(path, path.with_suffix(".json.invalid"))
     temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(settings.model_dump(), indent=2) + "\n", encoding="utf-8")
+    temporary.write_text(json.dumps(settings.as_json(), indent=2) + "\n", encoding="utf-8")
     os.replace(temporary, path)

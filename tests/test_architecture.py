@@ -42,3 +42,18 @@ def test_definitions_do_not_import_rules() -> None:
     """Arrows point down: definitions know nothing of rules, store or ui."""
     for path in (PACKAGE / "definitions").rglob("*.py"):
         assert not any(".rules" in n or n.startswith("cik_ecrf.rules") for n in _imports(path)), path
+
+
+def test_the_sign_in_window_needs_no_store_definitions_or_rules() -> None:
+    """The client shows its sign-in window first and imports the heavy core behind it (ui/launch.py)."""
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys, cik_ecrf.cli, cik_ecrf.ui.launch\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'pydantic', 'alembic', 'sqlcipher3')"
+        " or m.startswith(('cik_ecrf.store.api', 'cik_ecrf.rules', 'cik_ecrf.definitions')))))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env={"QT_QPA_PLATFORM": "offscreen"})
+    assert json.loads(out.stdout) == []

@@ -32,7 +32,7 @@ def test_a_bad_value_names_the_setting(tmp_path: Path) -> None:
     assert problem is not None and "$.language" in problem and "using the defaults" in problem
     settings_path(tmp_path).write_text(json.dumps({"idle_minutes": 0}))
     problem = load_settings(tmp_path).problem
-    assert problem is not None and "$.idle_minutes" in problem and "greater than or equal to 1" in problem
+    assert problem is not None and "$.idle_minutes" in problem and "from 1 to 60" in problem
 
 
 def test_a_file_from_a_newer_client_is_not_misread(tmp_path: Path) -> None:
@@ -46,3 +46,10 @@ def test_saving_over_a_bad_file_keeps_it_aside(tmp_path: Path) -> None:
     save_settings(tmp_path, ClientSettings(idle_minutes=3))
     assert (tmp_path / "client-settings.json.invalid").read_text() == "not json"
     assert load_settings(tmp_path).settings.idle_minutes == 3
+
+
+def test_a_file_that_is_not_an_object_or_has_unknown_keys_is_reported(tmp_path: Path) -> None:
+    settings_path(tmp_path).write_text("[1, 2]")
+    assert "$: must be a JSON object" in (load_settings(tmp_path).problem or "")
+    settings_path(tmp_path).write_text(json.dumps({"langauge": "zh"}))
+    assert "$.langauge: not a setting" in (load_settings(tmp_path).problem or "")

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DatabaseError
 
 from .errors import StoreError
 
-DB_FILE = "store.db"
+from .files import DB_FILE  # noqa: F401 - re-exported: callers import it from here
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 

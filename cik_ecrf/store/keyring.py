@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .files import KEYRING_FILE as KEYRING
+
 try:
     import fcntl
 except ImportError:  # Windows: msvcrt locking below
     fcntl = None  # type: ignore[assignment]
 
-KEYRING = "keyring.json"
 FORMAT = 1
 
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget, QToolBar, QWidget
 
-from ..client_settings import ClientSettings, load_settings, save_settings
+from ..client_settings import ClientSettings, save_settings
 from ..definitions.spec import StudyDefinition
 from ..store.api import Store
 from .form_page import FormPage
@@ -200,49 +200,3 @@ class MainWindow(QMainWindow):
         self.worker.submit(self.store.close)
         self.worker.shutdown()
         super().closeEvent(event)
-
-
-def run_client(data_dir: Path, language: str | None = None, demo: bool = False, study: StudyDefinition | None = None) -> int:
-    """`cik-ecrf` without a command: first-run setup if needed, login, then the main window.
-
-    The language is the one given on the command line, else the laptop's saved setting.
-    """
-    from ..definitions.loader import load_study
-    from .login import LoginDialog
-    from .resources import install_fonts
-    from .setup import FirstRunDialog
-
-    app = QApplication.instance() or QApplication(sys.argv)
-    install_fonts(app)  # type: ignore[arg-type]
-    study = study or load_study()
-    worker = StoreWorker()
-    if demo:
-        from ..demo import build_demo_store
-
-        data_dir = build_demo_store(study)
-    loaded = load_settings(data_dir)
-    language = language or loaded.settings.language
-    install_language(app, language)
-    if not demo and not (data_dir / "keyring.json").exists():
-        setup = FirstRunDialog(data_dir, worker, language)
-        if not setup.exec():
-            worker.shutdown()
-            return 0
-    username = ""
-    if demo:
-        from ..demo import NURSE
-
-        username = NURSE
-    login = LoginDialog(data_dir, worker, study, language, username)
-    opened: list[Store] = []
-    login.sig_logged_in.connect(opened.append)
-    if not login.exec() or not opened:
-        worker.shutdown()
-        return 0
-    window = MainWindow(opened[0], worker, language, loaded.settings.idle_minutes, settings_dir=data_dir)
-    window.resize(1100, 800)
-    window.show()
-    window.show_subjects()
-    if loaded.problem:
-        window.statusBar().showMessage(loaded.problem, 20000)
-    return app.exec()

@@ -12,15 +12,18 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
-from ..definitions.spec import StudyDefinition
-from ..store.api import Store
 from .login import LoginPanel
 from .texts import translator
 from .worker import StoreWorker
+
+if TYPE_CHECKING:
+    from ..definitions.spec import StudyDefinition
+    from ..store.api import Store
 
 DEFAULT_MINUTES = 5.0
 INPUT_EVENTS = frozenset(

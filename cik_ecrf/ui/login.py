@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import (
@@ -25,10 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..definitions.spec import StudyDefinition
-from ..store.api import Store
 from .texts import translator
 from .worker import StoreWorker
+
+if TYPE_CHECKING:  # the store (SQLAlchemy, pydantic, the rules) is imported on the worker, after the window shows
+    from ..definitions.spec import StudyDefinition
+    from ..store.api import Store
 
 ERROR_COLOUR = "#b00020"
 CONTEXT = "Login"
@@ -110,6 +112,13 @@ def plain_button(text: str, name: str) -> QPushButton:
     return button
 
 
+def open_store(directory: Path, user: str, password: str, study: StudyDefinition | None) -> Store:
+    """Runs on the worker: the first sign-in also pays for importing the store."""
+    from ..store.api import Store
+
+    return Store.open(directory, user, password, study)
+
+
 class LoginPanel(QWidget):
     sig_logged_in = Signal(object)
     """The open `Store` of the user who signed in (after a required password change, if any)."""
@@ -136,6 +145,10 @@ class LoginPanel(QWidget):
         self._current: str | None = None  # that user's first password, needed by change_password
         self._build(username)
         worker.sig_bug.connect(self._on_bug)
+
+    def set_study(self, study: StudyDefinition) -> None:
+        """The forms, once loaded in the background; a sign-in before that loads them itself."""
+        self.study = study
 
     def _build(self, username: str) -> None:
         t = self.language
@@ -243,7 +256,7 @@ class LoginPanel(QWidget):
         self._set_busy(True, _t("busy", self.language))
         directory, study = self.directory, self.study
         self.worker.submit(
-            lambda: Store.open(directory, user, password, study),
+            lambda: open_store(directory, user, password, study),
             lambda store: self._opened(store, password),
             self._sign_in_refused,
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from PySide6.QtCore import QT_TRANSLATE_NOOP
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QWidget
 
-from ..client_settings import ClientSettings
+from ..client_settings import IDLE_MINUTES, ClientSettings
 from .texts import LANGUAGES, translator
 
 CONTEXT = "Settings"
@@ -34,8 +36,7 @@ class SettingsDialog(QDialog):
         self.idle = QDoubleSpinBox()
         self.idle.setObjectName("settingsIdleMinutes")
         self.idle.setAccessibleName(_t("idle", language))
-        bounds = ClientSettings.model_fields["idle_minutes"].metadata
-        self.idle.setRange(next(m.ge for m in bounds if hasattr(m, "ge")), next(m.le for m in bounds if hasattr(m, "le")))
+        self.idle.setRange(*IDLE_MINUTES)
         self.idle.setDecimals(0)
         self.idle.setSuffix(_t("minutes", language))
         self.idle.setValue(settings.idle_minutes)
@@ -49,4 +50,4 @@ class SettingsDialog(QDialog):
         form.addRow(buttons)
 
     def chosen(self) -> ClientSettings:
-        return ClientSettings.model_validate({**self.original.model_dump(), "language": self.language.currentData(), "idle_minutes": self.idle.value()})
+        return dataclasses.replace(self.original, language=self.language.currentData(), idle_minutes=self.idle.value())

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
 from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
-from ..store.api import Store, StoreInfo
-from ..store.database import DB_FILE
+from ..store.files import DB_FILE, KEYRING_FILE
 from .login import ERROR_COLOUR, password_edit, plain_button, refusal_text
 from .texts import translator
 from .worker import StoreWorker
 
-KEYRING_FILE = "keyring.json"
+if TYPE_CHECKING:
+    from ..store.api import StoreInfo
+
 CONTEXT = "FirstRun"
 TEXTS = {
     "title": QT_TRANSLATE_NOOP("FirstRun", "Set up CIK eCRF"),
@@ -44,6 +46,13 @@ _t = translator(CONTEXT, TEXTS)
 def store_exists(directory: Path) -> bool:
     """Whether `directory` already holds a store (or the remains of one): then log in, never set up."""
     return (Path(directory) / KEYRING_FILE).exists() or (Path(directory) / DB_FILE).exists()
+
+
+def _create_store(directory: Path, site: str, admin: str, password: str, full_name: str | None, device: str | None) -> StoreInfo:
+    """Runs on the worker, which also pays for importing the store."""
+    from ..store.api import Store
+
+    return Store.init(directory, site, admin, password, full_name, device)
 
 
 class FirstRunDialog(QDialog):
@@ -149,7 +158,7 @@ class FirstRunDialog(QDialog):
         self._set_busy(True)
         directory = self.directory
         self.worker.submit(
-            lambda: Store.init(directory, site, admin, password, full_name, device), self._created, self._refused
+            lambda: _create_store(directory, site, admin, password, full_name, device), self._created, self._refused
         )
 
     def _created(self, info: StoreInfo) -> None:

@@ -205,3 +205,23 @@ def test_the_chinese_dialog_shows_refusals_in_chinese(
         == "密码强度不足：至少 10 个字符；须同时包含字母和数字"
     )
     assert refusal_text("something new", "zh") == "something new"
+
+
+def test_start_up_loads_the_forms_in_the_background_after_the_window_painted(qtbot: Any, store_dir: Path, worker: StoreWorker) -> None:
+    """`prepare_login` as the client starts: the sign-in then uses the forms loaded meanwhile."""
+    from cik_ecrf.ui.launch import prepare_login
+
+    login = prepare_login(store_dir, worker, "en")
+    qtbot.addWidget(login)
+    assert login.panel.study is None
+    login.show()
+    qtbot.waitUntil(lambda: login.panel.study is not None, timeout=20_000)
+    loaded = login.panel.study
+    assert isinstance(loaded, StudyDefinition) and "eligibility" in loaded.forms
+    with qtbot.waitSignal(login.sig_logged_in) as signed_in:
+        attempt(qtbot, login, "nurse", NURSE_PW)
+    store = signed_in.args[0]
+    try:
+        assert store.study is loaded and store.actor.username == "nurse"
+    finally:
+        worker.submit(store.close)
