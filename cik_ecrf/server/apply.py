@@ -199,7 +199,7 @@ class BatchApplier:
             if state.value_json == value:
                 return "merged", None, lambda seq: None
             return "conflict", "the field is in conflict: resolve it with a reason", lambda seq: self._conflict(change, key, seq)
-        if state is None or state.version == change.base_version:
+        if state is None or state.version == change.base_version or (state.value_json is None and change.base_version is None):
             return "applied", None, lambda seq: self._set(key, value, seq, change.device_id)
         if state.value_json == value:
             return "merged", None, lambda seq: self._set(key, value, seq, change.device_id)

@@ -6,7 +6,6 @@ or changing language never throws away a half-filled form: the lock only hides t
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, Signal
@@ -14,7 +13,6 @@ from PySide6.QtGui import QAction, QCloseEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget, QToolBar, QWidget
 
 from ..client_settings import ClientSettings, save_settings
-from ..definitions.spec import StudyDefinition
 from ..store.api import Store
 from .form_page import FormPage
 from .idle import IdleLock, LockScreen

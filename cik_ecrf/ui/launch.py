@@ -43,7 +43,7 @@ class _AfterFirstPaint(QObject):
         self._then: Callable[[], None] | None = then
         watched.installEventFilter(self)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() == QEvent.Type.Paint and self._then is not None:
             then, self._then = self._then, None
             watched.removeEventFilter(self)
