@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from . import __version__
+from .cli_pdf import add_pdf_commands, run_pdf_command  # ---- signatures and PDFs (issue 6)
 from .cli_store import add_store_commands, run_store_command
 
 
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     check = forms_sub.add_parser("check", help="load and check every definition; exit 1 listing every error")
     check.add_argument("directory", nargs="?", type=Path, help="definitions directory (default: the shipped forms)")
     common = add_store_commands(sub)
+    add_pdf_commands(sub, common)  # ---- signatures and PDFs (issue 6)
     elig = sub.add_parser("eligibility", parents=[common], help="evaluate the eligibility criteria of crf-spec section 4")
     elig.add_argument("subject", nargs="?", help="a stored subject (or give --values)")
     elig.add_argument("--values", type=Path, metavar="FILE.json", help='screening forms as {"form_id": {"FIELD": value}}; - reads stdin')
@@ -71,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_eligibility(args.values, args.json, args.forms)
     if args.command == "eligibility" and args.subject is None:
         parser.error("eligibility needs a SUBJECT or --values FILE.json")
+    if args.command in ("sign", "pdf"):  # ---- signatures and PDFs (issue 6)
+        return run_pdf_command(args)
     if args.command is not None:
         return run_store_command(args)
     from .cli_store import default_data_dir
