@@ -1,0 +1,198 @@
+"""The laptop's sync engine, Qt-free: push the outbox, pull the site's changes, refresh the site's users.
+
+`SyncClient(store).run(progress)` does one whole sync and returns a `SyncOutcome` (it never raises
+for a network or server problem: the outcome's `error` says what happened, and what was not
+acknowledged is simply sent again next time). `status()` is cheap (one local query) for a status
+indicator; `conflicts()` lists fields in conflict with every value, author and time. The desktop
+client calls these from a background thread; `Backoff` spaces retries while the server is away.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from ..store import sync_local
+from ..store.api import Store
+from .protocol import Change, PushRequest
+from .transport import SyncError, Transport, UnknownCursor, utc_now
+
+SKEW_WARNING = dt.timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    phase: str  # "push" or "pull"
+    done: int  # changes so far in this phase
+    total: int | None  # known for push (the outbox), not for pull
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    pushed: int
+    pulled: int  # changes new to this laptop
+    conflicts: int  # fields in conflict on this laptop after the sync
+    waiting: int  # data changes still waiting to be pushed
+    rejected: tuple[str, ...] = ()  # "change id: reason" for each change the server refused in this sync
+    warnings: tuple[str, ...] = ()  # e.g. clock skew
+    error: str | None = None
+    full_pull: bool = False  # the server did not know our cursor: everything was pulled again
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and not self.rejected and self.waiting == 0
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    enrolled: bool
+    server_url: str | None
+    waiting: int
+    conflicts: int
+    quarantined: int
+    last_sync_utc: str | None
+
+
+class Cancelled(SyncError):
+    pass
+
+
+class SyncClient:
+    def __init__(self, store: Store, *, verify: bool | str = True, push_batch: int = 2000, pull_batch: int = 5000, transport: Callable[[str, str], Transport] | None = None) -> None:
+        self.store = store
+        self.verify = verify
+        self.push_batch = push_batch
+        self.pull_batch = pull_batch
+        self._transport = transport or (lambda url, token: Transport(url, token, verify=self.verify))
+
+    # ------------------------------------------------------------------ cheap, local
+
+    def status(self) -> SyncStatus:
+        s = self.store.sync_status()
+        return SyncStatus(s.enrolled, s.server_url, s.waiting, s.conflicts, s.quarantined, s.last_sync_utc)
+
+    def conflicts(self) -> list[sync_local.Conflict]:
+        return self.store.conflicts()
+
+    # ------------------------------------------------------------------ one sync
+
+    def run(self, progress: Callable[[SyncProgress], None] | None = None, cancel: threading.Event | None = None) -> SyncOutcome:
+        report = progress or (lambda _p: None)
+        pushed = pulled = 0
+        rejected: list[str] = []
+        warnings: list[str] = []
+        full = False
+        try:
+            url, token = self.store.sync_setting(sync_local.SERVER_URL), self.store.sync_setting(sync_local.TOKEN)
+            if not url or not token:
+                raise SyncError("this laptop is not enrolled: run `cik-ecrf enrol --server URL`")
+            with self._transport(url, token) as transport:
+                warnings += _skew(transport.info().server_time_utc)
+                pushed += self._push(transport, report, rejected, warnings, cancel)
+                try:
+                    pulled += self._pull(transport, report, cancel)
+                except UnknownCursor:
+                    full = True
+                    self.store.sync_reset_full()
+                    pushed += self._push(transport, report, rejected, warnings, cancel)
+                    pulled += self._pull(transport, report, cancel)
+                self.store.sync_users([u.model_dump() for u in transport.users().users])
+            self.store.set_sync_settings(last_sync=utc_now())
+            error = None
+        except SyncError as exc:
+            error = str(exc)
+        status = self.store.sync_status()
+        return SyncOutcome(pushed, pulled, status.conflicts, status.waiting, tuple(rejected), tuple(dict.fromkeys(warnings)), error, full)
+
+    def _push(self, transport: Transport, report: Callable[[SyncProgress], None], rejected: list[str], warnings: list[str], cancel: threading.Event | None) -> int:
+        total = self.store.sync_status().waiting
+        done = 0
+        while True:
+            _check(cancel)
+            events = self.store.sync_outbox(self.push_batch)
+            if not events:
+                return done
+            changes, refused = [], []
+            for event in events:
+                try:
+                    changes.append(Change(**event))
+                except ValidationError as exc:  # cannot even be sent: quarantined here, the rest goes on
+                    refused.append((event["id"], event["device_seq"], f"not sendable: {exc.errors()[0]['msg']}"))
+            response = transport.push(PushRequest(changes=changes, client_time_utc=utc_now())) if changes else None
+            answers = {r.id: r for r in response.results} if response else {}
+            if any(c.id not in answers for c in changes):
+                raise SyncError("the server did not answer every change of the batch; it will be sent again")
+            seqs = {c.id: c.device_seq for c in changes}
+            refused += [(r.id, seqs[r.id], r.reason or "refused") for r in answers.values() if r.disposition == "rejected"]
+            self.store.sync_record_push(events[-1]["device_seq"], refused)
+            rejected += [f"{cid}: {reason}" for cid, _, reason in refused]
+            warnings += response.warnings if response else []
+            done += len(events)
+            report(SyncProgress("push", done, max(total, done)))
+
+    def _pull(self, transport: Transport, report: Callable[[SyncProgress], None], cancel: threading.Event | None) -> int:
+        cursor = int(self.store.sync_setting(sync_local.CURSOR) or 0)
+        epoch = self.store.sync_setting(sync_local.EPOCH)
+        new = seen = 0
+        while True:
+            _check(cancel)
+            page = transport.pull(cursor, epoch, self.pull_batch)
+            changes = [(c.seq, c.disposition, c.change.model_dump()) for c in page.changes]
+            new += self.store.sync_apply_pull(changes, page.next_cursor, page.epoch)
+            cursor, epoch = page.next_cursor, page.epoch
+            seen += len(changes)
+            report(SyncProgress("pull", seen, None))
+            if not page.more:
+                return new
+
+
+def _check(cancel: threading.Event | None) -> None:
+    if cancel is not None and cancel.is_set():
+        raise Cancelled("sync cancelled; what was acknowledged is kept, the rest goes next time")
+
+
+def _skew(server_time: str) -> list[str]:
+    try:
+        skew = dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(server_time)
+    except ValueError:
+        return []
+    if abs(skew) <= SKEW_WARNING:
+        return []
+    hours = skew.total_seconds() / 3600
+    return [f"this laptop's clock is {abs(hours):.1f} hours {'ahead of' if hours > 0 else 'behind'} the server's: set it right (times of new changes are recorded as the laptop says)"]
+
+
+@dataclass
+class Backoff:
+    """Delays between background sync attempts: `base` while all is well, doubling up to `ceiling` on failures."""
+
+    base: float = 60.0
+    first_retry: float = 5.0
+    ceiling: float = 900.0
+    failures: int = 0
+
+    def next_delay(self, outcome: SyncOutcome | None) -> float:
+        if outcome is not None and outcome.error is None:
+            self.failures = 0
+            return self.base
+        self.failures += 1
+        return min(self.ceiling, self.first_retry * 2 ** (self.failures - 1))
+
+    def delays(self, outcomes: Iterator[SyncOutcome | None]) -> Iterator[float]:
+        for outcome in outcomes:
+            yield self.next_delay(outcome)
+
+
+def describe(outcome: SyncOutcome) -> list[Any]:
+    """One line per fact, for the CLI and logs."""
+    lines: list[Any] = [f"pushed {outcome.pushed}, pulled {outcome.pulled}, waiting {outcome.waiting}, conflicts {outcome.conflicts}"]
+    if outcome.full_pull:
+        lines.append("the server did not know this laptop's cursor: everything was pulled (and pushed) again")
+    lines += [f"warning: {w}" for w in outcome.warnings]
+    lines += [f"refused: {r}" for r in outcome.rejected]
+    return lines

@@ -1,0 +1,94 @@
+"""HTTP to the central server (httpx): one method per endpoint, the protocol models in and out.
+
+Every failure becomes a `SyncError` with one line saying what went wrong (unreachable, refused,
+token revoked...); `UnknownCursor` is the one the client acts on (a full re-pull).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from ..store.errors import StoreError
+from .protocol import API, EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse, ServerInfo, SiteUsers
+
+TIMEOUT = httpx.Timeout(60.0, connect=10.0)
+
+
+class SyncError(StoreError):
+    """Sync could not finish; nothing local was lost (what was not acknowledged is sent again)."""
+
+
+class Unreachable(SyncError):
+    """No answer from the server: the laptop is offline, or the server is down."""
+
+
+class UnknownCursor(SyncError):
+    """The server does not know this laptop's cursor (restored from a backup): pull everything again."""
+
+
+class Transport:
+    def __init__(self, server_url: str, token: str | None = None, verify: bool | str = True, timeout: httpx.Timeout = TIMEOUT) -> None:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.url = server_url.rstrip("/")
+        self.client = httpx.Client(base_url=self.url + API, headers=headers, verify=verify, timeout=timeout)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.TransportError as exc:
+            raise Unreachable(f"{self.url}: no answer from the server ({type(exc).__name__}: {exc})") from None
+        if response.status_code == 410:
+            raise UnknownCursor(_detail(response))
+        if response.status_code >= 400:
+            raise SyncError(f"{self.url}: the server refused ({response.status_code}): {_detail(response)}")
+        return response.content
+
+    def info(self) -> ServerInfo:
+        return _parse(ServerInfo, self._call("GET", "/info"))
+
+    def enrol(self, request: EnrolRequest) -> EnrolResponse:
+        return _parse(EnrolResponse, self._call("POST", "/enrol", content=request.model_dump_json(), headers={"Content-Type": "application/json"}))
+
+    def push(self, request: PushRequest) -> PushResponse:
+        return _parse(PushResponse, self._call("POST", "/push", content=request.model_dump_json(), headers={"Content-Type": "application/json"}))
+
+    def pull(self, cursor: int, epoch: str | None, limit: int) -> PullResponse:
+        params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+        if epoch:
+            params["epoch"] = epoch
+        return _parse(PullResponse, self._call("GET", "/pull", params=params))
+
+    def users(self) -> SiteUsers:
+        return _parse(SiteUsers, self._call("GET", "/users"))
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except ValueError:
+        detail = None
+    return str(detail) if detail else response.text[:200]
+
+
+def _parse(model: Any, content: bytes) -> Any:
+    try:
+        return model.model_validate_json(content)
+    except ValidationError as exc:
+        raise SyncError(f"the server's answer does not follow the protocol: {exc.errors()[0]['msg']}") from None
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

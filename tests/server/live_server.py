@@ -1,0 +1,102 @@
+"""Test harness: a real server (uvicorn on a loopback port) over a real database, and laptops enrolled with it.
+
+The database is an SQLite file, or, when CIK_ECRF_TEST_DATABASE_URL is set, a fresh PostgreSQL
+schema of that database (dropped afterwards).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from sqlalchemy import Engine, create_engine, text
+
+from cik_ecrf.server import admin
+from cik_ecrf.server.app import create_app
+from cik_ecrf.server.database import open_database
+from cik_ecrf.store.api import Store
+from cik_ecrf.sync.enrol import enrol
+
+PG_URL = os.environ.get("CIK_ECRF_TEST_DATABASE_URL")
+PASSWORD = "Ward7night42"
+
+
+@contextlib.contextmanager
+def database_url(tmp_path: Path, backend: str = "sqlite") -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'server.db'}"
+        return
+    assert PG_URL, "PostgreSQL tests need CIK_ECRF_TEST_DATABASE_URL"
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    root = create_engine(PG_URL)
+    with root.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with root.begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        root.dispose()
+
+
+def backends() -> list[str]:
+    return ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+def wait_for(condition: Any, timeout: float = 20.0, what: str = "condition") -> None:
+    """Wait on a condition with a deadline (polling a flag another thread sets), never a fixed sleep."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class LiveServer:
+    """uvicorn serving the app in a thread, on a port the OS picked."""
+
+    def __init__(self, engine: Engine, port: int = 0) -> None:
+        self.engine = engine
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(create_app(engine), log_level="warning", lifespan="off", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        wait_for(lambda: self.server.started, what="uvicorn to start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=20)
+        self.sock.close()
+
+
+def site_with_users(engine: Engine, site: str = "BJ01", users: tuple[tuple[str, str], ...] = (("nurse1", "nurse"), ("nurse2", "nurse"), ("nurse3", "nurse"))) -> None:
+    admin.add_site(engine, site, f"Site {site}")
+    for name, role in users:
+        admin.add_user(engine, name, role, site, PASSWORD, full_name=name.title())
+
+
+def laptop(directory: Path, url: str, user: str, study: Any) -> Store:
+    """A laptop enrolled by `user` (its store created by enrolment), opened as that user."""
+    enrol(directory, url, user, PASSWORD, study=study)
+    return Store.open(directory, user, PASSWORD, study=study)
+
+
+def open_server_db(url: str) -> Engine:
+    return open_database(url)
