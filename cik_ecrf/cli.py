@@ -15,6 +15,8 @@ from pathlib import Path
 from . import __version__
 from .cli_pdf import add_pdf_commands, run_pdf_command  # ---- signatures and PDFs (issue 6)
 from .cli_store import add_store_commands, run_store_command
+from .cli_sync import add_sync_commands, run_sync_command  # central server and sync (issue 5)
+from .cli_server import add_server_commands, run_server_command
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -32,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("directory", nargs="?", type=Path, help="definitions directory (default: the shipped forms)")
     common = add_store_commands(sub)
     add_pdf_commands(sub, common)  # ---- signatures and PDFs (issue 6)
+    add_sync_commands(sub, common)  # ---- central server and sync (issue 5)
+    add_server_commands(sub)
     elig = sub.add_parser("eligibility", parents=[common], help="evaluate the eligibility criteria of crf-spec section 4")
     elig.add_argument("subject", nargs="?", help="a stored subject (or give --values)")
     elig.add_argument("--values", type=Path, metavar="FILE.json", help='screening forms as {"form_id": {"FIELD": value}}; - reads stdin')
@@ -73,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_eligibility(args.values, args.json, args.forms)
     if args.command == "eligibility" and args.subject is None:
         parser.error("eligibility needs a SUBJECT or --values FILE.json")
+    if args.command in ("enrol", "sync"):  # ---- central server and sync (issue 5)
+        return run_sync_command(args)
+    if args.command == "server":
+        return run_server_command(args)
     if args.command in ("sign", "pdf"):  # ---- signatures and PDFs (issue 6)
         return run_pdf_command(args)
     if args.command is not None:

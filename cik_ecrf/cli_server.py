@@ -1,0 +1,97 @@
+"""`cik-ecrf server`: run the central server, and administer it (sites, users, devices).
+
+Every verb takes --database-url (default: $CIK_ECRF_SERVER_DATABASE_URL, else an SQLite file in the
+user data directory). Migrations run once here, before any worker starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _db(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
+    parser.add_argument("--database-url", default=argparse.SUPPRESS if suppress else None,
+                        help="sqlite:///FILE or postgresql+psycopg://USER@HOST/DB (default: $CIK_ECRF_SERVER_DATABASE_URL or an SQLite file)")
+
+
+def add_server_commands(sub: Any) -> None:
+    server = sub.add_parser("server", help="run the central server, or administer it (site add, user add, device)")
+    _db(server)
+    server.add_argument("--host", default="127.0.0.1")
+    server.add_argument("--port", type=int, default=8765)
+    server.add_argument("--workers", type=int, default=1, help="server processes sharing the database")
+    server.add_argument("--cert", type=Path, help="TLS certificate (PEM); with --key the server speaks HTTPS")
+    server.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    actions = server.add_subparsers(dest="server_command", metavar="ACTION")
+    site = actions.add_parser("site", help="sites").add_subparsers(dest="site_command", metavar="ACTION", required=True)
+    site_add = site.add_parser("add", help="add a site")
+    site_add.add_argument("code")
+    site_add.add_argument("--name", required=True)
+    _db(site_add, suppress=True)
+    user = actions.add_parser("user", help="central users (they reach every laptop of their site)").add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    user_add = user.add_parser("add", help="add a user; first password from CIK_ECRF_NEW_PASSWORD or a prompt")
+    user_add.add_argument("name")
+    user_add.add_argument("--role", required=True, choices=["nurse", "investigator", "monitor", "data_manager", "admin"])
+    user_add.add_argument("--site", required=True)
+    user_add.add_argument("--full-name", help="the printed name signatures show")
+    _db(user_add, suppress=True)
+    device = actions.add_parser("device", help="enrolled laptops").add_subparsers(dest="device_command", metavar="ACTION", required=True)
+    _db(device.add_parser("list", help="list enrolled laptops"), suppress=True)
+    revoke = device.add_parser("revoke", help="revoke a laptop's token (it must enrol again)")
+    revoke.add_argument("device_id")
+    _db(revoke, suppress=True)
+
+
+def run_server_command(args: argparse.Namespace) -> int:
+    from .cli_store import _password, _Usage
+    from .server.database import ServerError
+
+    try:
+        return _dispatch(args, _password)
+    except (ServerError, _Usage) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace, password: Any) -> int:
+    from .server import admin
+    from .server.database import ServerError, default_url, open_database
+
+    url = args.database_url or os.environ.get("CIK_ECRF_SERVER_DATABASE_URL") or default_url()
+    engine = open_database(url)
+    try:
+        if args.server_command == "site":
+            print(f"added site {admin.add_site(engine, args.code, args.name)}")
+        elif args.server_command == "user":
+            first = password("CIK_ECRF_NEW_PASSWORD", f"First password for {args.name}: ", confirm=True)
+            admin.add_user(engine, args.name, args.role, args.site, first, args.full_name)
+            print(f"added {args.role} {args.name} at site {args.site.upper()}")
+        elif args.server_command == "device" and args.device_command == "revoke":
+            admin.revoke_device(engine, args.device_id)
+            print(f"revoked device {args.device_id}")
+        elif args.server_command == "device":
+            for device_id, site, code, revoked in admin.devices(engine):
+                print(f"{device_id} {site} {code}{' (revoked)' if revoked else ''}")
+        else:
+            if (args.cert is None) != (args.key is None):
+                raise ServerError("TLS needs both --cert and --key")
+            engine.dispose()
+            return _serve(url, args)
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _serve(url: str, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    tls = {"ssl_certfile": str(args.cert), "ssl_keyfile": str(args.key)} if args.cert else {}
+    scheme = "https" if tls else "http"
+    print(f"CIK-eCRF server on {scheme}://{args.host}:{args.port} ({args.workers} worker(s)); OpenAPI at /openapi.json", file=sys.stderr)
+    os.environ["CIK_ECRF_SERVER_DATABASE_URL"] = url
+    uvicorn.run("cik_ecrf.server.app:app_from_environment", factory=True, host=args.host, port=args.port, workers=args.workers, log_level="warning", **tls)
+    return 0
