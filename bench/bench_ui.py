@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import ctypes
 import gc
 import json
 import os
 import pstats
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -31,7 +29,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, qInstallMessageHandler
+from PySide6.QtCore import QEvent, QObject, Qt, qInstallMessageHandler
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QApplication,
@@ -62,58 +60,6 @@ SUBJECT = SubjectData.of(
 )
 WINDOW = (1000, 800)
 PAINT_TIMEOUT = 5.0
-
-
-# ---------------------------------------------------------------------------- PySide6 6.12 on CPython 3.11
-
-# PySide6 6.12.0 (cp310-abi3 wheels) returns None from void methods, and True/False from some (Signal.emit),
-# without a new reference when run on CPython 3.11, where these singletons are not yet immortal: every
-# `widget.setText(...)` or `app.processEvents()` drops one reference to None, every emit one to True. A
-# benchmark makes far more such calls than the singletons have references (None ~5-25k, True ~1-4k), and the
-# interpreter aborts ("deallocating None"). The script gives each a cushion of references up front and tops it
-# up as they are lost (for good, so that finalisation does not abort either), and reports how many were lost.
-# It changes no timing measured here.
-_SINGLETONS = (None, True, False)
-_CUSHION = 1_000_000 if sys.version_info < (3, 12) and sys.implementation.name == "cpython" else 0
-
-
-def _add_refs(obj: object, count: int) -> None:
-    ctypes.c_ssize_t.from_address(id(obj)).value += count  # ob_refcnt, the first field of every CPython object
-
-
-for _obj in _SINGLETONS:
-    _add_refs(_obj, _CUSHION)
-_BASELINE = [sys.getrefcount(obj) for obj in _SINGLETONS]
-
-
-def restore_singletons() -> None:
-    if not _CUSHION:
-        return
-    for i, obj in enumerate(_SINGLETONS):
-        lost = _BASELINE[i] - sys.getrefcount(obj)
-        if lost > 0:
-            _add_refs(obj, lost)
-
-
-class _Emitter(QObject):
-    sig = Signal(object)
-
-
-def singleton_probe(calls: int = 1000) -> str:
-    """References to None lost per `QLabel.setText` and to True per `Signal.emit` (0 where PySide6 is right)."""
-    label, emitter = QLabel(), _Emitter()
-    emitter.sig.connect(lambda _value: None)
-    gc.collect()
-    none_before, true_before = sys.getrefcount(None), sys.getrefcount(True)
-    for _ in range(calls):
-        label.setText("x")
-    for _ in range(calls):
-        emitter.sig.emit(1)
-    gc.collect()
-    lost_none = (none_before - sys.getrefcount(None)) / calls
-    lost_true = (true_before - sys.getrefcount(True)) / calls
-    restore_singletons()
-    return f"{lost_none:.2f} reference to None lost per QLabel.setText, {lost_true:.2f} to True per Signal.emit"
 
 
 def _quiet(mode: Any, context: Any, message: str) -> None:
@@ -192,13 +138,43 @@ form.addRow("Password", password)
 form.addRow(button)
 """
 _LOGIN = _child(build=_LOGIN_BUILD, before="import cik_ecrf.ui.form_view\n")
-# What the client does before its login dialog (fonts, then the study definitions), on top of _LOGIN.
-_LOGIN_FULL = _child(
-    before="import cik_ecrf.ui.form_view\n",
-    setup="from cik_ecrf.ui.resources import install_fonts\ninstall_fonts(app)\nmarks['fonts'] = time.monotonic()\n"
-    "from cik_ecrf.definitions.loader import load_study\nload_study()\nmarks['study'] = time.monotonic()",
-    build=_LOGIN_BUILD,
-)
+# The client's own sign-in window, as `cik-ecrf` starts it: the console script's module, fonts, the laptop's
+# settings and language, then `prepare_login` (the store, forms and rules load on the worker after first paint).
+_CLIENT = _CHILD_HEAD + """
+import cik_ecrf.cli
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+from cik_ecrf.client_settings import load_settings
+from cik_ecrf.ui.launch import prepare_login
+from cik_ecrf.ui.resources import install_fonts
+from cik_ecrf.ui.texts import install_language
+from cik_ecrf.ui.worker import StoreWorker
+marks["imported"] = time.monotonic()
+app = QApplication(sys.argv)
+marks["qapplication"] = time.monotonic()
+install_fonts(app)
+data_dir = __import__("pathlib").Path(sys.argv[1])
+install_language(app, load_settings(data_dir).settings.language)
+marks["fonts"] = time.monotonic()
+worker = StoreWorker()
+login = prepare_login(data_dir, worker, "en")
+def finish():
+    marks["painted"] = time.monotonic()
+    print(json.dumps(marks), flush=True)
+    app.quit()
+class Painted(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(0, finish)
+        return False
+painted = Painted()
+login.installEventFilter(painted)
+login.show()
+marks["shown"] = time.monotonic()
+app.exec()
+worker.shutdown()
+"""
 
 
 def _child_env() -> dict[str, str]:
@@ -211,11 +187,11 @@ def _child_env() -> dict[str, str]:
 ABNORMAL_EXITS: list[str] = []  # children that painted but then did not exit cleanly
 
 
-def spawn(code: str) -> tuple[float, float, dict[str, float]]:
-    """(spawn to first paint, spawn to exit, milestones relative to spawn) of `python -c code`."""
+def spawn(code: str, *args: str) -> tuple[float, float, dict[str, float]]:
+    """(spawn to first paint, spawn to exit, milestones relative to spawn) of `python -c code args`."""
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code, *args],
         check=False,
         capture_output=True,
         text=True,
@@ -243,41 +219,24 @@ def wall(code: str) -> float:
     return time.monotonic() - started
 
 
-def import_breakdown(module: str) -> tuple[list[tuple[str, float]], list[tuple[str, float]]]:
-    """Self import time per top-level package and per module, from one `python -X importtime` run."""
-    proc = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", f"import {module}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=_child_env(),
-    )
-    packages: dict[str, float] = {}
-    modules: dict[str, float] = {}
-    for line in proc.stderr.splitlines():
-        match = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)", line)
-        if match:
-            name, took = match.group(2), int(match.group(1)) / 1e6
-            packages[name.split(".")[0]] = packages.get(name.split(".")[0], 0.0) + took
-            modules[name] = modules.get(name, 0.0) + took
-    return sorted(packages.items(), key=lambda kv: -kv[1]), sorted(modules.items(), key=lambda kv: -kv[1])
-
-
 def bench_start(runs: int) -> None:
     print("1. Process start to a first painted window (subprocesses, offscreen)")
-    print("   The real login window is not in the committed client yet; the 'login-like' window is a QWidget with a")
-    print("   QFormLayout of two QLineEdits and a QPushButton, after `import cik_ecrf.ui.form_view`.")
-    samples: dict[str, list[tuple[float, float, dict[str, float]]]] = {"bare": [], "login": [], "full": []}
-    imports: dict[str, list[float]] = {"python": [], "qtwidgets": [], "form_view": []}
-    spawn(_BARE)  # warm the file cache once
-    for _ in range(runs):  # interleaved so drift hits every variant alike
-        samples["bare"].append(spawn(_BARE))
-        samples["login"].append(spawn(_LOGIN))
-        samples["full"].append(spawn(_LOGIN_FULL))
-        imports["python"].append(wall("pass"))
-        imports["qtwidgets"].append(wall("import PySide6.QtWidgets"))
-        imports["form_view"].append(wall("import cik_ecrf.ui.form_view"))
+    samples: dict[str, list[tuple[float, float, dict[str, float]]]] = {"bare": [], "login": [], "client": []}
+    imports: dict[str, list[float]] = {"python": [], "qtwidgets": [], "launch": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        from cik_ecrf.store.api import Store
+
+        store = Path(tmp) / "store"
+        Store.init(store, "BJ01", "admin", "Kettle-9-lantern")
+        spawn(_BARE)  # warm the file cache once
+        spawn(_CLIENT, str(store))
+        for _ in range(runs):  # interleaved so drift hits every variant alike
+            samples["bare"].append(spawn(_BARE))
+            samples["login"].append(spawn(_LOGIN))
+            samples["client"].append(spawn(_CLIENT, str(store)))
+            imports["python"].append(wall("pass"))
+            imports["qtwidgets"].append(wall("import PySide6.QtWidgets"))
+            imports["launch"].append(wall("import cik_ecrf.cli, cik_ecrf.ui.launch"))
 
     def paint(name: str) -> list[float]:
         return [s[0] for s in samples[name]]
@@ -288,37 +247,19 @@ def bench_start(runs: int) -> None:
     def mark(name: str, key: str) -> float:
         return statistics.median(s[2][key] for s in samples[name]) * 1000
 
-    bare, login, full = paint("bare"), paint("login"), paint("full")
-    print(
-        f"   bare PySide6 window (QApplication + empty QWidget): to first paint {_ms(bare)}; to exit {_ms(exit_('bare'))}"
-    )
-    print(
-        f"   login-like window + import form_view:              to first paint {_ms(login)}; to exit {_ms(exit_('login'))}"
-    )
-    print(
-        f"   same + install_fonts + load_study (as run_client): to first paint {_ms(full)}; to exit {_ms(exit_('full'))}"
-    )
-    print(f"   login-like / bare (median, to first paint): {_ratio(login, bare):.2f}x   (target < 2x)")
-    print(f"   login-like + fonts + study / bare:          {_ratio(full, bare):.2f}x")
-    for name, label in (("bare", "bare"), ("login", "login-like"), ("full", "+fonts+study")):
-        keys = (
-            ["python", "imported", "qapplication"]
-            + (["fonts", "study"] if name == "full" else [])
-            + ["shown", "painted"]
-        )
-        print(
-            f"   milestones from spawn, {label:>12} (median ms): " + ", ".join(f"{k} {mark(name, k):.0f}" for k in keys)
-        )
-    print(f"   `python -c pass`:                         {_ms(imports['python'])}")
-    print(f"   `python -c 'import PySide6.QtWidgets'`:    {_ms(imports['qtwidgets'])}")
-    print(f"   `python -c 'import cik_ecrf.ui.form_view'`: {_ms(imports['form_view'])}")
-    packages, modules = import_breakdown("cik_ecrf.ui.form_view")
-    total = sum(t for _, t in packages)
-    print(
-        f"   import cik_ecrf.ui.form_view, one -X importtime run ({total * 1000:.0f} ms of self time in all; importtime inflates it):"
-    )
-    print("     per top-level package (ms): " + ", ".join(f"{name} {t * 1000:.0f}" for name, t in packages[:8]))
-    print("     slowest modules (ms): " + ", ".join(f"{name} {t * 1000:.0f}" for name, t in modules[:6]))
+    bare, login, client = paint("bare"), paint("login"), paint("client")
+    print(f"   bare PySide6 window (QApplication + empty QWidget):      to first paint {_ms(bare)}; to exit {_ms(exit_('bare'))}")
+    print(f"   the client's sign-in window (cik_ecrf.cli, fonts, settings, prepare_login): to first paint {_ms(client)}; "
+          f"to exit {_ms(exit_('client'))} (exit waits for the background warm-up)")
+    print(f"   for comparison, a login-like QFormLayout after `import cik_ecrf.ui.form_view` (everything eager): {_ms(login)}")
+    print(f"   sign-in window / bare (median, to first paint): {_ratio(client, bare):.2f}x   (target < 2x)")
+    print(f"   eager login-like / bare:                        {_ratio(login, bare):.2f}x")
+    for name, label in (("bare", "bare"), ("client", "sign-in")):
+        keys = ["python", "imported", "qapplication"] + (["fonts"] if name == "client" else []) + ["shown", "painted"]
+        print(f"   milestones from spawn, {label:>8} (median ms): " + ", ".join(f"{k} {mark(name, k):.0f}" for k in keys))
+    print(f"   `python -c pass`:                                   {_ms(imports['python'])}")
+    print(f"   `python -c 'import PySide6.QtWidgets'`:              {_ms(imports['qtwidgets'])}")
+    print(f"   `python -c 'import cik_ecrf.cli, cik_ecrf.ui.launch'`: {_ms(imports['launch'])}")
     if ABNORMAL_EXITS:
         print(f"   {len(ABNORMAL_EXITS)} children painted but did not exit cleanly, e.g. {ABNORMAL_EXITS[0]}")
 
@@ -438,7 +379,6 @@ def until_painted(
     deadline = time.perf_counter() + timeout
     while not probe.painted and time.perf_counter() < deadline:
         app.processEvents()
-        restore_singletons()
     widget.removeEventFilter(probe)
     return probe.painted
 
@@ -531,12 +471,10 @@ def _dispose(app: QApplication, widget: QWidget) -> None:
     app.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     app.processEvents()
     gc.collect()
-    restore_singletons()
 
 
 def open_once(app: QApplication, build: Callable[[], QWidget]) -> tuple[float, float]:
     """(build, show to first paint) in seconds; the window is disposed of afterwards, untimed."""
-    restore_singletons()
     started = time.perf_counter()
     widget = build()
     widget.resize(*WINDOW)
@@ -698,7 +636,6 @@ def bench_keys(
         keys += list(_text_for(view.form.fields[field].kind, rng))
         for key in keys:
             app.processEvents()
-            restore_singletons()
             split["rules"] = split["apply"] = 0.0
             probe = PaintProbe()
             edit.installEventFilter(probe)
@@ -709,7 +646,6 @@ def bench_keys(
             deadline = returned + 0.5
             while not probe.painted and time.perf_counter() < deadline:
                 app.processEvents()
-                restore_singletons()
             painted = time.perf_counter()
             edit.removeEventFilter(probe)
             feedback.append(returned - started)
@@ -780,10 +716,6 @@ def main() -> None:
     print("3. Keystroke to feedback (QTest.keyClick on <FIELD>_edit; message in <FIELD>_message)")
     bench_keys(app, f"{largest.id}", engine, largest.id, visit, SUBJECT, args.keystrokes)
     bench_keys(app, "generated form (big)", big_engine, "big", "v1", None, args.keystrokes)
-    print(
-        f"PySide6 {__import__('PySide6').__version__} on CPython {sys.version.split()[0]}: {singleton_probe()}"
-        + ("; the script made up for them (see restore_singletons)" if _CUSHION else " (immortal singletons)")
-    )
     print(f"whole benchmark: {time.perf_counter() - began:.0f} s")
 
 

@@ -30,6 +30,11 @@ TEXTS = {
     "busy": QT_TRANSLATE_NOOP("MainWindow", "Working…"),
     "user": QT_TRANSLATE_NOOP("MainWindow", "Signed in: {name} ({role})"),
     "settings": QT_TRANSLATE_NOOP("MainWindow", "Settings"),
+    "nurse": QT_TRANSLATE_NOOP("MainWindow", "research nurse"),
+    "investigator": QT_TRANSLATE_NOOP("MainWindow", "investigator"),
+    "monitor": QT_TRANSLATE_NOOP("MainWindow", "monitor"),
+    "data_manager": QT_TRANSLATE_NOOP("MainWindow", "data manager"),
+    "admin": QT_TRANSLATE_NOOP("MainWindow", "administrator"),
     "settings_unsaved": QT_TRANSLATE_NOOP("MainWindow", "Settings could not be saved: {error}"),
 }
 
@@ -92,7 +97,8 @@ class MainWindow(QMainWindow):
     def set_store(self, store: Store) -> None:
         """After a login or a switch of user: the same pages, now acting as that user."""
         self.store = store
-        self.user_label.setText(_t("user", self.language).format(name=store.actor.username, role=store.actor.role))
+        role = _t(store.actor.role, self.language) if store.actor.role in TEXTS else store.actor.role
+        self.user_label.setText(_t("user", self.language).format(name=store.actor.username, role=role))
         for index in range(self.stack.count()):
             page = self.stack.widget(index)
             if hasattr(page, "store"):

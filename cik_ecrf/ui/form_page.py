@@ -18,6 +18,7 @@ from ..rules import SubjectData
 from ..store.api import Store
 from ..store.entry import SaveRequest, SaveResult
 from .form_view import FormView
+from .subject_view import status_text
 from .texts import translator
 from .worker import StoreWorker
 
@@ -110,6 +111,7 @@ class FormPage(QWidget):
             self.layout_.addWidget(self.view, 1)
         else:
             self.layout_.replaceWidget(old, self.view)
+            old.hide()  # at once: deleteLater waits for the event loop
             old.deleteLater()
 
     def set_language(self, language: str) -> None:
@@ -119,9 +121,11 @@ class FormPage(QWidget):
         self.confirm = lambda lines: confirm_dialog(self, lines, language)
         if self.view is not None:
             self._show_view(self.view.values())
+            self.notice.setText(self._status_text())
 
     def _status_text(self) -> str:
-        return f"{self.subject} · {self.visit} · {self.status or '—'}"
+        visit = self.store.study.visit(self.visit).label.get(self.language)
+        return f"{self.subject} · {visit} · {status_text(self.status or 'not started', self.language)}"
 
     # ------------------------------------------------------------------ saving
 

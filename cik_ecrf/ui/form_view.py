@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent
+from PySide6.QtGui import QColor, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFormLayout,
@@ -85,10 +85,16 @@ class FormView(QWidget):
         self.messages: dict[str, QLabel] = {}
         self.rows: dict[str, tuple[QLabel, QWidget]] = {}
         self._shown_criteria: object = None
+        self._palettes = {severity: self._palette(colour) for severity, colour in COLOURS.items()}
         self._build(values or {})
         self._apply_all()
 
     # ------------------------------------------------------------------ building
+
+    def _palette(self, colour: str) -> QPalette:
+        palette = QPalette(self.palette())
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(colour))
+        return palette
 
     def _build(self, values: dict[str, Any]) -> None:
         outer = QVBoxLayout(self)
@@ -105,22 +111,22 @@ class FormView(QWidget):
             widget.edited.connect(lambda raw, fid=field_id: self.on_edited(fid, raw))
             widget.focus_target().installEventFilter(self)
             label = QLabel(spec.definition.label.get(self.language))
+            label.setTextFormat(Qt.TextFormat.PlainText)  # rich text costs a QTextDocument per label
             label.setObjectName(f"{field_id}_label")
             label.setBuddy(widget.focus_target())
             if spec.definition.help:
                 label.setToolTip(spec.definition.help.get(self.language))
             message = QLabel("")
             message.setObjectName(f"{field_id}_message")
+            message.setTextFormat(Qt.TextFormat.PlainText)
             message.setWordWrap(True)
             message.setVisible(False)
-            cell = QWidget()
-            column = QVBoxLayout(cell)
-            column.setContentsMargins(0, 0, 0, 0)
-            column.addWidget(widget)
-            column.addWidget(message)
-            layout.addRow(label, cell)
+            # The message gets its own row under the field rather than a wrapper widget around both: one
+            # widget and layout fewer per field is most of what the renderer costs over a hand-built form.
+            layout.addRow(label, widget)
+            layout.setWidget(layout.rowCount(), QFormLayout.ItemRole.FieldRole, message)
             self.widgets[field_id], self.labels[field_id], self.messages[field_id] = widget, label, message
-            self.rows[field_id] = (label, cell)
+            self.rows[field_id] = (label, widget)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setWidget(body)
@@ -205,15 +211,17 @@ class FormView(QWidget):
         self._show_criteria()
 
     def _show(self, field_id: str, shown: bool) -> None:
-        label, cell = self.rows[field_id]
+        label, widget = self.rows[field_id]
         label.setVisible(shown)
-        cell.setVisible(shown)
+        widget.setVisible(shown)
+        message = self.messages[field_id]
+        message.setVisible(shown and bool(message.text()))
 
     def _mark_required(self, field_id: str) -> None:
         spec = self.form.fields[field_id]
         text = spec.definition.label.get(self.language)
         required = self.session.required.get(field_id) and self.session.visible[field_id]
-        self.labels[field_id].setText(f"{text} <span style='color:{COLOURS['error']}'>*</span>" if required else text)
+        self.labels[field_id].setText(f"{text} *" if required else text)
         self.labels[field_id].setAccessibleDescription(_t("required", self.language) if required else "")
 
     def _show_issues(self, field_id: str, issues: tuple[Issue, ...]) -> None:
@@ -225,9 +233,10 @@ class FormView(QWidget):
         worst = "error" if any(i.severity == "error" for i in issues) else "warning" if any(i.severity == "warning" for i in issues) else "info"
         lines = [f"{'⚠ ' if i.severity != 'info' else ''}{i.message.get(self.language)}" for i in issues]
         label.setText("\n".join(lines))
-        label.setStyleSheet(f"color: {COLOURS[worst]}")
-        label.setProperty("severity", worst)
-        label.setVisible(True)
+        if label.property("severity") != worst:
+            label.setPalette(self._palettes[worst])  # a palette, not a style sheet: no re-polish on every keystroke
+            label.setProperty("severity", worst)
+        label.setVisible(bool(self.session.visible[field_id]))
 
     # ------------------------------------------------------------------ completion
 

@@ -80,6 +80,11 @@ TEXTS = {
 _t = translator(CONTEXT, TEXTS)
 
 
+def status_text(status: str, language: str) -> str:
+    """A form's status (draft, complete, signed...) as the schedule shows it; the form page says the same."""
+    return _t(status, language)
+
+
 class SubjectView(QWidget):
     sig_form_requested = Signal(str, str, object)
     """(visit, form, instance id or None for a new one) on a double-click or Enter on a cell or log."""

@@ -235,6 +235,26 @@
         <translation>设置</translation>
     </message>
     <message>
+        <source>research nurse</source>
+        <translation>研究护士</translation>
+    </message>
+    <message>
+        <source>investigator</source>
+        <translation>研究者</translation>
+    </message>
+    <message>
+        <source>monitor</source>
+        <translation>监查员</translation>
+    </message>
+    <message>
+        <source>data manager</source>
+        <translation>数据管理员</translation>
+    </message>
+    <message>
+        <source>administrator</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
         <source>Settings could not be saved: {error}</source>
         <translation>无法保存设置：{error}</translation>
     </message>
