@@ -14,6 +14,7 @@ from reportlab.platypus import Flowable, KeepTogether, PageBreak, Spacer, Table,
 
 from ..definitions.spec import FieldSpec, FormSpec, StudyDefinition
 from ..store.signatures import MEANINGS
+from . import fonts
 from .document import Marker, PageFacts, Section, build, format_generated
 from .render import BODY, GRID, SMALL, TITLE, WIDTHS, bilingual, para
 
@@ -75,7 +76,7 @@ def signature_lines() -> Flowable:
         [para("Date/time and UTC offset · 日期时间及时区", bold=True), para(""), para("Meaning · 签名含义", bold=True), para(meanings, SMALL)],
     ]
     table = Table(rows, colWidths=(120, 160, 80, sum(WIDTHS) - 360), rowHeights=(26, 48))
-    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.6, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), fonts.LATIN), ("GRID", (0, 0), (-1, -1), 0.6, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
     return KeepTogether([Spacer(1, 8), table])
 
 

@@ -34,11 +34,16 @@ def _when(event: AuditEvent) -> str:
 def _notes(events: list[AuditEvent]) -> tuple[Note, ...]:
     notes = []
     for e in events:
+        if e.action not in ("value_set", "value_clear", "warnings_confirmed"):
+            continue
         confirmed = json.loads(e.confirmed_json) if e.confirmed_json else []
+        parts = [f"{e.field_id}: {e.old_json or '∅'} → {e.new_json or '∅'}"] if e.field_id and (confirmed or e.reason) else []
         if confirmed:
-            notes.append(Note(_when(e), e.username, f"confirmed soft check(s) {', '.join(confirmed)}" + (f" · reason: {e.reason}" if e.reason else "")))
-        elif e.reason and e.action in ("value_set", "value_clear"):
-            notes.append(Note(_when(e), e.username, f"{e.field_id}: {e.old_json or '∅'} → {e.new_json or '∅'} · reason for change: {e.reason}"))
+            parts.append(f"confirmed soft check(s) {', '.join(confirmed)}")
+        if e.reason:
+            parts.append(f"reason for change: {e.reason}")
+        if confirmed or e.reason:
+            notes.append(Note(_when(e), e.username, " · ".join(parts)))
     return tuple(notes)
 
 

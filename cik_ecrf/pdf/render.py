@@ -31,6 +31,7 @@ TITLE = ParagraphStyle("title", parent=BODY, fontName=fonts.LATIN_BOLD, fontSize
 HEADING = ParagraphStyle("heading", parent=BODY, fontName=fonts.LATIN_BOLD, fontSize=9, leading=12, spaceBefore=6, spaceAfter=2)
 WIDTHS = (185, 140, 62, 180)  # item, value, units, code label: 567 pt between the margins of A4
 GRID = TableStyle([
+    ("FONTNAME", (0, 0), (-1, -1), fonts.LATIN),  # cells given as plain strings: never an unembedded Helvetica
     ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
     ("VALIGN", (0, 0), (-1, -1), "TOP"),
@@ -167,7 +168,7 @@ def signature_block(signatures: tuple[SignatureRecord, ...], needs_resigning: bo
             cleared = format_time(s.cleared_at_utc or "", s.utc_offset_min)
             cell = para(f"SIGNATURE CLEARED · 签名已失效 on {cleared}: the signed data changed ({s.cleared_reason})\n" + text, BODY, colour="#b00000")
         box = Table([[cell]], colWidths=[sum(WIDTHS)])
-        box.setStyle(TableStyle([("BOX", (0, 0), (-1, -1), 0.8, colors.black if s.active else colors.HexColor("#b00000")), ("LEFTPADDING", (0, 0), (-1, -1), 5), ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
+        box.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), fonts.LATIN), ("BOX", (0, 0), (-1, -1), 0.8, colors.black if s.active else colors.HexColor("#b00000")), ("LEFTPADDING", (0, 0), (-1, -1), 5), ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
         lines += [box, Spacer(1, 3)]
     if needs_resigning:
         lines.append(para("This record changed after it was signed: it needs re-signing · 本记录签名后已修改，需要重新签名", BODY, bold=True, colour="#b00000"))
