@@ -5,7 +5,8 @@ applied. Same value as the current one: merged. Based on an older version, but e
 then came from the same laptop (its own offline edits, one after another): applied. Otherwise both
 values are kept and the field is put in conflict on every laptop by a server `sync_conflict` event;
 only a `conflict_resolve` change (audited, with a reason) that saw that event closes it. Client
-clocks never decide anything. The batch is read in a few bulk queries and written in a few
+clocks never decide anything. A signed or locked form refuses edits from any laptop, except a signed
+one whose signature the editing laptop cleared first (`signature_cleared`: it knew, and said why). The batch is read in a few bulk queries and written in a few
 executemany statements: a push of thousands of changes stays a handful of round trips.
 """
 
@@ -27,7 +28,7 @@ from .models import FieldState, Instance, SeqCounter, Subject, User
 
 SERVER_DEVICE = "server"
 VALUE_ACTIONS = frozenset({"value_set", "value_clear", "conflict_resolve"})
-ENTRY_ACTIONS = frozenset({"subject_add", "form_create", "value_set", "value_clear", "status_change", "warnings_confirmed", "conflict_resolve"})
+ENTRY_ACTIONS = frozenset({"subject_add", "form_create", "value_set", "value_clear", "status_change", "warnings_confirmed", "conflict_resolve", "signature_cleared"})
 FROZEN_STATUSES = frozenset({"signed", "locked"})
 CHUNK = 500
 
@@ -83,6 +84,7 @@ class BatchApplier:
         self.new_subjects: list[dict[str, Any]] = []
         self.new_instances: list[dict[str, Any]] = []
         self.status_updates: dict[str, str] = {}
+        self.refused_edits: set[str] = set()  # instances whose edit was refused in this batch (signed or locked)
 
     # ------------------------------------------------------------------ the batch
 
@@ -142,10 +144,17 @@ class BatchApplier:
             return self._form_create(change)
         if instance is None:
             raise Refused(f"form instance {change.instance_id} is unknown on the server")
+        if change.action == "signature_cleared":  # the laptop knew the form was signed and cleared it to change it
+            if instance["status"] == "signed":
+                self.status_updates[instance["id"]] = instance["status"] = "complete"
+            return "applied", None, None
         if change.action == "status_change":
+            if instance["id"] in self.refused_edits or instance["status"] == "locked":
+                raise Refused(f"{instance['form_id']} at {instance['visit_id']} is {instance['status']}: its status cannot change with this edit")
             self.status_updates[instance["id"]] = instance["status"] = _text(change.new_json) or instance["status"]
             return "applied", None, None
         if instance["status"] in FROZEN_STATUSES:
+            self.refused_edits.add(instance["id"])
             raise Refused(f"{instance['form_id']} at {instance['visit_id']} is {instance['status']}: it cannot be changed")
         if change.action == "warnings_confirmed":
             return "applied", None, None
