@@ -37,8 +37,9 @@ KEPT_BY_TYPE: dict[str, set[str]] = {
     "wayland-graphics-integration-server": set(),
 }
 
-# Qt's own translations (standard buttons and dialogs) for the client's two languages.
-TRANSLATION_SUFFIXES = ("_zh_CN.qm", "_en.qm")
+# Qt's own translations (standard buttons and dialogs) for the client's two languages; qt_*.qm
+# is the catalogue that loads qtbase_*.qm.
+TRANSLATIONS = {f"{base}_{language}.qm" for base in ("qt", "qtbase") for language in ("zh_CN", "en")}
 
 
 def _svg_icons() -> bool:
@@ -68,7 +69,7 @@ def keep_binary(source: str, destination: str) -> bool:
 
 def keep_data(source: str, destination: str) -> bool:
     if "translations" in Path(destination).parts and source.endswith(".qm"):
-        return source.endswith(TRANSLATION_SUFFIXES)
+        return os.path.basename(source) in TRANSLATIONS
     return True
 
 
