@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import re
 from dataclasses import dataclass
 
@@ -51,12 +52,19 @@ def read_record(pdf_bytes: bytes) -> tuple[dict[str, str | None], str]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
+    if not pdf_bytes.startswith(b"%PDF-"):
+        raise StoreError("not a readable PDF (no %PDF- header)")
+    quiet = logging.getLogger("pypdf")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # a damaged file is reported once, as our one line, not as pypdf's warnings
     try:
         reader = PdfReader(io.BytesIO(pdf_bytes))
         keywords = str((reader.metadata or {}).get("/Keywords") or "")
         page_text = reader.pages[0].extract_text() if reader.pages else ""
     except (PdfReadError, ValueError, KeyError, IndexError) as exc:
         raise StoreError(f"not a readable PDF: {exc}") from None
+    finally:
+        quiet.setLevel(level)
     if not keywords.startswith(KEYWORD_PREFIX):
         raise StoreError("not a CIK-eCRF printed record (its metadata holds no content record; a blank CRF has none)")
     try:
