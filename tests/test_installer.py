@@ -176,6 +176,16 @@ def test_bundle_answers_version_help_and_checks_its_forms(built: dict[str, objec
 
 
 @pytest.mark.slow
+def test_bundle_runs_the_server_migrations_it_carries(built: dict[str, object], tmp_path: Path) -> None:
+    """`cik-ecrf server` from the bundle creates a central database: its alembic scripts were bundled as files."""
+    database = tmp_path / "server.db"
+    run = subprocess.run([str(built["program"]), "server", "site", "add", "BJ01", "--name", "Beijing", "--database-url", f"sqlite:///{database}"],
+                         cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip() == "added site BJ01" and database.stat().st_size > 0
+
+
+@pytest.mark.slow
 def test_bundle_starts_the_client_and_paints_its_first_window(built: dict[str, object], tmp_path: Path) -> None:
     """A fresh laptop: no store yet, so the client opens the first-run window. Qt's own painting log
     (QT_LOGGING_RULES) says when that window has been drawn and flushed; the test waits for that line."""
