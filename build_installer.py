@@ -91,10 +91,10 @@ def git_commit(root: Path = ROOT) -> str | None:
     git = shutil.which("git")
     if git is None:
         return None
-    head = subprocess.run([git, "rev-parse", "--short=12", "HEAD"], cwd=root, capture_output=True, text=True)
+    head = subprocess.run([git, "rev-parse", "--short=12", "HEAD"], check=False, cwd=root, capture_output=True, text=True)
     if head.returncode != 0:
         return None
-    status = subprocess.run([git, "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True)
+    status = subprocess.run([git, "status", "--porcelain", "--untracked-files=no"], check=False, cwd=root, capture_output=True, text=True)
     return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
 
 
@@ -131,7 +131,7 @@ def run_pyinstaller(dist: Path, work: Path, info_file: Path, clean: bool, verbos
     command += [str(SPEC), "--", "--build-info", str(info_file)]
     log = work / "pyinstaller.log"
     with open(log, "w", encoding="utf-8") as out:
-        result = subprocess.run(command, cwd=ROOT, stdout=None if verbose else out, stderr=subprocess.STDOUT if not verbose else None)
+        result = subprocess.run(command, check=False, cwd=ROOT, stdout=None if verbose else out, stderr=subprocess.STDOUT if not verbose else None)
     if result.returncode != 0:
         tail = "" if verbose else "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-15:])
         raise BuildError(f"PyInstaller failed (exit {result.returncode}); full log in {log}\n{tail}".rstrip())
@@ -213,7 +213,7 @@ def windows_installer(dist: Path, info: BuildInfo) -> Path:
     iscc = find_iscc()
     if iscc is None:
         raise BuildError(f"Inno Setup 6 is not installed (no ISCC.exe); install it from jrsoftware.org, then run: ISCC {script}")
-    result = subprocess.run([str(iscc), "/Q", str(script)], cwd=dist)
+    result = subprocess.run([str(iscc), "/Q", str(script)], check=False, cwd=dist)
     if result.returncode != 0:
         raise BuildError(f"ISCC failed on {script} (exit {result.returncode})")
     return dist / f"{NAME}-{info.version}-windows-setup.exe"
@@ -227,7 +227,7 @@ def macos_dmg(dist: Path, info: BuildInfo, identity: str | None) -> Path:
     command = ["/bin/sh", str(PACKAGING / "macos" / "make-dmg.sh"), str(app), str(dmg), info.version]
     if identity:
         command.append(identity)
-    result = subprocess.run(command)
+    result = subprocess.run(command, check=False)
     if result.returncode != 0:
         raise BuildError(f"make-dmg.sh failed (exit {result.returncode})")
     return dmg
@@ -271,7 +271,7 @@ def clean_environment(home: Path) -> dict[str, str]:
 def run_bundle_self_test(executable: Path) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="cik-ecrf-check-") as temp:
         home = Path(temp)
-        result = subprocess.run([str(executable), "--self-test"], cwd=home, env=clean_environment(home), capture_output=True, text=True, timeout=300)
+        result = subprocess.run([str(executable), "--self-test"], check=False, cwd=home, env=clean_environment(home), capture_output=True, text=True, timeout=300)
     lines = result.stdout.splitlines()
     if result.returncode != 0:
         last = result.stderr.strip().splitlines()[-1:] or [f"exit {result.returncode}"]

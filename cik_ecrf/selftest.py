@@ -189,7 +189,7 @@ def run_self_test(report: Callable[[StepResult], None] = lambda _: None) -> Self
                 detail, ok = step(ctx), True
             except StepFailed as exc:
                 detail, ok = str(exc), False
-            except Exception as exc:  # the self-test reports any failure; the traceback goes to stderr
+            except Exception as exc:  # noqa: BLE001 - a self-test reports any failure; the traceback goes to stderr
                 traceback.print_exc(file=sys.stderr)
                 detail, ok = f"{type(exc).__name__}: {exc}", False
             result = StepResult(name, time.perf_counter() - began, detail, ok)

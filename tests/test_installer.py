@@ -53,7 +53,7 @@ def _source_env(base: Path, **extra: str) -> dict[str, str]:
 
 
 def test_self_test_runs_every_step_and_exits_0(tmp_path: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "cik_ecrf", "--self-test"], cwd=tmp_path, env=_source_env(tmp_path), capture_output=True, text=True, timeout=120)
+    run = subprocess.run([sys.executable, "-m", "cik_ecrf", "--self-test"], check=False, cwd=tmp_path, env=_source_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert _steps(run.stdout) == [("ok", name) for name in STEPS]
     assert re.search(rf"cik-ecrf {re.escape(__version__)} \(source\)", run.stdout)
@@ -68,7 +68,7 @@ def test_self_test_stops_at_the_failed_step_and_names_it(tmp_path: Path) -> None
     shutil.copytree(ROOT / "forms", forms)
     (forms / "vitals.json").write_text('{"id": "vitals",', encoding="utf-8")
     env = _source_env(tmp_path, CIK_ECRF_FORMS=str(forms))
-    run = subprocess.run([sys.executable, "-m", "cik_ecrf", "--self-test"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run([sys.executable, "-m", "cik_ecrf", "--self-test"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 1
     assert _steps(run.stdout) == [("ok", "version"), ("FAIL", "load forms")]
     assert run.stderr.strip().splitlines()[-1].startswith("self-test FAILED at step 'load forms': ")
@@ -78,14 +78,14 @@ def test_self_test_stops_at_the_failed_step_and_names_it(tmp_path: Path) -> None
 
 
 def test_help_documents_the_steps() -> None:
-    run = subprocess.run([sys.executable, str(BUILDER), "--help"], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    run = subprocess.run([sys.executable, str(BUILDER), "--help"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0
     for words in ("PyInstaller", "forms/", "migrations", "tar.gz", "Inno Setup", ".dmg", "--self-test", "build-report.json"):
         assert words in run.stdout, words
 
 
 def test_scripts_only_writes_the_windows_and_macos_steps(tmp_path: Path) -> None:
-    run = subprocess.run([sys.executable, str(BUILDER), "--scripts-only", "--dist", str(tmp_path / "dist"), "--work", str(tmp_path / "work")], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    run = subprocess.run([sys.executable, str(BUILDER), "--scripts-only", "--dist", str(tmp_path / "dist"), "--work", str(tmp_path / "work")], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     iss = (tmp_path / "dist" / f"cik-ecrf-{__version__}.iss").read_text(encoding="utf-8")
     assert f"AppVersion={__version__}\n" in iss
@@ -137,7 +137,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
     pytest.importorskip("PyInstaller")
     base = tmp_path_factory.mktemp("installer")
     dist, work = base / "dist", base / "work"
-    run = subprocess.run([sys.executable, str(BUILDER), "--dist", str(dist), "--work", str(work)], cwd=ROOT, capture_output=True, text=True, timeout=900)
+    run = subprocess.run([sys.executable, str(BUILDER), "--dist", str(dist), "--work", str(work)], check=False, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((dist / "build-report.json").read_text(encoding="utf-8"))
     print(f"\ninstaller: built in {report['build_seconds']:.1f} s, bundle {report['bundle_bytes'] / 2**20:.1f} MiB in "
@@ -152,7 +152,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
 def test_unpacked_bundle_passes_its_self_test_in_a_clean_environment(built: dict[str, object], tmp_path: Path) -> None:
     program = built["program"]
     assert isinstance(program, Path)
-    run = subprocess.run([str(program), "--self-test"], cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=300)
+    run = subprocess.run([str(program), "--self-test"], check=False, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout + run.stderr
     assert _steps(run.stdout) == [("ok", name) for name in STEPS]
     report = built["report"]
@@ -167,11 +167,11 @@ def test_unpacked_bundle_passes_its_self_test_in_a_clean_environment(built: dict
 def test_bundle_answers_version_help_and_checks_its_forms(built: dict[str, object], tmp_path: Path) -> None:
     program = str(built["program"])
     env = _clean_env(tmp_path)
-    version = subprocess.run([program, "--version"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    version = subprocess.run([program, "--version"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and version.stdout.strip() == f"cik-ecrf {__version__}"
-    shown = subprocess.run([program, "--help"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    shown = subprocess.run([program, "--help"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0 and "--self-test" in shown.stdout and "--demo" in shown.stdout
-    check = subprocess.run([program, "forms", "check"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    check = subprocess.run([program, "forms", "check"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert check.returncode == 0 and check.stdout.startswith("OK: "), check.stdout + check.stderr
 
 
@@ -180,7 +180,7 @@ def test_bundle_runs_the_server_migrations_it_carries(built: dict[str, object], 
     """`cik-ecrf server` from the bundle creates a central database: its alembic scripts were bundled as files."""
     database = tmp_path / "server.db"
     run = subprocess.run([str(built["program"]), "server", "site", "add", "BJ01", "--name", "Beijing", "--database-url", f"sqlite:///{database}"],
-                         cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=120)
+                         check=False, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.strip() == "added site BJ01" and database.stat().st_size > 0
 

@@ -5,7 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from PyInstaller.utils.hooks.qt import add_qt6_dependencies  # noqa: E402
-from qt_lean import lean  # noqa: E402
+from PyInstaller.utils.hooks.qt import add_qt6_dependencies
+from qt_lean import lean
 
 hiddenimports, binaries, datas = lean(*add_qt6_dependencies(__file__))
