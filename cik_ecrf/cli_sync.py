@@ -19,6 +19,7 @@ def add_sync_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     sync = sub.add_parser("sync", parents=[common], help="push this laptop's changes and pull the site's; exit 1 with the reason if not everything went through")
     sync.add_argument("--ca-cert", type=Path, help="trust this CA certificate (PEM) for the server's TLS")
     sync.add_argument("--json", action="store_true", help="print the outcome as JSON")
+    sync.add_argument("--batch", type=int, default=None, metavar="N", help="changes per request (default: 2000 pushed, 5000 pulled)")
 
 
 def run_sync_command(args: argparse.Namespace) -> int:
@@ -33,7 +34,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
         verify: bool | str = str(args.ca_cert) if args.ca_cert else True
         if args.command == "enrol":
             return _enrol(directory, args.server, args.user, password, verify)
-        return _sync(directory, args.user, password, verify, args.json)
+        return _sync(directory, args.user, password, verify, args.json, args.batch)
     except (StoreError, _Usage) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -48,7 +49,7 @@ def _enrol(directory: Path, server: str, user: str, password: str, verify: bool 
     return 0
 
 
-def _sync(directory: Path, user: str, password: str, verify: bool | str, as_json: bool) -> int:
+def _sync(directory: Path, user: str, password: str, verify: bool | str, as_json: bool, batch: int | None = None) -> int:
     import dataclasses
     import json
 
@@ -56,7 +57,8 @@ def _sync(directory: Path, user: str, password: str, verify: bool | str, as_json
     from .sync.client import SyncClient, describe
 
     with Store.open(directory, user, password) as store:
-        outcome = SyncClient(store, verify=verify).run()
+        sizes = {"push_batch": batch, "pull_batch": batch} if batch else {}
+        outcome = SyncClient(store, verify=verify, **sizes).run()
     if as_json:
         print(json.dumps(dataclasses.asdict(outcome), indent=2))
     else:

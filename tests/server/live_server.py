@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -16,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvicorn
 from sqlalchemy import Engine, create_engine, text
 
@@ -100,3 +103,56 @@ def laptop(directory: Path, url: str, user: str, study: Any) -> Store:
 
 def open_server_db(url: str) -> Engine:
     return open_database(url)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_env() -> dict[str, str]:
+    return {**os.environ, "CIK_ECRF_PASSWORD": PASSWORD, "CIK_ECRF_KDF_MEMORY_KIB": os.environ.get("CIK_ECRF_KDF_MEMORY_KIB", "8192")}
+
+
+class ServerProcess:
+    """`cik-ecrf server` in a child process, so that a test can SIGKILL it and start it again."""
+
+    def __init__(self, database_url: str, log: Path, port: int | None = None) -> None:
+        self.database_url = database_url
+        self.log = log
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ServerProcess:
+        command = [sys.executable, "-c", "from cik_ecrf.cli import main; raise SystemExit(main())", "server", "--database-url", self.database_url, "--port", str(self.port)]
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, env=test_env(), stdout=subprocess.DEVNULL, stderr=log)
+        wait_for(self._ready, timeout=60, what="the server process to answer")
+        return self
+
+    def _ready(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError(f"server process ended: {self.log.read_text(errors='replace')[-2000:]}")
+        try:
+            return httpx.get(f"{self.url}/api/v1/info", timeout=2).status_code == 200
+        except httpx.TransportError:
+            return False
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=30)
+
+    def __enter__(self) -> ServerProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.kill()
+
+
+def sync_process(directory: Path, user: str, *extra: str) -> subprocess.Popen[bytes]:
+    command = [sys.executable, "-c", "from cik_ecrf.cli import main; raise SystemExit(main())", "sync", "--data-dir", str(directory), "--user", user, *extra]
+    return subprocess.Popen(command, env=test_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
