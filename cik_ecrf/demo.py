@@ -17,6 +17,7 @@ from .store.entry import SaveRequest
 
 ADMIN, ADMIN_PASSWORD = "demo.admin", "Demo-admin-2026"
 NURSE, NURSE_PASSWORD = "demo.nurse", "Demo-nurse-2026"
+INVESTIGATOR, INVESTIGATOR_PASSWORD = "demo.investigator", "Demo-signer-2026"  # signs forms in the demo
 
 
 def _screening(consent_day: dt.date, birth: str, sex: str) -> dict[str, dict[str, Any]]:
@@ -40,8 +41,10 @@ def build_demo_store(study: StudyDefinition, directory: Path | None = None, toda
     Store.init(directory, "DEMO", ADMIN, ADMIN_PASSWORD, full_name="Demo Administrator", device_code="D1")
     with Store.open(directory, ADMIN, ADMIN_PASSWORD, study) as admin:
         admin.add_user(NURSE, "nurse", NURSE_PASSWORD + "x", full_name="Demo Nurse")
-    with Store.open(directory, NURSE, NURSE_PASSWORD + "x", study) as nurse:
-        nurse.change_password(NURSE_PASSWORD + "x", NURSE_PASSWORD)
+        admin.add_user(INVESTIGATOR, "investigator", INVESTIGATOR_PASSWORD + "x", full_name="Dr Demo Investigator")
+    for name, password in ((NURSE, NURSE_PASSWORD), (INVESTIGATOR, INVESTIGATOR_PASSWORD)):
+        with Store.open(directory, name, password + "x", study) as user:
+            user.change_password(password + "x", password)
     with Store.open(directory, NURSE, NURSE_PASSWORD, study) as store:
         in_screening = store.add_subject()
         forms = _screening(today - dt.timedelta(days=2), "2014-03-02", "M")

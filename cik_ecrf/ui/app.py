@@ -16,6 +16,7 @@ from ..client_settings import ClientSettings, save_settings
 from ..store.api import Store
 from .form_page import FormPage
 from .idle import IdleLock, LockScreen
+from .record_actions import SigningSession
 from .settings_dialog import SettingsDialog
 from .subject_view import SubjectView
 from .subjects import SubjectList
@@ -51,6 +52,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.store, self.worker, self.language = store, worker, language
         self.settings_dir = settings_dir
+        self.signing = SigningSession()  # both user id and password again after a lock or a change of user
         self.settings = ClientSettings(language="zh" if language.startswith("zh") else "en", idle_minutes=idle_minutes)
         self.setWindowTitle(_t("title", language))
         self.stack = QStackedWidget()
@@ -92,6 +94,8 @@ class MainWindow(QMainWindow):
         self.lock_screen.watch(self.idle, lambda: self.store.actor.username)
         self.lock_screen.sig_unlocked.connect(self._unlocked)
         self.sig_lock_requested.connect(lambda: self.lock_screen.lock(self.store.actor.username))
+        self.idle.sig_lock_requested.connect(self.signing.reset)
+        self.sig_lock_requested.connect(self.signing.reset)
         self.idle.start()
 
     def set_store(self, store: Store) -> None:
@@ -106,6 +110,7 @@ class MainWindow(QMainWindow):
 
     def _unlocked(self, store: Store) -> None:
         """Someone signed in at the lock screen; if it is another user, the previous login ends."""
+        self.signing.reset()
         if store is not self.store:
             previous = self.store
             self.worker.submit(previous.close)
@@ -179,12 +184,12 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentWidget(self.subject_view)
 
     def _subject_view(self, number: str) -> SubjectView:
-        view = SubjectView(self.store, self.worker, number, self.language)
+        view = SubjectView(self.store, self.worker, number, self.language, signing=self.signing)
         view.sig_form_requested.connect(lambda visit, form, instance: self.open_form(number, visit, form, instance))
         return view
 
     def open_form(self, number: str, visit: str, form: str, instance: str | None) -> FormPage:
-        page = FormPage(self.store, self.worker, number, visit, form, instance, self.language)
+        page = FormPage(self.store, self.worker, number, visit, form, instance, self.language, signing=self.signing)
         page.sig_saved.connect(lambda _result: self.subject_view.refresh() if self.subject_view else None)
         self.stack.addWidget(page)
         self.stack.setCurrentWidget(page)

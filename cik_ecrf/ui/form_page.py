@@ -12,12 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QPoint, Qt, Signal
-from PySide6.QtWidgets import QInputDialog, QLabel, QMenu, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QMenu, QMessageBox, QPushButton, QVBoxLayout, QWidget
 
 from ..rules import SubjectData
 from ..store.api import Store
 from ..store.entry import SaveRequest, SaveResult
+from ..store.signatures import SIGNER_ROLES, SignatureRecord, SignResult, needs_resigning
 from .form_view import FormView
+from .record_actions import RecordActions, RecordScope, SigningSession
 from .subject_view import status_text
 from .texts import translator
 from .worker import StoreWorker
@@ -30,6 +32,11 @@ TEXTS = {
     "confirm": QT_TRANSLATE_NOOP("FormPage", "Confirm these values outside the expected range?"),
     "history": QT_TRANSLATE_NOOP("FormPage", "History"),
     "no_history": QT_TRANSLATE_NOOP("FormPage", "No changes recorded yet."),
+    "sign": QT_TRANSLATE_NOOP("FormPage", "Sign…"),
+    "print": QT_TRANSLATE_NOOP("FormPage", "Print…"),
+    "only_investigators": QT_TRANSLATE_NOOP("FormPage", "Only investigators sign; a form is signed once it is complete."),
+    "signed_by": QT_TRANSLATE_NOOP("FormPage", "✔ Signed by {name} ({role}) on {at}: {meaning}"),
+    "resign": QT_TRANSLATE_NOOP("FormPage", "⚠ A change cleared this form's signature: it needs signing again."),
 }
 
 
@@ -65,6 +72,7 @@ class FormPage(QWidget):
         ask_reason: Callable[[], str | None] | None = None,
         confirm: Callable[[list[str]], bool] | None = None,
         parent: QWidget | None = None,
+        signing: SigningSession | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName(f"page_{visit}_{form}")
@@ -75,16 +83,37 @@ class FormPage(QWidget):
         self.confirm = confirm or (lambda lines: confirm_dialog(self, lines, language))
         self.status: str | None = None
         self.view: FormView | None = None
+        self.signatures: list[SignatureRecord] = []  # those covering this form
+        self._all_signatures: list[SignatureRecord] = []
         self.layout_ = QVBoxLayout(self)
+        top = QHBoxLayout()
         self.notice = QLabel(_t("loading", language))
         self.notice.setObjectName("pageNotice")
         self.notice.setWordWrap(True)
-        self.layout_.addWidget(self.notice)
+        top.addWidget(self.notice, 1)
+        self.actions = RecordActions(self, lambda: self.store, worker, signing or SigningSession(), language)
+        self.actions.sig_signed.connect(self._signed)
+        self.actions.sig_progress.connect(self._show_progress)
+        self.sign_button = QPushButton(_t("sign", language))
+        self.sign_button.setObjectName("sign")
+        self.sign_button.clicked.connect(lambda: self.actions.sign(self._scope()))
+        self.print_button = QPushButton(_t("print", language))
+        self.print_button.setObjectName("print")
+        self.print_button.clicked.connect(lambda: self.actions.print_(self._scope()))
+        for button in (self.sign_button, self.print_button):
+            button.setEnabled(False)  # until the form is loaded
+            top.addWidget(button)
+        self.layout_.addLayout(top)
+        self.signature_info = QLabel("")
+        self.signature_info.setObjectName("signatureInfo")
+        self.signature_info.setWordWrap(True)
+        self.signature_info.setVisible(False)
+        self.layout_.addWidget(self.signature_info)
         self.worker.submit(self._load, self._loaded, self._show_refusal)
 
     # ------------------------------------------------------------------ loading (worker thread)
 
-    def _load(self) -> tuple[dict[str, Any], SubjectData, str | None, str | None]:
+    def _load(self) -> tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord]]:
         _, rows = self.store.subject_values(self.subject)
         forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
         own: dict[str, Any] = {}
@@ -94,12 +123,14 @@ class FormPage(QWidget):
             mine = row["instance"] == self.instance or (self.instance is None and not self.store.study.forms[self.form].repeating)
             if row["visit"] == self.visit and row["form"] == self.form and mine:
                 own, status, instance = row["values"], row["status"], row["instance"]
-        return own, SubjectData.of(forms), status, instance
+        return own, SubjectData.of(forms), status, instance, self.store.signatures(self.subject)
 
-    def _loaded(self, result: tuple[dict[str, Any], SubjectData, str | None, str | None]) -> None:
-        own, self.subject_data, self.status, self.instance = result
+    def _loaded(self, result: tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord]]) -> None:
+        own, self.subject_data, self.status, self.instance, signatures = result
         self._show_view(own)
         self.notice.setText(self._status_text())
+        self._show_signatures(signatures)
+        self._enable_actions()
 
     def _show_view(self, values: dict[str, Any]) -> None:
         old, self.view = self.view, FormView(self.store.rules, self.form, self.visit, values, self.subject_data, language=self.language)
@@ -119,9 +150,48 @@ class FormPage(QWidget):
         self.language = language
         self.ask_reason = lambda: ask_reason_dialog(self, language)  # tests' own callbacks are not kept
         self.confirm = lambda lines: confirm_dialog(self, lines, language)
+        self.actions.language = language
+        self.sign_button.setText(_t("sign", language))
+        self.print_button.setText(_t("print", language))
         if self.view is not None:
             self._show_view(self.view.values())
             self.notice.setText(self._status_text())
+            self._show_signatures(self._all_signatures)
+            self._enable_actions()
+
+    # ------------------------------------------------------------------ signatures and printing
+
+    def _scope(self) -> RecordScope:
+        return RecordScope(self.subject, self.visit, self.form)
+
+    def _enable_actions(self) -> None:
+        may_sign = self.store.actor.role in SIGNER_ROLES
+        self.sign_button.setEnabled(may_sign and self.status in ("complete", "signed"))
+        self.sign_button.setToolTip("" if may_sign else _t("only_investigators", self.language))
+        self.print_button.setEnabled(self.instance is not None)
+
+    def _show_signatures(self, signatures: list[SignatureRecord]) -> None:
+        """Active signatures on this form with their manifestation; a warning when a change cleared one."""
+        self._all_signatures = signatures
+        self.signatures = [s for s in signatures if self.instance in s.instances]
+        lines = [
+            _t("signed_by", self.language).format(name=s.full_name, role=s.role, at=s.signed_at(), meaning=s.meaning_text(self.language))
+            for s in self.signatures if s.active
+        ]
+        if self.instance in needs_resigning(signatures):
+            lines.append(_t("resign", self.language))
+        self.signature_info.setText("\n".join(lines))
+        self.signature_info.setVisible(bool(lines))
+
+    def _signed(self, result: SignResult) -> None:
+        if any(ref.instance == self.instance for ref in result.signed):
+            self.status = "signed"
+        self.notice.setText(self._status_text())
+        self._enable_actions()
+        self.worker.submit(lambda: self.store.signatures(self.subject), self._show_signatures)
+
+    def _show_progress(self, text: str) -> None:
+        self.notice.setText(f"{text} · {self._status_text()}")
 
     def _status_text(self) -> str:
         visit = self.store.study.visit(self.visit).label.get(self.language)
@@ -149,6 +219,8 @@ class FormPage(QWidget):
     def _saved(self, result: SaveResult) -> None:
         self.instance, self.status = result.instance_id, result.status
         self.notice.setText(f"{_t('saved', self.language)} · {self._status_text()}")
+        self._enable_actions()
+        self.worker.submit(lambda: self.store.signatures(self.subject), self._show_signatures)  # a change clears signatures
         self.sig_saved.emit(result)
 
     def _show_refusal(self, text: str) -> None:

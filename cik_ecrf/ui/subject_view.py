@@ -14,9 +14,11 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -27,6 +29,8 @@ from PySide6.QtWidgets import (
 from ..definitions.spec import SUBJECT_VISIT
 from ..store.api import Store
 from ..store.overview import FormCell, LogEntry, ScheduleGrid, VisitRow, schedule_grid
+from ..store.signatures import SIGNER_ROLES
+from .record_actions import RecordActions, RecordScope, SigningSession
 from .texts import translator
 from .worker import StoreWorker
 
@@ -74,6 +78,10 @@ TEXTS = {
     "randomized": QT_TRANSLATE_NOOP("SubjectView", "Randomized"),
     "in follow-up": QT_TRANSLATE_NOOP("SubjectView", "In follow-up"),
     "ended": QT_TRANSLATE_NOOP("SubjectView", "Ended"),
+    "signVisit": QT_TRANSLATE_NOOP("SubjectView", "Sign visit…"),
+    "printVisit": QT_TRANSLATE_NOOP("SubjectView", "Print visit…"),
+    "signCasebook": QT_TRANSLATE_NOOP("SubjectView", "Sign casebook…"),
+    "printCasebook": QT_TRANSLATE_NOOP("SubjectView", "Print casebook…"),
 }
 
 
@@ -103,6 +111,7 @@ class SubjectView(QWidget):
         language: str = "en",
         today: Callable[[], dt.date] | None = None,
         parent: QWidget | None = None,
+        signing: SigningSession | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("subjectView")
@@ -139,11 +148,48 @@ class SubjectView(QWidget):
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         layout.addWidget(splitter, 1)
+        self.actions = RecordActions(self, lambda: self.store, worker, signing or SigningSession(), language)
+        self.actions.sig_progress.connect(self.notice_text)
+        self.actions.sig_signed.connect(lambda _result: self.refresh())
+        buttons = QHBoxLayout()
+        self.action_buttons: dict[str, QPushButton] = {}
+        for name, visit_only, act in (
+            ("signVisit", True, self.actions.sign),
+            ("printVisit", True, self.actions.print_),
+            ("signCasebook", False, self.actions.sign),
+            ("printCasebook", False, self.actions.print_),
+        ):
+            button = QPushButton(_t(name, language))
+            button.setObjectName(name)
+            button.clicked.connect(lambda _checked=False, v=visit_only, a=act: a(RecordScope(self.number, self.selected_visit() if v else None)))
+            buttons.addWidget(button)
+            self.action_buttons[name] = button
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self.grid.currentCellChanged.connect(lambda *_: self._enable_actions())
         self.notice = QLabel("")
         self.notice.setObjectName("subjectViewNotice")
         self.notice.setWordWrap(True)
         layout.addWidget(self.notice)
+        self._enable_actions()
         self.refresh()
+
+    def notice_text(self, text: str) -> None:
+        self.notice.setText(text)
+
+    def selected_visit(self) -> str | None:
+        """The visit of the grid's current row (a visit is signed or printed from its row)."""
+        row = self.grid.currentRow()
+        if self.grid_data is None or not 0 <= row < len(self.grid_data.rows):
+            return None
+        return self.grid_data.rows[row].visit
+
+    def _enable_actions(self) -> None:
+        may_sign = self.store.actor.role in SIGNER_ROLES
+        has_visit = self.selected_visit() is not None
+        self.action_buttons["signVisit"].setEnabled(may_sign and has_visit)
+        self.action_buttons["printVisit"].setEnabled(has_visit)
+        self.action_buttons["signCasebook"].setEnabled(may_sign)
 
     # ------------------------------------------------------------------ loading
 
@@ -164,6 +210,7 @@ class SubjectView(QWidget):
         self._fill_next(grid)
         self._fill_grid(grid)
         self._fill_logs(grid.logs)
+        self._enable_actions()
         self.sig_loaded.emit(grid)
 
     def _visit_label(self, visit: str) -> str:

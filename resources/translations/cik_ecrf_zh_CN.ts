@@ -82,6 +82,26 @@
         <source>No changes recorded yet.</source>
         <translation>尚无修改记录。</translation>
     </message>
+    <message>
+        <source>Sign…</source>
+        <translation>签名…</translation>
+    </message>
+    <message>
+        <source>Print…</source>
+        <translation>打印…</translation>
+    </message>
+    <message>
+        <source>Only investigators sign; a form is signed once it is complete.</source>
+        <translation>仅研究者可签名；表单完成后方可签名。</translation>
+    </message>
+    <message>
+        <source>✔ Signed by {name} ({role}) on {at}: {meaning}</source>
+        <translation>✔ {name}（{role}）于 {at} 签名：{meaning}</translation>
+    </message>
+    <message>
+        <source>⚠ A change cleared this form&apos;s signature: it needs signing again.</source>
+        <translation>⚠ 修改已清除本表单的签名：需要重新签名。</translation>
+    </message>
 </context>
 <context>
     <name>FormView</name>
@@ -260,6 +280,45 @@
     </message>
 </context>
 <context>
+    <name>RecordActions</name>
+    <message>
+        <source>Print</source>
+        <translation>打印</translation>
+    </message>
+    <message>
+        <source>Send {what} to a printer, or save it as a PDF file?</source>
+        <translation>将 {what} 发送到打印机，还是另存为 PDF 文件？</translation>
+    </message>
+    <message>
+        <source>Print…</source>
+        <translation>打印…</translation>
+    </message>
+    <message>
+        <source>Save as PDF…</source>
+        <translation>另存为 PDF…</translation>
+    </message>
+    <message>
+        <source>Saved {path}</source>
+        <translation>已保存 {path}</translation>
+    </message>
+    <message>
+        <source>Sent to {printer}</source>
+        <translation>已发送到 {printer}</translation>
+    </message>
+    <message>
+        <source>Signed: {what} — {meaning}</source>
+        <translation>已签名：{what} — {meaning}</translation>
+    </message>
+    <message>
+        <source>Making the PDF…</source>
+        <translation>正在生成 PDF…</translation>
+    </message>
+    <message>
+        <source>Signing…</source>
+        <translation>正在签名…</translation>
+    </message>
+</context>
+<context>
     <name>Settings</name>
     <message>
         <source>Settings</source>
@@ -276,6 +335,29 @@
     <message>
         <source> min</source>
         <translation> 分钟</translation>
+    </message>
+</context>
+<context>
+    <name>SignDialog</name>
+    <message>
+        <source>Electronic signature</source>
+        <translation>电子签名</translation>
+    </message>
+    <message>
+        <source>You are signing {what}. Your signature is the legally binding equivalent of your handwritten signature.</source>
+        <translation>您正在签署 {what}。您的电子签名与手写签名具有同等法律效力。</translation>
+    </message>
+    <message>
+        <source>Meaning</source>
+        <translation>签名含义</translation>
+    </message>
+    <message>
+        <source>User id</source>
+        <translation>用户名</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>密码</translation>
     </message>
 </context>
 <context>
@@ -438,6 +520,22 @@
     <message>
         <source>Ended</source>
         <translation>已结束</translation>
+    </message>
+    <message>
+        <source>Sign visit…</source>
+        <translation>签署访视…</translation>
+    </message>
+    <message>
+        <source>Print visit…</source>
+        <translation>打印访视…</translation>
+    </message>
+    <message>
+        <source>Sign casebook…</source>
+        <translation>签署病例报告册…</translation>
+    </message>
+    <message>
+        <source>Print casebook…</source>
+        <translation>打印病例报告册…</translation>
     </message>
 </context>
 </TS>
