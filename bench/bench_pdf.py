@@ -51,7 +51,7 @@ AT = dt.datetime(2026, 11, 24, 14, 30, tzinfo=dt.timezone(dt.timedelta(hours=8))
 
 def _ms(values: list[float]) -> str:
     ordered = sorted(values)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
     return f"median {statistics.median(values) * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
 
 
@@ -146,7 +146,7 @@ def bench_study(tmp: Path, study: StudyDefinition, subjects: int) -> list[tuple[
     make_store(directory)
     with Store.open(directory, "dr.pi", PI_PW, study) as pi:
         started = time.perf_counter()
-        instances, values, events = bench_store.generate(pi, study, subjects)
+        instances, values, _ = bench_store.generate(pi, study, subjects)
         generated = time.perf_counter() - started
     print(f"3. a study of {subjects} subjects, whole schedule entered: {instances} form instances, {values} values ({generated:.0f} s to generate)")
     rss_before = _rss_mib()

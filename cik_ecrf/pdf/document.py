@@ -74,7 +74,7 @@ class _NumberedCanvas(Canvas):
         super().__init__(*args, **kwargs)
         self._pages: list[dict[str, Any]] = []
 
-    def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
+    def showPage(self) -> None:  # ReportLab's name
         self._pages.append(dict(self.__dict__))
         self._startPage()
 
@@ -92,7 +92,7 @@ def format_generated(at: dt.datetime | None) -> str:
     """The generation time as UTC with the site's offset (the local offset when `at` is naive or None)."""
     local = at if at is not None and at.tzinfo is not None else (at or dt.datetime.now()).astimezone()
     offset = int((local.utcoffset() or dt.timedelta()).total_seconds() // 60)
-    utc = local.astimezone(dt.timezone.utc)
+    utc = local.astimezone(dt.UTC)
     sign = "+" if offset >= 0 else "-"
     hours, minutes = divmod(abs(offset), 60)
     return f"{utc:%Y-%m-%d %H:%M:%S} UTC (UTC{sign}{hours:02d}:{minutes:02d}, local {local:%H:%M})"

@@ -7,36 +7,32 @@ here: the desktop client calls this from its background worker.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..definitions.loader import load_study
 from ..definitions.spec import StudyDefinition
+from ..pdf.content import Scope
 from ..rules import Clock, EligibilityResult, RulesEngine
 from . import access, audit, crypto, repository
+from . import signatures as esign
 from .database import DB_FILE, open_engine
 from .entry import SaveRequest, SaveResult, save_form
 from .errors import AuthError, PermissionDenied, StoreError
 from .models import AuditEvent, Device, Meta, Site, Subject, User
 from .users import ADMIN_ROLES, check_password, check_role, check_username, hash_password, verify_password
 
-# ---- signatures and PDFs
-import datetime as dt  # noqa: E402
-from typing import TYPE_CHECKING  # noqa: E402
-
-from ..pdf.content import Scope  # noqa: E402
-from . import signatures as esign  # noqa: E402
-
 if TYPE_CHECKING:
-    from ..pdf.verify import VerifyResult
+    from ..pdf.verify import VerifyResult  # signatures and PDFs
 
 SUBJECT_NUMBER_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the bedside
 

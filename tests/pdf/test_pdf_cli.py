@@ -26,7 +26,7 @@ def cli(data_dir: Path, *args: str, user: str | None = None, password: str | Non
     command = [sys.executable, "-m", "cik_ecrf", *args, "--data-dir", str(data_dir)]
     if user is not None:
         command += ["--user", user]
-    return subprocess.run(command, input="", capture_output=True, text=True, encoding="utf-8", cwd=ROOT, env=env, timeout=120)
+    return subprocess.run(command, input="", capture_output=True, text=True, encoding="utf-8", cwd=ROOT, env=env, timeout=120, check=False)
 
 
 def refused(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
