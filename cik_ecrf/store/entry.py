@@ -104,6 +104,8 @@ def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, act
     if not request.draft:
         lines += [f"{m}: required" for m in evaluation.missing_required]
     new_status = "draft" if request.draft else "complete"
+    if instance is not None and instance.status == "signed" and not changed:  # ---- signatures: nothing changed, they still hold
+        new_status = "signed"
     was_complete = instance is not None and instance.status in ("complete", "signed")
     if was_complete and changed and not (request.reason and request.reason.strip()):
         lines.append("reason: this form is already complete; a reason for the change is required (--reason)")

@@ -126,6 +126,7 @@ def test_changing_signed_data_clears_the_signature_and_the_form_needs_re_signing
         # a confirmation-only save changes no value and leaves the signature alone
         nurse.save(SaveRequest(number, "screening", "vitals", {}, confirm_warnings=True))
         assert all(s.active for s in nurse.signatures(number))
+        assert _status(nurse, number, "screening", "vitals") == "signed"
         with pytest.raises(StoreError, match="reason for the change is required"):
             nurse.save(SaveRequest(number, "screening", "vitals", {"HR": 101}))
         nurse.save(SaveRequest(number, "screening", "vitals", {"HR": 101}, reason="transcription error"))
