@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from . import __version__
+from .selftest import version_text  # installer (issue 7): light, stdlib only
 from .cli_pdf import add_pdf_commands, run_pdf_command  # ---- signatures and PDFs (issue 6)
 from .cli_store import add_store_commands, run_store_command
 from .cli_sync import add_sync_commands, run_sync_command  # central server and sync (issue 5)
@@ -21,7 +21,7 @@ from .cli_server import add_server_commands, run_server_command
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cik-ecrf", description="Electronic case report forms for trial NCT06389305.")
-    parser.add_argument("--version", action="version", version=f"cik-ecrf {__version__}")
+    parser.add_argument("--version", action="version", version=version_text())  # a bundle adds its build stamp (issue 7)
     parser.add_argument("--data-dir", type=Path, default=None, dest="client_data_dir", help="with no command: the store the client opens (default: the user data directory)")
     parser.add_argument("--demo", action="store_true", help="with no command: open the client on a throw-away store with example subjects")
     parser.add_argument("--language", choices=["en", "zh"], default=None, help="with no command: the client's language (default: the laptop's setting, else English)")

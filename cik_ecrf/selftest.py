@@ -59,11 +59,12 @@ def build_info() -> BuildInfo:
 
 
 def version_text() -> str:
-    """`cik-ecrf --version`: the commit and build date too when run from a bundle, for IT's tickets."""
+    """`cik-ecrf --version`: from a bundle with its commit and build date too, for IT's tickets."""
     try:
-        return build_info().line()
+        info = build_info()
     except (OSError, ValueError, KeyError):
         return f"cik-ecrf {__version__} (bundle without a readable {BUILD_INFO})"
+    return info.line() if info.frozen else f"cik-ecrf {info.version}"
 
 
 @dataclass(frozen=True)

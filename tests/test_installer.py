@@ -168,7 +168,8 @@ def test_bundle_answers_version_help_and_checks_its_forms(built: dict[str, objec
     program = str(built["program"])
     env = _clean_env(tmp_path)
     version = subprocess.run([program, "--version"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
-    assert version.returncode == 0 and version.stdout.strip() == f"cik-ecrf {__version__}"
+    commit = built["report"]["info"]["commit"]  # type: ignore[index]
+    assert version.returncode == 0 and version.stdout.startswith(f"cik-ecrf {__version__} (commit {commit}, built ")
     shown = subprocess.run([program, "--help"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert shown.returncode == 0 and "--self-test" in shown.stdout and "--demo" in shown.stdout
     check = subprocess.run([program, "forms", "check"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
