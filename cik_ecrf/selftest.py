@@ -154,6 +154,7 @@ def _step_render(ctx: _Context) -> str:
     _check(shown.width > 0 and shown.height > 0 and png.stat().st_size > 0, "nothing was drawn")
     _check(shown.font_family is not None, "the bundled CJK font did not load (resources/fonts)")
     _check(shown.catalogue, "the Chinese translations did not load (resources/translations)")
+    _check(shown.qt_catalogue, "Qt's own Chinese translations did not load (qtbase_zh_CN.qm)")
     return (f"{shown.form_id} ({shown.language}) on Qt '{shown.platform}': {shown.fields} fields, "
             f"{shown.width}x{shown.height} px, {shown.colours} colours, font {shown.font_family}")
 

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from PySide6.QtCore import QLibraryInfo, QTranslator
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
@@ -32,12 +33,19 @@ class Rendering:
     colours: int  # distinct colours in the picture; drawn text brings dozens (anti-aliasing)
     font_family: str | None  # the bundled CJK font as Qt registered it; None if it failed to load
     catalogue: bool  # whether the client's Chinese translations loaded (always True for English)
+    qt_catalogue: bool  # whether Qt's own translations (standard buttons, dialogs) loaded, likewise
     platform: str  # the Qt platform plugin that drew it
 
 
 def _distinct_colours(image: QImage) -> int:
     rgb = image.convertToFormat(QImage.Format.Format_RGB32)
     return len(set(memoryview(bytes(rgb.constBits())).cast("I")))
+
+
+def _qt_catalogue(language: str) -> bool:
+    if not language.startswith("zh"):
+        return True
+    return QTranslator().load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))
 
 
 def render_form(study: StudyDefinition, form_id: str, visit_id: str, language: str = "zh", png: Path | None = None) -> Rendering:
@@ -61,6 +69,7 @@ def render_form(study: StudyDefinition, form_id: str, visit_id: str, language: s
             colours=_distinct_colours(image) if not image.isNull() else 0,
             font_family=family,
             catalogue=language == "en" or qt_translator(language) is not None,
+            qt_catalogue=_qt_catalogue(language),
             platform=QApplication.platformName(),
         )
     finally:
