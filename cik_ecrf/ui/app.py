@@ -16,10 +16,13 @@ from ..client_settings import ClientSettings, save_settings
 from ..store.api import Store
 from .form_page import FormPage
 from .idle import IdleLock, LockScreen
+from ..sync.client import SyncOutcome
+from .conflicts import ConflictDialog
 from .record_actions import SigningSession
 from .settings_dialog import SettingsDialog
 from .subject_view import SubjectView
 from .subjects import SubjectList
+from .sync_panel import SyncController, SyncIndicator
 from .texts import install_language, translator
 from .worker import StoreWorker
 
@@ -31,6 +34,8 @@ TEXTS = {
     "busy": QT_TRANSLATE_NOOP("MainWindow", "Working…"),
     "user": QT_TRANSLATE_NOOP("MainWindow", "Signed in: {name} ({role})"),
     "settings": QT_TRANSLATE_NOOP("MainWindow", "Settings"),
+    "sync_now": QT_TRANSLATE_NOOP("MainWindow", "Sync now"),
+    "conflicts": QT_TRANSLATE_NOOP("MainWindow", "Conflicts"),
     "nurse": QT_TRANSLATE_NOOP("MainWindow", "research nurse"),
     "investigator": QT_TRANSLATE_NOOP("MainWindow", "investigator"),
     "monitor": QT_TRANSLATE_NOOP("MainWindow", "monitor"),
@@ -47,7 +52,16 @@ class MainWindow(QMainWindow):
     sig_lock_requested = Signal()
     """Emitted by the idle timer or the user; the window hides its pages until someone signs in."""
 
-    def __init__(self, store: Store, worker: StoreWorker, language: str = "en", idle_minutes: float = 5, parent: QWidget | None = None, settings_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        worker: StoreWorker,
+        language: str = "en",
+        idle_minutes: float = 5,
+        parent: QWidget | None = None,
+        settings_dir: Path | None = None,
+        sync_automatic: bool = True,
+    ) -> None:
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.store, self.worker, self.language = store, worker, language
@@ -72,8 +86,14 @@ class MainWindow(QMainWindow):
         settings = QAction(_t("settings", language), self)
         settings.setObjectName("openSettings")
         settings.triggered.connect(self.open_settings)
-        toolbar.addAction(settings)
-        self.actions_ = {"subjects": subjects, "back": back, "settings": settings}
+        sync_now = QAction(_t("sync_now", language), self)
+        sync_now.setObjectName("syncNow")
+        conflicts = QAction(_t("conflicts", language), self)
+        conflicts.setObjectName("showConflicts")
+        conflicts.triggered.connect(self.show_conflicts)
+        for action in (sync_now, conflicts, settings):
+            toolbar.addAction(action)
+        self.actions_ = {"subjects": subjects, "back": back, "sync_now": sync_now, "conflicts": conflicts, "settings": settings}
         self.user_label = QLabel()
         self.user_label.setObjectName("currentUser")
         self.statusBar().addPermanentWidget(self.user_label)
@@ -83,6 +103,13 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.busy)
         worker.sig_busy.connect(self.busy.setVisible)
         worker.sig_bug.connect(lambda text: self.statusBar().showMessage(text.splitlines()[-1], 10000))
+        # Sync: its own network thread, a status line, and "Sync now"; on a schedule when enrolled.
+        self.sync = SyncController(store, worker, self, automatic=sync_automatic)
+        self.sync_indicator = SyncIndicator(self.sync, language)
+        self.statusBar().addPermanentWidget(self.sync_indicator)
+        sync_now.triggered.connect(self.sync.sync_now)
+        self.sync.sig_running.connect(lambda running: sync_now.setEnabled(not running))
+        self.sync.sig_outcome.connect(self._synced)
         self.subject_list = SubjectList(store, worker, language)
         self.subject_list.sig_subject_opened.connect(self.open_subject)
         self.stack.addWidget(self.subject_list)
@@ -97,6 +124,7 @@ class MainWindow(QMainWindow):
         self.idle.sig_lock_requested.connect(self.signing.reset)
         self.sig_lock_requested.connect(self.signing.reset)
         self.idle.start()
+        self.sync.start()
 
     def set_store(self, store: Store) -> None:
         """After a login or a switch of user: the same pages, now acting as that user."""
@@ -115,6 +143,7 @@ class MainWindow(QMainWindow):
             previous = self.store
             self.worker.submit(previous.close)
             self.set_store(store)
+            self.sync.set_store(store)
 
     # ------------------------------------------------------------------ settings
 
@@ -146,6 +175,7 @@ class MainWindow(QMainWindow):
         for key, action in self.actions_.items():
             action.setText(_t(key, language))
         self.busy.setText(_t("busy", language))
+        self.sync_indicator.set_language(language)
         self.set_store(self.store)
         showing = self.stack.currentWidget()
         old_list, self.subject_list = self.subject_list, SubjectList(self.store, self.worker, language)
@@ -168,6 +198,21 @@ class MainWindow(QMainWindow):
                 page.set_language(language)
         self.stack.setCurrentWidget(self.subject_list if showing is old_list else showing)
         self.lock_screen.set_language(language)
+
+    # ------------------------------------------------------------------ sync
+
+    def show_conflicts(self) -> ConflictDialog:
+        dialog = ConflictDialog(self.store, self.worker, self.language, self)
+        dialog.sig_resolved.connect(lambda _field: self.sync.refresh_status())
+        dialog.show()
+        return dialog
+
+    def _synced(self, outcome: SyncOutcome) -> None:
+        """New data from other laptops: the pages showing lists and schedules read again (forms keep their input)."""
+        if outcome.pulled:
+            self.subject_list.refresh()
+            if self.subject_view is not None:
+                self.subject_view.refresh()
 
     # ------------------------------------------------------------------ pages
 
@@ -206,6 +251,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Queued saves finish before the store closes: nothing acknowledged is dropped."""
+        self.sync.shutdown()
         self.worker.submit(self.store.close)
         self.worker.shutdown()
         super().closeEvent(event)

@@ -2,6 +2,61 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en_US">
 <context>
+    <name>Conflicts</name>
+    <message>
+        <source>Conflicts</source>
+        <translation>冲突</translation>
+    </message>
+    <message>
+        <source>These fields were changed on two laptops from the same value. Check the source document, choose the right value and say why.</source>
+        <translation>以下字段在两台电脑上从同一数值被分别修改。请核对原始资料，选择正确的数值并说明理由。</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>受试者编号</translation>
+    </message>
+    <message>
+        <source>Visit</source>
+        <translation>访视</translation>
+    </message>
+    <message>
+        <source>Form</source>
+        <translation>表单</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <source>Values (who, when)</source>
+        <translation>数值（录入人、时间）</translation>
+    </message>
+    <message>
+        <source>Keep the value</source>
+        <translation>保留的数值</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>理由</translation>
+    </message>
+    <message>
+        <source>Resolve</source>
+        <translation>解决</translation>
+    </message>
+    <message>
+        <source>No conflicts.</source>
+        <translation>没有冲突。</translation>
+    </message>
+    <message>
+        <source>Say why this value is the right one.</source>
+        <translation>请说明为何此数值正确。</translation>
+    </message>
+    <message>
+        <source>Resolved: {field} = {value}</source>
+        <translation>已解决：{field} = {value}</translation>
+    </message>
+</context>
+<context>
     <name>FirstRun</name>
     <message>
         <source>Set up CIK eCRF</source>
@@ -253,6 +308,14 @@
     <message>
         <source>Settings</source>
         <translation>设置</translation>
+    </message>
+    <message>
+        <source>Sync now</source>
+        <translation>立即同步</translation>
+    </message>
+    <message>
+        <source>Conflicts</source>
+        <translation>冲突</translation>
     </message>
     <message>
         <source>research nurse</source>
@@ -536,6 +599,53 @@
     <message>
         <source>Print casebook…</source>
         <translation>打印病例报告册…</translation>
+    </message>
+</context>
+<context>
+    <name>Sync</name>
+    <message>
+        <source>● Online</source>
+        <translation>● 在线</translation>
+    </message>
+    <message>
+        <source>○ Offline</source>
+        <translation>○ 离线</translation>
+    </message>
+    <message>
+        <source>○ Not synced yet</source>
+        <translation>○ 尚未同步</translation>
+    </message>
+    <message>
+        <source>○ Not connected to a server</source>
+        <translation>○ 未连接服务器</translation>
+    </message>
+    <message>
+        <source>last sync {time}</source>
+        <translation>上次同步 {time}</translation>
+    </message>
+    <message>
+        <source>{n} change(s) waiting</source>
+        <translation>{n} 项修改待上传</translation>
+    </message>
+    <message>
+        <source>{n} conflict(s)</source>
+        <translation>{n} 个冲突</translation>
+    </message>
+    <message>
+        <source>Syncing…</source>
+        <translation>正在同步…</translation>
+    </message>
+    <message>
+        <source>Syncing: sent {done} of {total}</source>
+        <translation>正在同步：已发送 {done}/{total}</translation>
+    </message>
+    <message>
+        <source>Syncing: received {done}</source>
+        <translation>正在同步：已接收 {done}</translation>
+    </message>
+    <message>
+        <source>Enrol this laptop with `cik-ecrf enrol --server URL` to sync.</source>
+        <translation>请先用 `cik-ecrf enrol --server URL` 登记本机，然后才能同步。</translation>
     </message>
 </context>
 </TS>
