@@ -18,6 +18,7 @@ from ..rules import SubjectData
 from ..store.api import Store
 from ..store.entry import SaveRequest, SaveResult
 from ..store.signatures import SIGNER_ROLES, SignatureRecord, SignResult, needs_resigning
+from .conflicts import candidate_text
 from .form_view import FormView
 from .record_actions import RecordActions, RecordScope, SigningSession
 from .subject_view import status_text
@@ -36,6 +37,7 @@ TEXTS = {
     "print": QT_TRANSLATE_NOOP("FormPage", "Print…"),
     "only_investigators": QT_TRANSLATE_NOOP("FormPage", "Only investigators sign; a form is signed once it is complete."),
     "signed_by": QT_TRANSLATE_NOOP("FormPage", "✔ Signed by {name} ({role}) on {at}: {meaning}"),
+    "conflict": QT_TRANSLATE_NOOP("FormPage", "⚠ {field} is in conflict: {values}. Resolve it under Conflicts."),
     "resign": QT_TRANSLATE_NOOP("FormPage", "⚠ A change cleared this form's signature: it needs signing again."),
 }
 
@@ -109,11 +111,17 @@ class FormPage(QWidget):
         self.signature_info.setWordWrap(True)
         self.signature_info.setVisible(False)
         self.layout_.addWidget(self.signature_info)
+        self.conflict_info = QLabel("")
+        self.conflict_info.setObjectName("conflictInfo")
+        self.conflict_info.setWordWrap(True)
+        self.conflict_info.setStyleSheet("color: #842029")
+        self.conflict_info.setVisible(False)
+        self.layout_.addWidget(self.conflict_info)
         self.worker.submit(self._load, self._loaded, self._show_refusal)
 
     # ------------------------------------------------------------------ loading (worker thread)
 
-    def _load(self) -> tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord]]:
+    def _load(self) -> tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord], list[Any]]:
         _, rows = self.store.subject_values(self.subject)
         forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
         own: dict[str, Any] = {}
@@ -123,10 +131,12 @@ class FormPage(QWidget):
             mine = row["instance"] == self.instance or (self.instance is None and not self.store.study.forms[self.form].repeating)
             if row["visit"] == self.visit and row["form"] == self.form and mine:
                 own, status, instance = row["values"], row["status"], row["instance"]
-        return own, SubjectData.of(forms), status, instance, self.store.signatures(self.subject)
+        conflicts = [c for c in self.store.conflicts() if c.instance_id == instance] if instance else []
+        return own, SubjectData.of(forms), status, instance, self.store.signatures(self.subject), conflicts
 
-    def _loaded(self, result: tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord]]) -> None:
-        own, self.subject_data, self.status, self.instance, signatures = result
+    def _loaded(self, result: tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord], list[Any]]) -> None:
+        own, self.subject_data, self.status, self.instance, signatures, conflicts = result
+        self._show_conflicts(conflicts)
         self._show_view(own)
         self.notice.setText(self._status_text())
         self._show_signatures(signatures)
@@ -182,6 +192,15 @@ class FormPage(QWidget):
             lines.append(_t("resign", self.language))
         self.signature_info.setText("\n".join(lines))
         self.signature_info.setVisible(bool(lines))
+
+    def _show_conflicts(self, conflicts: list[Any]) -> None:
+        """Fields two laptops changed differently: both values, until someone resolves them with a reason."""
+        lines = [
+            _t("conflict", self.language).format(field=c.field_id, values=" / ".join(candidate_text(v) for v in c.candidates))
+            for c in conflicts
+        ]
+        self.conflict_info.setText("\n".join(lines))
+        self.conflict_info.setVisible(bool(lines))
 
     def _signed(self, result: SignResult) -> None:
         if any(ref.instance == self.instance for ref in result.signed):

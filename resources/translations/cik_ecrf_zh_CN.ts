@@ -154,6 +154,10 @@
         <translation>✔ {name}（{role}）于 {at} 签名：{meaning}</translation>
     </message>
     <message>
+        <source>⚠ {field} is in conflict: {values}. Resolve it under Conflicts.</source>
+        <translation>⚠ {field} 存在冲突：{values}。请在“冲突”中解决。</translation>
+    </message>
+    <message>
         <source>⚠ A change cleared this form&apos;s signature: it needs signing again.</source>
         <translation>⚠ 修改已清除本表单的签名：需要重新签名。</translation>
     </message>

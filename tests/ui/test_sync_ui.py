@@ -101,6 +101,9 @@ def test_the_conflict_view_shows_both_values_and_resolves_with_a_reason(qtbot: A
     outcome = press_sync_now(qtbot, window)
     assert outcome.conflicts == 1
     qtbot.waitUntil(lambda: "1 conflict(s)" in window.sync_indicator.text())
+    page = window.open_form(number, "D1", "vitals", instance)
+    qtbot.waitUntil(lambda: page.conflict_info.isVisible())
+    assert "TEMP is in conflict" in page.conflict_info.text() and "37.1" in page.conflict_info.text() and "38.2" in page.conflict_info.text()
     dialog = window.show_conflicts()
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: len(dialog.conflicts) == 1)
