@@ -139,7 +139,10 @@ class BatchApplier:
             return self._subject_add(change)
         instance = self._instance(change)
         if change.action == "form_create":
-            if instance is not None:
+            if instance is not None:  # the same non-repeating form started on two laptops: one instance
+                status = (json.loads(change.new_json).get("status") if change.new_json else None) or instance["status"]
+                if status != instance["status"] and instance["status"] not in FROZEN_STATUSES:
+                    self.status_updates[instance["id"]] = instance["status"] = status
                 return "merged", None, None
             return self._form_create(change)
         if instance is None:

@@ -190,6 +190,10 @@ def apply_pulled(conn: Connection, changes: Sequence[tuple[int, str, dict[str, A
         elif action == "form_create" and change["instance_id"] not in instances and change["subject_id"] in subjects:
             _create_instance(conn, change)
             instances[change["instance_id"]] = json.loads(change["new_json"] or "{}").get("status", "draft")
+        elif action == "form_create" and disposition == "merged" and change["instance_id"] in instances:  # started on two laptops
+            status_value = json.loads(change["new_json"] or "{}").get("status")
+            if status_value and instances[change["instance_id"]] not in ("signed", "locked"):
+                conn.exec_driver_sql("UPDATE form_instance SET status = ? WHERE id = ?", (status_value, change["instance_id"]))
         elif action == "status_change" and change["instance_id"] in instances:
             status_value = json.loads(change["new_json"])
             conn.exec_driver_sql("UPDATE form_instance SET status = ?, updated_at = ? WHERE id = ?", (status_value, change["at_utc"], change["instance_id"]))

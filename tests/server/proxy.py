@@ -37,7 +37,7 @@ class Proxy:
 
     def __exit__(self, *exc: object) -> None:
         self.closing = True
-        self.listener.close()
+        _close(self.listener)  # shutdown wakes the accept() in the proxy's thread
         with self.lock:
             for sock in self.sockets:
                 _close(sock)
@@ -47,6 +47,11 @@ class Proxy:
         """The next `times` requests containing `marker` reach the server, but their replies never reach the client."""
         with self.lock:
             self.drop_replies[marker] = self.drop_replies.get(marker, 0) + times
+
+    def disarm(self) -> None:
+        with self.lock:
+            self.drop_replies.clear()
+            self.on_request.clear()
 
     def hook(self, marker: bytes, action: Callable[[], None], nth: int = 1, after: bool = False) -> None:
         """Run `action` once, at the `nth` request containing `marker`: before forwarding it, or just after."""
