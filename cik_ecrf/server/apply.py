@@ -12,6 +12,7 @@ executemany statements: a push of thousands of changes stays a handful of round 
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Iterable, Sequence
@@ -191,6 +192,9 @@ class BatchApplier:
     def _form_create(self, change: Change) -> tuple[str, str | None, Any]:
         if not (change.instance_id and change.visit_id and change.form_id):
             raise Refused("form_create without instance, visit and form")
+        study = _study()
+        if change.form_id not in study.forms or change.visit_id not in study.visit_ids() or change.form_id not in study.forms_at(change.visit_id):
+            raise Refused(f"form {change.form_id} is not collected at visit {change.visit_id} in this study")
         if self._subject(change.subject_id) is None:
             raise Refused(f"subject {change.subject_id} is unknown on the server")
         status = (json.loads(change.new_json).get("status") if change.new_json else None) or "draft"
@@ -200,8 +204,9 @@ class BatchApplier:
         return "applied", None, None
 
     def _value(self, change: Change, instance: dict[str, Any]) -> tuple[str, str | None, Any]:
-        if not change.field_id:
-            raise Refused(f"{change.action} without a field")
+        form = _study().forms.get(instance["form_id"])
+        if not change.field_id or form is None or change.field_id not in form.fields:
+            raise Refused(f"{change.action}: form {instance['form_id']} has no field {change.field_id}")
         key = (instance["id"], change.field_id)
         state = self.fields.get(key)
         value = None if change.action == "value_clear" else change.new_json
@@ -281,6 +286,14 @@ class BatchApplier:
             statement = update(FieldState).where(FieldState.instance_id == bindparam("b_instance"), FieldState.field_id == bindparam("b_field"))
             conn.execute(statement, changed)
         conn.execute(update(SeqCounter).where(SeqCounter.id == 1).values(next_seq=self.next_seq))
+
+
+@functools.cache
+def _study() -> Any:
+    """The shipped study: the server checks that forms, visits and fields exist (the laptops check values)."""
+    from ..definitions.loader import load_study
+
+    return load_study()
 
 
 def _text(new_json: str | None) -> str | None:

@@ -4,57 +4,15 @@ authorisation, signed forms, unknown cursors, clock skew. Every check goes throu
 from __future__ import annotations
 
 import datetime as dt
-import json
 import uuid
 from typing import Any
 
 import httpx
-import pytest
 
 from cik_ecrf.server import admin
-from cik_ecrf.sync.protocol import API, Change
+from cik_ecrf.sync.protocol import API
+from devices import Device
 from live_server import PASSWORD, LiveServer
-
-
-def enrol(server: LiveServer, user: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
-    device_id = str(uuid.uuid4())
-    answer = httpx.post(f"{server.url}{API}/enrol", json={"username": user, "password": password, "device_id": device_id})
-    assert answer.status_code == 200, answer.text
-    return httpx.Client(base_url=server.url + API, headers={"Authorization": f"Bearer {answer.json()['token']}"}), device_id
-
-
-class Device:
-    """A hand-driven laptop: builds changes the way the store writes them."""
-
-    def __init__(self, server: LiveServer, user: str) -> None:
-        self.http, self.id = enrol(server, user)
-        self.user = user
-        self.seq = 0
-
-    def change(self, action: str, skew: dt.timedelta = dt.timedelta(), **fields: Any) -> Change:
-        self.seq += 1
-        at = (dt.datetime.now(dt.timezone.utc) + skew).isoformat()
-        return Change(id=str(uuid.uuid4()), device_id=self.id, device_seq=self.seq, username=self.user, role="nurse", at_utc=at, utc_offset_min=480, action=action, **fields)
-
-    def push(self, changes: list[Change], client_time: str | None = None) -> dict[str, Any]:
-        body = {"changes": [c.model_dump() for c in changes], **({"client_time_utc": client_time} if client_time else {})}
-        answer = self.http.post("/push", content=json.dumps(body), headers={"Content-Type": "application/json"})
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    def pull(self, cursor: int = 0, epoch: str | None = None) -> httpx.Response:
-        return self.http.get("/pull", params={"cursor": cursor, **({"epoch": epoch} if epoch else {})})
-
-    def new_form(self, subject_id: str | None = None, number: str | None = None) -> tuple[str, str, list[Change]]:
-        subject_id = subject_id or str(uuid.uuid4())
-        instance = str(uuid.uuid4())
-        context = {"subject_id": subject_id, "visit_id": "D1", "form_id": "vitals"}
-        changes = [] if number is None else [self.change("subject_add", subject_id=subject_id, new_json=json.dumps(number))]
-        changes.append(self.change("form_create", instance_id=instance, new_json=json.dumps({"status": "draft", "version": "1"}), **context))
-        return subject_id, instance, changes
-
-    def value(self, subject_id: str, instance: str, field: str, value: Any, base: int | None = None, action: str = "value_set", **extra: Any) -> Change:
-        return self.change(action, subject_id=subject_id, visit_id="D1", form_id="vitals", instance_id=instance, field_id=field, new_json=json.dumps(value), base_version=base, **extra)
 
 
 def dispositions(answer: dict[str, Any]) -> list[str]:
@@ -160,3 +118,12 @@ def test_a_revoked_token_is_refused(server: LiveServer) -> None:
     admin.revoke_device(server.engine, device.id)
     refused = device.pull()
     assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+
+
+def test_forms_and_fields_the_study_does_not_have_are_refused(server: LiveServer) -> None:
+    device = Device(server, "nurse1")
+    subject, instance, changes = device.new_form(number="BJ01-AAAA-0001")
+    wrong_visit = device.change("form_create", subject_id=subject, visit_id="D99", form_id="vitals", instance_id=str(uuid.uuid4()), new_json="{}")
+    results = device.push(changes + [device.value(subject, instance, "NOSUCH", 1), wrong_visit])["results"]
+    assert [r["disposition"] for r in results] == ["applied", "applied", "rejected", "rejected"]
+    assert "no field NOSUCH" in results[2]["reason"] and "not collected at visit D99" in results[3]["reason"]
