@@ -7,8 +7,10 @@ Each request is one transaction. Refusals are JSON `{"detail": ...}` with 401 (w
 """
 
 
+import contextlib
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -21,7 +23,7 @@ from .. import __version__
 from ..sync.protocol import API, PROTOCOL, DATA_ACTIONS, SERVER_ACTIONS, Change, EnrolRequest, EnrolResponse, ErrorBody, PullResponse, PushRequest, PushResponse, ServerChange, ServerInfo, SiteUsers
 from . import auth
 from .apply import BatchApplier
-from .database import epoch, now, open_database
+from .database import epoch, make_engine, now, open_database
 from .models import Change as ChangeRow
 from .models import SeqCounter, User
 
@@ -32,12 +34,20 @@ ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code i
 
 def create_app(engine: Engine) -> FastAPI:
     app = FastAPI(title="CIK-eCRF central server", version=__version__)
+    sqlite = engine.dialect.name == "sqlite"
+    reader = make_engine(engine.url.render_as_string(hide_password=False), readonly=True) if sqlite else engine
+    push_lock = threading.Lock() if sqlite else contextlib.nullcontext()  # SQLite: queue here, not in its busy handler
+    app.state.reader = reader  # disposed by whoever disposes the engine
 
     def session() -> Iterator[Session]:
         with Session(engine) as s, s.begin():
             yield s
 
-    def device(request: Request, s: Annotated[Session, Depends(session)], authorization: Annotated[str | None, Header()] = None) -> auth.DeviceContext:
+    def read_session() -> Iterator[Session]:
+        with Session(reader) as s, s.begin():
+            yield s
+
+    def read_device(s: Annotated[Session, Depends(read_session)], authorization: Annotated[str | None, Header()] = None) -> auth.DeviceContext:
         token = authorization[7:] if authorization and authorization.startswith("Bearer ") else None
         return auth.authenticate(s, token)
 
@@ -46,7 +56,7 @@ def create_app(engine: Engine) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
     @app.get(f"{API}/info", response_model=ServerInfo)
-    def info(s: Annotated[Session, Depends(session)]) -> ServerInfo:
+    def info(s: Annotated[Session, Depends(read_session)]) -> ServerInfo:
         return ServerInfo(protocol=PROTOCOL, epoch=epoch(s), server_time_utc=now())
 
     @app.post(f"{API}/enrol", response_model=EnrolResponse, responses=ERRORS)
@@ -54,14 +64,15 @@ def create_app(engine: Engine) -> FastAPI:
         return auth.enrol(s, body)
 
     @app.post(f"{API}/push", response_model=PushResponse, responses=ERRORS)
-    def push(body: PushRequest, s: Annotated[Session, Depends(session)], ctx: Annotated[auth.DeviceContext, Depends(device)]) -> PushResponse:
-        results = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes).run()
+    def push(body: PushRequest, ctx: Annotated[auth.DeviceContext, Depends(read_device)]) -> PushResponse:
+        with push_lock, Session(engine) as s, s.begin():
+            results = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes).run()
         return PushResponse(results=results, warnings=_skew(body.client_time_utc))
 
     @app.get(f"{API}/pull", response_model=PullResponse, responses=ERRORS)
     def pull(
-        s: Annotated[Session, Depends(session)],
-        ctx: Annotated[auth.DeviceContext, Depends(device)],
+        s: Annotated[Session, Depends(read_session)],
+        ctx: Annotated[auth.DeviceContext, Depends(read_device)],
         cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
         since_epoch: Annotated[str | None, Query(alias="epoch", max_length=36)] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 5000,
@@ -80,7 +91,7 @@ def create_app(engine: Engine) -> FastAPI:
         return PullResponse(epoch=current, changes=changes, next_cursor=rows[-1][0] if more else high, more=more)
 
     @app.get(f"{API}/users", response_model=SiteUsers, responses=ERRORS)
-    def users(s: Annotated[Session, Depends(session)], ctx: Annotated[auth.DeviceContext, Depends(device)]) -> SiteUsers:
+    def users(s: Annotated[Session, Depends(read_session)], ctx: Annotated[auth.DeviceContext, Depends(read_device)]) -> SiteUsers:
         rows = s.scalars(select(User).where(User.site_code == ctx.site_code).order_by(User.username))
         return SiteUsers(users=[auth.user_record(u) for u in rows])
 

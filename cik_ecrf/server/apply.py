@@ -64,6 +64,7 @@ class BatchApplier:
         counter = conn.execute(select(SeqCounter.next_seq).where(SeqCounter.id == 1).with_for_update()).scalar_one()
         self.next_seq = int(counter)
         self.rows: list[dict[str, Any]] = []
+        self.received_at = now()
         self.users = {u.username: u for u in conn.execute(select(User.username, User.role, User.site_code).where(User.site_code == site_code))}
         self.existing: dict[str, tuple[str, int]] = {}
         for part in _chunks([c.id for c in changes]):
@@ -93,7 +94,8 @@ class BatchApplier:
         results = []
         seen: dict[str, tuple[str, int]] = {}
         for change in self.changes:
-            digest = change.digest()
+            body = change.model_dump_json()
+            digest = change.digest(body)
             known = self.existing.get(change.id) or seen.get(change.id)
             if known is not None:
                 if known[0] == digest:
@@ -108,7 +110,7 @@ class BatchApplier:
                 disposition, reason, after = self._apply(change)
             except Refused as exc:
                 disposition, reason, after = "rejected", str(exc), None
-            seq = self._log(change, digest, disposition, reason)
+            seq = self._log(change, digest, disposition, reason, body=body)
             seen[change.id] = (digest, seq)
             if after is not None:
                 after(seq)
@@ -116,13 +118,13 @@ class BatchApplier:
         self._write()
         return results
 
-    def _log(self, change: Change, digest: str, disposition: str, reason: str | None, site: str | None = None) -> int:
+    def _log(self, change: Change, digest: str, disposition: str, reason: str | None, body: str | None = None) -> int:
         seq = self.next_seq
         self.next_seq += 1
         self.rows.append({
-            "seq": seq, "id": change.id, "digest": digest, "site_code": site or self.site, "device_id": change.device_id,
+            "seq": seq, "id": change.id, "digest": digest, "site_code": self.site, "device_id": change.device_id,
             "device_seq": change.device_seq, "action": change.action, "instance_id": change.instance_id, "field_id": change.field_id,
-            "disposition": disposition, "reason": reason, "body": change.model_dump_json(), "received_at": now(),
+            "disposition": disposition, "reason": reason, "body": body or change.model_dump_json(), "received_at": self.received_at,
         })
         return seq
 

@@ -40,7 +40,8 @@ def default_url() -> str:
     return f"sqlite:///{Path(user_data_dir('cik-ecrf', appauthor=False)) / 'server.db'}"
 
 
-def make_engine(url: str, **options: Any) -> Engine:
+def make_engine(url: str, readonly: bool = False, **options: Any) -> Engine:
+    """`readonly` (SQLite): plain BEGIN, so pulls read a WAL snapshot without queueing behind pushes."""
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -60,7 +61,7 @@ def make_engine(url: str, **options: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
         return engine
     if parsed.get_backend_name() == "postgresql":

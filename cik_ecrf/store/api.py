@@ -336,6 +336,15 @@ class Store:
         with self.unit_of_work() as session:
             return sync_local.get(session.connection(), key)
 
+    def sync_settings(self) -> dict[str, str | None]:
+        """Every sync setting and mark in one read: server_url, token, epoch, cursor, pushed, last_sync."""
+        from . import sync_local
+
+        keys = {"server_url": sync_local.SERVER_URL, "token": sync_local.TOKEN, "epoch": sync_local.EPOCH, "cursor": sync_local.CURSOR, "pushed": sync_local.PUSHED, "last_sync": sync_local.LAST_SYNC}
+        with self.unit_of_work() as session:
+            conn = session.connection()
+            return {name: sync_local.get(conn, key) for name, key in keys.items()}
+
     def set_sync_settings(self, **values: str | None) -> None:
         """Server URL, device token (kept inside the encrypted store), epoch: set at enrolment."""
         from . import sync_local

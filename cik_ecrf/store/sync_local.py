@@ -171,16 +171,17 @@ def apply_pulled(conn: Connection, changes: Sequence[tuple[int, str, dict[str, A
         part = ids[start : start + 500]
         present |= {r[0] for r in conn.exec_driver_sql(f"SELECT id FROM audit_event WHERE id IN ({', '.join('?' * len(part))})", tuple(part))}
     fresh = [c for _, _, c in changes if c["id"] not in present]
-    users = _user_ids(conn, fresh) if fresh else {}
+    users = _user_ids(conn, fresh)
     _append_to_trail(conn, fresh)
     pending = _pending_fields(conn)
     instances = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, status FROM form_instance")} if changes else {}
     subjects = {r[0] for r in conn.exec_driver_sql("SELECT id FROM subject")} if changes else set()
+    writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]] = {}  # last one wins: server order
     for seq, disposition, change in changes:
         if disposition not in ("applied", "merged"):
             continue  # a conflicting change: kept in the trail; the server's sync_conflict event carries its value
         action = change["action"]
-        user_id = users.get(change["username"]) or conn.exec_driver_sql('SELECT id FROM "user" WHERE username = ?', (change["username"],)).scalar() or ""
+        user_id = users.get(change["username"], "")
         if action == "subject_add" and change["subject_id"] not in subjects:
             number = json.loads(change["new_json"])
             if conn.exec_driver_sql("SELECT 1 FROM subject WHERE number = ?", (number,)).first() is None:
@@ -200,21 +201,46 @@ def apply_pulled(conn: Connection, changes: Sequence[tuple[int, str, dict[str, A
         elif action in VALUE_ACTIONS and change["instance_id"] in instances:
             key = (change["instance_id"], change["field_id"])
             if key not in pending:
-                _set_value(conn, key, None if action == "value_clear" else change["new_json"], seq, user_id, change["at_utc"])
+                writes[key] = (None if action == "value_clear" else change["new_json"], seq, user_id, change["at_utc"], False)
             if action == "conflict_resolve":
                 conn.exec_driver_sql("DELETE FROM sync_conflict WHERE instance_id = ? AND field_id = ? AND conflict_seq <= ?", (*key, change["base_version"] or 0))
         elif action == "sync_conflict" and change["instance_id"] in instances:
             key = (change["instance_id"], change["field_id"])
             body = json.loads(change["new_json"])
             if key not in pending:
-                _set_value(conn, key, body["current"], change["base_version"], user_id or None, change["at_utc"], keep_author=True)
+                writes[key] = (body["current"], change["base_version"], None, change["at_utc"], True)
             conn.exec_driver_sql(
                 "INSERT OR REPLACE INTO sync_conflict (instance_id, field_id, conflict_seq, current_json, candidates_json, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (*key, seq, body["current"], json.dumps(body["candidates"]), change["at_utc"]),
             )
+    _write_values(conn, writes)
     put(conn, CURSOR, str(cursor))
     put(conn, EPOCH, epoch)
     return len(fresh)
+
+
+def _write_values(conn: Connection, writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]]) -> None:
+    """A page's value changes in a few executemany statements (a fresh laptop pulls a whole site)."""
+    if not writes:
+        return
+    instance_ids = sorted({k[0] for k in writes})
+    existing: set[tuple[str, str]] = set()
+    for start in range(0, len(instance_ids), 500):
+        part = instance_ids[start : start + 500]
+        existing |= {(r[0], r[1]) for r in conn.exec_driver_sql(f"SELECT instance_id, field_id FROM field_value WHERE instance_id IN ({', '.join('?' * len(part))})", tuple(part))}
+    fallback = conn.exec_driver_sql('SELECT id FROM "user" ORDER BY created_at LIMIT 1').scalar_one()
+    deletes = [k for k, w in writes.items() if w[0] is None and k in existing]
+    authored = [(w[0], w[1], w[3], w[2], *k) for k, w in writes.items() if w[0] is not None and k in existing and not w[4]]
+    kept = [(w[0], w[1], *k) for k, w in writes.items() if w[0] is not None and k in existing and w[4]]
+    inserts = [(*k, w[0], w[3], w[2] or fallback, w[1]) for k, w in writes.items() if w[0] is not None and k not in existing]
+    if deletes:
+        conn.exec_driver_sql("DELETE FROM field_value WHERE instance_id = ? AND field_id = ?", deletes)
+    if authored:
+        conn.exec_driver_sql("UPDATE field_value SET value_json = ?, server_version = ?, updated_at = ?, updated_by = ? WHERE instance_id = ? AND field_id = ?", authored)
+    if kept:
+        conn.exec_driver_sql("UPDATE field_value SET value_json = ?, server_version = ? WHERE instance_id = ? AND field_id = ?", kept)
+    if inserts:
+        conn.exec_driver_sql("INSERT INTO field_value (instance_id, field_id, value_json, updated_at, updated_by, server_version) VALUES (?, ?, ?, ?, ?, ?)", inserts)
 
 
 def _create_instance(conn: Connection, change: dict[str, Any]) -> None:

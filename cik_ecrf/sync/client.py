@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from .protocol import Change, PushRequest
 from .transport import SyncError, Transport, UnknownCursor, utc_now
 
 SKEW_WARNING = dt.timedelta(minutes=5)
+USERS_EVERY = 300.0  # seconds between refreshes of the site's users when nothing else arrived
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,26 @@ class SyncClient:
         self.push_batch = push_batch
         self.pull_batch = pull_batch
         self._transport = transport or (lambda url, token: Transport(url, token, verify=self.verify))
+        self._open: tuple[tuple[str, str], Transport] | None = None
+        self._users_at: float | None = None
+
+    def _connect(self, url: str, token: str) -> Transport:
+        """One connection kept across syncs (a no-change sync is then one or two round trips)."""
+        if self._open is None or self._open[0] != (url, token):
+            self.close()
+            self._open = ((url, token), self._transport(url, token))
+        return self._open[1]
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open[1].close()
+            self._open = None
+
+    def __enter__(self) -> SyncClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ cheap, local
 
@@ -88,35 +110,41 @@ class SyncClient:
         warnings: list[str] = []
         full = False
         try:
-            url, token = self.store.sync_setting(sync_local.SERVER_URL), self.store.sync_setting(sync_local.TOKEN)
+            settings = self.store.sync_settings()
+            url, token = settings["server_url"], settings["token"]
             if not url or not token:
                 raise SyncError("this laptop is not enrolled: run `cik-ecrf enrol --server URL`")
-            with self._transport(url, token) as transport:
-                warnings += _skew(transport.info().server_time_utc)
+            transport = self._connect(url, token)
+            pushed += self._push(transport, report, rejected, warnings, cancel)
+            try:
+                pulled += self._pull(transport, report, cancel, settings)
+            except UnknownCursor:
+                full = True
+                self.store.sync_reset_full()
                 pushed += self._push(transport, report, rejected, warnings, cancel)
-                try:
-                    pulled += self._pull(transport, report, cancel)
-                except UnknownCursor:
-                    full = True
-                    self.store.sync_reset_full()
-                    pushed += self._push(transport, report, rejected, warnings, cancel)
-                    pulled += self._pull(transport, report, cancel)
+                pulled += self._pull(transport, report, cancel)
+            if pulled or self._users_at is None or time.monotonic() - self._users_at > USERS_EVERY:
                 self.store.sync_users([u.model_dump() for u in transport.users().users])
+                self._users_at = time.monotonic()
+            warnings += _skew(transport.server_date)
             self.store.set_sync_settings(last_sync=utc_now())
             error = None
         except SyncError as exc:
             error = str(exc)
+            self.close()  # a fresh connection next time
         status = self.store.sync_status()
         return SyncOutcome(pushed, pulled, status.conflicts, status.waiting, tuple(rejected), tuple(dict.fromkeys(warnings)), error, full)
 
     def _push(self, transport: Transport, report: Callable[[SyncProgress], None], rejected: list[str], warnings: list[str], cancel: threading.Event | None) -> int:
-        total = self.store.sync_status().waiting
+        total: int | None = None
         done = 0
         while True:
             _check(cancel)
             events = self.store.sync_outbox(self.push_batch)
             if not events:
                 return done
+            if total is None:
+                total = self.store.sync_status().waiting
             changes, refused = [], []
             for event in events:
                 try:
@@ -133,11 +161,11 @@ class SyncClient:
             rejected += [f"{cid}: {reason}" for cid, _, reason in refused]
             warnings += response.warnings if response else []
             done += len(events)
-            report(SyncProgress("push", done, max(total, done)))
+            report(SyncProgress("push", done, max(total or 0, done)))
 
-    def _pull(self, transport: Transport, report: Callable[[SyncProgress], None], cancel: threading.Event | None) -> int:
-        cursor = int(self.store.sync_setting(sync_local.CURSOR) or 0)
-        epoch = self.store.sync_setting(sync_local.EPOCH)
+    def _pull(self, transport: Transport, report: Callable[[SyncProgress], None], cancel: threading.Event | None, settings: dict[str, str | None] | None = None) -> int:
+        settings = settings or self.store.sync_settings()
+        cursor, epoch = int(settings["cursor"] or 0), settings["epoch"]
         new = seen = 0
         while True:
             _check(cancel)
@@ -156,11 +184,10 @@ def _check(cancel: threading.Event | None) -> None:
         raise Cancelled("sync cancelled; what was acknowledged is kept, the rest goes next time")
 
 
-def _skew(server_time: str) -> list[str]:
-    try:
-        skew = dt.datetime.now(dt.timezone.utc) - dt.datetime.fromisoformat(server_time)
-    except ValueError:
+def _skew(server_time: dt.datetime | None) -> list[str]:
+    if server_time is None or server_time.tzinfo is None:
         return []
+    skew = dt.datetime.now(dt.timezone.utc) - server_time
     if abs(skew) <= SKEW_WARNING:
         return []
     hours = skew.total_seconds() / 3600

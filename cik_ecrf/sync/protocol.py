@@ -9,7 +9,6 @@ disagree about the protocol fail loudly instead of dropping data.
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -55,10 +54,10 @@ class Change(Model):
     confirmed_json: Annotated[str, Field(max_length=10_000)] | None = None
     base_version: int | None = Field(default=None, ge=0, le=2**62)
 
-    def digest(self) -> str:
-        """What "the same change" means: the same uuid with the same content."""
-        text = json.dumps(self.model_dump(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    def digest(self, body: str | None = None) -> str:
+        """What "the same change" means: the same uuid with the same content (`body`: this change's
+        `model_dump_json()`, when the caller has it already; its field order is the model's, so stable)."""
+        return hashlib.sha256((body or self.model_dump_json()).encode("utf-8")).hexdigest()
 
 
 class PushRequest(Model):

@@ -6,7 +6,11 @@ token revoked...); `UnknownCursor` is the one the client acts on (a full re-pull
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import email.utils
+import functools
+import ssl
 from typing import Any
 
 import httpx
@@ -34,7 +38,8 @@ class Transport:
     def __init__(self, server_url: str, token: str | None = None, verify: bool | str = True, timeout: httpx.Timeout = TIMEOUT) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.url = server_url.rstrip("/")
-        self.client = httpx.Client(base_url=self.url + API, headers=headers, verify=verify, timeout=timeout)
+        self.client = httpx.Client(base_url=self.url + API, headers=headers, verify=_tls(verify), timeout=timeout)
+        self.server_date: dt.datetime | None = None  # from the last answer's Date header (clock-skew warning)
 
     def close(self) -> None:
         self.client.close()
@@ -50,6 +55,8 @@ class Transport:
             response = self.client.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise Unreachable(f"{self.url}: no answer from the server ({type(exc).__name__}: {exc})") from None
+        with contextlib.suppress(TypeError, ValueError):
+            self.server_date = email.utils.parsedate_to_datetime(response.headers.get("date", ""))
         if response.status_code == 410:
             raise UnknownCursor(_detail(response))
         if response.status_code >= 400:
@@ -73,6 +80,14 @@ class Transport:
 
     def users(self) -> SiteUsers:
         return _parse(SiteUsers, self._call("GET", "/users"))
+
+
+@functools.cache
+def _tls(verify: bool | str) -> ssl.SSLContext | bool:
+    """One TLS context per trust setting: building one reads the CA bundle (~80 ms), too slow per sync."""
+    if verify is False:
+        return False
+    return ssl.create_default_context(cafile=None if verify is True else str(verify))
 
 
 def _detail(response: httpx.Response) -> str:

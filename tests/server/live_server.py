@@ -74,7 +74,8 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(engine), log_level="warning", lifespan="off", access_log=False)
+        self.app = create_app(engine)
+        config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
@@ -87,6 +88,8 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=20)
         self.sock.close()
+        if self.app.state.reader is not self.engine:
+            self.app.state.reader.dispose()
 
 
 def site_with_users(engine: Engine, site: str = "BJ01", users: tuple[tuple[str, str], ...] = (("nurse1", "nurse"), ("nurse2", "nurse"), ("nurse3", "nurse"))) -> None:

@@ -57,9 +57,11 @@ def test_three_laptops_converge(template: tuple[Path, str, str], study: Any, ste
     note(f"steps: {steps}")  # shrinking is off (CI time): the failing interleaving is printed instead
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        for name in ("server.db", *USERS):
-            copy = shutil.copytree if (source / name).is_dir() else shutil.copy2
-            copy(source / name, root / name)
+        for name in ("server.db", "server.db-wal", *USERS):
+            if (source / name).is_dir():
+                shutil.copytree(source / name, root / name)
+            elif (source / name).exists():
+                shutil.copy2(source / name, root / name)
         engine = open_server_db(f"sqlite:///{root / 'server.db'}")
         with LiveServer(engine) as server, Proxy(server.port) as proxy:
             stores = [Store.open(root / user, user, PASSWORD, study=study) for user in USERS]
