@@ -75,11 +75,13 @@ def create_app(engine: Engine) -> FastAPI:
         ctx: Annotated[auth.DeviceContext, Depends(read_device)],
         cursor: Annotated[int, Query(ge=0, le=2**62)] = 0,
         since_epoch: Annotated[str | None, Query(alias="epoch", max_length=36)] = None,
+        cursor_id: Annotated[str | None, Query(max_length=36)] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 5000,
     ) -> PullResponse:
         current = epoch(s)
         high = int(s.scalar(select(SeqCounter.next_seq).where(SeqCounter.id == 1)) or 1) - 1  # all committed
-        if cursor > 0 and (since_epoch != current or cursor > high):
+        at_cursor = s.scalar(select(ChangeRow.id).where(ChangeRow.seq == cursor)) if cursor > 0 else None
+        if cursor > 0 and (since_epoch != current or cursor > high or (cursor_id is not None and at_cursor != cursor_id)):
             raise auth.Denied(410, f"cursor {cursor} is unknown to this server (restored from a backup, or another server): pull everything again")
         rows = s.execute(
             select(ChangeRow.seq, ChangeRow.disposition, ChangeRow.body)
@@ -88,7 +90,9 @@ def create_app(engine: Engine) -> FastAPI:
         ).all()
         more = len(rows) == limit
         changes = [ServerChange(seq=seq, disposition=disposition, change=Change.model_validate_json(body)) for seq, disposition, body in rows]
-        return PullResponse(epoch=current, changes=changes, next_cursor=rows[-1][0] if more else high, more=more)
+        next_cursor = rows[-1][0] if more else high
+        cursor_change = s.scalar(select(ChangeRow.id).where(ChangeRow.seq == next_cursor)) if next_cursor > 0 else None
+        return PullResponse(epoch=current, changes=changes, next_cursor=next_cursor, cursor_id=cursor_change, more=more)
 
     @app.get(f"{API}/users", response_model=SiteUsers, responses=ERRORS)
     def users(s: Annotated[Session, Depends(read_session)], ctx: Annotated[auth.DeviceContext, Depends(read_device)]) -> SiteUsers:

@@ -340,7 +340,7 @@ class Store:
         """Every sync setting and mark in one read: server_url, token, epoch, cursor, pushed, last_sync."""
         from . import sync_local
 
-        keys = {"server_url": sync_local.SERVER_URL, "token": sync_local.TOKEN, "epoch": sync_local.EPOCH, "cursor": sync_local.CURSOR, "pushed": sync_local.PUSHED, "last_sync": sync_local.LAST_SYNC}
+        keys = {"server_url": sync_local.SERVER_URL, "token": sync_local.TOKEN, "epoch": sync_local.EPOCH, "cursor": sync_local.CURSOR, "cursor_id": sync_local.CURSOR_ID, "pushed": sync_local.PUSHED, "last_sync": sync_local.LAST_SYNC}
         with self.unit_of_work() as session:
             conn = session.connection()
             return {name: sync_local.get(conn, key) for name, key in keys.items()}
@@ -366,11 +366,11 @@ class Store:
         with self.unit_of_work() as session:
             sync_local.record_push(session.connection(), last_seq, rejected, _now())
 
-    def sync_apply_pull(self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str) -> int:
+    def sync_apply_pull(self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None) -> int:
         from . import sync_local
 
         with self.unit_of_work() as session:
-            return sync_local.apply_pulled(session.connection(), changes, cursor, epoch)
+            return sync_local.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id)
 
     def sync_reset_full(self) -> None:
         from . import sync_local

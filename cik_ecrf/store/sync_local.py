@@ -23,6 +23,7 @@ from . import audit
 from .errors import StoreError
 
 SERVER_URL, TOKEN, EPOCH, CURSOR, PUSHED, LAST_SYNC = "sync_server", "sync_token", "sync_epoch", "sync_cursor", "sync_pushed_seq", "sync_last_at"
+CURSOR_ID = "sync_cursor_id"  # the id of the server change at the cursor: a restored server has other ones there
 DATA_ACTIONS = ("subject_add", "form_create", "value_set", "value_clear", "status_change", "warnings_confirmed", "conflict_resolve")
 VALUE_ACTIONS = ("value_set", "value_clear", "conflict_resolve")
 CHANGE_FIELDS = (
@@ -163,7 +164,7 @@ def _user_ids(conn: Connection, events: list[dict[str, Any]]) -> dict[str, str]:
     return known
 
 
-def apply_pulled(conn: Connection, changes: Sequence[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str) -> int:
+def apply_pulled(conn: Connection, changes: Sequence[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None) -> int:
     """Apply one page of pulled changes and store the cursor after it: one transaction. Returns how many were new here."""
     ids = [c["id"] for _, _, c in changes]
     present: set[str] = set()
@@ -215,6 +216,7 @@ def apply_pulled(conn: Connection, changes: Sequence[tuple[int, str, dict[str, A
             )
     _write_values(conn, writes)
     put(conn, CURSOR, str(cursor))
+    put(conn, CURSOR_ID, cursor_id)
     put(conn, EPOCH, epoch)
     return len(fresh)
 
@@ -271,6 +273,7 @@ def reset_for_full_pull(conn: Connection) -> None:
     """The server does not know our cursor (restored from a backup): pull everything, and push everything
     again (the server answers duplicates for what it kept and takes back what it lost)."""
     put(conn, CURSOR, "0")
+    put(conn, CURSOR_ID, None)
     put(conn, EPOCH, None)
     put(conn, PUSHED, "0")
 

@@ -165,14 +165,14 @@ class SyncClient:
 
     def _pull(self, transport: Transport, report: Callable[[SyncProgress], None], cancel: threading.Event | None, settings: dict[str, str | None] | None = None) -> int:
         settings = settings or self.store.sync_settings()
-        cursor, epoch = int(settings["cursor"] or 0), settings["epoch"]
+        cursor, epoch, cursor_id = int(settings["cursor"] or 0), settings["epoch"], settings.get("cursor_id")
         new = seen = 0
         while True:
             _check(cancel)
-            page = transport.pull(cursor, epoch, self.pull_batch)
+            page = transport.pull(cursor, epoch, self.pull_batch, cursor_id)
             changes = [(c.seq, c.disposition, c.change.model_dump()) for c in page.changes]
-            new += self.store.sync_apply_pull(changes, page.next_cursor, page.epoch)
-            cursor, epoch = page.next_cursor, page.epoch
+            new += self.store.sync_apply_pull(changes, page.next_cursor, page.epoch, page.cursor_id)
+            cursor, epoch, cursor_id = page.next_cursor, page.epoch, page.cursor_id
             seen += len(changes)
             report(SyncProgress("pull", seen, None))
             if not page.more:

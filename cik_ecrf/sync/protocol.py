@@ -89,6 +89,7 @@ class PullResponse(Model):
     epoch: str  # the server database's identity: a cursor from another database is unknown here
     changes: list[ServerChange]
     next_cursor: int
+    cursor_id: str | None = None  # the change at next_cursor: a restored server has other changes at those numbers
     more: bool
 
 

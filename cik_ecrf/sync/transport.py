@@ -72,10 +72,12 @@ class Transport:
     def push(self, request: PushRequest) -> PushResponse:
         return _parse(PushResponse, self._call("POST", "/push", content=request.model_dump_json(), headers={"Content-Type": "application/json"}))
 
-    def pull(self, cursor: int, epoch: str | None, limit: int) -> PullResponse:
+    def pull(self, cursor: int, epoch: str | None, limit: int, cursor_id: str | None = None) -> PullResponse:
         params: dict[str, Any] = {"cursor": cursor, "limit": limit}
         if epoch:
             params["epoch"] = epoch
+        if cursor_id:
+            params["cursor_id"] = cursor_id
         return _parse(PullResponse, self._call("GET", "/pull", params=params))
 
     def users(self) -> SiteUsers:
