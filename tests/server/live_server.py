@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -121,15 +122,18 @@ def test_env() -> dict[str, str]:
 class ServerProcess:
     """`cik-ecrf server` in a child process, so that a test can SIGKILL it and start it again."""
 
-    def __init__(self, database_url: str, log: Path, port: int | None = None) -> None:
+    def __init__(self, database_url: str, log: Path, port: int | None = None, tls: tuple[Path, Path] | None = None) -> None:
         self.database_url = database_url
         self.log = log
         self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.tls = tls  # (certificate, key)
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
         command = [sys.executable, "-c", "from cik_ecrf.cli import main; raise SystemExit(main())", "server", "--database-url", self.database_url, "--port", str(self.port)]
+        if self.tls:
+            command += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, env=test_env(), stdout=subprocess.DEVNULL, stderr=log)
         wait_for(self._ready, timeout=60, what="the server process to answer")
@@ -140,7 +144,8 @@ class ServerProcess:
         if self.process.poll() is not None:
             raise RuntimeError(f"server process ended: {self.log.read_text(errors='replace')[-2000:]}")
         try:
-            return httpx.get(f"{self.url}/api/v1/info", timeout=2).status_code == 200
+            verify = ssl.create_default_context(cafile=str(self.tls[0])) if self.tls else True
+            return httpx.get(f"{self.url}/api/v1/info", timeout=2, verify=verify).status_code == 200
         except httpx.TransportError:
             return False
 
