@@ -11,7 +11,8 @@ through the real save path (that set-up is not timed). Measured:
 3. the baseline: a bare bulk insert of exactly the rows the push wrote (change log, instances,
    subjects, field state) into an empty database of the same kind, in one transaction;
 4. a sync with nothing to do (median of 7);
-5. five laptops with N/20 forms each syncing at once (threads), against one server.
+5. five fresh laptops of another site, N/20 forms each, syncing at once (threads) against the same
+   server: each pushes its own changes and pulls the four others'.
 Targets of the issue: push within 3x the bare insert and under 5 s; a no-change sync under 50 ms.
 """
 
@@ -124,8 +125,9 @@ def run(kind: str, forms: int, pg: str | None, root: Path, study: Any) -> None:
     bare_url, bare_handle = database(kind, root, pg, "bare")
     engine = open_database(url)
     admin.add_site(engine, "BJ01", "Bench site")
+    admin.add_site(engine, "SH02", "Second bench site (the five laptops: they pull only each other's changes)")
     for i in range(7):
-        admin.add_user(engine, f"nurse{i}", "nurse", "BJ01", PASSWORD)
+        admin.add_user(engine, f"nurse{i}", "nurse", "BJ01" if i < 2 else "SH02", PASSWORD)
     engine.dispose()
     try:
         with ServerProcess(url, root / f"{kind}-server.log") as server:
@@ -162,7 +164,8 @@ def run(kind: str, forms: int, pg: str | None, root: Path, study: Any) -> None:
                 t.join()
             wall = time.perf_counter() - start
             changes = sum(r[2].pushed for r in results if r)
-            print(f"5 laptops at once ({max(1, forms // 20)} forms each): {wall:.2f} s wall, {changes} changes pushed, slowest laptop {max(r[1] for r in results if r):.2f} s")
+            pulled_total = sum(r[2].pulled for r in results if r)
+            print(f"5 laptops at once ({max(1, forms // 20)} forms each): {wall:.2f} s wall, {changes} changes pushed and {pulled_total} pulled, slowest laptop {max(r[1] for r in results if r):.2f} s")
             for store in many:
                 store.close()
     finally:
