@@ -19,7 +19,7 @@ def add_sync_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     sync = sub.add_parser("sync", parents=[common], help="push this laptop's changes and pull the site's; exit 1 with the reason if not everything went through")
     sync.add_argument("--ca-cert", type=Path, help="trust this CA certificate (PEM) for the server's TLS")
     sync.add_argument("--json", action="store_true", help="print the outcome as JSON")
-    sync.add_argument("--batch", type=int, default=None, metavar="N", help="changes per request (default: 2000 pushed, 5000 pulled)")
+    sync.add_argument("--batch", type=int, default=None, metavar="N", help="changes per request (default: 5000)")
 
 
 def run_sync_command(args: argparse.Namespace) -> int:

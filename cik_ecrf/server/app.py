@@ -64,10 +64,11 @@ def create_app(engine: Engine) -> FastAPI:
         return auth.enrol(s, body)
 
     @app.post(f"{API}/push", response_model=PushResponse, responses=ERRORS)
-    def push(body: PushRequest, ctx: Annotated[auth.DeviceContext, Depends(read_device)]) -> PushResponse:
+    def push(body: PushRequest, ctx: Annotated[auth.DeviceContext, Depends(read_device)]) -> Response:
         with push_lock, Session(engine) as s, s.begin():
             results = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes).run()
-        return PushResponse(results=results, warnings=_skew(body.client_time_utc))
+        # built from validated models already: serialised once, not validated again against response_model
+        return Response(PushResponse(results=results, warnings=_skew(body.client_time_utc)).model_dump_json(), media_type="application/json")
 
     @app.get(f"{API}/pull", response_model=PullResponse, responses=ERRORS)
     def pull(

@@ -119,7 +119,7 @@ class BatchApplier:
             seen[change.id] = (digest, seq)
             if after is not None:
                 after(seq)
-            results.append(ChangeResult(id=change.id, disposition=disposition, reason=reason, server_seq=seq))
+            results.append(ChangeResult.model_construct(id=change.id, disposition=disposition, reason=reason, server_seq=seq))  # internal values: not validated again
         self._write()
         return results
 

@@ -65,7 +65,7 @@ class Cancelled(SyncError):
 
 
 class SyncClient:
-    def __init__(self, store: Store, *, verify: bool | str = True, push_batch: int = 2000, pull_batch: int = 5000, transport: Callable[[str, str], Transport] | None = None) -> None:
+    def __init__(self, store: Store, *, verify: bool | str = True, push_batch: int = 5000, pull_batch: int = 5000, transport: Callable[[str, str], Transport] | None = None) -> None:
         self.store = store
         self.verify = verify
         self.push_batch = push_batch
