@@ -354,11 +354,11 @@ class Store:
             for name, value in values.items():
                 sync_local.put(session.connection(), names[name], value)
 
-    def sync_outbox(self, limit: int) -> list[dict[str, Any]]:
+    def sync_outbox(self, limit: int, after: int | None = None) -> list[dict[str, Any]]:
         from . import sync_local
 
         with self.unit_of_work() as session:
-            return sync_local.outbox(session.connection(), limit)
+            return sync_local.outbox(session.connection(), limit, after)
 
     def sync_record_push(self, last_seq: int, rejected: list[tuple[str, int, str]]) -> None:
         from . import sync_local

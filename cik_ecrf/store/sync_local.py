@@ -96,11 +96,11 @@ def pushed_mark(conn: Connection) -> int:
 # ---------------------------------------------------------------- push side
 
 
-def outbox(conn: Connection, limit: int) -> list[dict[str, Any]]:
-    """This laptop's next events to push, in device order."""
+def outbox(conn: Connection, limit: int, after: int | None = None) -> list[dict[str, Any]]:
+    """This laptop's next events to push, in device order (after the pushed mark, or after `after`)."""
     rows = conn.exec_driver_sql(
         f"SELECT {', '.join(CHANGE_FIELDS)} FROM audit_event WHERE device_id = ? AND device_seq > ? ORDER BY device_seq LIMIT ?",
-        (device_id(conn), pushed_mark(conn), limit),
+        (device_id(conn), pushed_mark(conn) if after is None else after, limit),
     ).all()
     return [dict(zip(CHANGE_FIELDS, row, strict=True)) for row in rows]
 

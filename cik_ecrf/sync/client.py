@@ -9,6 +9,7 @@ client calls these from a background thread; `Backoff` spaces retries while the 
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime as dt
 import threading
 import time
@@ -136,32 +137,37 @@ class SyncClient:
         return SyncOutcome(pushed, pulled, status.conflicts, status.waiting, tuple(rejected), tuple(dict.fromkeys(warnings)), error, full)
 
     def _push(self, transport: Transport, report: Callable[[SyncProgress], None], rejected: list[str], warnings: list[str], cancel: threading.Event | None) -> int:
-        total: int | None = None
+        """Batches in device order; the next batch is read and encoded while the server applies this one."""
         done = 0
-        while True:
-            _check(cancel)
-            events = self.store.sync_outbox(self.push_batch)
-            if not events:
-                return done
-            if total is None:
-                total = self.store.sync_status().waiting
-            changes, refused = [], []
-            for event in events:
-                try:
-                    changes.append(Change(**event))
-                except ValidationError as exc:  # cannot even be sent: quarantined here, the rest goes on
-                    refused.append((event["id"], event["device_seq"], f"not sendable: {exc.errors()[0]['msg']}"))
-            response = transport.push(PushRequest(changes=changes, client_time_utc=utc_now())) if changes else None
-            answers = {r.id: r for r in response.results} if response else {}
-            if any(c.id not in answers for c in changes):
-                raise SyncError("the server did not answer every change of the batch; it will be sent again")
-            seqs = {c.id: c.device_seq for c in changes}
-            refused += [(r.id, seqs[r.id], r.reason or "refused") for r in answers.values() if r.disposition == "rejected"]
-            self.store.sync_record_push(events[-1]["device_seq"], refused)
-            rejected += [f"{cid}: {reason}" for cid, _, reason in refused]
-            warnings += response.warnings if response else []
-            done += len(events)
-            report(SyncProgress("push", done, max(total or 0, done)))
+        events = self.store.sync_outbox(self.push_batch)
+        if not events:
+            return done
+        total = self.store.sync_status().waiting
+        batch = _encode(events)
+        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sync-push") as pool:
+            while events:
+                _check(cancel)
+                changes, refused, request = batch
+                pending = pool.submit(transport.push, request) if request is not None else None
+                upcoming = self.store.sync_outbox(self.push_batch, after=events[-1]["device_seq"])
+                batch = _encode(upcoming) if upcoming else ([], [], None)
+                response = pending.result() if pending is not None else None
+                done += self._acknowledge(events, changes, refused, response, rejected, warnings)
+                report(SyncProgress("push", done, max(total, done)))
+                events = upcoming
+        return done
+
+    def _acknowledge(self, events: list[dict[str, Any]], changes: list[Change], refused: list[tuple[str, int, str]], response: Any, rejected: list[str], warnings: list[str]) -> int:
+        """Record the server's answers to one batch (the pushed mark moves past it)."""
+        answers = {r.id: r for r in response.results} if response else {}
+        if any(c.id not in answers for c in changes):
+            raise SyncError("the server did not answer every change of the batch; it will be sent again")
+        seqs = {c.id: c.device_seq for c in changes}
+        refused += [(r.id, seqs[r.id], r.reason or "refused") for r in answers.values() if r.disposition == "rejected"]
+        self.store.sync_record_push(events[-1]["device_seq"], refused)
+        rejected += [f"{cid}: {reason}" for cid, _, reason in refused]
+        warnings += response.warnings if response else []
+        return len(events)
 
     def _pull(self, transport: Transport, report: Callable[[SyncProgress], None], cancel: threading.Event | None, settings: dict[str, str | None] | None = None) -> int:
         settings = settings or self.store.sync_settings()
@@ -177,6 +183,16 @@ class SyncClient:
             report(SyncProgress("pull", seen, None))
             if not page.more:
                 return new
+
+
+def _encode(events: list[dict[str, Any]]) -> tuple[list[Change], list[tuple[str, int, str]], PushRequest | None]:
+    changes, refused = [], []
+    for event in events:
+        try:
+            changes.append(Change(**event))
+        except ValidationError as exc:  # cannot even be sent: quarantined here, the rest goes on
+            refused.append((event["id"], event["device_seq"], f"not sendable: {exc.errors()[0]['msg']}"))
+    return changes, refused, PushRequest(changes=changes, client_time_utc=utc_now()) if changes else None
 
 
 def _check(cancel: threading.Event | None) -> None:
