@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DatabaseError
+from sqlalchemy.pool import QueuePool
 
 from .errors import StoreError
 
@@ -44,7 +45,10 @@ def known_revisions() -> frozenset[str]:
 
 def make_engine(path: Path, data_key: bytes) -> Engine:
     url = URL.create("sqlite+pysqlcipher", password=f"x'{data_key.hex()}'", database=str(path))
-    engine = create_engine(url, poolclass=None, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
+    # A queue pool, not the dialect's default SingletonThreadPool: the client uses the store from the UI
+    # thread, the store worker and the sync thread, and SingletonThreadPool closes connections other
+    # threads still hold once it has more threads than its size (seen as "closed database" and crashes).
+    engine = create_engine(url, poolclass=QueuePool, pool_size=4, max_overflow=8, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
