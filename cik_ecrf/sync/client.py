@@ -66,17 +66,18 @@ class Cancelled(SyncError):
 
 
 class SyncClient:
-    def __init__(self, store: Store, *, verify: bool | str = True, push_batch: int = 5000, pull_batch: int = 5000, transport: Callable[[str, str], Transport] | None = None) -> None:
+    def __init__(self, store: Store, *, verify: bool | str = True, push_batch: int = 5000, pull_batch: int = 5000, transport: Callable[[str, str], Transport] | None = None, keep_connection: bool = False) -> None:
         self.store = store
         self.verify = verify
         self.push_batch = push_batch
         self.pull_batch = pull_batch
         self._transport = transport or (lambda url, token: Transport(url, token, verify=self.verify))
         self._open: tuple[tuple[str, str], Transport] | None = None
+        self.keep_connection = keep_connection  # True: reuse one connection across run() calls (then call close())
         self._users_at: float | None = None
 
     def _connect(self, url: str, token: str) -> Transport:
-        """One connection kept across syncs (a no-change sync is then one or two round trips)."""
+        """The connection; with keep_connection it is kept across syncs (a no-change sync is then one round trip)."""
         if self._open is None or self._open[0] != (url, token):
             self.close()
             self._open = ((url, token), self._transport(url, token))
@@ -133,6 +134,9 @@ class SyncClient:
         except SyncError as exc:
             error = str(exc)
             self.close()  # a fresh connection next time
+        finally:
+            if not self.keep_connection:
+                self.close()
         status = self.store.sync_status()
         return SyncOutcome(pushed, pulled, status.conflicts, status.waiting, tuple(rejected), tuple(dict.fromkeys(warnings)), error, full)
 
