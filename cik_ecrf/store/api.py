@@ -25,6 +25,7 @@ from ..pdf.content import Scope
 from ..rules import Clock, EligibilityResult, RulesEngine
 from . import access, audit, crypto, repository
 from . import signatures as esign
+from . import sync_local  # ---- sync (issue 5)
 from .database import DB_FILE, open_engine
 from .entry import SaveRequest, SaveResult, save_form
 from .errors import AuthError, PermissionDenied, StoreError
@@ -330,16 +331,8 @@ class Store:
 
     # ---- sync (issue 5): thin wrappers over store/sync_local.py, used by cik_ecrf.sync.client
 
-    def sync_setting(self, key: str) -> str | None:
-        from . import sync_local
-
-        with self.unit_of_work() as session:
-            return sync_local.get(session.connection(), key)
-
     def sync_settings(self) -> dict[str, str | None]:
         """Every sync setting and mark in one read: server_url, token, epoch, cursor, pushed, last_sync."""
-        from . import sync_local
-
         keys = {"server_url": sync_local.SERVER_URL, "token": sync_local.TOKEN, "epoch": sync_local.EPOCH, "cursor": sync_local.CURSOR, "cursor_id": sync_local.CURSOR_ID, "pushed": sync_local.PUSHED, "last_sync": sync_local.LAST_SYNC}
         with self.unit_of_work() as session:
             conn = session.connection()
@@ -347,40 +340,28 @@ class Store:
 
     def set_sync_settings(self, **values: str | None) -> None:
         """Server URL, device token (kept inside the encrypted store), epoch: set at enrolment."""
-        from . import sync_local
-
         names = {"server_url": sync_local.SERVER_URL, "token": sync_local.TOKEN, "epoch": sync_local.EPOCH, "last_sync": sync_local.LAST_SYNC}
         with self.unit_of_work() as session:
             for name, value in values.items():
                 sync_local.put(session.connection(), names[name], value)
 
     def sync_outbox(self, limit: int, after: int | None = None) -> list[dict[str, Any]]:
-        from . import sync_local
-
         with self.unit_of_work() as session:
             return sync_local.outbox(session.connection(), limit, after)
 
     def sync_record_push(self, last_seq: int, rejected: list[tuple[str, int, str]]) -> None:
-        from . import sync_local
-
         with self.unit_of_work() as session:
             sync_local.record_push(session.connection(), last_seq, rejected, _now())
 
     def sync_apply_pull(self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None) -> int:
-        from . import sync_local
-
         with self.unit_of_work() as session:
             return sync_local.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id)
 
     def sync_reset_full(self) -> None:
-        from . import sync_local
-
         with self.unit_of_work() as session:
             sync_local.reset_for_full_pull(session.connection())
 
     def sync_users(self, users: list[dict[str, Any]]) -> int:
-        from . import sync_local
-
         with self.unit_of_work() as session:
             chain = audit.Chain(session)
             count = sync_local.sync_users(session.connection(), chain, self.actor, users)
@@ -388,24 +369,18 @@ class Store:
             return count
 
     def sync_status(self):  # -> sync_local.LocalStatus
-        from . import sync_local
-
         with self.unit_of_work() as session:
             return sync_local.status(session.connection())
 
     def conflicts(self):  # -> list[sync_local.Conflict]
         """Fields in conflict after a sync: every value with who entered it, where and when."""
         self._require()
-        from . import sync_local
-
         with self.unit_of_work() as session:
             return sync_local.conflicts(session.connection())
 
     def resolve_conflict(self, instance_id: str, field_id: str, value: Any, reason: str) -> None:
         """Close a conflict with the chosen value (any of the candidates or a new one), audited with a reason."""
         self._require(frozenset({"nurse", "investigator", "data_manager"}), "resolve conflicts")
-        from . import sync_local
-
         with self.unit_of_work() as session:
             conn = session.connection()
             form_id = conn.exec_driver_sql("SELECT form_id FROM form_instance WHERE id = ?", (instance_id,)).scalar()

@@ -12,7 +12,6 @@ import pytest
 
 from cik_ecrf.cli import main
 from cik_ecrf.server import admin
-from cik_ecrf.store import sync_local
 from cik_ecrf.store.api import Store
 from cik_ecrf.sync.client import SyncClient
 from live_server import PASSWORD, LiveServer, ServerProcess, backends, database_url, laptop, open_server_db, site_with_users, sync_process
@@ -40,7 +39,7 @@ def enter_forms(store: Store, subjects: int = 2) -> None:
 
 def pushed_events(store: Store) -> dict[str, str]:
     """This laptop's events the server acknowledged (those after the mark are still to go)."""
-    mark = int(store.sync_setting(sync_local.PUSHED) or 0)
+    mark = int(store.sync_settings()["pushed"] or 0)
     device_id = store.sync_device()[0]
     by_seq = {e.id: e.device_seq for e in store.audit_events() if e.device_id == device_id}
     return {cid: digest for cid, digest in laptop_events(store).items() if by_seq[cid] <= mark}
