@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 
 from cik_ecrf.sync.protocol import API, Change
-from live_server import PASSWORD, LiveServer
+from live_server import PASSWORD
 
 
-def enrol(server: LiveServer, user: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
+def enrol(server: Any, user: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
     device_id = str(uuid.uuid4())
     answer = httpx.post(f"{server.url}{API}/enrol", json={"username": user, "password": password, "device_id": device_id})
     assert answer.status_code == 200, answer.text
@@ -23,7 +23,7 @@ def enrol(server: LiveServer, user: str, password: str = PASSWORD) -> tuple[http
 class Device:
     """A hand-driven laptop: builds changes the way the store writes them."""
 
-    def __init__(self, server: LiveServer, user: str) -> None:
+    def __init__(self, server: Any, user: str) -> None:  # a LiveServer or a ServerProcess
         self.http, self.id = enrol(server, user)
         self.user = user
         self.seq = 0

@@ -122,8 +122,9 @@ def test_env() -> dict[str, str]:
 class ServerProcess:
     """`cik-ecrf server` in a child process, so that a test can SIGKILL it and start it again."""
 
-    def __init__(self, database_url: str, log: Path, port: int | None = None, tls: tuple[Path, Path] | None = None) -> None:
+    def __init__(self, database_url: str, log: Path, port: int | None = None, tls: tuple[Path, Path] | None = None, workers: int = 1) -> None:
         self.database_url = database_url
+        self.workers = workers
         self.log = log
         self.port = port or free_port()
         self.tls = tls  # (certificate, key)
@@ -131,7 +132,7 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
-        command = [sys.executable, "-c", "from cik_ecrf.cli import main; raise SystemExit(main())", "server", "--database-url", self.database_url, "--port", str(self.port)]
+        command = [sys.executable, "-c", "from cik_ecrf.cli import main; raise SystemExit(main())", "server", "--database-url", self.database_url, "--port", str(self.port), "--workers", str(self.workers)]
         if self.tls:
             command += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
         with open(self.log, "ab") as log:

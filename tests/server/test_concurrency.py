@@ -5,14 +5,33 @@ can never carry a number below that pull's cursor (on PostgreSQL as on SQLite)."
 from __future__ import annotations
 
 import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from devices import Device
-from live_server import LiveServer
+from live_server import LiveServer, ServerProcess, backends, database_url, open_server_db, site_with_users
 
 FIELDS = ("HR", "RESP", "SYSBP", "DIABP", "OXYSAT")
 
 
 def test_no_change_is_skipped_under_concurrent_pushes(server: LiveServer) -> None:
+    pushed_and_pulled(server)
+
+
+@pytest.mark.parametrize("backend", backends())
+def test_several_server_processes_share_one_database(backend: str, tmp_path: Path) -> None:
+    """`cik-ecrf server --workers 2`: two processes, one database; the same guarantees."""
+    with database_url(tmp_path, backend) as url:
+        engine = open_server_db(url)
+        site_with_users(engine, "BJ01", (("nurse1", "nurse"), ("nurse2", "nurse")))
+        engine.dispose()
+        with ServerProcess(url, tmp_path / "server.log", workers=2) as server:
+            pushed_and_pulled(server)
+
+
+def pushed_and_pulled(server: Any) -> None:
     pushers = [Device(server, "nurse1") for _ in range(4)]
     reader = Device(server, "nurse2")
     subject, instance, changes = pushers[0].new_form(number="BJ01-AAAA-0001")
