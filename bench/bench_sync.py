@@ -34,6 +34,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "server"))
 os.environ.setdefault("CIK_ECRF_KDF_MEMORY_KIB", "8192")
 
+from live_server import ServerProcess  # noqa: E402
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 
 from cik_ecrf.definitions.loader import load_study  # noqa: E402
@@ -44,7 +45,6 @@ from cik_ecrf.store.api import Store  # noqa: E402
 from cik_ecrf.store.entry import SaveRequest  # noqa: E402
 from cik_ecrf.sync.client import SyncClient, SyncProgress  # noqa: E402
 from cik_ecrf.sync.enrol import enrol  # noqa: E402
-from live_server import ServerProcess  # noqa: E402
 
 PASSWORD = "Ward7night42"
 VISITS = ["screening", "baseline", "D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D14", "D28"]

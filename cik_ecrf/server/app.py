@@ -20,7 +20,20 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from .. import __version__
-from ..sync.protocol import API, PROTOCOL, DATA_ACTIONS, SERVER_ACTIONS, EnrolRequest, EnrolResponse, ErrorBody, PullResponse, PushRequest, PushResponse, ServerInfo, SiteUsers
+from ..sync.protocol import (
+    API,
+    DATA_ACTIONS,
+    PROTOCOL,
+    SERVER_ACTIONS,
+    EnrolRequest,
+    EnrolResponse,
+    ErrorBody,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    ServerInfo,
+    SiteUsers,
+)
 from . import auth
 from .apply import BatchApplier
 from .database import epoch, make_engine, now, open_database
@@ -114,8 +127,8 @@ def _skew(client_time: str | None) -> list[str]:
     except ValueError:
         return [f"client time {client_time!r} is not an ISO time"]
     if then.tzinfo is None:
-        then = then.replace(tzinfo=dt.timezone.utc)
-    skew = then - dt.datetime.now(dt.timezone.utc)
+        then = then.replace(tzinfo=dt.UTC)
+    skew = then - dt.datetime.now(dt.UTC)
     if abs(skew) > SKEW_WARNING:
         hours = skew.total_seconds() / 3600
         return [f"this laptop's clock is {abs(hours):.1f} hours {'ahead of' if hours > 0 else 'behind'} the server's: set it right (times of new changes are recorded as the laptop says)"]

@@ -207,7 +207,7 @@ def _check(cancel: threading.Event | None) -> None:
 def _skew(server_time: dt.datetime | None) -> list[str]:
     if server_time is None or server_time.tzinfo is None:
         return []
-    skew = dt.datetime.now(dt.timezone.utc) - server_time
+    skew = dt.datetime.now(dt.UTC) - server_time
     if abs(skew) <= SKEW_WARNING:
         return []
     hours = skew.total_seconds() / 3600

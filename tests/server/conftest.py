@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from live_server import LiveServer, backends, database_url, open_server_db, site_with_users
 
 

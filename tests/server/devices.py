@@ -8,9 +8,9 @@ import uuid
 from typing import Any
 
 import httpx
+from live_server import PASSWORD
 
 from cik_ecrf.sync.protocol import API, Change
-from live_server import PASSWORD
 
 
 def enrol(server: Any, user: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
@@ -30,7 +30,7 @@ class Device:
 
     def change(self, action: str, skew: dt.timedelta = dt.timedelta(), **fields: Any) -> Change:
         self.seq += 1
-        at = (dt.datetime.now(dt.timezone.utc) + skew).isoformat()
+        at = (dt.datetime.now(dt.UTC) + skew).isoformat()
         return Change(id=str(uuid.uuid4()), device_id=self.id, device_seq=self.seq, username=self.user, role="nurse", at_utc=at, utc_offset_min=480, action=action, **fields)
 
     def push(self, changes: list[Change], client_time: str | None = None) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from devices import Device
 from live_server import LiveServer, ServerProcess, backends, database_url, open_server_db, site_with_users
 

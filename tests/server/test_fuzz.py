@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
-from schemathesis.checks import not_a_server_error
-
 from devices import enrol
+from hypothesis import HealthCheck, given, settings
 from live_server import LiveServer, open_server_db, site_with_users
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ import uuid
 from typing import Any
 
 import httpx
+from devices import Device
+from live_server import PASSWORD, LiveServer
 
 from cik_ecrf.server import admin
 from cik_ecrf.sync.protocol import API
-from devices import Device
-from live_server import PASSWORD, LiveServer
 
 
 def dispositions(answer: dict[str, Any]) -> list[str]:
@@ -90,10 +90,10 @@ def test_merge_rules_ignore_client_clocks(server: LiveServer) -> None:
     ahead, behind = Device(server, "nurse1"), Device(server, "nurse2")
     day = dt.timedelta(days=1)
     subject, instance, changes = ahead.new_form(number="BJ01-AAAA-0001")
-    answer = ahead.push(changes + [ahead.value(subject, instance, "HR", 80, skew=day)], client_time=(dt.datetime.now(dt.timezone.utc) + day).isoformat())
+    answer = ahead.push(changes + [ahead.value(subject, instance, "HR", 80, skew=day)], client_time=(dt.datetime.now(dt.UTC) + day).isoformat())
     assert any("ahead of" in w for w in answer["warnings"])
     base = answer["results"][-1]["server_seq"]
-    late = behind.push([behind.value(subject, instance, "HR", 70, base=base, skew=-day)], client_time=(dt.datetime.now(dt.timezone.utc) - day).isoformat())
+    late = behind.push([behind.value(subject, instance, "HR", 70, base=base, skew=-day)], client_time=(dt.datetime.now(dt.UTC) - day).isoformat())
     assert late["results"][0]["disposition"] == "applied" and any("behind" in w for w in late["warnings"])
     stale = ahead.push([ahead.value(subject, instance, "HR", 99, base=base, skew=day)])  # newer clock, stale base
     assert dispositions(stale) == ["conflict"]

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
 from hypothesis import strategies as st
-
-from cik_ecrf.store.api import Store
-from cik_ecrf.sync.client import SyncClient
 from live_server import PASSWORD, LiveServer, laptop, open_server_db, site_with_users
 from proxy import Proxy
 from sync_fixtures import VITALS, laptop_events, local_state, save, server_changes, server_state, sync
+
+from cik_ecrf.store.api import Store
+from cik_ecrf.sync.client import SyncClient
 
 USERS = ("nurse1", "nurse2", "nurse3")
 FIELDS = {"HR": [60, 72, 88, 101], "RESP": [14, 18, 22], "TEMP": [36.4, 37.2, 38.5], "O2SUPP": ["NONE", "LOW_FLOW"]}

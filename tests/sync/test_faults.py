@@ -9,14 +9,24 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from live_server import (
+    PASSWORD,
+    LiveServer,
+    ServerProcess,
+    backends,
+    database_url,
+    laptop,
+    open_server_db,
+    site_with_users,
+    sync_process,
+)
+from proxy import Proxy
+from sync_fixtures import VITALS, laptop_events, local_state, save, server_changes, server_state, sync, union_digest
 
 from cik_ecrf.cli import main
 from cik_ecrf.server import admin
 from cik_ecrf.store.api import Store
 from cik_ecrf.sync.client import SyncClient
-from live_server import PASSWORD, LiveServer, ServerProcess, backends, database_url, laptop, open_server_db, site_with_users, sync_process
-from proxy import Proxy
-from sync_fixtures import VITALS, laptop_events, local_state, save, server_changes, server_state, sync, union_digest
 
 VISITS = ("D0", "D1", "D2", "D3", "D4")
 

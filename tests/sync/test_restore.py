@@ -7,9 +7,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from cik_ecrf.server.database import open_database
 from live_server import LiveServer, laptop, site_with_users
 from sync_fixtures import VITALS, local_state, save, server_state, sync, values
+
+from cik_ecrf.server.database import open_database
 
 
 def test_a_restored_server_gets_back_what_it_lost(tmp_path: Path, study) -> None:

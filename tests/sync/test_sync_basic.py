@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from live_server import LiveServer, backends, database_url, laptop, open_server_db, site_with_users
+from sync_fixtures import VITALS, laptop_events, local_state, save, server_changes, server_state, sync, values
 
 from cik_ecrf.store.errors import StoreError
-from live_server import LiveServer, backends, database_url, laptop, open_server_db, site_with_users
-from sync_fixtures import VITALS, local_state, save, server_changes, server_state, sync, values, laptop_events
 
 
 @pytest.fixture(params=backends())
