@@ -39,6 +39,12 @@ def add_server_commands(sub: Any) -> None:
     user_add.add_argument("--site", required=True)
     user_add.add_argument("--full-name", help="the printed name signatures show")
     _db(user_add, suppress=True)
+    user_passwd = user.add_parser("passwd", help="set a user's password (from CIK_ECRF_NEW_PASSWORD or a prompt); laptops take it at their next sync")
+    user_passwd.add_argument("name")
+    _db(user_passwd, suppress=True)
+    user_deactivate = user.add_parser("deactivate", help="stop a user from signing in anywhere (laptops drop the user's key at their next sync)")
+    user_deactivate.add_argument("name")
+    _db(user_deactivate, suppress=True)
     device = actions.add_parser("device", help="enrolled laptops").add_subparsers(dest="device_command", metavar="ACTION", required=True)
     _db(device.add_parser("list", help="list enrolled laptops"), suppress=True)
     revoke = device.add_parser("revoke", help="revoke a laptop's token (it must enrol again)")
@@ -66,6 +72,12 @@ def _dispatch(args: argparse.Namespace, password: Any) -> int:
     try:
         if args.server_command == "site":
             print(f"added site {admin.add_site(engine, args.code, args.name)}")
+        elif args.server_command == "user" and args.user_command == "passwd":
+            admin.set_password(engine, args.name, password("CIK_ECRF_NEW_PASSWORD", f"New password for {args.name}: ", confirm=True))
+            print(f"password set for {args.name}; laptops of the site take it at their next sync")
+        elif args.server_command == "user" and args.user_command == "deactivate":
+            admin.set_active(engine, args.name, False)
+            print(f"deactivated {args.name}")
         elif args.server_command == "user":
             first = password("CIK_ECRF_NEW_PASSWORD", f"First password for {args.name}: ", confirm=True)
             admin.add_user(engine, args.name, args.role, args.site, first, args.full_name)

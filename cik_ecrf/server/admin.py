@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from ..store import crypto
 from ..store.errors import StoreError
 from ..store.users import check_password, check_role, check_username, hash_password
 from .database import ServerError, now
@@ -37,8 +40,41 @@ def add_user(engine: Engine, username: str, role: str, site: str, password: str,
         if session.scalar(select(User.id).where(User.username == username)):
             raise ServerError(f"user {username} already exists")
         user_id = str(uuid.uuid4())
-        session.add(User(id=user_id, username=username, full_name=full_name or username, role=role, site_code=site.upper(), password_hash=hash_password(password), active=True, created_at=now()))
+        user = User(id=user_id, username=username, full_name=full_name or username, role=role, site_code=site.upper(), password_hash="", active=True, created_at=now())
+        _set_password(user, password)
+        session.add(user)
     return user_id
+
+
+def _set_password(user: User, password: str) -> None:
+    """The hash for online checks, and the login key laptops use for offline sign-in (store/access.py)."""
+    kdf, key = crypto.login_key(password, crypto.KdfParams.from_env())
+    user.password_hash = hash_password(password)
+    user.login_kdf = json.dumps(kdf, sort_keys=True)
+    user.login_key = base64.b64encode(key).decode("ascii")
+    user.password_set_at = now()
+
+
+def set_password(engine: Engine, username: str, password: str) -> None:
+    """An administrator sets a user's password; each laptop of the site takes it at its next sync."""
+    try:
+        check_password(password, username)
+    except StoreError as exc:
+        raise ServerError(str(exc)) from None
+    with Session(engine) as session, session.begin():
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise ServerError(f"no user {username}")
+        _set_password(user, password)
+
+
+def set_active(engine: Engine, username: str, active: bool) -> None:
+    """A deactivated user can no longer sign in anywhere: laptops drop their key at the next sync."""
+    with Session(engine) as session, session.begin():
+        user = session.scalar(select(User).where(User.username == username))
+        if user is None:
+            raise ServerError(f"no user {username}")
+        user.active = active
 
 
 def revoke_device(engine: Engine, device_id: str) -> None:

@@ -9,6 +9,7 @@ device's site scopes everything it can read or write.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..store.users import verify_password
-from ..sync.protocol import EnrolRequest, EnrolResponse, UserRecord
+from ..sync.protocol import EnrolRequest, EnrolResponse, LoginKey, UserRecord
 from .database import epoch, now
 from .models import Device, Site, User
 
@@ -59,7 +60,10 @@ def authenticate(session: Session, token: str | None) -> DeviceContext:
 
 
 def user_record(user: User) -> UserRecord:
-    return UserRecord(id=user.id, username=user.username, full_name=user.full_name, role=user.role, active=user.active)
+    login = None
+    if user.active and user.login_kdf and user.login_key and user.password_set_at:
+        login = LoginKey(kdf=json.loads(user.login_kdf), key=user.login_key, version=user.password_set_at)
+    return UserRecord(id=user.id, username=user.username, full_name=user.full_name, role=user.role, active=user.active, login=login)
 
 
 def enrol(session: Session, request: EnrolRequest) -> EnrolResponse:

@@ -44,6 +44,12 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[str] = mapped_column(String(40))
+    # What the password derives (argon2id, with this salt and cost): laptops of the site wrap their store
+    # key with it, so the user can sign in offline on a laptop that never saw the password. Password-
+    # equivalent for those keyrings: kept only here and sent only to enrolled laptops of the user's site.
+    login_kdf: Mapped[str | None] = mapped_column(Text, nullable=True)
+    login_key: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    password_set_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class Device(Base):

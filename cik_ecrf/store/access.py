@@ -50,6 +50,20 @@ def add_key(directory: Path, username: str, password: str, data_key: bytes) -> N
         data["users"][username] = crypto.wrap(data_key, password, crypto.KdfParams.from_env(), _associated(data["store_id"], username))
 
 
+def set_central_key(directory: Path, username: str, kdf: dict[str, object], key: bytes, version: str, data_key: bytes) -> bool:
+    """A keyring entry from the server's login key for a user this laptop never saw type a password.
+
+    Replaced only when the server's version changes (a password set centrally); True if written.
+    """
+    with Keyring(directory).locked() as data:
+        current = data["users"].get(username)
+        if current is not None and current.get("central") == version:
+            return False
+        entry = crypto.wrap_with_key(data_key, kdf, key, _associated(data["store_id"], username))
+        data["users"][username] = {**entry, "central": version}
+        return True
+
+
 def _record_failure(data: dict[str, Any], username: str, why: str, policy: Policy) -> str:
     at, offset = now_with_offset()
     failures = data.setdefault("failures", {}).setdefault(username, {"count": 0, "locked_until": None})
@@ -105,6 +119,11 @@ def forget_pending(directory: Path, pending: list[dict[str, Any]]) -> None:
     if done:
         with Keyring(directory).locked() as data:
             data["pending_events"] = [e for e in data.get("pending_events", []) if e.get("id") not in done]
+
+
+def is_central(directory: Path, username: str) -> bool:
+    """Whether the user's key here came from the central server (their password is set there)."""
+    return bool(Keyring(directory).read().get("users", {}).get(username, {}).get("central"))
 
 
 def remove_key(directory: Path, username: str) -> None:

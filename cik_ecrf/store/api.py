@@ -200,6 +200,8 @@ class Store:
         check_password(new, self.actor.username)
         if current == new:
             raise StoreError("the new password must differ from the current one")
+        if access.is_central(self.directory, self.actor.username):
+            raise StoreError("your password is set on the central server (every laptop of the site takes it): an administrator runs `cik-ecrf server user passwd NAME`")
         with self.unit_of_work() as session:
             user = session.get(User, self.actor.user_id)
             assert user is not None
@@ -366,7 +368,19 @@ class Store:
             chain = audit.Chain(session)
             count = sync_local.sync_users(session.connection(), chain, self.actor, users)
             chain.close()
-            return count
+        self._sync_login_keys(users)
+        return count
+
+    def _sync_login_keys(self, users: list[dict[str, Any]]) -> None:
+        """Central users can sign in on this laptop offline: their login keys wrap this store's key."""
+        import base64
+
+        for user in users:
+            login = user.get("login")
+            if not user["active"]:
+                access.remove_key(self.directory, user["username"])
+            elif login:
+                access.set_central_key(self.directory, user["username"], login["kdf"], base64.b64decode(login["key"]), login["version"], self._data_key())
 
     def sync_status(self):  # -> sync_local.LocalStatus
         with self.unit_of_work() as session:

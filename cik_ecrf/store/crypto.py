@@ -49,14 +49,25 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def login_key(password: str, params: KdfParams) -> tuple[dict[str, object], bytes]:
+    """A fresh salt and the key the password derives with it: what `unwrap` will derive again at login.
+
+    The central server computes this when it sets a password, so that a laptop that never saw the
+    password can still add a keyring entry the user opens offline (`wrap_with_key`).
+    """
+    salt = os.urandom(16)
+    kdf = {"alg": "argon2id", "t": params.time_cost, "m": params.memory_kib, "p": params.parallelism, "salt": _b64(salt)}
+    return kdf, _derive(password, salt, params)
+
+
+def wrap_with_key(data_key: bytes, kdf: dict[str, object], key: bytes, associated: bytes) -> dict[str, object]:
+    nonce = os.urandom(12)
+    return {"kdf": dict(kdf), "nonce": _b64(nonce), "wrapped": _b64(AESGCM(key).encrypt(nonce, data_key, associated))}
+
+
 def wrap(data_key: bytes, password: str, params: KdfParams, associated: bytes) -> dict[str, object]:
-    salt, nonce = os.urandom(16), os.urandom(12)
-    wrapped = AESGCM(_derive(password, salt, params)).encrypt(nonce, data_key, associated)
-    return {
-        "kdf": {"alg": "argon2id", "t": params.time_cost, "m": params.memory_kib, "p": params.parallelism, "salt": _b64(salt)},
-        "nonce": _b64(nonce),
-        "wrapped": _b64(wrapped),
-    }
+    kdf, key = login_key(password, params)
+    return wrap_with_key(data_key, kdf, key, associated)
 
 
 def unwrap(entry: dict[str, object], password: str, associated: bytes) -> bytes | None:

@@ -333,6 +333,9 @@ def value_json_for(study: Any, form_id: str, field_id: str, value: Any) -> str |
     return json.dumps(to_json(typed), ensure_ascii=False, sort_keys=True)
 
 
+CENTRAL_PASSWORD = "!"
+
+
 def sync_users(conn: Connection, chain: audit.Chain, actor: audit.Actor, users: Sequence[dict[str, Any]]) -> int:
     """Users are managed on the server; their records (never their passwords) reach every laptop of the site."""
     known = {r[0]: r[1:] for r in conn.exec_driver_sql('SELECT username, role, full_name, active FROM "user"')}
@@ -340,9 +343,11 @@ def sync_users(conn: Connection, chain: audit.Chain, actor: audit.Actor, users: 
     for user in users:
         current = known.get(user["username"])
         if current is None:
+            # "!" matches no password: central users' passwords are set on the server; they sign in here with
+            # the login key the server sent (store/access.py set_central_key), not with a local hash.
             conn.exec_driver_sql(
-                'INSERT INTO "user" (id, username, full_name, role, password_hash, must_change_password, active, created_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)',
-                (user["id"], user["username"], user["full_name"], user["role"], "!", bool(user["active"]), chain.at[0]),
+                'INSERT INTO "user" (id, username, full_name, role, password_hash, must_change_password, active, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)',
+                (user["id"], user["username"], user["full_name"], user["role"], CENTRAL_PASSWORD, bool(user["active"]), chain.at[0]),
             )
             changes.append({"username": user["username"], "role": user["role"], "added": True})
         elif (current[0], current[1], bool(current[2])) != (user["role"], user["full_name"], bool(user["active"])):

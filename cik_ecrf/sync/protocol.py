@@ -93,6 +93,15 @@ class PullResponse(Model):
     more: bool
 
 
+class LoginKey(Model):
+    """What the user's password derives (argon2id parameters and salt, and the key): a laptop wraps its
+    store key with it so the user can sign in there offline. `version` changes with each new password."""
+
+    kdf: dict[str, str | int]
+    key: Annotated[str, Field(max_length=64)]
+    version: Annotated[str, Field(max_length=40)]
+
+
 class UserRecord(Model):
     """A user of the site as laptops need them to act offline."""
 
@@ -101,6 +110,7 @@ class UserRecord(Model):
     full_name: str
     role: Short
     active: bool
+    login: LoginKey | None = None  # None for a deactivated user, or one created before login keys
 
 
 class SiteUsers(Model):
