@@ -6,6 +6,7 @@ store with; the failed logins are copied into the audit trail by the next succes
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import os
 import uuid
@@ -119,6 +120,17 @@ def forget_pending(directory: Path, pending: list[dict[str, Any]]) -> None:
     if done:
         with Keyring(directory).locked() as data:
             data["pending_events"] = [e for e in data.get("pending_events", []) if e.get("id") not in done]
+
+
+def apply_central_users(directory: Path, users: list[dict[str, Any]], data_key: bytes) -> None:
+    """Central users can sign in on this laptop offline: their login keys wrap this store's key; the
+    keys of users deactivated centrally are dropped."""
+    for user in users:
+        login = user.get("login")
+        if not user["active"]:
+            remove_key(directory, user["username"])
+        elif login:
+            set_central_key(directory, user["username"], login["kdf"], base64.b64decode(login["key"]), login["version"], data_key)
 
 
 def is_central(directory: Path, username: str) -> bool:

@@ -368,19 +368,8 @@ class Store:
             chain = audit.Chain(session)
             count = sync_local.sync_users(session.connection(), chain, self.actor, users)
             chain.close()
-        self._sync_login_keys(users)
+        access.apply_central_users(self.directory, users, self._data_key())
         return count
-
-    def _sync_login_keys(self, users: list[dict[str, Any]]) -> None:
-        """Central users can sign in on this laptop offline: their login keys wrap this store's key."""
-        import base64
-
-        for user in users:
-            login = user.get("login")
-            if not user["active"]:
-                access.remove_key(self.directory, user["username"])
-            elif login:
-                access.set_central_key(self.directory, user["username"], login["kdf"], base64.b64decode(login["key"]), login["version"], self._data_key())
 
     def sync_status(self):  # -> sync_local.LocalStatus
         with self.unit_of_work() as session:
