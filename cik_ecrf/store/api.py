@@ -357,7 +357,11 @@ class Store:
 
     def sync_apply_pull(self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None) -> int:
         with self.unit_of_work() as session:
-            return sync_local.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id)
+            fresh = sync_local.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id)
+            chain = audit.Chain(session)
+            sync_local.clear_signatures_under_pulled(session.connection(), chain, self.actor, changes)
+            chain.close()
+            return fresh
 
     def sync_reset_full(self) -> None:
         with self.unit_of_work() as session:

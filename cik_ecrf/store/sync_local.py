@@ -24,7 +24,7 @@ from .errors import StoreError
 
 SERVER_URL, TOKEN, EPOCH, CURSOR, PUSHED, LAST_SYNC = "sync_server", "sync_token", "sync_epoch", "sync_cursor", "sync_pushed_seq", "sync_last_at"
 CURSOR_ID = "sync_cursor_id"  # the id of the server change at the cursor: a restored server has other ones there
-DATA_ACTIONS = ("subject_add", "form_create", "value_set", "value_clear", "status_change", "warnings_confirmed", "conflict_resolve")
+DATA_ACTIONS = ("subject_add", "form_create", "value_set", "value_clear", "status_change", "warnings_confirmed", "conflict_resolve", "signature_cleared")
 VALUE_ACTIONS = ("value_set", "value_clear", "conflict_resolve")
 CHANGE_FIELDS = (
     "id device_id device_seq user_id username role at_utc utc_offset_min action subject_id visit_id form_id "
@@ -219,6 +219,32 @@ def apply_pulled(conn: Connection, changes: Sequence[tuple[int, str, dict[str, A
     put(conn, CURSOR_ID, cursor_id)
     put(conn, EPOCH, epoch)
     return len(fresh)
+
+
+def clear_signatures_under_pulled(conn: Connection, chain: audit.Chain, actor: audit.Actor, changes: Sequence[tuple[int, str, dict[str, Any]]]) -> int:
+    """Data signed here that another laptop changed before the signature reached the server: the signature
+    no longer covers what the form holds, so it is cleared (audited, and pushed) and the form needs
+    signing again, exactly as when the change is made here. Returns how many forms lost a signature."""
+    from . import signatures
+
+    changed: dict[str, str] = {}
+    for _, disposition, change in changes:
+        if disposition in ("applied", "merged") and change["action"] in VALUE_ACTIONS and change["instance_id"]:
+            changed[change["instance_id"]] = change["username"]
+    cleared = 0
+    for instance_id, username in changed.items():
+        row = conn.exec_driver_sql(
+            "SELECT v.subject_id, v.visit_id, i.form_id, i.status FROM form_instance i JOIN visit v ON v.id = i.visit_pk WHERE i.id = ?", (instance_id,)
+        ).first()
+        if row is None:
+            continue
+        context = {"subject_id": row[0], "visit_id": row[1], "form_id": row[2]}
+        reason = f"changed on another laptop by {username} after it was signed here"
+        if signatures.clear_for_change(conn, chain, actor, instance_id, reason, context) and row[3] == "signed":
+            chain.append(actor, "status_change", instance_id=instance_id, old_json=json.dumps("signed"), new_json=json.dumps("complete"), reason=reason, **context)
+            conn.exec_driver_sql("UPDATE form_instance SET status = 'complete' WHERE id = ?", (instance_id,))
+            cleared += 1
+    return cleared
 
 
 def _write_values(conn: Connection, writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]]) -> None:
