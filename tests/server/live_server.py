@@ -56,13 +56,24 @@ def backends() -> list[str]:
     return ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 
-def wait_for(condition: Any, timeout: float = 20.0, what: str = "condition") -> None:
-    """Wait on a condition with a deadline (polling a flag another thread sets), never a fixed sleep."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+class _SignallingServer(uvicorn.Server):
+    """uvicorn that sets `ready` once it listens (or gave up starting), so tests wait on an event."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.ready.set()
+
+    def run(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            super().run(sockets=sockets)
+        finally:
+            self.ready.set()  # a server that died before starting does not leave the test waiting
 
 
 class LiveServer:
@@ -77,12 +88,13 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(engine)
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
-        self.server = uvicorn.Server(config)
+        self.server = _SignallingServer(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
 
     def __enter__(self) -> LiveServer:
         self.thread.start()
-        wait_for(lambda: self.server.started, what="uvicorn to start")
+        if not self.server.ready.wait(timeout=20) or not self.server.started:
+            raise RuntimeError("uvicorn did not start")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -137,7 +149,12 @@ class ServerProcess:
             command += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(command, env=test_env(), stdout=subprocess.DEVNULL, stderr=log)
-        wait_for(self._ready, timeout=60, what="the server process to answer")
+        deadline = time.monotonic() + 60
+        while not self._ready():
+            if time.monotonic() > deadline:
+                raise TimeoutError("the server process did not answer within 60 s")
+            with contextlib.suppress(subprocess.TimeoutExpired):  # between attempts, wait on the process itself
+                self.process.wait(timeout=0.05)  # returns at once if it died; `_ready` then says why
         return self
 
     def _ready(self) -> bool:
