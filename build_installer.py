@@ -82,7 +82,7 @@ def package_version(root: Path = ROOT) -> str:
     text = (root / "cik_ecrf" / "__init__.py").read_text(encoding="utf-8")
     match = re.search(r'^__version__\s*=\s*"([^"]+)"', text, re.MULTILINE)
     if match is None:
-        raise BuildError(f"{root / 'cik_ecrf' / '__init__.py'}: no __version__ = \"...\" line")
+        raise BuildError(f'{root / "cik_ecrf" / "__init__.py"}: no __version__ = "..." line')
     return match.group(1)
 
 
@@ -91,10 +91,14 @@ def git_commit(root: Path = ROOT) -> str | None:
     git = shutil.which("git")
     if git is None:
         return None
-    head = subprocess.run([git, "rev-parse", "--short=12", "HEAD"], check=False, cwd=root, capture_output=True, text=True)
+    head = subprocess.run(
+        [git, "rev-parse", "--short=12", "HEAD"], check=False, cwd=root, capture_output=True, text=True
+    )
     if head.returncode != 0:
         return None
-    status = subprocess.run([git, "status", "--porcelain", "--untracked-files=no"], check=False, cwd=root, capture_output=True, text=True)
+    status = subprocess.run(
+        [git, "status", "--porcelain", "--untracked-files=no"], check=False, cwd=root, capture_output=True, text=True
+    )
     return head.stdout.strip() + ("-dirty" if status.stdout.strip() else "")
 
 
@@ -124,16 +128,37 @@ def run_pyinstaller(dist: Path, work: Path, info_file: Path, clean: bool, verbos
     try:
         import PyInstaller  # noqa: F401  (only to say clearly when it is missing)
     except ImportError:
-        raise BuildError("PyInstaller is not installed: pip install -e '.[test]' (or pip install pyinstaller)") from None
-    command = [sys.executable, "-m", "PyInstaller", "--noconfirm", "--distpath", str(dist), "--workpath", str(work / "pyinstaller")]
+        raise BuildError(
+            "PyInstaller is not installed: pip install -e '.[test]' (or pip install pyinstaller)"
+        ) from None
+    command = [
+        sys.executable,
+        "-m",
+        "PyInstaller",
+        "--noconfirm",
+        "--distpath",
+        str(dist),
+        "--workpath",
+        str(work / "pyinstaller"),
+    ]
     if clean:
         command.append("--clean")
     command += [str(SPEC), "--", "--build-info", str(info_file)]
     log = work / "pyinstaller.log"
     with open(log, "w", encoding="utf-8") as out:
-        result = subprocess.run(command, check=False, cwd=ROOT, stdout=None if verbose else out, stderr=subprocess.STDOUT if not verbose else None)
+        result = subprocess.run(
+            command,
+            check=False,
+            cwd=ROOT,
+            stdout=None if verbose else out,
+            stderr=subprocess.STDOUT if not verbose else None,
+        )
     if result.returncode != 0:
-        tail = "" if verbose else "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-15:])
+        tail = (
+            ""
+            if verbose
+            else "".join(log.read_text(encoding="utf-8", errors="replace").splitlines(keepends=True)[-15:])
+        )
         raise BuildError(f"PyInstaller failed (exit {result.returncode}); full log in {log}\n{tail}".rstrip())
     return dist / NAME
 
@@ -212,7 +237,9 @@ def windows_installer(dist: Path, info: BuildInfo) -> Path:
     script = inno_script(dist, info)
     iscc = find_iscc()
     if iscc is None:
-        raise BuildError(f"Inno Setup 6 is not installed (no ISCC.exe); install it from jrsoftware.org, then run: ISCC {script}")
+        raise BuildError(
+            f"Inno Setup 6 is not installed (no ISCC.exe); install it from jrsoftware.org, then run: ISCC {script}"
+        )
     result = subprocess.run([str(iscc), "/Q", str(script)], check=False, cwd=dist)
     if result.returncode != 0:
         raise BuildError(f"ISCC failed on {script} (exit {result.returncode})")
@@ -271,7 +298,15 @@ def clean_environment(home: Path) -> dict[str, str]:
 def run_bundle_self_test(executable: Path) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="cik-ecrf-check-") as temp:
         home = Path(temp)
-        result = subprocess.run([str(executable), "--self-test"], check=False, cwd=home, env=clean_environment(home), capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [str(executable), "--self-test"],
+            check=False,
+            cwd=home,
+            env=clean_environment(home),
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
     lines = result.stdout.splitlines()
     if result.returncode != 0:
         last = result.stderr.strip().splitlines()[-1:] or [f"exit {result.returncode}"]
@@ -347,20 +382,41 @@ def build(args: argparse.Namespace) -> BuildReport:
         steps.run("check", do_check)
     (dist / "build-report.json").write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
     package_line = f", package {mebibytes(report.package_bytes)}" if report.package_bytes is not None else ""
-    print(f"report   built in {report.build_seconds:.1f} s: bundle {mebibytes(report.bundle_bytes)}{package_line} "
-          f"({dist / 'build-report.json'})")
+    print(
+        f"report   built in {report.build_seconds:.1f} s: bundle {mebibytes(report.bundle_bytes)}{package_line} "
+        f"({dist / 'build-report.json'})"
+    )
     return report
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="build_installer.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dist", type=Path, default=ROOT / "dist", help="where the bundle and the package go (default: dist/)")
-    p.add_argument("--work", type=Path, default=ROOT / "build" / "installer", help="PyInstaller's work files and log (default: build/installer/)")
-    p.add_argument("--clean", action="store_true", help="empty PyInstaller's cache first (slower; after upgrading dependencies)")
-    p.add_argument("--no-package", action="store_true", help="stop after the bundle (no archive, installer or disk image)")
+    p = argparse.ArgumentParser(
+        prog="build_installer.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--dist", type=Path, default=ROOT / "dist", help="where the bundle and the package go (default: dist/)"
+    )
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=ROOT / "build" / "installer",
+        help="PyInstaller's work files and log (default: build/installer/)",
+    )
+    p.add_argument(
+        "--clean", action="store_true", help="empty PyInstaller's cache first (slower; after upgrading dependencies)"
+    )
+    p.add_argument(
+        "--no-package", action="store_true", help="stop after the bundle (no archive, installer or disk image)"
+    )
     p.add_argument("--self-test", action="store_true", help="run the built bundle's --self-test in a clean environment")
-    p.add_argument("--scripts-only", action="store_true", help="only write the Windows .iss and the macOS dmg script into DIST, for review")
-    p.add_argument("--codesign-identity", metavar="NAME", help="macOS: sign the .app and the .dmg with this Developer ID")
+    p.add_argument(
+        "--scripts-only",
+        action="store_true",
+        help="only write the Windows .iss and the macOS dmg script into DIST, for review",
+    )
+    p.add_argument(
+        "--codesign-identity", metavar="NAME", help="macOS: sign the .app and the .dmg with this Developer ID"
+    )
     p.add_argument("--verbose", action="store_true", help="show PyInstaller's output instead of keeping it in the log")
     return p
 

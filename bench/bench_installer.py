@@ -39,18 +39,29 @@ def main() -> int:
         dist, work, home = base / "dist", base / "work", base / "home"
         (home / "tmp").mkdir(parents=True, exist_ok=True)
         began = time.perf_counter()
-        subprocess.run([sys.executable, str(ROOT / "build_installer.py"), "--dist", str(dist), "--work", str(work)], check=True, cwd=ROOT)
+        subprocess.run(
+            [sys.executable, str(ROOT / "build_installer.py"), "--dist", str(dist), "--work", str(work)],
+            check=True,
+            cwd=ROOT,
+        )
         wall = time.perf_counter() - began
         report = json.loads((dist / "build-report.json").read_text(encoding="utf-8"))
         mib = 2**20
-        print(f"\nbuild: PyInstaller {report['build_seconds']:.1f} s, archive {report['package_seconds']:.1f} s, "
-              f"whole script {wall:.1f} s")
-        print(f"size:  bundle {report['bundle_bytes'] / mib:.1f} MiB in {report['bundle_files']} files, "
-              f"archive {report['package_bytes'] / mib:.1f} MiB ({report['package_bytes'] / report['bundle_bytes']:.2f} of the bundle)")
+        print(
+            f"\nbuild: PyInstaller {report['build_seconds']:.1f} s, archive {report['package_seconds']:.1f} s, "
+            f"whole script {wall:.1f} s"
+        )
+        print(
+            f"size:  bundle {report['bundle_bytes'] / mib:.1f} MiB in {report['bundle_files']} files, "
+            f"archive {report['package_bytes'] / mib:.1f} MiB ({report['package_bytes'] / report['bundle_bytes']:.2f} of the bundle)"
+        )
 
         program = str(dist / "cik-ecrf" / "cik-ecrf")
         clean = {"PATH": "/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8", "TMPDIR": str(home / "tmp")}
-        source = {k: v for k, v in os.environ.items() if not k.startswith("QT_")} | {"HOME": str(home), "TMPDIR": str(home / "tmp")}
+        source = {k: v for k, v in os.environ.items() if not k.startswith("QT_")} | {
+            "HOME": str(home),
+            "TMPDIR": str(home / "tmp"),
+        }
         cases = {
             "--version": ([program, "--version"], [sys.executable, "-m", "cik_ecrf", "--version"]),
             "--self-test": ([program, "--self-test"], [sys.executable, "-m", "cik_ecrf", "--self-test"]),
@@ -61,7 +72,9 @@ def main() -> int:
                 times["bundle"].append(_timed(frozen, clean, home))
                 times["source"].append(_timed(from_source, source, home))
             bundle, checkout = statistics.median(times["bundle"]), statistics.median(times["source"])
-            print(f"{name:<12} bundle {bundle * 1000:7.0f} ms   source {checkout * 1000:7.0f} ms   bundle/source {bundle / checkout:.2f}")
+            print(
+                f"{name:<12} bundle {bundle * 1000:7.0f} ms   source {checkout * 1000:7.0f} ms   bundle/source {bundle / checkout:.2f}"
+            )
     return 0
 
 

@@ -39,10 +39,10 @@ from reportlab.lib.pagesizes import A4  # noqa: E402
 from reportlab.lib.styles import getSampleStyleSheet  # noqa: E402
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Table  # noqa: E402
 
+from cik_ecrf.core.content import Scope  # noqa: E402
 from cik_ecrf.definitions.loader import load_study  # noqa: E402
 from cik_ecrf.definitions.spec import StudyDefinition  # noqa: E402
-from cik_ecrf.pdf import casebook  # noqa: E402
-from cik_ecrf.pdf.content import Scope  # noqa: E402
+from cik_ecrf.pdf import casebook, record_pdf  # noqa: E402
 from cik_ecrf.store.api import Store  # noqa: E402
 
 ADMIN_PW, PI_PW0, PI_PW = "Bench-pass-2026a", "Sign-first-2026", "Sign-pass-2026a"
@@ -65,7 +65,14 @@ def bare(pages: int, rows_per_page: int) -> bytes:
     style = getSampleStyleSheet()["BodyText"]
     story: list[Any] = []
     for page in range(pages):
-        story.append(Table([[Paragraph(f"Item {page}.{row}", style), Paragraph("value", style), "unit", "code"] for row in range(rows_per_page)]))
+        story.append(
+            Table(
+                [
+                    [Paragraph(f"Item {page}.{row}", style), Paragraph("value", style), "unit", "code"]
+                    for row in range(rows_per_page)
+                ]
+            )
+        )
         story.append(PageBreak())
     SimpleDocTemplate(out, pagesize=A4, invariant=1).build(story)
     return out.getvalue()
@@ -99,8 +106,8 @@ def bench_visit(tmp: Path, study: StudyDefinition, repeats: int) -> tuple[int, f
         bench_store.generate(pi, study, 1)
         number = pi.subject_numbers()[0]
         pi.sign(number, "D1", meaning="approve", username="dr.pi", password=PI_PW)
-        pi.pdf(number, "D1", generated_at=AT)  # warm: fonts parsed and registered once per process
-        times, data = timed(lambda: pi.pdf(number, "D1", generated_at=AT), repeats)
+        record_pdf(pi, number, "D1", generated_at=AT)  # warm: fonts parsed and registered once per process
+        times, data = timed(lambda: record_pdf(pi, number, "D1", generated_at=AT), repeats)
 
         def gather_only() -> Any:
             with pi.unit_of_work() as session:
@@ -109,9 +116,15 @@ def bench_visit(tmp: Path, study: StudyDefinition, repeats: int) -> tuple[int, f
         gather_times, _ = timed(gather_only, repeats)
     pages = pages_of(data)
     base, _ = timed(lambda: bare(pages, rows_per_page(study)), repeats)
-    print(f"1. one signed visit PDF (D1: vitals, labs, crs_icans; {pages} pages, {len(data) / 1024:.0f} KiB), {repeats} runs: {_ms(times)}")
-    print(f"   of which store read + rules (gather): {_ms(gather_times)}; layout + fonts + writing: ~{(statistics.median(times) - statistics.median(gather_times)) * 1000:.1f} ms")
-    print(f"   baseline, bare ReportLab with the same pages and rows: {_ms(base)}; ratio {statistics.median(times) / statistics.median(base):.2f}x")
+    print(
+        f"1. one signed visit PDF (D1: vitals, labs, crs_icans; {pages} pages, {len(data) / 1024:.0f} KiB), {repeats} runs: {_ms(times)}"
+    )
+    print(
+        f"   of which store read + rules (gather): {_ms(gather_times)}; layout + fonts + writing: ~{(statistics.median(times) - statistics.median(gather_times)) * 1000:.1f} ms"
+    )
+    print(
+        f"   baseline, bare ReportLab with the same pages and rows: {_ms(base)}; ratio {statistics.median(times) / statistics.median(base):.2f}x"
+    )
     return pages, statistics.median(times)
 
 
@@ -129,11 +142,15 @@ def bench_forty(tmp: Path, study: StudyDefinition, repeats: int) -> tuple[int, f
         number = pi.subject_numbers()[0]
         forms = len(pi.subject_values(number)[1])
         pi.sign(number, meaning="approve", username="dr.pi", password=PI_PW)
-        times, data = timed(lambda: pi.pdf(number, generated_at=AT), max(3, repeats // 5))
+        times, data = timed(lambda: record_pdf(pi, number, generated_at=AT), max(3, repeats // 5))
     pages = pages_of(data)
     base, _ = timed(lambda: bare(pages, rows_per_page(study)), max(3, repeats // 5))
-    print(f"2. a signed {forms}-form casebook ({pages} pages, {len(data) / 1024:.0f} KiB): {_ms(times)}, {statistics.median(times) * 1000 / pages:.1f} ms/page")
-    print(f"   baseline, bare ReportLab with the same pages and rows: {_ms(base)}; ratio {statistics.median(times) / statistics.median(base):.2f}x")
+    print(
+        f"2. a signed {forms}-form casebook ({pages} pages, {len(data) / 1024:.0f} KiB): {_ms(times)}, {statistics.median(times) * 1000 / pages:.1f} ms/page"
+    )
+    print(
+        f"   baseline, bare ReportLab with the same pages and rows: {_ms(base)}; ratio {statistics.median(times) / statistics.median(base):.2f}x"
+    )
     return pages, statistics.median(times)
 
 
@@ -148,7 +165,9 @@ def bench_study(tmp: Path, study: StudyDefinition, subjects: int) -> list[tuple[
         started = time.perf_counter()
         instances, values, _ = bench_store.generate(pi, study, subjects)
         generated = time.perf_counter() - started
-    print(f"3. a study of {subjects} subjects, whole schedule entered: {instances} form instances, {values} values ({generated:.0f} s to generate)")
+    print(
+        f"3. a study of {subjects} subjects, whole schedule entered: {instances} form instances, {values} values ({generated:.0f} s to generate)"
+    )
     rss_before = _rss_mib()
     samples: list[tuple[int, float, int]] = []  # pages, seconds, bytes
     with Store.open(directory, "dr.pi", PI_PW, study) as pi:
@@ -156,27 +175,35 @@ def bench_study(tmp: Path, study: StudyDefinition, subjects: int) -> list[tuple[
         started = time.perf_counter()
         for number in numbers:
             t0 = time.perf_counter()
-            data = pi.pdf(number, generated_at=AT)
+            data = record_pdf(pi, number, generated_at=AT)
             samples.append((pages_of(data), time.perf_counter() - t0, len(data)))
         total = time.perf_counter() - started
         largest = numbers[max(range(len(samples)), key=lambda i: samples[i][0])]
         tracemalloc.start()
-        pi.pdf(largest, generated_at=AT)
+        record_pdf(pi, largest, generated_at=AT)
         heap_peak = tracemalloc.get_traced_memory()[1] / 2**20
         tracemalloc.stop()
     pages = [p for p, _, _ in samples]
     seconds = [s for _, s, _ in samples]
     per_page = [s / p for p, s, _ in samples]
-    print(f"   all {len(samples)} casebooks in {total:.1f} s: {sum(pages)} pages, {sum(b for _, _, b in samples) / 2**20:.1f} MiB of PDF; "
-          f"per casebook {_ms(seconds)}, {min(pages)}–{max(pages)} pages")
-    print(f"   time per page: median {statistics.median(per_page) * 1000:.1f} ms (min {min(per_page) * 1000:.1f}, max {max(per_page) * 1000:.1f}); "
-          f"the whole study: {total / sum(pages) * 1000:.1f} ms/page")
+    print(
+        f"   all {len(samples)} casebooks in {total:.1f} s: {sum(pages)} pages, {sum(b for _, _, b in samples) / 2**20:.1f} MiB of PDF; "
+        f"per casebook {_ms(seconds)}, {min(pages)}–{max(pages)} pages"
+    )
+    print(
+        f"   time per page: median {statistics.median(per_page) * 1000:.1f} ms (min {min(per_page) * 1000:.1f}, max {max(per_page) * 1000:.1f}); "
+        f"the whole study: {total / sum(pages) * 1000:.1f} ms/page"
+    )
     halves = sorted(samples)
-    small, big = halves[: len(halves) // 2] or halves, halves[len(halves) // 2:]
-    print(f"   linearity: smaller half {statistics.mean(p for p, _, _ in small):.0f} pages at {statistics.mean(s / p for p, s, _ in small) * 1000:.1f} ms/page, "
-          f"larger half {statistics.mean(p for p, _, _ in big):.0f} pages at {statistics.mean(s / p for p, s, _ in big) * 1000:.1f} ms/page")
-    print(f"   memory: peak RSS {rss_before:.0f} MiB before the casebooks, {_rss_mib():.0f} MiB after all of them; "
-          f"Python heap peak while printing the largest casebook ({max(pages)} pages): {heap_peak:.0f} MiB")
+    small, big = halves[: len(halves) // 2] or halves, halves[len(halves) // 2 :]
+    print(
+        f"   linearity: smaller half {statistics.mean(p for p, _, _ in small):.0f} pages at {statistics.mean(s / p for p, s, _ in small) * 1000:.1f} ms/page, "
+        f"larger half {statistics.mean(p for p, _, _ in big):.0f} pages at {statistics.mean(s / p for p, s, _ in big) * 1000:.1f} ms/page"
+    )
+    print(
+        f"   memory: peak RSS {rss_before:.0f} MiB before the casebooks, {_rss_mib():.0f} MiB after all of them; "
+        f"Python heap peak while printing the largest casebook ({max(pages)} pages): {heap_peak:.0f} MiB"
+    )
     return [(p, s) for p, s, _ in samples]
 
 
@@ -203,9 +230,11 @@ def main() -> None:
     points = [visit, forty, *casebooks]
     fixed, per_page = fit(points)
     deviations = sorted(abs(s - (fixed + per_page * p)) / s for p, s in points)
-    print(f"4. linear in pages? over the visit ({visit[0]} pages), the 40-form casebook ({forty[0]}) and the study's casebooks ({min(p for p, _ in casebooks)}–{max(p for p, _ in casebooks)}): "
-          f"time = {fixed * 1000:.0f} ms + {per_page * 1000:.2f} ms/page; deviation from that line: median {statistics.median(deviations) * 100:.0f} %, "
-          f"largest {deviations[-1] * 100:.0f} % (a busy machine shows up here)")
+    print(
+        f"4. linear in pages? over the visit ({visit[0]} pages), the 40-form casebook ({forty[0]}) and the study's casebooks ({min(p for p, _ in casebooks)}–{max(p for p, _ in casebooks)}): "
+        f"time = {fixed * 1000:.0f} ms + {per_page * 1000:.2f} ms/page; deviation from that line: median {statistics.median(deviations) * 100:.0f} %, "
+        f"largest {deviations[-1] * 100:.0f} % (a busy machine shows up here)"
+    )
     print(f"total wall time {time.perf_counter() - started:.0f} s")
 
 

@@ -40,7 +40,16 @@ def generate_study(directory: Path, n_fields: int = 1000, n_rules: int = 300, se
         if i % 10 == 9:
             fields.append({"id": fid, "type": "yesno", "label": _label(fid)})
         else:
-            fields.append({"id": fid, "type": "decimal", "decimals": 1, "label": _label(fid), "range": {"min": 0, "max": 1000}, "soft_range": {"min": 1, "max": 900}})
+            fields.append(
+                {
+                    "id": fid,
+                    "type": "decimal",
+                    "decimals": 1,
+                    "label": _label(fid),
+                    "range": {"min": 0, "max": 1000},
+                    "soft_range": {"min": 1, "max": 900},
+                }
+            )
     numeric = [f["id"] for f in fields if f["type"] == "decimal"]
     flags = [f["id"] for f in fields if f["type"] == "yesno"]
     checks = []
@@ -49,11 +58,28 @@ def generate_study(directory: Path, n_fields: int = 1000, n_rules: int = 300, se
     derived_count = 0
     for k in range(per_kind):  # derived fields appended
         a, b = rng.sample(numeric[: entered // 2], 2)
-        fields.append({"id": f"D{k:04d}", "type": "derived", "value_type": "decimal", "decimals": 2, "label": _label(f"D{k}"), "derive": f"round({a} * 2 + {b} / 3, 2)"})
+        fields.append(
+            {
+                "id": f"D{k:04d}",
+                "type": "derived",
+                "value_type": "decimal",
+                "decimals": 2,
+                "label": _label(f"D{k}"),
+                "derive": f"round({a} * 2 + {b} / 3, 2)",
+            }
+        )
         derived_count += 1
     for k in range(n_rules - 2 * per_kind):  # cross-field checks
         a, b = rng.sample(numeric, 2)
-        checks.append({"id": f"C{k:04d}", "severity": "warning", "assert": f"{a} <= {b} + 500", "fields": [a], "message": _label("check")})
+        checks.append(
+            {
+                "id": f"C{k:04d}",
+                "severity": "warning",
+                "assert": f"{a} <= {b} + 500",
+                "fields": [a],
+                "message": _label("check"),
+            }
+        )
     form = {"id": "big", "version": "1", "title": _label("Big"), "fields": fields, "checks": checks}
     study = {
         "id": "BENCH",
@@ -75,7 +101,13 @@ def keystrokes(session: FormSession, count: int, seed: int = 11) -> tuple[list[f
     for _ in range(count):
         field = rng.choice(editable)
         kind = session.form.fields[field].definition.type
-        value = rng.choice(["Y", "N"]) if kind == "yesno" else str(rng.randint(0, 1100)) if kind == "integer" else f"{rng.uniform(0, 1100):.1f}"
+        value = (
+            rng.choice(["Y", "N"])
+            if kind == "yesno"
+            else str(rng.randint(0, 1100))
+            if kind == "integer"
+            else f"{rng.uniform(0, 1100):.1f}"
+        )
         started = time.perf_counter()
         session.set_value(field, value)
         incremental.append(time.perf_counter() - started)
@@ -109,16 +141,31 @@ def main() -> None:
     engine = RulesEngine(study)
     print(f"load shipped forms + build graphs (in process): {(time.perf_counter() - started) * 1000:.1f} ms")
     largest = max(study.forms.values(), key=lambda f: len(engine.graphs[f.id].nodes))
-    subject = SubjectData.of({("screening", "demographics"): {"BRTHDAT": "2010-05-01", "SEX": "F", "CHILDPOT": "Y"}, ("screening", "consent"): {"ICFDAT": "2026-01-10"}})
-    report(f"largest trial form ({largest.id})", engine.session(largest.id, "screening", {}, subject, CLOCK), args.keystrokes)
+    subject = SubjectData.of(
+        {
+            ("screening", "demographics"): {"BRTHDAT": "2010-05-01", "SEX": "F", "CHILDPOT": "Y"},
+            ("screening", "consent"): {"ICFDAT": "2026-01-10"},
+        }
+    )
+    report(
+        f"largest trial form ({largest.id})",
+        engine.session(largest.id, "screening", {}, subject, CLOCK),
+        args.keystrokes,
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         generate_study(Path(tmp))
         started = time.perf_counter()
         big_study = load_study(tmp)
         big_engine = RulesEngine(big_study)
-        print(f"generated form: load + compile + graph: {(time.perf_counter() - started) * 1000:.1f} ms, {big_study.rule_count()} rules")
-        report("generated form (1,000 fields, 300 rules)", big_engine.session("big", "v1", {}, None, CLOCK), args.keystrokes)
+        print(
+            f"generated form: load + compile + graph: {(time.perf_counter() - started) * 1000:.1f} ms, {big_study.rule_count()} rules"
+        )
+        report(
+            "generated form (1,000 fields, 300 rules)",
+            big_engine.session("big", "v1", {}, None, CLOCK),
+            args.keystrokes,
+        )
 
     def wall(argv: list[str], runs: int = 5) -> float:
         times = []
@@ -130,8 +177,10 @@ def main() -> None:
 
     bare = wall([sys.executable, "-c", "import pydantic"])
     check = wall([sys.executable, "-m", "cik_ecrf", "forms", "check", "forms"])
-    print(f"`cik-ecrf forms check forms/` wall time: median {check * 1000:.0f} ms; "
-          f"a bare `python -c 'import pydantic'` {bare * 1000:.0f} ms; ratio {check / bare:.2f}x")
+    print(
+        f"`cik-ecrf forms check forms/` wall time: median {check * 1000:.0f} ms; "
+        f"a bare `python -c 'import pydantic'` {bare * 1000:.0f} ms; ratio {check / bare:.2f}x"
+    )
 
 
 if __name__ == "__main__":

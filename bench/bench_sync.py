@@ -49,8 +49,17 @@ from cik_ecrf.sync.enrol import enrol  # noqa: E402
 PASSWORD = "Ward7night42"
 VISITS = ["screening", "baseline", "D0", "D1", "D2", "D3", "D4", "D5", "D6", "D7", "D14", "D28"]
 VITALS = {
-    "VSDAT": "2026-01-01T10:00+08:00", "TEMP": 36.5, "HR": 80, "RESP": 20, "SYSBP": 110, "DIABP": 70,
-    "OXYSAT": 98, "O2SUPP": "NONE", "WEIGHT": 40.0, "HEIGHT": 150.0, "ECOG": 0,
+    "VSDAT": "2026-01-01T10:00+08:00",
+    "TEMP": 36.5,
+    "HR": 80,
+    "RESP": 20,
+    "SYSBP": 110,
+    "DIABP": 70,
+    "OXYSAT": 98,
+    "O2SUPP": "NONE",
+    "WEIGHT": 40.0,
+    "HEIGHT": 150.0,
+    "ECOG": 0,
 }
 
 
@@ -136,7 +145,9 @@ def run(kind: str, forms: int, pg: str | None, root: Path, study: Any) -> None:
             started = time.perf_counter()
             fill(a, forms)
             waiting = a.sync_status().waiting
-            print(f"set-up: {forms} forms entered through the save path in {time.perf_counter() - started:.0f} s ({waiting} changes waiting)")
+            print(
+                f"set-up: {forms} forms entered through the save path in {time.perf_counter() - started:.0f} s ({waiting} changes waiting)"
+            )
             push, total, outcome = timed_sync(a)
             print(f"push:  {push:7.2f} s  ({outcome.pushed} changes, {outcome.pushed / push:,.0f}/s)")
             enrol(root / f"{kind}-b", server.url, "nurse1", PASSWORD, study=study)
@@ -147,7 +158,9 @@ def run(kind: str, forms: int, pg: str | None, root: Path, study: Any) -> None:
             print(f"bare bulk insert of the same {rows} rows: {bare:.2f} s")
             print(f"push / bare insert = {push / bare:.1f}x (target <= 3x, and push < 5 s)")
             quiet = sorted(timed_sync(a)[1] for _ in range(7))
-            print(f"no-change sync: median {statistics.median(quiet) * 1000:.1f} ms, max {quiet[-1] * 1000:.1f} ms (target < 50 ms)")
+            print(
+                f"no-change sync: median {statistics.median(quiet) * 1000:.1f} ms, max {quiet[-1] * 1000:.1f} ms (target < 50 ms)"
+            )
             a.close(), b.close()
             many = []
             for i in range(5):
@@ -156,7 +169,9 @@ def run(kind: str, forms: int, pg: str | None, root: Path, study: Any) -> None:
                 fill(store, max(1, forms // 20))
                 many.append(store)
             results: list[Any] = [None] * 5
-            threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, timed_sync(many[i]))) for i in range(5)]
+            threads = [
+                threading.Thread(target=lambda i=i: results.__setitem__(i, timed_sync(many[i]))) for i in range(5)
+            ]
             start = time.perf_counter()
             for t in threads:
                 t.start()
@@ -165,7 +180,9 @@ def run(kind: str, forms: int, pg: str | None, root: Path, study: Any) -> None:
             wall = time.perf_counter() - start
             changes = sum(r[2].pushed for r in results if r)
             pulled_total = sum(r[2].pulled for r in results if r)
-            print(f"5 laptops at once ({max(1, forms // 20)} forms each): {wall:.2f} s wall, {changes} changes pushed and {pulled_total} pulled, slowest laptop {max(r[1] for r in results if r):.2f} s")
+            print(
+                f"5 laptops at once ({max(1, forms // 20)} forms each): {wall:.2f} s wall, {changes} changes pushed and {pulled_total} pulled, slowest laptop {max(r[1] for r in results if r):.2f} s"
+            )
             for store in many:
                 store.close()
     finally:

@@ -140,7 +140,9 @@ form.addRow(button)
 _LOGIN = _child(build=_LOGIN_BUILD, before="import cik_ecrf.ui.form_view\n")
 # The client's own sign-in window, as `cik-ecrf` starts it: the console script's module, fonts, the laptop's
 # settings and language, then `prepare_login` (the store, forms and rules load on the worker after first paint).
-_CLIENT = _CHILD_HEAD + """
+_CLIENT = (
+    _CHILD_HEAD
+    + """
 import cik_ecrf.cli
 from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication
@@ -175,6 +177,7 @@ marks["shown"] = time.monotonic()
 app.exec()
 worker.shutdown()
 """
+)
 
 
 def _child_env() -> dict[str, str]:
@@ -248,15 +251,23 @@ def bench_start(runs: int) -> None:
         return statistics.median(s[2][key] for s in samples[name]) * 1000
 
     bare, login, client = paint("bare"), paint("login"), paint("client")
-    print(f"   bare PySide6 window (QApplication + empty QWidget):      to first paint {_ms(bare)}; to exit {_ms(exit_('bare'))}")
-    print(f"   the client's sign-in window (cik_ecrf.cli, fonts, settings, prepare_login): to first paint {_ms(client)}; "
-          f"to exit {_ms(exit_('client'))} (exit waits for the background warm-up)")
-    print(f"   for comparison, a login-like QFormLayout after `import cik_ecrf.ui.form_view` (everything eager): {_ms(login)}")
+    print(
+        f"   bare PySide6 window (QApplication + empty QWidget):      to first paint {_ms(bare)}; to exit {_ms(exit_('bare'))}"
+    )
+    print(
+        f"   the client's sign-in window (cik_ecrf.cli, fonts, settings, prepare_login): to first paint {_ms(client)}; "
+        f"to exit {_ms(exit_('client'))} (exit waits for the background warm-up)"
+    )
+    print(
+        f"   for comparison, a login-like QFormLayout after `import cik_ecrf.ui.form_view` (everything eager): {_ms(login)}"
+    )
     print(f"   sign-in window / bare (median, to first paint): {_ratio(client, bare):.2f}x   (target < 2x)")
     print(f"   eager login-like / bare:                        {_ratio(login, bare):.2f}x")
     for name, label in (("bare", "bare"), ("client", "sign-in")):
         keys = ["python", "imported", "qapplication"] + (["fonts"] if name == "client" else []) + ["shown", "painted"]
-        print(f"   milestones from spawn, {label:>8} (median ms): " + ", ".join(f"{k} {mark(name, k):.0f}" for k in keys))
+        print(
+            f"   milestones from spawn, {label:>8} (median ms): " + ", ".join(f"{k} {mark(name, k):.0f}" for k in keys)
+        )
     print(f"   `python -c pass`:                                   {_ms(imports['python'])}")
     print(f"   `python -c 'import PySide6.QtWidgets'`:              {_ms(imports['qtwidgets'])}")
     print(f"   `python -c 'import cik_ecrf.cli, cik_ecrf.ui.launch'`: {_ms(imports['launch'])}")

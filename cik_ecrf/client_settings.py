@@ -82,7 +82,9 @@ def load_settings(data_dir: Path) -> LoadedSettings:
         where, what = problems[0]
         return LoadedSettings(ClientSettings(), f"{path}: {where}: {what}; using the defaults")
     if raw.get("version", VERSION) > VERSION:
-        return LoadedSettings(ClientSettings(), f"{path}: written by a newer client (version {raw['version']}); using the defaults")
+        return LoadedSettings(
+            ClientSettings(), f"{path}: written by a newer client (version {raw['version']}); using the defaults"
+        )
     return LoadedSettings(ClientSettings(**raw))
 
 

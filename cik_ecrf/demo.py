@@ -23,14 +23,99 @@ INVESTIGATOR, INVESTIGATOR_PASSWORD = "demo.investigator", "Demo-signer-2026"  #
 def _screening(consent_day: dt.date, birth: str, sex: str) -> dict[str, dict[str, Any]]:
     icf = consent_day.isoformat()
     return {
-        "consent": {"ICFVER": "v1.0", "ICFDAT": icf, "SUBJSIGN": "Y", "GRDSIGN": "Y", "GRDREL": "MOTHER", "LTFUCONS": "Y"},
-        "demographics": {"SUBJINIT": "ZL", "BRTHDAT": birth, "SEX": sex, "ETHNIC": "HA", **({"CHILDPOT": "N"} if sex == "F" else {})},
-        "diagnosis": {"DIAGDAT": "2023-05", "DXSTAT": "RELAPSED", "NRELAPSE": 1, "QUALDAT": (consent_day - dt.timedelta(days=5)).isoformat(), "QUALBLST": 35.0, "FCMDONE": "Y", "MRDDONE": "Y", "KARYDONE": "Y", "WHOSUB": "NOS", "RISK": "HIGH", "BENDA": "N", "HSCT": "N"},
-        "prior_cart": {"CARTTGT": "CD19", "CARTDAT": (consent_day - dt.timedelta(days=120)).isoformat(), "CARTDOSE": 1.0, "CARTBOR": "CR", "LOSSEV": [{"LOSSDAT": (consent_day - dt.timedelta(days=40)).isoformat(), "LOSSMETH": "QPCR", "LOSSVAL": 0.001}], "RELSINCE": "N"},
-        "vitals": {"VSDAT": f"{icf}T09:00+08:00", "TEMP": 36.8, "HR": 92, "RESP": 20, "SYSBP": 105, "DIABP": 65, "OXYSAT": 98, "O2SUPP": "NONE", "WEIGHT": 38.0, "HEIGHT": 146.0, "ECOG": 1},
-        "labs": {"LBDAT": icf, "WBC": 3.2, "ANC": 1.1, "HGB": 98, "PLT": 85, "PBBLST": 2.0, "CREAT": 45.0, "CREAT_ULN": 80.0, "BUN": 4.1, "BUN_ULN": 7.1, "ALT": 30, "ALT_ULN": 40, "TBIL": 8.0, "TBIL_ULN": 21.0, "HBSAG": "NEG", "HBVDNA": "NEG", "HCVRNA": "NEG", "HIVAGAB": "NEG", "TPAB": "NEG"},
-        "marrow_mrd": {"BMDAT": icf, "BMBLST": 1.0, "MRDMETH": "FCM", "MRDRES": 0.05, "MRDLLOQ": 0.01, "CSFDONE": "Y", "CSFBLST": 0.0, "CNSSTAT": "CNS1", "MRIDONE": "Y", "MRILES": "N"},
-        "eligibility": {"INCL04": "Y", "INCL06": "Y", **{f"EXCL{n:02d}": "N" for n in (2, 3, 4, 5, 6, 8, 9, 10, 14)}, "LACTATING": "N", "IECONF": "Y", "IEDAT": icf},
+        "consent": {
+            "ICFVER": "v1.0",
+            "ICFDAT": icf,
+            "SUBJSIGN": "Y",
+            "GRDSIGN": "Y",
+            "GRDREL": "MOTHER",
+            "LTFUCONS": "Y",
+        },
+        "demographics": {
+            "SUBJINIT": "ZL",
+            "BRTHDAT": birth,
+            "SEX": sex,
+            "ETHNIC": "HA",
+            **({"CHILDPOT": "N"} if sex == "F" else {}),
+        },
+        "diagnosis": {
+            "DIAGDAT": "2023-05",
+            "DXSTAT": "RELAPSED",
+            "NRELAPSE": 1,
+            "QUALDAT": (consent_day - dt.timedelta(days=5)).isoformat(),
+            "QUALBLST": 35.0,
+            "FCMDONE": "Y",
+            "MRDDONE": "Y",
+            "KARYDONE": "Y",
+            "WHOSUB": "NOS",
+            "RISK": "HIGH",
+            "BENDA": "N",
+            "HSCT": "N",
+        },
+        "prior_cart": {
+            "CARTTGT": "CD19",
+            "CARTDAT": (consent_day - dt.timedelta(days=120)).isoformat(),
+            "CARTDOSE": 1.0,
+            "CARTBOR": "CR",
+            "LOSSEV": [
+                {"LOSSDAT": (consent_day - dt.timedelta(days=40)).isoformat(), "LOSSMETH": "QPCR", "LOSSVAL": 0.001}
+            ],
+            "RELSINCE": "N",
+        },
+        "vitals": {
+            "VSDAT": f"{icf}T09:00+08:00",
+            "TEMP": 36.8,
+            "HR": 92,
+            "RESP": 20,
+            "SYSBP": 105,
+            "DIABP": 65,
+            "OXYSAT": 98,
+            "O2SUPP": "NONE",
+            "WEIGHT": 38.0,
+            "HEIGHT": 146.0,
+            "ECOG": 1,
+        },
+        "labs": {
+            "LBDAT": icf,
+            "WBC": 3.2,
+            "ANC": 1.1,
+            "HGB": 98,
+            "PLT": 85,
+            "PBBLST": 2.0,
+            "CREAT": 45.0,
+            "CREAT_ULN": 80.0,
+            "BUN": 4.1,
+            "BUN_ULN": 7.1,
+            "ALT": 30,
+            "ALT_ULN": 40,
+            "TBIL": 8.0,
+            "TBIL_ULN": 21.0,
+            "HBSAG": "NEG",
+            "HBVDNA": "NEG",
+            "HCVRNA": "NEG",
+            "HIVAGAB": "NEG",
+            "TPAB": "NEG",
+        },
+        "marrow_mrd": {
+            "BMDAT": icf,
+            "BMBLST": 1.0,
+            "MRDMETH": "FCM",
+            "MRDRES": 0.05,
+            "MRDLLOQ": 0.01,
+            "CSFDONE": "Y",
+            "CSFBLST": 0.0,
+            "CNSSTAT": "CNS1",
+            "MRIDONE": "Y",
+            "MRILES": "N",
+        },
+        "eligibility": {
+            "INCL04": "Y",
+            "INCL06": "Y",
+            **{f"EXCL{n:02d}": "N" for n in (2, 3, 4, 5, 6, 8, 9, 10, 14)},
+            "LACTATING": "N",
+            "IECONF": "Y",
+            "IEDAT": icf,
+        },
     }
 
 
@@ -61,8 +146,49 @@ def build_demo_store(study: StudyDefinition, directory: Path | None = None, toda
                 store.save(SaveRequest(subject_number, "screening", form, values, confirm_warnings=True))
             if consent_day <= today - dt.timedelta(days=60):
                 d0 = consent_day + dt.timedelta(days=30)
-                store.save(SaveRequest(subject_number, "D0", "infusion", {"PRODID": "P-0001", "INFSTDTC": f"{d0}T10:00+08:00", "INFENDTC": f"{d0}T10:40+08:00", "DOSWT": 38.0, "CELLS": 5.0, "VIAB": 92.0, "VOL": 100, "INTERR": "N"}))
-                store.save(SaveRequest(subject_number, "D1", "vitals", {"VSDAT": f"{d0 + dt.timedelta(days=1)}T09:00+08:00", "TEMP": 38.6, "HR": 118, "RESP": 24, "SYSBP": 98, "DIABP": 60, "OXYSAT": 95, "O2SUPP": "NONE", "WEIGHT": 38.0}, confirm_warnings=True))
+                store.save(
+                    SaveRequest(
+                        subject_number,
+                        "D0",
+                        "infusion",
+                        {
+                            "PRODID": "P-0001",
+                            "INFSTDTC": f"{d0}T10:00+08:00",
+                            "INFENDTC": f"{d0}T10:40+08:00",
+                            "DOSWT": 38.0,
+                            "CELLS": 5.0,
+                            "VIAB": 92.0,
+                            "VOL": 100,
+                            "INTERR": "N",
+                        },
+                    )
+                )
+                store.save(
+                    SaveRequest(
+                        subject_number,
+                        "D1",
+                        "vitals",
+                        {
+                            "VSDAT": f"{d0 + dt.timedelta(days=1)}T09:00+08:00",
+                            "TEMP": 38.6,
+                            "HR": 118,
+                            "RESP": 24,
+                            "SYSBP": 98,
+                            "DIABP": 60,
+                            "OXYSAT": 95,
+                            "O2SUPP": "NONE",
+                            "WEIGHT": 38.0,
+                        },
+                        confirm_warnings=True,
+                    )
+                )
             if consent_day <= today - dt.timedelta(days=300):
-                store.save(SaveRequest(subject_number, "subject", "end_of_study", {"DSDECOD": "WITHDRAWAL_BY_SUBJECT", "DSSTDAT": (today - dt.timedelta(days=3)).isoformat()}))
+                store.save(
+                    SaveRequest(
+                        subject_number,
+                        "subject",
+                        "end_of_study",
+                        {"DSDECOD": "WITHDRAWAL_BY_SUBJECT", "DSSTDAT": (today - dt.timedelta(days=3)).isoformat()},
+                    )
+                )
     return directory

@@ -117,8 +117,10 @@ def _step_forms(ctx: _Context) -> str:
     ctx.study = load_study()
     study = ctx.study
     _check(RENDERED_FORM in study.forms, f"no form {RENDERED_FORM} in {default_forms_dir()}")
-    return (f"{len(study.forms)} forms, {study.field_count()} fields, {study.rule_count()} rules, "
-            f"{len(study.study.visits)} visits from {study.directory}")
+    return (
+        f"{len(study.forms)} forms, {study.field_count()} fields, {study.rule_count()} rules, "
+        f"{len(study.study.visits)} visits from {study.directory}"
+    )
 
 
 def _step_store(ctx: _Context) -> str:
@@ -136,8 +138,10 @@ def _step_store(ctx: _Context) -> str:
     _check(bool(cipher), "store.db is plain SQLite: the SQLCipher module is missing")
     _check(revision == head_revision(), f"schema at {revision}, expected {head_revision()} after the migrations")
     _check(chain.ok, f"audit chain broken: {chain.problem}")
-    return (f"SQLCipher {cipher}, migrated to {revision} ({len(known_revisions())} revisions), "
-            f"audit chain of {chain.events} events verified")
+    return (
+        f"SQLCipher {cipher}, migrated to {revision} ({len(known_revisions())} revisions), "
+        f"audit chain of {chain.events} events verified"
+    )
 
 
 def _visit_of(study: Any, form_id: str) -> str:
@@ -155,8 +159,10 @@ def _step_render(ctx: _Context) -> str:
     _check(shown.font_family is not None, "the bundled CJK font did not load (resources/fonts)")
     _check(shown.catalogue, "the Chinese translations did not load (resources/translations)")
     _check(shown.qt_catalogue, "Qt's own Chinese translations did not load (qtbase_zh_CN.qm)")
-    return (f"{shown.form_id} ({shown.language}) on Qt '{shown.platform}': {shown.fields} fields, "
-            f"{shown.width}x{shown.height} px, {shown.colours} colours, font {shown.font_family}")
+    return (
+        f"{shown.form_id} ({shown.language}) on Qt '{shown.platform}': {shown.fields} fields, "
+        f"{shown.width}x{shown.height} px, {shown.colours} colours, font {shown.font_family}"
+    )
 
 
 def _step_pdf(ctx: _Context) -> str:

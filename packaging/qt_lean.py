@@ -73,7 +73,9 @@ def keep_data(source: str, destination: str) -> bool:
     return True
 
 
-def lean(hiddenimports: list[str], binaries: list[tuple[str, str]], datas: list[tuple[str, str]]) -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
+def lean(
+    hiddenimports: list[str], binaries: list[tuple[str, str]], datas: list[tuple[str, str]]
+) -> tuple[list[str], list[tuple[str, str]], list[tuple[str, str]]]:
     """Filter one Qt hook's (hiddenimports, binaries, datas)."""
     svg = _svg_icons()
     modules = [m for m in hiddenimports if m not in DROPPED_MODULES or (svg and m == "PySide6.QtSvg")]

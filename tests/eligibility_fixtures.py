@@ -21,7 +21,14 @@ ICFDAT = "2026-01-10"
 BASE: dict[str, dict[str, Any]] = {
     "consent": {"ICFVER": "v1", "ICFDAT": ICFDAT, "SUBJSIGN": "Y", "GRDSIGN": "Y", "GRDREL": "MOTHER", "LTFUCONS": "Y"},
     "demographics": {"SUBJINIT": "AB", "BRTHDAT": "2014-01-10", "SEX": "M", "ETHNIC": "HA"},
-    "diagnosis": {"DXSTAT": "RELAPSED", "QUALBLST": 25.0, "FCMDONE": "Y", "MRDDONE": "Y", "KARYDONE": "Y", "BENDA": "N"},
+    "diagnosis": {
+        "DXSTAT": "RELAPSED",
+        "QUALBLST": 25.0,
+        "FCMDONE": "Y",
+        "MRDDONE": "Y",
+        "KARYDONE": "Y",
+        "BENDA": "N",
+    },
     "prior_cart": {
         "CARTDAT": "2025-06-01",
         "LOSSEV": [{"LOSSDAT": "2025-12-01", "LOSSMETH": "QPCR", "LOSSVAL": 0.001}],
@@ -29,14 +36,30 @@ BASE: dict[str, dict[str, Any]] = {
     },
     "vitals": {"ECOG": 1},
     "labs": {
-        "CREAT": 50, "CREAT_ULN": 80, "BUN": 4, "BUN_ULN": 7, "PBBLST": 2,
-        "HBSAG": "NEG", "HBVDNA": "NEG", "HCVRNA": "NEG", "HIVAGAB": "NEG", "TPAB": "NEG",
+        "CREAT": 50,
+        "CREAT_ULN": 80,
+        "BUN": 4,
+        "BUN_ULN": 7,
+        "PBBLST": 2,
+        "HBSAG": "NEG",
+        "HBVDNA": "NEG",
+        "HCVRNA": "NEG",
+        "HIVAGAB": "NEG",
+        "TPAB": "NEG",
     },
     "marrow_mrd": {"CSFDONE": "Y", "CSFBLST": 0, "MRIDONE": "Y", "MRILES": "N"},
     "eligibility": {
-        "INCL04": "Y", "INCL06": "Y",
-        "EXCL02": "N", "EXCL03": "N", "EXCL04": "N", "EXCL05": "N", "EXCL06": "N",
-        "EXCL08": "N", "EXCL09": "N", "EXCL10": "N", "EXCL14": "N",
+        "INCL04": "Y",
+        "INCL06": "Y",
+        "EXCL02": "N",
+        "EXCL03": "N",
+        "EXCL04": "N",
+        "EXCL05": "N",
+        "EXCL06": "N",
+        "EXCL08": "N",
+        "EXCL09": "N",
+        "EXCL10": "N",
+        "EXCL14": "N",
     },
 }
 
@@ -56,7 +79,9 @@ def engine() -> RulesEngine:
     return _ENGINE
 
 
-def subject(changes: Mapping[str, Mapping[str, Any] | None] | None = None, drop: tuple[str, ...] = ()) -> dict[str, dict[str, Any]]:
+def subject(
+    changes: Mapping[str, Mapping[str, Any] | None] | None = None, drop: tuple[str, ...] = ()
+) -> dict[str, dict[str, Any]]:
     """A deep copy of BASE with field overrides per form.
 
     `changes = {"labs": {"CREAT": 120, "BUN": None}}`: a value of None removes the field; a form

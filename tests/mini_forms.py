@@ -41,7 +41,14 @@ def derived(fid: str, expression: str, value_type: str, **extra: Any) -> dict[st
 
 
 def check(cid: str, expression: str, fields: list[str], severity: str = "error", **extra: Any) -> dict[str, Any]:
-    return {"id": cid, "severity": severity, "assert": expression, "fields": fields, "message": {"en": f"{cid} failed", "zh": f"{cid} 未通过"}, **extra}
+    return {
+        "id": cid,
+        "severity": severity,
+        "assert": expression,
+        "fields": fields,
+        "message": {"en": f"{cid} failed", "zh": f"{cid} 未通过"},
+        **extra,
+    }
 
 
 CODELISTS: dict[str, Any] = {
@@ -77,7 +84,11 @@ PROBE_FIELDS: list[dict[str, Any]] = [
         "group",
         min_rows=2,
         max_rows=3,
-        fields=[field("VAL", "decimal", decimals=1, required=True, range={"min": 0, "max": 50}), field("DAY", "date"), field("KIND", "choice", codelist="COLOR")],
+        fields=[
+            field("VAL", "decimal", decimals=1, required=True, range={"min": 0, "max": 50}),
+            field("DAY", "date"),
+            field("KIND", "choice", codelist="COLOR"),
+        ],
         checks=[check("ROW_VAL_LE_N", "VAL <= N", ["VAL"])],
     ),
 ]
@@ -89,7 +100,11 @@ def base_forms() -> dict[str, dict[str, Any]]:
             "id": "enrol",
             "version": "1",
             "title": label("Enrolment"),
-            "fields": [field("ENRDAT", "date"), field("BRTHDAT", "date"), field("WT", "decimal", decimals=1, show_if="present(ENRDAT)")],
+            "fields": [
+                field("ENRDAT", "date"),
+                field("BRTHDAT", "date"),
+                field("WT", "decimal", decimals=1, show_if="present(ENRDAT)"),
+            ],
         },
         "obs": {
             "id": "obs",
@@ -112,7 +127,13 @@ def base_forms() -> dict[str, dict[str, Any]]:
             "fields": [field("EVDAT", "date"), field("EVGRADE", "choice", codelist="GRADE"), field("EVONGO", "yesno")],
         },
         "late": {"id": "late", "version": "1", "title": label("Late"), "fields": [field("NOTE", "text")]},
-        "probe": {"id": "probe", "version": "1", "title": label("Probe"), "fields": copy.deepcopy(PROBE_FIELDS), "checks": []},
+        "probe": {
+            "id": "probe",
+            "version": "1",
+            "title": label("Probe"),
+            "fields": copy.deepcopy(PROBE_FIELDS),
+            "checks": [],
+        },
     }
 
 

@@ -8,7 +8,14 @@ from typing import Any
 from cik_ecrf.store.api import Store
 
 
-def store_with_nurse(directory: Path, study: Any, device_code: str | None, admin: tuple[str, str], nurse: tuple[str, str, str], site: str = "BJ01") -> None:
+def store_with_nurse(
+    directory: Path,
+    study: Any,
+    device_code: str | None,
+    admin: tuple[str, str],
+    nurse: tuple[str, str, str],
+    site: str = "BJ01",
+) -> None:
     """`admin` is (name, password); `nurse` is (name, first password, password after the first login)."""
     admin_name, admin_pw = admin
     nurse_name, first_pw, nurse_pw = nurse

@@ -26,7 +26,8 @@ def test_nothing_outside_ui_imports_qt() -> None:
     offenders = [
         str(p.relative_to(PACKAGE))
         for p in _modules()
-        if "ui" not in p.relative_to(PACKAGE).parts and any(n.split(".")[0] in ("PySide6", "shiboken6") for n in _imports(p))
+        if "ui" not in p.relative_to(PACKAGE).parts
+        and any(n.split(".")[0] in ("PySide6", "shiboken6") for n in _imports(p))
     ]
     assert offenders == []
 
@@ -55,5 +56,7 @@ def test_the_sign_in_window_needs_no_store_definitions_or_rules() -> None:
         "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'pydantic', 'alembic', 'sqlcipher3')"
         " or m.startswith(('cik_ecrf.store.api', 'cik_ecrf.rules', 'cik_ecrf.definitions')))))"
     )
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env={"QT_QPA_PLATFORM": "offscreen"})
+    out = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, env={"QT_QPA_PLATFORM": "offscreen"}
+    )
     assert json.loads(out.stdout) == []

@@ -77,9 +77,36 @@ def test_code_lists_verbatim(study: StudyDefinition) -> None:
 
 def test_schedule_of_events(study: StudyDefinition) -> None:
     visits = study.visit_ids()
-    expected = ["screening", "randomization", "baseline", "D0", *(f"D{i}" for i in range(1, 8)), "D14", "D28", "M2", "M3", "M6", "M9", "M12", "M18", "M24", *(f"Y{i}" for i in range(3, 16)), "unscheduled", "subject"]
+    expected = [
+        "screening",
+        "randomization",
+        "baseline",
+        "D0",
+        *(f"D{i}" for i in range(1, 8)),
+        "D14",
+        "D28",
+        "M2",
+        "M3",
+        "M6",
+        "M9",
+        "M12",
+        "M18",
+        "M24",
+        *(f"Y{i}" for i in range(3, 16)),
+        "unscheduled",
+        "subject",
+    ]
     assert visits == expected
-    assert study.forms_at("screening") == ["consent", "demographics", "diagnosis", "prior_cart", "vitals", "labs", "marrow_mrd", "eligibility"]
+    assert study.forms_at("screening") == [
+        "consent",
+        "demographics",
+        "diagnosis",
+        "prior_cart",
+        "vitals",
+        "labs",
+        "marrow_mrd",
+        "eligibility",
+    ]
     assert study.forms_at("D28") == ["vitals", "labs", "marrow_mrd", "response", "cart_persistence"]
     assert study.forms_at("M18") == ["labs", "marrow_mrd", "response"]
     assert study.forms_at("Y7") == ["survival"]

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from cik_ecrf.rules.jsonvalues import to_json
 from eligibility_fixtures import (
     BASE,
     CRITERIA,
@@ -32,6 +30,8 @@ from eligibility_fixtures import (
     subject,
     years_before,
 )
+
+from cik_ecrf.rules.jsonvalues import to_json
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -96,8 +96,18 @@ def test_eligible_field_on_the_form_mirrors_the_result():
         ({"QUALBLST": None}, "not evaluable"),
         ({"DXSTAT": None}, "not evaluable"),
     ],
-    ids=["blasts-20", "blasts-20.0", "blasts-19.9", "blasts-100", "refractory", "no-fcm", "no-karyotype", "no-mrd",
-         "no-blasts", "no-dxstat"],
+    ids=[
+        "blasts-20",
+        "blasts-20.0",
+        "blasts-19.9",
+        "blasts-100",
+        "refractory",
+        "no-fcm",
+        "no-karyotype",
+        "no-mrd",
+        "no-blasts",
+        "no-dxstat",
+    ],
 )
 def test_incl01_marrow_blasts_and_workup(changes, outcome):
     result = evaluate(subject({"diagnosis": changes}))
@@ -109,7 +119,10 @@ def test_incl01_marrow_blasts_and_workup(changes, outcome):
 
 
 def _cart(cartdat: str, *lossdats: str | None, icfdat: str = ICFDAT, relsince: str = "N") -> dict[str, Any]:
-    rows = [{"LOSSDAT": d, "LOSSMETH": "QPCR", "LOSSVAL": 0.001} if d else {"LOSSMETH": "FCM", "LOSSVAL": 0} for d in lossdats]
+    rows = [
+        {"LOSSDAT": d, "LOSSMETH": "QPCR", "LOSSVAL": 0.001} if d else {"LOSSMETH": "FCM", "LOSSVAL": 0}
+        for d in lossdats
+    ]
     return {"prior_cart": {"CARTDAT": cartdat, "LOSSEV": rows, "RELSINCE": relsince}, "consent": {"ICFDAT": icfdat}}
 
 
@@ -201,7 +214,9 @@ def test_incl03_without_birth_date_is_not_evaluable():
 # --------------------------------------------------------------------------------------------- INCL05
 
 
-@pytest.mark.parametrize(("ecog", "outcome"), [(0, "met"), (1, "met"), (2, "met"), (3, "not met"), (4, "not met"), (5, "not met")])
+@pytest.mark.parametrize(
+    ("ecog", "outcome"), [(0, "met"), (1, "met"), (2, "met"), (3, "not met"), (4, "not met"), (5, "not met")]
+)
 def test_incl05_ecog(ecog, outcome):
     result = evaluate(subject({"vitals": {"ECOG": ecog}}))
     assert_only_changed(result, {"INCL05": outcome})
@@ -226,8 +241,18 @@ def test_incl05_ecog(ecog, outcome):
         (17, 0, {"SUBJSIGN": "Y", "GRDSIGN": None, "GRDREL": None}, "not evaluable"),  # guardian signature missing
         (12, 0, {"SUBJSIGN": None}, "not evaluable"),  # subject signature missing
     ],
-    ids=["7-no-subject-sign", "almost-8-no-subject-sign", "8-no-subject-sign", "8-both-sign", "18-no-guardian",
-         "18-guardian-blank", "17-no-guardian", "almost-18-no-guardian", "17-guardian-blank", "12-subject-blank"],
+    ids=[
+        "7-no-subject-sign",
+        "almost-8-no-subject-sign",
+        "8-no-subject-sign",
+        "8-both-sign",
+        "18-no-guardian",
+        "18-guardian-blank",
+        "17-no-guardian",
+        "almost-18-no-guardian",
+        "17-guardian-blank",
+        "12-subject-blank",
+    ],
 )
 def test_incl07_consent_signatures_by_age(age, plus_days, consent, outcome):
     changes = {"consent": consent, "demographics": {"BRTHDAT": years_before(ICFDAT, age, plus_days)}}
@@ -369,7 +394,9 @@ def test_excl12_csf_leukaemic_cells(marrow, outcome):
     assert result.eligible == verdict(outcomes(result))
 
 
-@pytest.mark.parametrize(("pbblst", "outcome"), [(30, "absent"), (30.0, "absent"), (30.1, "present"), (0, "absent"), (100, "present")])
+@pytest.mark.parametrize(
+    ("pbblst", "outcome"), [(30, "absent"), (30.0, "absent"), (30.1, "present"), (0, "absent"), (100, "present")]
+)
 def test_excl13_peripheral_blood_blasts(pbblst, outcome):
     result = evaluate(subject({"labs": {"PBBLST": pbblst}}))
     assert_only_changed(result, {"EXCL13": outcome})
@@ -397,10 +424,21 @@ def test_excl13_peripheral_blood_blasts(pbblst, outcome):
         (female(eligibility={"LACTATING": None}, labs={"HCG": "NEG"}), "not evaluable"),
         ({"demographics": {"SEX": None}}, "not evaluable"),
     ],
-    ids=["male", "male-hcg-pos-lactating", "female-hcg-pos", "female-hcg-pos-lactating-blank", "female-lactating",
-         "female-lactating-hcg-nd", "female-not-lactating-hcg-neg", "female-not-lactating-not-childbearing",
-         "female-not-lactating-not-childbearing-no-hcg", "female-not-lactating-hcg-nd-childbearing",
-         "female-not-lactating-no-hcg-childbearing", "female-lactating-blank", "sex-blank"],
+    ids=[
+        "male",
+        "male-hcg-pos-lactating",
+        "female-hcg-pos",
+        "female-hcg-pos-lactating-blank",
+        "female-lactating",
+        "female-lactating-hcg-nd",
+        "female-not-lactating-hcg-neg",
+        "female-not-lactating-not-childbearing",
+        "female-not-lactating-not-childbearing-no-hcg",
+        "female-not-lactating-hcg-nd-childbearing",
+        "female-not-lactating-no-hcg-childbearing",
+        "female-lactating-blank",
+        "sex-blank",
+    ],
 )
 def test_excl15_pregnant_or_lactating(changes, outcome):
     result = evaluate(subject(changes))
@@ -418,7 +456,9 @@ def test_excl15_values_name_sex_hcg_lactating_and_childbearing_potential():
     }
 
 
-@pytest.mark.parametrize(("hcg", "outcome"), [("NEG", "absent"), ("POS", "present"), ("ND", "not evaluable"), (None, "not evaluable")])
+@pytest.mark.parametrize(
+    ("hcg", "outcome"), [("NEG", "absent"), ("POS", "present"), ("ND", "not evaluable"), (None, "not evaluable")]
+)
 def test_excl15_girl_under_eight_follows_the_rule_as_written(hcg, outcome):
     # CHILDPOT is only shown from age 8, so for a younger girl it counts as missing and only a
     # negative hCG makes the condition absent (the literal section-4 rule; see the report's doubts).
@@ -447,8 +487,19 @@ def test_excl15_girl_under_eight_follows_the_rule_as_written(hcg, outcome):
         ({"HIVAGAB": None}, "not evaluable"),
         ({"HBSAG": "ND", "HBVDNA": "ND", "HCVRNA": "ND", "HIVAGAB": "ND", "TPAB": "ND"}, "absent"),  # rule as written
     ],
-    ids=["tpab-pos-rpr-neg", "tpab-pos-rpr-pos", "tpab-neg-rpr-pos", "tpab-pos-rpr-blank", "hiv", "hbsag", "hbvdna",
-         "hcvrna", "hiv-hbsag-blank", "hiv-blank", "all-not-done"],
+    ids=[
+        "tpab-pos-rpr-neg",
+        "tpab-pos-rpr-pos",
+        "tpab-neg-rpr-pos",
+        "tpab-pos-rpr-blank",
+        "hiv",
+        "hbsag",
+        "hbvdna",
+        "hcvrna",
+        "hiv-hbsag-blank",
+        "hiv-blank",
+        "all-not-done",
+    ],
 )
 def test_excl16_active_infection(labs, outcome):
     result = evaluate(subject({"labs": labs}))
@@ -517,7 +568,12 @@ def test_a_decisive_criterion_makes_the_subject_ineligible_while_others_are_not_
     changes = dict(changes)
     changes["marrow_mrd"] = {"MRIDONE": "N", **changes.get("marrow_mrd", {})}
     result = evaluate(subject(changes, drop=("labs",)))
-    expected = {"EXCL07": "not evaluable", "EXCL13": "not evaluable", "EXCL16": "not evaluable", "EXCL11": "not evaluable"}
+    expected = {
+        "EXCL07": "not evaluable",
+        "EXCL13": "not evaluable",
+        "EXCL16": "not evaluable",
+        "EXCL11": "not evaluable",
+    }
     assert_only_changed(result, expected | decisive)
     assert result.eligible == "N"
     assert evaluate_form(subject(changes, drop=("labs",))).values["ELIGIBLE"] == "N"
@@ -533,8 +589,13 @@ def test_investigator_cannot_confirm_an_ineligible_subject():
 
 
 EXPECTED_BASE_VALUES: dict[str, dict[str, Any]] = {
-    "INCL01": {"diagnosis.DXSTAT": "RELAPSED", "diagnosis.QUALBLST": 25.0, "diagnosis.FCMDONE": "Y",
-               "diagnosis.KARYDONE": "Y", "diagnosis.MRDDONE": "Y"},
+    "INCL01": {
+        "diagnosis.DXSTAT": "RELAPSED",
+        "diagnosis.QUALBLST": 25.0,
+        "diagnosis.FCMDONE": "Y",
+        "diagnosis.KARYDONE": "Y",
+        "diagnosis.MRDDONE": "Y",
+    },
     "INCL02": {"prior_cart.CARTLOSDAT": "2025-12-01", "prior_cart.CARTDAT": "2025-06-01", "prior_cart.RELSINCE": "N"},
     "INCL03": {"demographics.AGE": 12},
     "INCL05": {"vitals.ECOG": 1},
@@ -545,8 +606,14 @@ EXPECTED_BASE_VALUES: dict[str, dict[str, Any]] = {
     "EXCL12": {"marrow_mrd.CSFBLST": 0},
     "EXCL13": {"labs.PBBLST": 2},
     "EXCL15": {"demographics.SEX": "M", "labs.HCG": None, "eligibility.LACTATING": None, "demographics.CHILDPOT": None},
-    "EXCL16": {"labs.HBSAG": "NEG", "labs.HBVDNA": "NEG", "labs.HCVRNA": "NEG", "labs.HIVAGAB": "NEG",
-               "labs.TPAB": "NEG", "labs.RPR": None},
+    "EXCL16": {
+        "labs.HBSAG": "NEG",
+        "labs.HBVDNA": "NEG",
+        "labs.HCVRNA": "NEG",
+        "labs.HIVAGAB": "NEG",
+        "labs.TPAB": "NEG",
+        "labs.RPR": None,
+    },
 } | {cid: {f"eligibility.{cid}": BASE["eligibility"][cid]} for cid in ENTERED}
 
 # The rule reads only MRILES / CSFBLST; naming the "done" flag too would also be faithful.
@@ -577,7 +644,11 @@ def test_source_values_are_typed_in_the_api():
 def run_cli(path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cik_ecrf", "eligibility", "--values", str(path), *args],
-        cwd=REPO, capture_output=True, text=True, encoding="utf-8", timeout=120,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
     )
 
 
@@ -700,13 +771,28 @@ def test_cli_malformed_json_gives_line_and_column(tmp_path, text, position):
         ({"diagnosis": {"QUALBLST": 25.55}}, ("$.diagnosis.QUALBLST: ", "decimal")),
         ({"diagnosis": {"BENDA": "yes"}}, ("$.diagnosis.BENDA: ",)),
         ({"demographics": {"BRTHDAT": 20140110}}, ("$.demographics.BRTHDAT: ",)),
-        ({"prior_cart": {"LOSSEV": [{"LOSSDAT": "2025-13-01", "LOSSMETH": "QPCR", "LOSSVAL": 0}]}},
-         ("$.prior_cart.LOSSEV[1].LOSSDAT: ",)),
+        (
+            {"prior_cart": {"LOSSEV": [{"LOSSDAT": "2025-13-01", "LOSSMETH": "QPCR", "LOSSVAL": 0}]}},
+            ("$.prior_cart.LOSSEV[1].LOSSDAT: ",),
+        ),
         ({"prior_cart": {"LOSSEV": "2025-12-01"}}, ("$.prior_cart.LOSSEV: ",)),
     ],
-    ids=["unknown-form", "non-screening-form", "unknown-field", "ecog-text", "ecog-not-a-code", "date-format",
-         "impossible-date", "bool-for-number", "text-for-number", "too-many-decimals", "yesno-not-a-code",
-         "date-as-number", "group-cell", "group-not-a-list"],
+    ids=[
+        "unknown-form",
+        "non-screening-form",
+        "unknown-field",
+        "ecog-text",
+        "ecog-not-a-code",
+        "date-format",
+        "impossible-date",
+        "bool-for-number",
+        "text-for-number",
+        "too-many-decimals",
+        "yesno-not-a-code",
+        "date-as-number",
+        "group-cell",
+        "group-not-a-list",
+    ],
 )
 def test_cli_rejects_bad_input_naming_file_and_field(tmp_path, changes, fragments):
     path = write_values(tmp_path, subject(changes))

@@ -231,12 +231,12 @@ def test_comparisons_of_dates_datetimes_times_and_text() -> None:
     assert ev("D >= E", D=d("2024-01-01"), E=d("2024-01-02")) is False
     tz8 = dt.timezone(dt.timedelta(hours=8))
     early = dt.datetime(2024, 1, 1, 8, 0, tzinfo=tz8)
-    same_instant = dt.datetime(2024, 1, 1, 0, 0, tzinfo=dt.timezone.utc)
+    same_instant = dt.datetime(2024, 1, 1, 0, 0, tzinfo=dt.UTC)
     assert ev("DT = DT2", DT=early, DT2=same_instant) is True
     assert ev("DT < DT2", DT=early, DT2=same_instant + dt.timedelta(minutes=1)) is True
     assert ev("TM < TM2", TM=dt.time(8, 30), TM2=dt.time(9, 0)) is True
     assert ev('T = "abc"', T="abc") is True
-    assert ev('T != U', T="abc", U="abd") is True
+    assert ev("T != U", T="abc", U="abd") is True
     assert ev('C = "RED"', C="RED") is True
     assert ev("G = 2", G=2) is True
     assert ev('YN = "Y"', YN="N") is False
@@ -439,7 +439,13 @@ def test_years_between_counts_completed_years(birth: str, on: str, years: int) -
 
 @pytest.mark.parametrize(
     ("a", "b", "days"),
-    [("2024-02-28", "2024-03-01", 2), ("2023-02-28", "2023-03-01", 1), ("2024-03-01", "2024-02-28", -2), ("2024-01-01", "2024-01-01", 0), ("2023-01-01", "2024-01-01", 365)],
+    [
+        ("2024-02-28", "2024-03-01", 2),
+        ("2023-02-28", "2023-03-01", 1),
+        ("2024-03-01", "2024-02-28", -2),
+        ("2024-01-01", "2024-01-01", 0),
+        ("2023-01-01", "2024-01-01", 365),
+    ],
 )
 def test_days_between(a: str, b: str, days: int) -> None:
     assert ev("days_between(D, E)", D=d(a), E=d(b)) == days
@@ -456,7 +462,7 @@ def test_date_function() -> None:
     assert ev("date(DT)", DT=dt.datetime(2024, 3, 1, 23, 30, tzinfo=tz8)) == d("2024-03-01")
     assert ev("date(DT)", DT=None) is None
     assert ev('date("2024-02-29")') == d("2024-02-29")
-    assert ev('D <= date(DT)', D=d("2024-03-01"), DT=dt.datetime(2024, 3, 1, 0, 5, tzinfo=tz8)) is True
+    assert ev("D <= date(DT)", D=d("2024-03-01"), DT=dt.datetime(2024, 3, 1, 0, 5, tzinfo=tz8)) is True
     assert compiled("date(DT)").type == DATE
 
 
@@ -554,7 +560,9 @@ def test_a_date_that_may_be_partial_keeps_interval_semantics(text: str) -> None:
     assert c.fn(env(D=d("2024-03-20"), L=True, P=None, E=d("2024-04-01"))) is True
 
 
-@pytest.mark.parametrize("text", ["coalesce(D, P) + months(1)", "case when L then D else P end - days(1)", "days_between(coalesce(D, P), E)"])
+@pytest.mark.parametrize(
+    "text", ["coalesce(D, P) + months(1)", "case when L then D else P end - days(1)", "days_between(coalesce(D, P), E)"]
+)
 def test_a_date_that_may_be_partial_cannot_be_shifted_or_subtracted(text: str) -> None:
     try:
         c = compiled(text)
@@ -626,8 +634,8 @@ ROWS = [
         ("any(GRP, VAL > 5)", ROWS, True),
         ("any(GRP, VAL > 10)", ROWS, False),
         ("all(GRP, VAL > 1)", ROWS, True),
-        ("all(GRP, KIND = \"RED\")", ROWS, False),
-        ("any(GRP, KIND = \"BLUE\" and DAY < date(\"2024-02-01\"))", ROWS, True),
+        ('all(GRP, KIND = "RED")', ROWS, False),
+        ('any(GRP, KIND = "BLUE" and DAY < date("2024-02-01"))', ROWS, True),
         ("any(GRP, VAL > 5)", None, False),  # over no rows
         ("all(GRP, VAL > 5)", None, True),
         ("any(GRP, VAL > 5)", [{"VAL": None}, {"VAL": 9}], True),
@@ -715,7 +723,7 @@ def test_present_is_never_missing() -> None:
         ("abs(1, 2)", 0, "abs() takes 1 argument(s), got 2"),
         ("frobnicate(1)", 0, "unknown function frobnicate()"),
         ("months(T)", 7, "months() needs a number"),
-        ("date(A)", 5, "date() needs a datetime or a \"YYYY-MM-DD\" text"),
+        ("date(A)", 5, 'date() needs a datetime or a "YYYY-MM-DD" text'),
         ("days_between(DT, D)", 13, "days_between() needs two full dates, not datetime"),
         ("min(T)", 4, "min() of one argument needs a list of numbers"),
         ("max(A, D)", 7, "max() needs values of one orderable type"),
@@ -727,7 +735,7 @@ def test_present_is_never_missing() -> None:
         ("coalesce(A, T)", 12, "coalesce() needs values of one type, got number and text"),
         ("case when A then 1 end", 10, "'when' needs a true/false condition"),
         ('case when L then 1 else "x" end', 24, "'case' branches disagree: number and text"),
-        ("A in {1, \"x\"}", 9, "cannot compare number with text"),
+        ('A in {1, "x"}', 9, "cannot compare number with text"),
         ("A in T", 5, "'in' needs a {...} set, a multiple choice or a list, not text"),
         ("D in MC", 0, "cannot look for date in a multiple choice"),
         ("MC = MC", 3, "cannot compare multiple choice values"),
@@ -809,7 +817,11 @@ CROSS_FIELDS = [
     derived("HSCR", "coalesce(obs.HEIGHT_SCR, 0)", "decimal", decimals=1),
     derived("DBL", "obs.DOUBLE", "decimal", decimals=1),
     derived("SECRET_OR", "coalesce(obs.SECRET, -1)", "integer"),
-    derived("COLOR_TXT", 'case when obs.COLOR = "RED" then "warm" when obs.COLOR in {"BLUE", "GREEN"} then "cool" end', "text"),
+    derived(
+        "COLOR_TXT",
+        'case when obs.COLOR = "RED" then "warm" when obs.COLOR in {"BLUE", "GREEN"} then "cool" end',
+        "text",
+    ),
     derived("AGE", "years_between(enrol.BRTHDAT, enrol.ENRDAT)", "integer"),
     derived("NEV", "count(events)", "integer"),
     derived("MAXG", "max(events.EVGRADE)", "integer"),
@@ -882,9 +894,17 @@ def test_month_arithmetic_and_checks_through_a_form(tmp_path: Path) -> None:
         derived("DTDAY", "date(DT)", "date"),
         derived("CASE", 'case when N > 50 then "Y" when N >= 0 then "N" end', "yesno"),
     ]
-    checks = [check("P_BEFORE_E", "P < E", ["P"]), check("E_WITHIN_6M", "E <= D + months(6)", ["E"], severity="warning")]
+    checks = [
+        check("P_BEFORE_E", "P < E", ["P"]),
+        check("E_WITHIN_6M", "E <= D + months(6)", ["E"], severity="warning"),
+    ]
     engine = RulesEngine(load_study(write_study(tmp_path, probe_fields=fields, probe_checks=checks)))
-    result = engine.evaluate("probe", "V1", {"D": "2024-02-29", "E": "2023-03-31", "X": "1.25", "DT": "2024-03-01T23:30+08:00", "N": 51, "P": "2023-03"}, clock=CLOCK)
+    result = engine.evaluate(
+        "probe",
+        "V1",
+        {"D": "2024-02-29", "E": "2023-03-31", "X": "1.25", "DT": "2024-03-01T23:30+08:00", "N": 51, "P": "2023-03"},
+        clock=CLOCK,
+    )
     assert result.values["PLUS1M"] == d("2024-03-29")
     assert result.values["MINUS1M"] == d("2023-02-28")
     assert result.values["PLUS1Y"] == d("2025-02-28")
@@ -937,7 +957,13 @@ def test_type_errors_are_load_errors_with_path_and_column(tmp_path: Path, expres
 
 
 def test_derived_type_mismatch_is_a_load_error(tmp_path: Path) -> None:
-    errors = _load_errors(tmp_path, probe_fields=[derived("OUT", "D + days(1)", "integer"), derived("YES", 'case when N > 1 then "Y" else "MAYBE" end', "yesno")])
+    errors = _load_errors(
+        tmp_path,
+        probe_fields=[
+            derived("OUT", "D + days(1)", "integer"),
+            derived("YES", 'case when N > 1 then "Y" else "MAYBE" end', "yesno"),
+        ],
+    )
     assert len(errors) == 2, errors
     assert any("$.fields[14].derive: yields date but value_type is integer" in e for e in errors)
     assert any("$.fields[15].derive: yields MAYBE, not a code of the field (N, Y)" in e for e in errors)
@@ -952,7 +978,9 @@ def test_derived_type_mismatch_is_a_load_error(tmp_path: Path) -> None:
         ('coalesce(C, "PURPLE")', "COLOR"),
     ],
 )
-def test_derived_choice_yielding_a_code_outside_its_list_is_a_load_error(tmp_path: Path, expression: str, codelist: str) -> None:
+def test_derived_choice_yielding_a_code_outside_its_list_is_a_load_error(
+    tmp_path: Path, expression: str, codelist: str
+) -> None:
     errors = _load_errors(tmp_path, probe_fields=[derived("OUT", expression, "choice", codelist=codelist)])
     assert len(errors) == 1 and "$.fields[14].derive" in errors[0] and "not a code of the field" in errors[0], errors
 
@@ -970,7 +998,13 @@ def test_several_type_errors_are_all_reported(tmp_path: Path) -> None:
 
 
 def test_a_form_at_several_visits_needs_a_named_visit(tmp_path: Path) -> None:
-    late = {"id": "late", "version": "1", "title": {"en": "Late", "zh": "晚"}, "fields": [field("NOTE", "text")], "checks": [check("C1", "obs.WEIGHT > 1", ["NOTE"])]}
+    late = {
+        "id": "late",
+        "version": "1",
+        "title": {"en": "Late", "zh": "晚"},
+        "fields": [field("NOTE", "text")],
+        "checks": [check("C1", "obs.WEIGHT > 1", ["NOTE"])],
+    }
     errors = _load_errors(tmp_path, forms={"late": late})
     assert len(errors) == 1
     assert "late.json: $.checks[0].assert: at column 1: form obs is at several visits (V1, V2, screening)" in errors[0]
@@ -1015,7 +1049,9 @@ nested_text = st.one_of(
     deep.map(lambda k: "not " * min(k, 900) + "true"),
     deep.map(lambda k: "abs(" * min(k, 900) + "1" + ")" * min(k, 900)),
     deep.map(lambda k: "{" * k),
-    st.tuples(deep, st.sampled_from(["A", "case when L then 1 end", "sqrt(1)", '"s"'])).map(lambda t: "(" * min(t[0], 60) + t[1] + ")" * min(t[0], 60)),
+    st.tuples(deep, st.sampled_from(["A", "case when L then 1 end", "sqrt(1)", '"s"'])).map(
+        lambda t: "(" * min(t[0], 60) + t[1] + ")" * min(t[0], 60)
+    ),
 )
 ROBUST = settings(max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -1056,7 +1092,7 @@ FULL_ENV = {
     "U": None,
     "D": d("2024-02-29"),
     "E": None,
-    "DT": dt.datetime(2024, 1, 1, 8, 0, tzinfo=dt.timezone.utc),
+    "DT": dt.datetime(2024, 1, 1, 8, 0, tzinfo=dt.UTC),
     "TM": dt.time(8, 0),
     "L": True,
     "R": None,
@@ -1117,7 +1153,9 @@ def test_long_flat_chain_in_a_definition_is_a_load_error_not_a_crash(tmp_path: P
 
 
 def test_round_of_a_huge_value_is_not_evaluable_rather_than_a_crash(tmp_path: Path) -> None:
-    engine = RulesEngine(load_study(write_study(tmp_path, probe_fields=[derived("OUT", "round(M / 3, 2)", "decimal", decimals=2)])))
+    engine = RulesEngine(
+        load_study(write_study(tmp_path, probe_fields=[derived("OUT", "round(M / 3, 2)", "decimal", decimals=2)]))
+    )
     assert engine.evaluate("probe", "V1", {"M": 9}, clock=CLOCK).values["OUT"] == Decimal("3.00")
     assert engine.evaluate("probe", "V1", {"M": "1" + "0" * 30}, clock=CLOCK).values["OUT"] is None
 

@@ -101,7 +101,15 @@ def test_text_length_max(engine: RulesEngine) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "codes"),
-    [("AB", set()), ("ABCD", set()), ("A", {"length", "pattern"}), ("ABCDE", {"length", "pattern"}), ("ab", {"pattern"}), ("A1", {"pattern"}), (12, {"pattern"})],
+    [
+        ("AB", set()),
+        ("ABCD", set()),
+        ("A", {"length", "pattern"}),
+        ("ABCDE", {"length", "pattern"}),
+        ("ab", {"pattern"}),
+        ("A1", {"pattern"}),
+        (12, {"pattern"}),
+    ],
 )
 def test_text_length_min_and_pattern(engine: RulesEngine, raw: Any, codes: set[str]) -> None:
     result = enter(engine, "demographics", "screening", "SUBJINIT", raw)
@@ -123,7 +131,9 @@ def test_integer_accepted(engine: RulesEngine, raw: Any) -> None:
     assert_accepted(enter(engine, "vitals", "screening", "HR", raw), "HR", 72)
 
 
-@pytest.mark.parametrize("raw", ["72.5", "abc", True, False, 72.5, [72], "7 2", "1e2", "0x1F", Decimal("72.5"), {"v": 72}])
+@pytest.mark.parametrize(
+    "raw", ["72.5", "abc", True, False, 72.5, [72], "7 2", "1e2", "0x1F", Decimal("72.5"), {"v": 72}]
+)
 def test_integer_unreadable(engine: RulesEngine, raw: Any) -> None:
     assert_type_issue(enter(engine, "vitals", "screening", "HR", raw), "HR")
 
@@ -189,13 +199,26 @@ def test_soft_range_warning_must_be_confirmed(engine: RulesEngine) -> None:
 # --------------------------------------------------------------------------- decimal
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("37.5", Decimal("37.5")), ("37", Decimal("37")), (37, Decimal("37")), (37.5, Decimal("37.5")), (Decimal("37.5"), Decimal("37.5")), (" 37.5 ", Decimal("37.5")), ("37.", Decimal("37"))])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("37.5", Decimal("37.5")),
+        ("37", Decimal("37")),
+        (37, Decimal("37")),
+        (37.5, Decimal("37.5")),
+        (Decimal("37.5"), Decimal("37.5")),
+        (" 37.5 ", Decimal("37.5")),
+        ("37.", Decimal("37")),
+    ],
+)
 def test_decimal_accepted(engine: RulesEngine, raw: Any, expected: Decimal) -> None:
     assert_accepted(enter(engine, "vitals", "screening", "TEMP", raw), "TEMP", expected)
 
 
 def test_decimal_places_limit(engine: RulesEngine) -> None:
-    issue = assert_type_issue(enter(engine, "vitals", "screening", "TEMP", "37.55"), "TEMP", "at most 1 decimal place(s) allowed, got 37.55")
+    issue = assert_type_issue(
+        enter(engine, "vitals", "screening", "TEMP", "37.55"), "TEMP", "at most 1 decimal place(s) allowed, got 37.55"
+    )
     assert "最多允许 1 位小数" in issue.message.zh
     assert_type_issue(enter(engine, "vitals", "screening", "TEMP", 37.55), "TEMP", "at most 1 decimal place(s)")
     # two places allowed on labs WBC
@@ -212,7 +235,17 @@ def test_decimal_unreadable(engine: RulesEngine, raw: Any) -> None:
         assert_type_issue(result, "TEMP")
 
 
-@pytest.mark.parametrize(("raw", "code", "severity"), [("29.9", "range", "error"), ("45.1", "range", "error"), ("34.9", "soft_range", "warning"), ("40.1", "soft_range", "warning"), ("30", "soft_range", "warning"), ("38.5", None, None)])
+@pytest.mark.parametrize(
+    ("raw", "code", "severity"),
+    [
+        ("29.9", "range", "error"),
+        ("45.1", "range", "error"),
+        ("34.9", "soft_range", "warning"),
+        ("40.1", "soft_range", "warning"),
+        ("30", "soft_range", "warning"),
+        ("38.5", None, None),
+    ],
+)
 def test_decimal_ranges(engine: RulesEngine, raw: str, code: str | None, severity: str | None) -> None:
     result = enter(engine, "vitals", "screening", "TEMP", raw)
     found = [(i.code, i.severity) for i in issues_of(result, "TEMP")]
@@ -224,7 +257,10 @@ def test_decimal_ranges(engine: RulesEngine, raw: str, code: str | None, severit
 # --------------------------------------------------------------------------- date
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("2024-02-29", dt.date(2024, 2, 29)), (" 2025-06-01 ", dt.date(2025, 6, 1)), ("1900-01-01", dt.date(1900, 1, 1))])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("2024-02-29", dt.date(2024, 2, 29)), (" 2025-06-01 ", dt.date(2025, 6, 1)), ("1900-01-01", dt.date(1900, 1, 1))],
+)
 def test_date_accepted(engine: RulesEngine, raw: str, expected: dt.date) -> None:
     assert_accepted(enter(engine, "labs", "screening", "LBDAT", raw), "LBDAT", expected)
 
@@ -260,25 +296,59 @@ def test_date_max_today_uses_the_injected_clock(engine: RulesEngine) -> None:
 
 def test_date_min(engine: RulesEngine) -> None:
     result = enter(engine, "demographics", "screening", "BRTHDAT", "1899-12-31")
-    assert [(i.code, i.message.en) for i in issues_of(result, "BRTHDAT")] == [("range", "1899-12-31 is below the minimum 1900-01-01")]
+    assert [(i.code, i.message.en) for i in issues_of(result, "BRTHDAT")] == [
+        ("range", "1899-12-31 is below the minimum 1900-01-01")
+    ]
 
 
 # --------------------------------------------------------------------------- partial date
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("2024", PartialDate(2024)), ("2024-03", PartialDate(2024, 3)), ("2024-03-15", PartialDate(2024, 3, 15)), ("2024-02-29", PartialDate(2024, 2, 29))])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2024", PartialDate(2024)),
+        ("2024-03", PartialDate(2024, 3)),
+        ("2024-03-15", PartialDate(2024, 3, 15)),
+        ("2024-02-29", PartialDate(2024, 2, 29)),
+    ],
+)
 def test_partial_date_accepted(engine: RulesEngine, raw: str, expected: PartialDate) -> None:
     assert_accepted(enter(engine, "diagnosis", "screening", "DIAGDAT", raw), "DIAGDAT", expected)
 
 
-@pytest.mark.parametrize("raw", ["2024-13", "2024-00", "2023-02-29", "2024-02-30", "24", "2024/03", "2024-3", "0000", "March 2024", 2024, "2024-03-15T00:00"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2024-13",
+        "2024-00",
+        "2023-02-29",
+        "2024-02-30",
+        "24",
+        "2024/03",
+        "2024-3",
+        "0000",
+        "March 2024",
+        2024,
+        "2024-03-15T00:00",
+    ],
+)
 def test_partial_date_unreadable(engine: RulesEngine, raw: Any) -> None:
     assert_type_issue(enter(engine, "diagnosis", "screening", "DIAGDAT", raw), "DIAGDAT")
 
 
 @pytest.mark.parametrize(
     ("raw", "code"),
-    [("1999", "range"), ("1999-12", "range"), ("2000", None), ("2025", None), ("2025-06", None), ("2025-07", "range"), ("2026", "range"), ("2025-06-02", "range")],
+    [
+        ("1999", "range"),
+        ("1999-12", "range"),
+        ("2000", None),
+        ("2025", None),
+        ("2025-06", None),
+        ("2025-07", "range"),
+        ("2026", "range"),
+        ("2025-06-02", "range"),
+    ],
 )
 def test_partial_date_range_compares_the_interval(mini: RulesEngine, raw: str, code: str | None) -> None:
     # probe.P: range 2000-01-01 .. today; outside only when the whole interval is outside
@@ -297,7 +367,7 @@ TZ8 = dt.timezone(dt.timedelta(hours=8))
     [
         ("2025-06-01T08:30+08:00", dt.datetime(2025, 6, 1, 8, 30, tzinfo=TZ8)),
         ("2025-06-01 08:30+08:00", dt.datetime(2025, 6, 1, 8, 30, tzinfo=TZ8)),
-        ("2025-06-01T00:30Z", dt.datetime(2025, 6, 1, 0, 30, tzinfo=dt.timezone.utc)),
+        ("2025-06-01T00:30Z", dt.datetime(2025, 6, 1, 0, 30, tzinfo=dt.UTC)),
         ("2025-06-01T08:30:15+08:00", dt.datetime(2025, 6, 1, 8, 30, 15, tzinfo=TZ8)),
         ("2025-06-01T12:00+08:00", dt.datetime(2025, 6, 1, 12, 0, tzinfo=TZ8)),  # exactly now: inclusive
     ],
@@ -328,7 +398,13 @@ def test_datetime_unreadable(engine: RulesEngine, raw: Any, fragment: str) -> No
 
 @pytest.mark.parametrize(
     ("raw", "late"),
-    [("2025-06-01T12:01+08:00", True), ("2025-06-01T04:01Z", True), ("2025-06-01T03:59Z", False), ("2025-06-01T05:00-07:00", True), ("2025-05-31T20:00-07:00", False)],
+    [
+        ("2025-06-01T12:01+08:00", True),
+        ("2025-06-01T04:01Z", True),
+        ("2025-06-01T03:59Z", False),
+        ("2025-06-01T05:00-07:00", True),
+        ("2025-05-31T20:00-07:00", False),
+    ],
 )
 def test_datetime_max_now_compares_instants(engine: RulesEngine, raw: str, late: bool) -> None:
     result = enter(engine, "vitals", "screening", "VSDAT", raw)
@@ -363,7 +439,11 @@ def test_choice_accepted(engine: RulesEngine, raw: str) -> None:
 
 @pytest.mark.parametrize("raw", ["none", "XYZ", 1, True, ["NONE"], "NONE,LOW_FLOW"])
 def test_choice_unknown_code(engine: RulesEngine, raw: Any) -> None:
-    issue = assert_type_issue(enter(engine, "vitals", "screening", "O2SUPP", raw), "O2SUPP", "is not one of the codes NONE, LOW_FLOW, HIGH_FLOW, NIV, MECH")
+    issue = assert_type_issue(
+        enter(engine, "vitals", "screening", "O2SUPP", raw),
+        "O2SUPP",
+        "is not one of the codes NONE, LOW_FLOW, HIGH_FLOW, NIV, MECH",
+    )
     assert "不是可选代码" in issue.message.zh
 
 
@@ -393,7 +473,13 @@ def test_multichoice_accepted(engine: RulesEngine, raw: Any, expected: tuple[str
 
 @pytest.mark.parametrize(
     ("raw", "fragment"),
-    [(["BM", "BM"], "a code is chosen twice"), (["BM", "XX"], "'XX' is not one of the codes"), ("BM", "expected a list of codes"), ({"BM": True}, "expected a list of codes"), ([["BM"]], "is not one of the codes")],
+    [
+        (["BM", "BM"], "a code is chosen twice"),
+        (["BM", "XX"], "'XX' is not one of the codes"),
+        ("BM", "expected a list of codes"),
+        ({"BM": True}, "expected a list of codes"),
+        ([["BM"]], "is not one of the codes"),
+    ],
 )
 def test_multichoice_unreadable(engine: RulesEngine, raw: Any, fragment: str) -> None:
     assert_type_issue(enter(engine, "relapse", "subject", "RELTYPE", raw), "RELTYPE", fragment)
@@ -413,7 +499,9 @@ def test_yesno_accepted(engine: RulesEngine, raw: str) -> None:
 
 @pytest.mark.parametrize("raw", ["y", "Yes", "YES", True, 1, "是", ["Y"]])
 def test_yesno_unreadable(engine: RulesEngine, raw: Any) -> None:
-    assert_type_issue(enter(engine, "consent", "screening", "SUBJSIGN", raw), "SUBJSIGN", "is not one of the codes Y, N")
+    assert_type_issue(
+        enter(engine, "consent", "screening", "SUBJSIGN", raw), "SUBJSIGN", "is not one of the codes Y, N"
+    )
 
 
 # --------------------------------------------------------------------------- derived
@@ -425,7 +513,9 @@ def test_derived_is_read_only(engine: RulesEngine) -> None:
         session.set_value("BSA", "1.80")
     with pytest.raises(KeyError):
         session.set_value("NOPE", 1)
-    assert engine.evaluate("vitals", "screening", {**VITALS_OK, "BSA": "9.99"}, clock=CLOCK).values["BSA"] == Decimal("1.82")  # stored values do not override
+    assert engine.evaluate("vitals", "screening", {**VITALS_OK, "BSA": "9.99"}, clock=CLOCK).values["BSA"] == Decimal(
+        "1.82"
+    )  # stored values do not override
 
 
 def test_bsa_is_derived_from_height_and_weight(engine: RulesEngine) -> None:
@@ -447,7 +537,15 @@ def test_bsa_after_screening_uses_the_screening_height(engine: RulesEngine) -> N
     assert enter(engine, "vitals", "D1", "WEIGHT", "72.0").values["BSA"] is None  # no screening vitals
 
 
-@pytest.mark.parametrize(("birth", "consent", "age"), [("2000-06-15", "2018-06-14", 17), ("2000-06-15", "2018-06-15", 18), ("2008-02-29", "2026-02-28", 17), ("2008-02-29", "2026-03-01", 18)])
+@pytest.mark.parametrize(
+    ("birth", "consent", "age"),
+    [
+        ("2000-06-15", "2018-06-14", 17),
+        ("2000-06-15", "2018-06-15", 18),
+        ("2008-02-29", "2026-02-28", 17),
+        ("2008-02-29", "2026-03-01", 18),
+    ],
+)
 def test_age_is_derived_from_the_consent_date(engine: RulesEngine, birth: str, consent: str, age: int) -> None:
     subject = SubjectData.of({("screening", "consent"): {"ICFDAT": consent}})
     clock = Clock.fixed("2026-06-01T12:00+08:00")
@@ -486,20 +584,28 @@ def test_crs_grade_is_derived(engine: RulesEngine, values: dict[str, str], grade
 # --------------------------------------------------------------------------- group
 
 
-MOLEC_OK = [{"GENE": "BCR-ABL1", "METHOD": "FISH", "RESULT": "POS"}, {"GENE": "IKZF1", "METHOD": "NGS", "RESULT": "NEG"}]
+MOLEC_OK = [
+    {"GENE": "BCR-ABL1", "METHOD": "FISH", "RESULT": "POS"},
+    {"GENE": "IKZF1", "METHOD": "NGS", "RESULT": "NEG"},
+]
 
 
 def test_group_rows_are_typed(engine: RulesEngine) -> None:
     result = enter(engine, "diagnosis", "screening", "MOLEC", MOLEC_OK)
     assert result.values["MOLEC"] == MOLEC_OK
     assert issues_of(result, "MOLEC") == []
-    rows = enter(engine, "prior_cart", "screening", "LOSSEV", [{"LOSSDAT": "2024-02-01", "LOSSMETH": "FCM", "LOSSVAL": "0.5"}])
+    rows = enter(
+        engine, "prior_cart", "screening", "LOSSEV", [{"LOSSDAT": "2024-02-01", "LOSSMETH": "FCM", "LOSSVAL": "0.5"}]
+    )
     assert rows.values["LOSSEV"] == [{"LOSSDAT": dt.date(2024, 2, 1), "LOSSMETH": "FCM", "LOSSVAL": Decimal("0.5")}]
     assert rows.values["CARTLOSDAT"] == dt.date(2024, 2, 1)  # min(LOSSEV.LOSSDAT)
 
 
 def test_group_unknown_column_and_bad_cell(engine: RulesEngine) -> None:
-    rows = [{"GENE": "BCR-ABL1", "METHOD": "FISH", "RESULT": "POS", "COLOUR": "red"}, {"GENE": "IKZF1", "METHOD": "PCR", "RESULT": "NEG"}]
+    rows = [
+        {"GENE": "BCR-ABL1", "METHOD": "FISH", "RESULT": "POS", "COLOUR": "red"},
+        {"GENE": "IKZF1", "METHOD": "PCR", "RESULT": "NEG"},
+    ]
     result = enter(engine, "diagnosis", "screening", "MOLEC", rows)
     found = {(i.code, i.row, i.column) for i in issues_of(result, "MOLEC")}
     assert found == {("type", 0, "COLOUR"), ("type", 1, "METHOD")}
@@ -512,11 +618,25 @@ def test_group_unknown_column_and_bad_cell(engine: RulesEngine) -> None:
 
 
 def test_group_required_cells(engine: RulesEngine) -> None:
-    result = enter(engine, "diagnosis", "screening", "MOLEC", [{"GENE": "X", "METHOD": "FISH"}, {"RESULT": "POS", "GENE": "  "}])
-    assert [m for m in result.missing_required if m.startswith("MOLEC")] == ["MOLEC[1].RESULT", "MOLEC[2].GENE", "MOLEC[2].METHOD"]
+    result = enter(
+        engine, "diagnosis", "screening", "MOLEC", [{"GENE": "X", "METHOD": "FISH"}, {"RESULT": "POS", "GENE": "  "}]
+    )
+    assert [m for m in result.missing_required if m.startswith("MOLEC")] == [
+        "MOLEC[1].RESULT",
+        "MOLEC[2].GENE",
+        "MOLEC[2].METHOD",
+    ]
 
 
-@pytest.mark.parametrize(("raw", "fragment"), [("BCR-ABL1", "expected a list of rows"), ({"GENE": "X"}, "expected a list of rows"), (["BCR-ABL1"], "row 1 must be an object"), (42, "expected a list of rows")])
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        ("BCR-ABL1", "expected a list of rows"),
+        ({"GENE": "X"}, "expected a list of rows"),
+        (["BCR-ABL1"], "row 1 must be an object"),
+        (42, "expected a list of rows"),
+    ],
+)
 def test_group_unreadable(engine: RulesEngine, raw: Any, fragment: str) -> None:
     result = enter(engine, "diagnosis", "screening", "MOLEC", raw)
     (issue,) = issues_of(result, "MOLEC")
@@ -526,7 +646,10 @@ def test_group_unreadable(engine: RulesEngine, raw: Any, fragment: str) -> None:
 
 
 def test_group_row_check(engine: RulesEngine) -> None:
-    rows = [{"LOSSDAT": "2024-02-01", "LOSSMETH": "FCM", "LOSSVAL": "0.5"}, {"LOSSDAT": "2024-01-05", "LOSSMETH": "QPCR", "LOSSVAL": "1"}]
+    rows = [
+        {"LOSSDAT": "2024-02-01", "LOSSMETH": "FCM", "LOSSVAL": "0.5"},
+        {"LOSSDAT": "2024-01-05", "LOSSMETH": "QPCR", "LOSSVAL": "1"},
+    ]
     session = engine.session("prior_cart", "screening", {"LOSSEV": rows}, clock=CLOCK)
     assert [i for i in session.snapshot().issues if i.code == "LOSSDAT_AFTER_CARTDAT"] == []  # CARTDAT missing
     delta = session.set_value("CARTDAT", "2024-01-10")  # the row check reads a form field: re-run
@@ -605,7 +728,12 @@ def test_required_if(engine: RulesEngine) -> None:
 
 
 def test_required_if_reading_another_form(engine: RulesEngine) -> None:
-    pregnant_possible = SubjectData.of({("screening", "demographics"): {"SEX": "F", "CHILDPOT": "Y", "BRTHDAT": "2000-01-01"}, ("screening", "consent"): {"ICFDAT": "2024-01-01"}})
+    pregnant_possible = SubjectData.of(
+        {
+            ("screening", "demographics"): {"SEX": "F", "CHILDPOT": "Y", "BRTHDAT": "2000-01-01"},
+            ("screening", "consent"): {"ICFDAT": "2024-01-01"},
+        }
+    )
     assert "HCG" in engine.evaluate("labs", "D1", {}, pregnant_possible, CLOCK).missing_required
     assert "HCG" not in engine.evaluate("labs", "D1", {}, SubjectData(), CLOCK).missing_required
 
@@ -616,7 +744,9 @@ def test_visits_restriction(engine: RulesEngine) -> None:
     assert "ECOG" in at_screening.required
     session = engine.session("vitals", "D1", {}, clock=CLOCK)
     result = session.snapshot()
-    assert "HEIGHT" not in result.visible and "HEIGHT" not in result.required and "HEIGHT" not in result.missing_required
+    assert (
+        "HEIGHT" not in result.visible and "HEIGHT" not in result.required and "HEIGHT" not in result.missing_required
+    )
     assert "ECOG" not in result.visible  # ECOG: screening and baseline only
     delta = session.set_value("HEIGHT", "999")  # out of range, but not applicable here
     assert delta.values == {} and session.snapshot().values["HEIGHT"] is None
@@ -627,7 +757,9 @@ def test_visits_restriction(engine: RulesEngine) -> None:
 def test_check_across_fields(engine: RulesEngine) -> None:
     result = enter(engine, "vitals", "screening", "DIABP", 100, values={"SYSBP": 90})
     assert {i.field for i in result.issues if i.code == "DIABP_LT_SYSBP"} == {"DIABP", "SYSBP"}
-    assert codes_of(enter(engine, "vitals", "screening", "DIABP", 100), "DIABP") == set()  # SYSBP missing: not evaluable
+    assert (
+        codes_of(enter(engine, "vitals", "screening", "DIABP", 100), "DIABP") == set()
+    )  # SYSBP missing: not evaluable
 
 
 # --------------------------------------------------------------------------- unreadable values never raise
@@ -643,11 +775,23 @@ json_like = st.recursive(
         st.from_regex(r"\A\d{4}(-\d{2}(-\d{2}([T ]\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})?)?)?)?\Z"),
         st.sampled_from(["Y", "N", "POS", "NEG", "NONE", "MECH", "FISH", "08:30", "2024-02-29"]),
     ),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.sampled_from(["GENE", "METHOD", "RESULT", "LOSSDAT", "X"]), children, max_size=3),
+    lambda children: (
+        st.lists(children, max_size=3)
+        | st.dictionaries(st.sampled_from(["GENE", "METHOD", "RESULT", "LOSSDAT", "X"]), children, max_size=3)
+    ),
     max_leaves=6,
 )
 
-SWEEP = [("vitals", "screening"), ("labs", "screening"), ("diagnosis", "screening"), ("prior_cart", "screening"), ("relapse", "subject"), ("adverse_events", "subject"), ("demographics", "screening"), ("crs_icans", "D1")]
+SWEEP = [
+    ("vitals", "screening"),
+    ("labs", "screening"),
+    ("diagnosis", "screening"),
+    ("prior_cart", "screening"),
+    ("relapse", "subject"),
+    ("adverse_events", "subject"),
+    ("demographics", "screening"),
+    ("crs_icans", "D1"),
+]
 
 
 @settings(max_examples=250, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
@@ -664,7 +808,11 @@ def test_any_entered_value_yields_issues_never_an_exception(engine: RulesEngine,
         assert_bilingual(issue)
         if issue.code == "type":
             assert issue.severity == "error"
-    if result.values.get(field_id) is None and raw not in (None, "", [], ()) and not (isinstance(raw, str) and not raw.strip()):
+    if (
+        result.values.get(field_id) is None
+        and raw not in (None, "", [], ())
+        and not (isinstance(raw, str) and not raw.strip())
+    ):
         # an unreadable (or hidden / not applicable) value: reported as a type issue unless the field is not shown
         if field_id in result.visible and spec.fields[field_id].definition.type != "group":
             assert "type" in {i.code for i in issues_of(result, field_id)}, (field_id, raw, result.issues)
@@ -702,7 +850,9 @@ TYPE_OR_RANGE = {"type", "range"}  # unreadable, or read and then out of range: 
     ],
     ids=_short_id,
 )
-def test_pathological_values_are_errors_not_exceptions(engine: RulesEngine, form: str, visit: str, field: str, raw: Any, allowed: set[str]) -> None:
+def test_pathological_values_are_errors_not_exceptions(
+    engine: RulesEngine, form: str, visit: str, field: str, raw: Any, allowed: set[str]
+) -> None:
     session = engine.session(form, visit, {}, clock=CLOCK)
     session.set_value(field, raw)
     result = session.snapshot()

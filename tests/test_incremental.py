@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from mini_forms import check, derived, field, label, write_study
 
 from cik_ecrf.definitions.loader import load_study
@@ -34,18 +33,54 @@ def engine() -> RulesEngine:
 
 def _screening(birth: str, sex: str) -> dict[tuple[str, str], Any]:
     return {
-        ("screening", "consent"): {"ICFVER": "v1.0", "ICFDAT": "2024-01-10", "SUBJSIGN": "Y", "GRDSIGN": "Y", "GRDREL": "MOTHER", "LTFUCONS": "Y"},
-        ("screening", "demographics"): {"SUBJINIT": "ABC", "BRTHDAT": birth, "SEX": sex, "ETHNIC": "HA", "CHILDPOT": "Y"},
+        ("screening", "consent"): {
+            "ICFVER": "v1.0",
+            "ICFDAT": "2024-01-10",
+            "SUBJSIGN": "Y",
+            "GRDSIGN": "Y",
+            "GRDREL": "MOTHER",
+            "LTFUCONS": "Y",
+        },
+        ("screening", "demographics"): {
+            "SUBJINIT": "ABC",
+            "BRTHDAT": birth,
+            "SEX": sex,
+            "ETHNIC": "HA",
+            "CHILDPOT": "Y",
+        },
         ("screening", "vitals"): {"VSDAT": "2024-01-11T09:00+08:00", "HEIGHT": "150.0", "WEIGHT": "45.0", "ECOG": 1},
         ("screening", "labs"): {
-            "LBDAT": "2024-01-11", "CREAT": "60", "CREAT_ULN": "100", "BUN": "5", "BUN_ULN": "8", "PBBLST": "10",
-            "HBSAG": "NEG", "HBVDNA": "NEG", "HCVRNA": "NEG", "HIVAGAB": "NEG", "TPAB": "NEG", "HCG": "NEG",
+            "LBDAT": "2024-01-11",
+            "CREAT": "60",
+            "CREAT_ULN": "100",
+            "BUN": "5",
+            "BUN_ULN": "8",
+            "PBBLST": "10",
+            "HBSAG": "NEG",
+            "HBVDNA": "NEG",
+            "HCVRNA": "NEG",
+            "HIVAGAB": "NEG",
+            "TPAB": "NEG",
+            "HCG": "NEG",
         },  # fmt: skip
         ("screening", "marrow_mrd"): {"BMDAT": "2024-01-12", "CSFDONE": "Y", "CSFBLST": "0", "MRIDONE": "N"},
-        ("screening", "diagnosis"): {"DXSTAT": "RELAPSED", "QUALBLST": "45", "FCMDONE": "Y", "KARYDONE": "Y", "MRDDONE": "Y", "BENDA": "N"},
-        ("screening", "prior_cart"): {"CARTDAT": "2023-06-01", "LOSSEV": [{"LOSSDAT": "2023-08-01", "LOSSMETH": "FCM", "LOSSVAL": "0"}], "RELSINCE": "N"},
+        ("screening", "diagnosis"): {
+            "DXSTAT": "RELAPSED",
+            "QUALBLST": "45",
+            "FCMDONE": "Y",
+            "KARYDONE": "Y",
+            "MRDDONE": "Y",
+            "BENDA": "N",
+        },
+        ("screening", "prior_cart"): {
+            "CARTDAT": "2023-06-01",
+            "LOSSEV": [{"LOSSDAT": "2023-08-01", "LOSSMETH": "FCM", "LOSSVAL": "0"}],
+            "RELSINCE": "N",
+        },
         ("screening", "eligibility"): {"IEDAT": "2024-01-15"},
-        ("subject", "adverse_events"): [{"AETERM": "CRS", "AECAT": "CRS", "AESTDAT": "2024-02-01", "AEONGO": "Y", "AETOXGR": 2}],
+        ("subject", "adverse_events"): [
+            {"AETERM": "CRS", "AECAT": "CRS", "AESTDAT": "2024-02-01", "AEONGO": "Y", "AETOXGR": 2}
+        ],
     }
 
 
@@ -70,10 +105,52 @@ FORMS_UNDER_TEST = [
 # --------------------------------------------------------------------------- values a nurse might type
 
 INTEGERS = [None, "", 0, 1, 2, 5, 9, 12, 20, 40, 72, 100, 120, 300, 301, 5000, "abc", "7.5", True, "-3"]
-DECIMALS = [None, "", "0", "0.5", "1.25", "5", "8", "12.5", "36.5", "38.5", "45", "60", "70.0", "100", "150.0", "170", "1000", "abc", "1.23456", -1]
-DATES = [None, "", "2023-01-01", "2023-06-01", "2023-08-01", "2024-01-09", "2024-01-10", "2024-01-11", "2024-06-15", "2025-06-01", "2025-06-02", "2023-02-30", "01/02/2024"]
+DECIMALS = [
+    None,
+    "",
+    "0",
+    "0.5",
+    "1.25",
+    "5",
+    "8",
+    "12.5",
+    "36.5",
+    "38.5",
+    "45",
+    "60",
+    "70.0",
+    "100",
+    "150.0",
+    "170",
+    "1000",
+    "abc",
+    "1.23456",
+    -1,
+]
+DATES = [
+    None,
+    "",
+    "2023-01-01",
+    "2023-06-01",
+    "2023-08-01",
+    "2024-01-09",
+    "2024-01-10",
+    "2024-01-11",
+    "2024-06-15",
+    "2025-06-01",
+    "2025-06-02",
+    "2023-02-30",
+    "01/02/2024",
+]
 PARTIALS = [None, "2023", "2024", "2024-01", "2024-01-10", "2024-02", "2024-13", "x"]
-DATETIMES = [None, "2024-01-11T09:00+08:00", "2025-06-01T12:00+08:00", "2025-06-01T12:30+08:00", "2024-01-01T08:00", "bad"]
+DATETIMES = [
+    None,
+    "2024-01-11T09:00+08:00",
+    "2025-06-01T12:00+08:00",
+    "2025-06-01T12:30+08:00",
+    "2024-01-01T08:00",
+    "bad",
+]
 TEXTS = [None, "", "AB", "v1.0", "x" * 45, 7, "BCR-ABL1"]
 
 
@@ -167,7 +244,12 @@ def assert_delta_exact(
 # --------------------------------------------------------------------------- the property
 
 
-@settings(max_examples=120, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=120,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_incremental_equals_full_evaluation(engine: RulesEngine, data: st.DataObject) -> None:
     form, visit = data.draw(st.sampled_from(FORMS_UNDER_TEST), label="form")
@@ -188,7 +270,9 @@ def test_incremental_equals_full_evaluation(engine: RulesEngine, data: st.DataOb
         raw[spec.id] = value
         after = session.snapshot()
         assert_same_state(after, engine.evaluate(form, visit, raw, subject, CLOCK))
-        assert_delta_exact(delta, spec.id, before, after, req_before, dict(session.required), engine.study.forms[form].result_field)
+        assert_delta_exact(
+            delta, spec.id, before, after, req_before, dict(session.required), engine.study.forms[form].result_field
+        )
         assert 0 <= delta.nodes_evaluated <= engine.graphs[form].size
 
 
@@ -201,13 +285,25 @@ LABS_FULL = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize(("field", "value", "limit"), [("CRP", "5.0", 1), ("IL6", "12.5", 1), ("FERRITIN", 800, 1), ("WBC", "5.5", 1), ("ALT", 70, 3), ("CREAT_ULN", "90", 3)])
+@pytest.mark.parametrize(
+    ("field", "value", "limit"),
+    [
+        ("CRP", "5.0", 1),
+        ("IL6", "12.5", 1),
+        ("FERRITIN", 800, 1),
+        ("WBC", "5.5", 1),
+        ("ALT", 70, 3),
+        ("CREAT_ULN", "90", 3),
+    ],
+)
 def test_independent_field_reruns_few_nodes(engine: RulesEngine, field: str, value: Any, limit: int) -> None:
     session = engine.session("labs", "screening", LABS_FULL, SubjectData(), CLOCK)
     delta = session.set_value(field, value)
     assert delta.nodes_evaluated <= limit <= 3
     assert delta.nodes_evaluated < engine.graphs["labs"].size
-    assert_same_state(session.snapshot(), engine.evaluate("labs", "screening", {**LABS_FULL, field: value}, SubjectData(), CLOCK))
+    assert_same_state(
+        session.snapshot(), engine.evaluate("labs", "screening", {**LABS_FULL, field: value}, SubjectData(), CLOCK)
+    )
 
 
 def test_delta_of_a_flagged_lab(engine: RulesEngine) -> None:
@@ -331,7 +427,13 @@ CHAIN_POOLS: dict[str, list[Any]] = {
     "D": [None, "2024-05-01", "2024-06-01", "2025-06-02", "bad"],
 }
 CHAIN_ROWS = st.lists(
-    st.fixed_dictionaries({}, optional={"VAL": st.sampled_from([None, 0, 2, 4, 7, 30, "z"]), "DAY": st.sampled_from([None, "2024-01-01", "2024-02-30"])}),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "VAL": st.sampled_from([None, 0, 2, 4, 7, 30, "z"]),
+            "DAY": st.sampled_from([None, "2024-01-01", "2024-02-30"]),
+        },
+    ),
     max_size=3,
 )
 
@@ -345,7 +447,12 @@ def _chain_value(field_id: str) -> st.SearchStrategy[Any]:
     return CHAIN_ROWS if field_id == "GRP" else st.sampled_from(CHAIN_POOLS[field_id])
 
 
-@settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 @given(data=st.data())
 def test_incremental_equals_full_on_a_chain_of_rules(chain_engine: RulesEngine, data: st.DataObject) -> None:
     visit = data.draw(st.sampled_from(["screening", "V1"]))
@@ -377,4 +484,7 @@ def test_chain_propagates_through_derived_values_and_visibility(chain_engine: Ru
     assert delta.visible == {"C": True}
     assert delta.required == {"R": False, "C": True}
     assert [(i.code, i.row) for i in delta.issues["GRP"]] == [("ROW_LE_S", 0)]
-    assert_same_state(session.snapshot(), chain_engine.evaluate("probe", "V1", {"GRP": [{"VAL": 4}], "A": 20, "B": 2}, SubjectData(), CLOCK))
+    assert_same_state(
+        session.snapshot(),
+        chain_engine.evaluate("probe", "V1", {"GRP": [{"VAL": 4}], "A": 20, "B": 2}, SubjectData(), CLOCK),
+    )

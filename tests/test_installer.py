@@ -53,7 +53,15 @@ def _source_env(base: Path, **extra: str) -> dict[str, str]:
 
 
 def test_self_test_runs_every_step_and_exits_0(tmp_path: Path) -> None:
-    run = subprocess.run([sys.executable, "-m", "cik_ecrf", "--self-test"], check=False, cwd=tmp_path, env=_source_env(tmp_path), capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "cik_ecrf", "--self-test"],
+        check=False,
+        cwd=tmp_path,
+        env=_source_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert _steps(run.stdout) == [("ok", name) for name in STEPS]
     assert re.search(rf"cik-ecrf {re.escape(__version__)} \(source\)", run.stdout)
@@ -68,7 +76,15 @@ def test_self_test_stops_at_the_failed_step_and_names_it(tmp_path: Path) -> None
     shutil.copytree(ROOT / "forms", forms)
     (forms / "vitals.json").write_text('{"id": "vitals",', encoding="utf-8")
     env = _source_env(tmp_path, CIK_ECRF_FORMS=str(forms))
-    run = subprocess.run([sys.executable, "-m", "cik_ecrf", "--self-test"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "cik_ecrf", "--self-test"],
+        check=False,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 1
     assert _steps(run.stdout) == [("ok", "version"), ("FAIL", "load forms")]
     assert run.stderr.strip().splitlines()[-1].startswith("self-test FAILED at step 'load forms': ")
@@ -78,14 +94,40 @@ def test_self_test_stops_at_the_failed_step_and_names_it(tmp_path: Path) -> None
 
 
 def test_help_documents_the_steps() -> None:
-    run = subprocess.run([sys.executable, str(BUILDER), "--help"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [sys.executable, str(BUILDER), "--help"], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0
-    for words in ("PyInstaller", "forms/", "migrations", "tar.gz", "Inno Setup", ".dmg", "--self-test", "build-report.json"):
+    for words in (
+        "PyInstaller",
+        "forms/",
+        "migrations",
+        "tar.gz",
+        "Inno Setup",
+        ".dmg",
+        "--self-test",
+        "build-report.json",
+    ):
         assert words in run.stdout, words
 
 
 def test_scripts_only_writes_the_windows_and_macos_steps(tmp_path: Path) -> None:
-    run = subprocess.run([sys.executable, str(BUILDER), "--scripts-only", "--dist", str(tmp_path / "dist"), "--work", str(tmp_path / "work")], check=False, cwd=ROOT, capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(BUILDER),
+            "--scripts-only",
+            "--dist",
+            str(tmp_path / "dist"),
+            "--work",
+            str(tmp_path / "work"),
+        ],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     iss = (tmp_path / "dist" / f"cik-ecrf-{__version__}.iss").read_text(encoding="utf-8")
     assert f"AppVersion={__version__}\n" in iss
@@ -109,14 +151,28 @@ def _qt_lean() -> ModuleType:
 def test_qt_filter_keeps_the_window_systems_and_drops_what_the_client_never_loads() -> None:
     lean = _qt_lean()
     plugins = "PySide6/Qt/plugins"
-    kept = [("/q/libqxcb.so", f"{plugins}/platforms"), ("/q/libqwayland.so", f"{plugins}/platforms"), ("/q/qwindows.dll", f"{plugins}/platforms"),
-            ("/q/libqoffscreen.so", f"{plugins}/platforms"), ("/q/libibusplatforminputcontextplugin.so", f"{plugins}/platforminputcontexts"),
-            ("/q/libxdg-shell.so", f"{plugins}/wayland-shell-integration"), ("/q/libQt6Widgets.so.6", "PySide6/Qt/lib")]
-    dropped = [("/q/libqeglfs.so", f"{plugins}/platforms"), ("/q/libqvnc.so", f"{plugins}/platforms"), ("/q/libqgtk3.so", f"{plugins}/platformthemes"),
-               ("/q/libqopensslbackend.so", f"{plugins}/tls"), ("/q/libqtiff.so", f"{plugins}/imageformats"), ("/q/libqxcb-glx-integration.so", f"{plugins}/xcbglintegrations")]
+    kept = [
+        ("/q/libqxcb.so", f"{plugins}/platforms"),
+        ("/q/libqwayland.so", f"{plugins}/platforms"),
+        ("/q/qwindows.dll", f"{plugins}/platforms"),
+        ("/q/libqoffscreen.so", f"{plugins}/platforms"),
+        ("/q/libibusplatforminputcontextplugin.so", f"{plugins}/platforminputcontexts"),
+        ("/q/libxdg-shell.so", f"{plugins}/wayland-shell-integration"),
+        ("/q/libQt6Widgets.so.6", "PySide6/Qt/lib"),
+    ]
+    dropped = [
+        ("/q/libqeglfs.so", f"{plugins}/platforms"),
+        ("/q/libqvnc.so", f"{plugins}/platforms"),
+        ("/q/libqgtk3.so", f"{plugins}/platformthemes"),
+        ("/q/libqopensslbackend.so", f"{plugins}/tls"),
+        ("/q/libqtiff.so", f"{plugins}/imageformats"),
+        ("/q/libqxcb-glx-integration.so", f"{plugins}/xcbglintegrations"),
+    ]
     assert all(lean.keep_binary(*b) for b in kept)
     assert not any(lean.keep_binary(*b) for b in dropped)
-    assert lean.keep_data("/t/qtbase_zh_CN.qm", "PySide6/Qt/translations") and not lean.keep_data("/t/qtbase_de.qm", "PySide6/Qt/translations")
+    assert lean.keep_data("/t/qtbase_zh_CN.qm", "PySide6/Qt/translations") and not lean.keep_data(
+        "/t/qtbase_de.qm", "PySide6/Qt/translations"
+    )
     modules, _, _ = lean.lean(["PySide6.QtCore", "PySide6.QtNetwork", "PySide6.QtDBus"], [], [])
     assert modules == ["PySide6.QtCore"]
 
@@ -137,11 +193,20 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
     pytest.importorskip("PyInstaller")
     base = tmp_path_factory.mktemp("installer")
     dist, work = base / "dist", base / "work"
-    run = subprocess.run([sys.executable, str(BUILDER), "--dist", str(dist), "--work", str(work)], check=False, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    run = subprocess.run(
+        [sys.executable, str(BUILDER), "--dist", str(dist), "--work", str(work)],
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((dist / "build-report.json").read_text(encoding="utf-8"))
-    print(f"\ninstaller: built in {report['build_seconds']:.1f} s, bundle {report['bundle_bytes'] / 2**20:.1f} MiB in "
-          f"{report['bundle_files']} files, archive {report['package_bytes'] / 2**20:.1f} MiB")
+    print(
+        f"\ninstaller: built in {report['build_seconds']:.1f} s, bundle {report['bundle_bytes'] / 2**20:.1f} MiB in "
+        f"{report['bundle_files']} files, archive {report['package_bytes'] / 2**20:.1f} MiB"
+    )
     unpacked = base / "unpacked"
     with tarfile.open(report["package"]) as tar:
         tar.extractall(unpacked, filter="tar")
@@ -152,7 +217,15 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
 def test_unpacked_bundle_passes_its_self_test_in_a_clean_environment(built: dict[str, object], tmp_path: Path) -> None:
     program = built["program"]
     assert isinstance(program, Path)
-    run = subprocess.run([str(program), "--self-test"], check=False, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [str(program), "--self-test"],
+        check=False,
+        cwd=tmp_path,
+        env=_clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert _steps(run.stdout) == [("ok", name) for name in STEPS]
     report = built["report"]
@@ -167,12 +240,18 @@ def test_unpacked_bundle_passes_its_self_test_in_a_clean_environment(built: dict
 def test_bundle_answers_version_help_and_checks_its_forms(built: dict[str, object], tmp_path: Path) -> None:
     program = str(built["program"])
     env = _clean_env(tmp_path)
-    version = subprocess.run([program, "--version"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    version = subprocess.run(
+        [program, "--version"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     commit = built["report"]["info"]["commit"]  # type: ignore[index]
     assert version.returncode == 0 and version.stdout.startswith(f"cik-ecrf {__version__} (commit {commit}, built ")
-    shown = subprocess.run([program, "--help"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    shown = subprocess.run(
+        [program, "--help"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert shown.returncode == 0 and "--self-test" in shown.stdout and "--demo" in shown.stdout
-    check = subprocess.run([program, "forms", "check"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    check = subprocess.run(
+        [program, "forms", "check"], check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
     assert check.returncode == 0 and check.stdout.startswith("OK: "), check.stdout + check.stderr
 
 
@@ -180,8 +259,25 @@ def test_bundle_answers_version_help_and_checks_its_forms(built: dict[str, objec
 def test_bundle_runs_the_server_migrations_it_carries(built: dict[str, object], tmp_path: Path) -> None:
     """`cik-ecrf server` from the bundle creates a central database: its alembic scripts were bundled as files."""
     database = tmp_path / "server.db"
-    run = subprocess.run([str(built["program"]), "server", "site", "add", "BJ01", "--name", "Beijing", "--database-url", f"sqlite:///{database}"],
-                         check=False, cwd=tmp_path, env=_clean_env(tmp_path), capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            str(built["program"]),
+            "server",
+            "site",
+            "add",
+            "BJ01",
+            "--name",
+            "Beijing",
+            "--database-url",
+            f"sqlite:///{database}",
+        ],
+        check=False,
+        cwd=tmp_path,
+        env=_clean_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.strip() == "added site BJ01" and database.stat().st_size > 0
 
@@ -191,7 +287,14 @@ def test_bundle_starts_the_client_and_paints_its_first_window(built: dict[str, o
     """A fresh laptop: no store yet, so the client opens the first-run window. Qt's own painting log
     (QT_LOGGING_RULES) says when that window has been drawn and flushed; the test waits for that line."""
     env = _clean_env(tmp_path) | {"QT_QPA_PLATFORM": "offscreen", "QT_LOGGING_RULES": "qt.widgets.painting=true"}
-    process = subprocess.Popen([str(built["program"]), "--data-dir", str(tmp_path / "store")], cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [str(built["program"]), "--data-dir", str(tmp_path / "store")],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: queue.Queue[str | None] = queue.Queue()
 
     def read() -> None:
@@ -241,6 +344,22 @@ def test_bundle_carries_its_data_and_no_unused_qt(built: dict[str, object]) -> N
             assert script.relative_to(ROOT).as_posix() in names, script
     assert any(re.fullmatch(r"sqlcipher3/_sqlite3\..*\.so", n) for n in names)
     qt_libs = {re.sub(r"\.so.*", "", n.rsplit("/", 1)[-1]) for n in names if "libQt6" in n}
-    assert qt_libs <= {"libQt6Core", "libQt6Gui", "libQt6Widgets", "libQt6PrintSupport", "libQt6DBus", "libQt6XcbQpa", "libQt6WaylandClient"}, qt_libs
-    assert not [n for n in names if n.startswith(("hypothesis", "_pytest", "pytest", "PySide6/Qt/plugins/platformthemes", "PySide6/Qt/plugins/tls"))]
-    assert not [n for n in names if n.endswith(".qm") and "translations/q" in n and not re.search(r"_(zh_CN|en)\.qm$", n)]
+    assert qt_libs <= {
+        "libQt6Core",
+        "libQt6Gui",
+        "libQt6Widgets",
+        "libQt6PrintSupport",
+        "libQt6DBus",
+        "libQt6XcbQpa",
+        "libQt6WaylandClient",
+    }, qt_libs
+    assert not [
+        n
+        for n in names
+        if n.startswith(
+            ("hypothesis", "_pytest", "pytest", "PySide6/Qt/plugins/platformthemes", "PySide6/Qt/plugins/tls")
+        )
+    ]
+    assert not [
+        n for n in names if n.endswith(".qm") and "translations/q" in n and not re.search(r"_(zh_CN|en)\.qm$", n)
+    ]

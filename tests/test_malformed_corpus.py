@@ -80,7 +80,12 @@ def run_cli(forms: Path, cwd: Path) -> Outcome:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
     result = subprocess.run(
         [sys.executable, "-m", "cik_ecrf", "forms", "check", str(forms)],
-        capture_output=True, text=True, encoding="utf-8", cwd=cwd, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=cwd,
+        env=env,
+        timeout=120,
     )
     return Outcome(result.returncode, result.stdout, result.stderr)
 

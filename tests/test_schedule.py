@@ -11,7 +11,11 @@ D0 = dt.date(2026, 3, 1)
 def test_day_28_window_is_plus_minus_three(study: StudyDefinition) -> None:
     window = visit_window(study.visit("D28"), {"D0": D0})
     assert window is not None
-    assert (window.target, window.earliest, window.latest) == (dt.date(2026, 3, 29), dt.date(2026, 3, 26), dt.date(2026, 4, 1))
+    assert (window.target, window.earliest, window.latest) == (
+        dt.date(2026, 3, 29),
+        dt.date(2026, 3, 26),
+        dt.date(2026, 4, 1),
+    )
     assert window.status(dt.date(2026, 3, 25)) == "early"
     assert window.status(dt.date(2026, 3, 26)) == "in window"
     assert window.status(dt.date(2026, 4, 1)) == "in window"

@@ -56,7 +56,9 @@ def read_json(path: Path, display: str) -> tuple[Any, list[DefinitionError]]:
         for key, value in items:
             if key in seen:
                 owner = next((v for k, v in items if k == "id" and isinstance(v, str)), None)
-                duplicates.append(f"key {key!r} appears twice in one object" + (f" (the one with id {owner})" if owner else ""))
+                duplicates.append(
+                    f"key {key!r} appears twice in one object" + (f" (the one with id {owner})" if owner else "")
+                )
             seen[key] = value
         return seen
 
@@ -73,7 +75,11 @@ def _pydantic_errors(exc: ValidationError, display: str) -> list[DefinitionError
     for error in exc.errors(include_url=False):
         raw_loc = error["loc"]
         keep_last = error["type"] == "extra_forbidden"
-        loc = tuple(p for i, p in enumerate(raw_loc) if isinstance(p, int) or (keep_last and i == len(raw_loc) - 1) or not _is_union_tag(p))
+        loc = tuple(
+            p
+            for i, p in enumerate(raw_loc)
+            if isinstance(p, int) or (keep_last and i == len(raw_loc) - 1) or not _is_union_tag(p)
+        )
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = f"unknown key {loc[-1]!r}" if loc else "unknown key"
@@ -85,8 +91,30 @@ def _pydantic_errors(exc: ValidationError, display: str) -> list[DefinitionError
     return [DefinitionError(display, path, "; or ".join(msgs)) for path, msgs in merged.items()]
 
 
-_TYPE_TAGS = {"str", "int", "decimal", "bool", "float", "list", "dict", "none", "I18n", "Code", "CodeList", "Range", "Length"}
-_JSON_TYPES = {"dict": "an object", "list": "an array", "str": "a string", "Decimal": "a number", "int": "a number", "bool": "true/false", "NoneType": "null"}
+_TYPE_TAGS = {
+    "str",
+    "int",
+    "decimal",
+    "bool",
+    "float",
+    "list",
+    "dict",
+    "none",
+    "I18n",
+    "Code",
+    "CodeList",
+    "Range",
+    "Length",
+}
+_JSON_TYPES = {
+    "dict": "an object",
+    "list": "an array",
+    "str": "a string",
+    "Decimal": "a number",
+    "int": "a number",
+    "bool": "true/false",
+    "NoneType": "null",
+}
 
 
 def _is_union_tag(part: object) -> bool:
@@ -133,7 +161,11 @@ def load_study(directory: Path | str | None = None) -> StudyDefinition:
             form, problems = _validate(FormDef, data, display)
             if form is not None:
                 if form.id != path.stem:
-                    problems = [DefinitionError(display, "$.id", f"form id {form.id!r} does not match the file name {path.name}")]
+                    problems = [
+                        DefinitionError(
+                            display, "$.id", f"form id {form.id!r} does not match the file name {path.name}"
+                        )
+                    ]
                 elif form.id in forms:
                     problems = [DefinitionError(display, "$.id", f"form id {form.id} is defined twice")]
                 else:
@@ -151,6 +183,8 @@ def load_study(directory: Path | str | None = None) -> StudyDefinition:
         # Report the semantic problems of the forms that did load, too: every error in one run, but
         # not the echoes of a broken file ("unknown form vitals" when vitals.json itself is broken).
         _, problems = build_study(study, forms, files, study_display, root)
-        echoes = tuple(f"unknown form {stem}" for stem in broken) + tuple(f"no form definition {stem}.json" for stem in broken)
+        echoes = tuple(f"unknown form {stem}" for stem in broken) + tuple(
+            f"no form definition {stem}.json" for stem in broken
+        )
         errors += [p for p in problems if not any(echo in p.message for echo in echoes)]
     raise DefinitionErrors(errors)

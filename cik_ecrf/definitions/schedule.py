@@ -40,4 +40,6 @@ def visit_window(visit: Visit, anchors: dict[str, dt.date]) -> VisitWindow | Non
     if window is None or window.day is None or window.anchor not in anchors:
         return None
     target = anchors[window.anchor] + dt.timedelta(days=window.day)
-    return VisitWindow(visit.id, target, target - dt.timedelta(days=window.before), target + dt.timedelta(days=window.after))
+    return VisitWindow(
+        visit.id, target, target - dt.timedelta(days=window.before), target + dt.timedelta(days=window.after)
+    )

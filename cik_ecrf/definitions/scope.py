@@ -23,7 +23,15 @@ from .expr.types import (
 from .models import Code, FieldDef, FormDef, Study
 from .spec import SUBJECT_VISIT
 
-SIMPLE_TYPES = {"text": TEXT, "integer": NUMBER, "decimal": NUMBER, "date": DATE, "partial_date": PARTIAL_DATE, "datetime": DATETIME, "time": TIME}
+SIMPLE_TYPES = {
+    "text": TEXT,
+    "integer": NUMBER,
+    "decimal": NUMBER,
+    "date": DATE,
+    "partial_date": PARTIAL_DATE,
+    "datetime": DATETIME,
+    "time": TIME,
+}
 
 
 class FormIndex:
@@ -71,7 +79,10 @@ class FormIndex:
         if reader_visits and reader_visits <= visits:
             return None
         listed = ", ".join(sorted(visits)) or "none"
-        raise ExprError(pos, f"form {form_id} is at several visits ({listed}), not at every visit of this rule; name one as {form_id}@VISIT.FIELD")
+        raise ExprError(
+            pos,
+            f"form {form_id} is at several visits ({listed}), not at every visit of this rule; name one as {form_id}@VISIT.FIELD",
+        )
 
 
 def field_type(f: FieldDef, codes: tuple[Code, ...]) -> Type:
@@ -92,7 +103,15 @@ def field_type(f: FieldDef, codes: tuple[Code, ...]) -> Type:
 class Scope:
     """Names as seen from one form (and optionally one row of a group or repeating form)."""
 
-    def __init__(self, index: FormIndex, form: FormDef, visits: set[str], row_form: str | None = None, row_prefix: str = "", parent: Scope | None = None) -> None:
+    def __init__(
+        self,
+        index: FormIndex,
+        form: FormDef,
+        visits: set[str],
+        row_form: str | None = None,
+        row_prefix: str = "",
+        parent: Scope | None = None,
+    ) -> None:
         self.index = index
         self.form = form
         self.visits = visits
@@ -149,7 +168,9 @@ class Scope:
         if name.visit is None and self._local_type(name.first) is not None:
             if self._local_type(name.first) != Type("rows"):
                 raise ExprError(name.pos, f"{name.first} is not a group field")
-            return RowsRef(group=name.first), Scope(self.index, self.form, self.visits, self.form.id, name.first + ".", self)
+            return RowsRef(group=name.first), Scope(
+                self.index, self.form, self.visits, self.form.id, name.first + ".", self
+            )
         form = self.index.forms.get(name.first)
         if form is None or not form.repeating:
             raise ExprError(name.pos, f"{name.first} is neither a group field of {self.form.id} nor a repeating form")

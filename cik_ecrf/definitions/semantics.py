@@ -36,7 +36,20 @@ ALLOWED = {
     "choice": COMMON | {"codelist", "choices"},
     "multichoice": COMMON | {"codelist", "choices"},
     "yesno": COMMON,
-    "derived": {"id", "type", "label", "help", "units", "visits", "show_if", "derive", "value_type", "decimals", "codelist", "choices"},
+    "derived": {
+        "id",
+        "type",
+        "label",
+        "help",
+        "units",
+        "visits",
+        "show_if",
+        "derive",
+        "value_type",
+        "decimals",
+        "codelist",
+        "choices",
+    },
     "group": COMMON | {"fields", "min_rows", "max_rows", "checks"},
 }
 
@@ -104,7 +117,9 @@ class _FormBuilder:
                     self.error(f"{path}.{key}[{j}]", f"form {self.form.id} is not collected at visit {visit!r}")
         scope = row_scope or self.scope(f.visits)
         show_if = self.expression(f.show_if, f"{path}.show_if", scope, "bool") if f.show_if and top else None
-        required_if = self.expression(f.required_if, f"{path}.required_if", scope, "bool") if f.required_if and top else None
+        required_if = (
+            self.expression(f.required_if, f"{path}.required_if", scope, "bool") if f.required_if and top else None
+        )
         if not top:
             for key in ("show_if", "required_if", "derive"):
                 if getattr(f, key):
@@ -129,7 +144,16 @@ class _FormBuilder:
                     continue
                 subs.append(self.field(sub, f"{path}.fields[{j}]", top=False, row_scope=sub_scope))
             row_checks = self.checks(f.checks or [], f"{path}.checks", sub_scope, seen)
-        return FieldSpec(f, self.index.types[(self.form.id, f.id)] if top else field_type(f, codes), codes, show_if, required_if, derive, tuple(subs), row_checks)
+        return FieldSpec(
+            f,
+            self.index.types[(self.form.id, f.id)] if top else field_type(f, codes),
+            codes,
+            show_if,
+            required_if,
+            derive,
+            tuple(subs),
+            row_checks,
+        )
 
     def check_type_specifics(self, f: FieldDef, path: str, top: bool) -> None:
         kind = f.value_type if f.type == "derived" else f.type
@@ -171,10 +195,13 @@ class _FormBuilder:
                     self.error(where, f"{_an(kind)} field's bound must be a number, not {_shown(bound)}")
             elif kind in ("date", "partial_date"):
                 if not isinstance(bound, str) or (bound != "today" and not _is_date(bound)):
-                    self.error(where, f"a date bound must be \"YYYY-MM-DD\" or \"today\", not {_shown(bound)}")
+                    self.error(where, f'a date bound must be "YYYY-MM-DD" or "today", not {_shown(bound)}')
             elif kind == "datetime":
                 if not isinstance(bound, str) or (bound != "now" and not _is_datetime(bound)):
-                    self.error(where, f"a datetime bound must be an ISO datetime with a UTC offset or \"now\", not {_shown(bound)}")
+                    self.error(
+                        where,
+                        f'a datetime bound must be an ISO datetime with a UTC offset or "now", not {_shown(bound)}',
+                    )
 
     def check_soft_within_hard(self, f: FieldDef, path: str) -> None:
         hard, soft = f.range, f.soft_range
@@ -194,7 +221,10 @@ class _FormBuilder:
             tree_codes = set(_result_literals(parse(derive.source)))
             bad = sorted(str(x) for x in tree_codes if x not in expected.codes)
             if bad:
-                self.error(path, f"yields {', '.join(bad)}, not a code of the field ({', '.join(sorted(map(str, expected.codes)))})")
+                self.error(
+                    path,
+                    f"yields {', '.join(bad)}, not a code of the field ({', '.join(sorted(map(str, expected.codes)))})",
+                )
 
     def checks(self, checks: list[Check], path: str, scope: Scope, field_ids: set[str]) -> tuple[CheckSpec, ...]:
         out: list[CheckSpec] = []
@@ -306,7 +336,7 @@ def _find_cycle(graph: dict[tuple[str, str], set[tuple[str, str]]]) -> list[tupl
         stack.append(node)
         for dep in sorted(graph.get(node, ())):
             if state.get(dep) == 1:
-                return stack[stack.index(dep):] + [dep]
+                return stack[stack.index(dep) :] + [dep]
             if dep not in state:
                 found = visit(dep)
                 if found:
@@ -323,7 +353,9 @@ def _find_cycle(graph: dict[tuple[str, str], set[tuple[str, str]]]) -> list[tupl
     return None
 
 
-def build_study(study: Study, forms: dict[str, FormDef], files: dict[str, str], study_file: str, directory: Path) -> tuple[StudyDefinition | None, list[DefinitionError]]:
+def build_study(
+    study: Study, forms: dict[str, FormDef], files: dict[str, str], study_file: str, directory: Path
+) -> tuple[StudyDefinition | None, list[DefinitionError]]:
     """Check and compile; returns the study, or None with every error found."""
     report = _Report()
     seen_visits: set[str] = set()
@@ -334,7 +366,11 @@ def build_study(study: Study, forms: dict[str, FormDef], files: dict[str, str], 
         for j, form_id in enumerate(visit.forms):
             if form_id == "*":
                 if visit.id != UNSCHEDULED_VISIT:
-                    report.add(study_file, f"$.visits[{i}].forms[{j}]", "\"*\" (any visit form) is only for the unscheduled visit")
+                    report.add(
+                        study_file,
+                        f"$.visits[{i}].forms[{j}]",
+                        '"*" (any visit form) is only for the unscheduled visit',
+                    )
             elif form_id not in forms:
                 report.add(study_file, f"$.visits[{i}].forms[{j}]", f"no form definition {form_id}.json in {directory}")
     if "NY" not in study.codelists:
@@ -351,7 +387,11 @@ def build_study(study: Study, forms: dict[str, FormDef], files: dict[str, str], 
         form_id, field_id = cycle[0]
         chain = " → ".join(f"{f}.{x}" for f, x in cycle)
         position = list(specs[form_id].fields).index(field_id)
-        report.add(files[form_id], f"$.fields[{position}]", f"derived values and show-ifs depend on each other in a cycle: {chain}")
+        report.add(
+            files[form_id],
+            f"$.fields[{position}]",
+            f"derived values and show-ifs depend on each other in a cycle: {chain}",
+        )
     if report.errors:
         return None, report.errors
     return StudyDefinition(study, specs, directory, {k: Path(v) for k, v in files.items()}), []

@@ -18,7 +18,16 @@ from . import fonts
 from .document import Marker, PageFacts, Section, build, format_generated
 from .render import BODY, GRID, SMALL, TITLE, WIDTHS, bilingual, para
 
-FORMATS = {"date": "YYYY-MM-DD", "partial_date": "YYYY, YYYY-MM or YYYY-MM-DD", "datetime": "YYYY-MM-DD hh:mm ±hh:mm", "time": "hh:mm", "integer": "whole number", "yesno": "tick one", "choice": "tick one", "multichoice": "tick all that apply"}
+FORMATS = {
+    "date": "YYYY-MM-DD",
+    "partial_date": "YYYY, YYYY-MM or YYYY-MM-DD",
+    "datetime": "YYYY-MM-DD hh:mm ±hh:mm",
+    "time": "hh:mm",
+    "integer": "whole number",
+    "yesno": "tick one",
+    "choice": "tick one",
+    "multichoice": "tick all that apply",
+}
 BLANK = "____________"
 
 
@@ -30,9 +39,13 @@ def _hints(spec: FieldSpec) -> str:
     elif d.type in FORMATS:
         hints.append(FORMATS[d.type])
     if d.range is not None:
-        hints.append(f"allowed {d.range.min if d.range.min is not None else '…'} – {d.range.max if d.range.max is not None else '…'}")
+        hints.append(
+            f"allowed {d.range.min if d.range.min is not None else '…'} – {d.range.max if d.range.max is not None else '…'}"
+        )
     if d.soft_range is not None:
-        hints.append(f"expected {d.soft_range.min if d.soft_range.min is not None else '…'} – {d.soft_range.max if d.soft_range.max is not None else '…'}")
+        hints.append(
+            f"expected {d.soft_range.min if d.soft_range.min is not None else '…'} – {d.soft_range.max if d.soft_range.max is not None else '…'}"
+        )
     if d.required:
         hints.append("required · 必填")
     if d.required_if:
@@ -52,9 +65,23 @@ def _field_rows(spec: FieldSpec) -> list[list[Flowable]]:
     d = spec.definition
     item = [para(f"{d.label.en}\n{d.label.zh}"), para(f"{spec.id} · {_hints(spec)}", SMALL)]
     if d.type == "derived":
-        return [[item, para("computed by the eCRF, not entered · 系统计算，无需填写", SMALL), para(bilingual(d.units)), para("")]]
+        return [
+            [
+                item,
+                para("computed by the eCRF, not entered · 系统计算，无需填写", SMALL),
+                para(bilingual(d.units)),
+                para(""),
+            ]
+        ]
     if d.entry == "server":
-        return [[item, para("set by the central server · 由中心服务器设定", SMALL), para(bilingual(d.units)), para(_options(spec))]]
+        return [
+            [
+                item,
+                para("set by the central server · 由中心服务器设定", SMALL),
+                para(bilingual(d.units)),
+                para(_options(spec)),
+            ]
+        ]
     if d.type != "group":
         return [[item, para(""), para(bilingual(d.units)), para(_options(spec))]]
     return [[item, para(f"rows below ({d.min_rows or 0} at least) · 见下表", SMALL), para(""), para("")]]
@@ -62,31 +89,74 @@ def _field_rows(spec: FieldSpec) -> list[list[Flowable]]:
 
 def _group_table(spec: FieldSpec) -> Flowable:
     subs = spec.sub_fields
-    header = [para(f"{s.definition.label.en}\n{s.definition.label.zh}\n{s.id} {bilingual(s.definition.units)}\n{_options(s) or FORMATS.get(s.kind, '')}", SMALL) for s in subs]
+    header = [
+        para(
+            f"{s.definition.label.en}\n{s.definition.label.zh}\n{s.id} {bilingual(s.definition.units)}\n{_options(s) or FORMATS.get(s.kind, '')}",
+            SMALL,
+        )
+        for s in subs
+    ]
     rows = max(spec.definition.min_rows or 0, 4)
-    table = Table([[para("#", SMALL), *header], *[[para(str(n + 1)), *["" for _ in subs]] for n in range(rows)]], colWidths=[18] + [(sum(WIDTHS) - 18) / len(subs)] * len(subs), rowHeights=[None] + [20] * rows)
+    table = Table(
+        [[para("#", SMALL), *header], *[[para(str(n + 1)), *["" for _ in subs]] for n in range(rows)]],
+        colWidths=[18] + [(sum(WIDTHS) - 18) / len(subs)] * len(subs),
+        rowHeights=[None] + [20] * rows,
+    )
     table.setStyle(GRID)
-    return KeepTogether([para(f"{spec.definition.label.en} · {spec.definition.label.zh} ({spec.id})", BODY, bold=True), table])
+    return KeepTogether(
+        [para(f"{spec.definition.label.en} · {spec.definition.label.zh} ({spec.id})", BODY, bold=True), table]
+    )
 
 
 def signature_lines() -> Flowable:
     meanings = "\n".join(f"☐ {m}: {text.en}" for m, text in MEANINGS.items())
     rows = [
-        [para("Investigator signature · 研究者签名", bold=True), para(""), para("Printed name · 姓名", bold=True), para("")],
-        [para("Date/time and UTC offset · 日期时间及时区", bold=True), para(""), para("Meaning · 签名含义", bold=True), para(meanings, SMALL)],
+        [
+            para("Investigator signature · 研究者签名", bold=True),
+            para(""),
+            para("Printed name · 姓名", bold=True),
+            para(""),
+        ],
+        [
+            para("Date/time and UTC offset · 日期时间及时区", bold=True),
+            para(""),
+            para("Meaning · 签名含义", bold=True),
+            para(meanings, SMALL),
+        ],
     ]
     table = Table(rows, colWidths=(120, 160, 80, sum(WIDTHS) - 360), rowHeights=(26, 48))
-    table.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), fonts.LATIN), ("GRID", (0, 0), (-1, -1), 0.6, colors.black), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("FONTNAME", (0, 0), (-1, -1), fonts.LATIN),
+                ("GRID", (0, 0), (-1, -1), 0.6, colors.black),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
     return KeepTogether([Spacer(1, 8), table])
 
 
 def blank_form(study: StudyDefinition, form: FormSpec, first: bool) -> list[Flowable]:
     visits = [v.id for v in study.study.visits if form.id in study.forms_at(v.id) and v.id != "unscheduled"]
-    section = Section(f"{BLANK} (collected at: {', '.join(visits)})", f"{bilingual(form.definition.title)} ({form.id}) v{form.version}")
+    section = Section(
+        f"{BLANK} (collected at: {', '.join(visits)})",
+        f"{bilingual(form.definition.title)} ({form.id}) v{form.version}",
+    )
     out: list[Flowable] = [] if first else [PageBreak()]
     out += [Marker(section), para(f"{form.definition.title.en} · {form.definition.title.zh}", TITLE)]
-    out.append(para(f"Subject number · 受试者编号 {BLANK}    Visit · 访视 {BLANK}    Form {form.id}, version {form.version}{' · repeating: one sheet per entry' if form.repeating else ''}", BODY))
-    out.append(para("Paper back-up: transcribe into the eCRF when a laptop works again; the transcription is audited · 纸质备份", SMALL))
+    out.append(
+        para(
+            f"Subject number · 受试者编号 {BLANK}    Visit · 访视 {BLANK}    Form {form.id}, version {form.version}{' · repeating: one sheet per entry' if form.repeating else ''}",
+            BODY,
+        )
+    )
+    out.append(
+        para(
+            "Paper back-up: transcribe into the eCRF when a laptop works again; the transcription is audited · 纸质备份",
+            SMALL,
+        )
+    )
     out.append(Spacer(1, 4))
     header = [para(h, bold=True) for h in ("Item · 项目", "Entry · 填写", "Units · 单位", "Codes · 代码")]
     rows = [row for spec in form.fields.values() for row in _field_rows(spec)]
@@ -108,7 +178,12 @@ def render_blank(study: StudyDefinition, generated_at: dt.datetime | None = None
     for index, form in enumerate(forms):
         flowables += blank_form(study, form, index == 0)
     page = PageFacts(
-        protocol=study.study.id, study_title=study.study.title.en.split(":")[0] + f" · data dictionary v{study.study.version}", site=BLANK,
-        subject=BLANK, content_hash=None, generated=format_generated(generated_at), scope="blank CRF set",
+        protocol=study.study.id,
+        study_title=study.study.title.en.split(":")[0] + f" · data dictionary v{study.study.version}",
+        site=BLANK,
+        subject=BLANK,
+        content_hash=None,
+        generated=format_generated(generated_at),
+        scope="blank CRF set",
     )
     return build(flowables, page, f"{study.study.id} blank CRF set", None)

@@ -14,17 +14,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core.content import CANON_VERSION, FormContent, Scope, content_hash
 from ..definitions.spec import StudyDefinition
 from ..rules import Clock, RulesEngine, SubjectData
 from ..store import save_sql
 from ..store import signatures as esign
 from ..store.errors import StoreError
 from ..store.models import AuditEvent, Site
-from .content import CANON_VERSION, FormContent, Scope, content_hash
 from .document import PageFacts, build, format_generated
 from .render import Note, PrintedForm, appendix_section, form_section, signature_block
 
-APPENDIX_ACTIONS = ("form_create", "value_set", "value_clear", "warnings_confirmed", "status_change", "signature", "signature_cleared")
+APPENDIX_ACTIONS = (
+    "form_create",
+    "value_set",
+    "value_clear",
+    "warnings_confirmed",
+    "status_change",
+    "signature",
+    "signature_cleared",
+)
 
 
 def _when(event: AuditEvent) -> str:
@@ -37,7 +45,11 @@ def _notes(events: list[AuditEvent]) -> tuple[Note, ...]:
         if e.action not in ("value_set", "value_clear", "warnings_confirmed"):
             continue
         confirmed = json.loads(e.confirmed_json) if e.confirmed_json else []
-        parts = [f"{e.field_id}: {e.old_json or '∅'} → {e.new_json or '∅'}"] if e.field_id and (confirmed or e.reason) else []
+        parts = (
+            [f"{e.field_id}: {e.old_json or '∅'} → {e.new_json or '∅'}"]
+            if e.field_id and (confirmed or e.reason)
+            else []
+        )
         if confirmed:
             parts.append(f"confirmed soft check(s) {', '.join(confirmed)}")
         if e.reason:
@@ -49,12 +61,23 @@ def _notes(events: list[AuditEvent]) -> tuple[Note, ...]:
 
 def _appendix_row(e: AuditEvent) -> list[str]:
     what = "/".join(x for x in (e.visit_id, e.form_id, e.field_id) if x)
-    change = f"{e.old_json or '∅'} → {e.new_json or '∅'}" if e.action.startswith(("value", "status")) else (e.new_json or e.old_json or "")
+    change = (
+        f"{e.old_json or '∅'} → {e.new_json or '∅'}"
+        if e.action.startswith(("value", "status"))
+        else (e.new_json or e.old_json or "")
+    )
     extra = "".join(f" · {k}: {v}" for k, v in (("reason", e.reason), ("confirmed", e.confirmed_json)) if v)
     return [_when(e), f"{e.username} ({e.role or '-'})", f"{e.action} {what}", (change + extra)[:600]]
 
 
-def gather(session: Session, study: StudyDefinition, rules: RulesEngine, scope: Scope, audit_appendix: bool, generated_at: dt.datetime | None) -> tuple[list[PrintedForm], dict[str, Any]]:
+def gather(
+    session: Session,
+    study: StudyDefinition,
+    rules: RulesEngine,
+    scope: Scope,
+    audit_appendix: bool,
+    generated_at: dt.datetime | None,
+) -> tuple[list[PrintedForm], dict[str, Any]]:
     """The forms to print, in schedule order, and the document facts (hash, site, appendix rows)."""
     esign.check_scope(study, scope)
     conn = session.connection()
@@ -66,7 +89,9 @@ def gather(session: Session, study: StudyDefinition, rules: RulesEngine, scope: 
         raise StoreError(f"{scope.describe()}: no forms entered, nothing to print")
     order = {v: i for i, v in enumerate(study.visit_ids())}
     rows.sort(key=lambda r: (order.get(r.visit_id, len(order)), _form_order(study, r.visit_id, r.form_id)))
-    digest = content_hash(study.study.id, scope, [FormContent(r.visit_id, r.form_id, r.form_version, r.id, r.raw) for r in rows])
+    digest = content_hash(
+        study.study.id, scope, [FormContent(r.visit_id, r.form_id, r.form_version, r.id, r.raw) for r in rows]
+    )
     grouped: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for r in everything:
         grouped[(r.visit_id, r.form_id)].append(r.values)
@@ -78,23 +103,38 @@ def gather(session: Session, study: StudyDefinition, rules: RulesEngine, scope: 
         for instance in record.instances:
             covering[instance].append(record)
     ids = {r.id for r in rows}
-    events = [e for e in session.scalars(select(AuditEvent).where(AuditEvent.subject_id == subject_id).order_by(AuditEvent.seq)) if e.instance_id in ids]
+    events = [
+        e
+        for e in session.scalars(select(AuditEvent).where(AuditEvent.subject_id == subject_id).order_by(AuditEvent.seq))
+        if e.instance_id in ids
+    ]
     by_instance: dict[str, list[AuditEvent]] = defaultdict(list)
     for e in events:
         by_instance[e.instance_id or ""].append(e)
     forms = [
         PrintedForm(
-            r.visit_id, study.visit(r.visit_id).label, study.forms[r.form_id], r.id, r.form_version, r.status,
-            rules.evaluate(r.form_id, r.visit_id, r.values, data, clock), _notes(by_instance[r.id]), tuple(covering[r.id]),
+            r.visit_id,
+            study.visit(r.visit_id).label,
+            study.forms[r.form_id],
+            r.id,
+            r.form_version,
+            r.status,
+            rules.evaluate(r.form_id, r.visit_id, r.values, data, clock),
+            _notes(by_instance[r.id]),
+            tuple(covering[r.id]),
         )
         for r in rows
     ]
     site_code = conn.exec_driver_sql("SELECT site_code FROM subject WHERE id = ?", (subject_id,)).scalar_one()
     site = session.get(Site, site_code)
     facts = {
-        "scope": scope, "hash": digest, "site": f"{site_code}" + (f" · {site.name}" if site and site.name != site_code else ""),
+        "scope": scope,
+        "hash": digest,
+        "site": f"{site_code}" + (f" · {site.name}" if site and site.name != site_code else ""),
         "appendix": [_appendix_row(e) for e in events if e.action in APPENDIX_ACTIONS] if audit_appendix else None,
-        "scope_signatures": tuple(r for r in records if r.scope == scope.kind and r.visit == scope.visit and r.form == scope.form),
+        "scope_signatures": tuple(
+            r for r in records if r.scope == scope.kind and r.visit == scope.visit and r.form == scope.form
+        ),
     }
     return forms, facts
 
@@ -104,7 +144,15 @@ def _form_order(study: StudyDefinition, visit: str, form: str) -> int:
     return forms.index(form) if form in forms else len(forms)
 
 
-def casebook_pdf(session: Session, study: StudyDefinition, rules: RulesEngine, scope: Scope, *, audit_appendix: bool = False, generated_at: dt.datetime | None = None) -> bytes:
+def casebook_pdf(
+    session: Session,
+    study: StudyDefinition,
+    rules: RulesEngine,
+    scope: Scope,
+    *,
+    audit_appendix: bool = False,
+    generated_at: dt.datetime | None = None,
+) -> bytes:
     forms, facts = gather(session, study, rules, scope, audit_appendix, generated_at)
     scope = facts["scope"]
     flowables = []
@@ -112,12 +160,21 @@ def casebook_pdf(session: Session, study: StudyDefinition, rules: RulesEngine, s
         flowables += form_section(form, first=index == 0)
     if scope.kind != "form":
         signed = facts["scope_signatures"]
-        flowables += signature_block(signed, bool(signed) and not any(s.active for s in signed), f"Signatures over this {scope.kind} · 本{'访视' if scope.kind == 'visit' else '病例'}的签名")
+        flowables += signature_block(
+            signed,
+            bool(signed) and not any(s.active for s in signed),
+            f"Signatures over this {scope.kind} · 本{'访视' if scope.kind == 'visit' else '病例'}的签名",
+        )
     if facts["appendix"] is not None:
         flowables += appendix_section(facts["appendix"])
     page = PageFacts(
-        protocol=study.study.id, study_title=study.study.title.en.split(":")[0] + f" · data dictionary v{study.study.version}", site=facts["site"],
-        subject=scope.subject, content_hash=facts["hash"], generated=format_generated(generated_at), scope=f"{scope.kind}: {scope.describe()}",
+        protocol=study.study.id,
+        study_title=study.study.title.en.split(":")[0] + f" · data dictionary v{study.study.version}",
+        site=facts["site"],
+        subject=scope.subject,
+        content_hash=facts["hash"],
+        generated=format_generated(generated_at),
+        scope=f"{scope.kind}: {scope.describe()}",
     )
     record = {"v": CANON_VERSION, "study": study.study.id, **scope.as_json(), "sha256": facts["hash"]}
     return build(flowables, page, f"{study.study.id} {scope.kind} {scope.describe()}", record)

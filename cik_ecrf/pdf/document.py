@@ -83,7 +83,15 @@ class _NumberedCanvas(Canvas):
         for number, state in enumerate(self._pages, start=1):
             self.__dict__.update(state)
             width, _ = self._pagesize
-            fonts.draw(self, width - MARGIN, MARGIN - 5 * mm, f"Page {number} of {total}  第 {number} 页，共 {total} 页", 8, bold=True, align="right")
+            fonts.draw(
+                self,
+                width - MARGIN,
+                MARGIN - 5 * mm,
+                f"Page {number} of {total}  第 {number} 页，共 {total} 页",
+                8,
+                bold=True,
+                align="right",
+            )
             super().showPage()
         super().save()
 
@@ -117,7 +125,11 @@ def _page_end(frame: PageFacts) -> Any:
         canvas.line(MARGIN, top - 39, right, top - 39)
         bottom = MARGIN
         canvas.line(MARGIN, bottom + 9, right, bottom + 9)
-        digest = f"Content SHA-256 · 内容哈希: {frame.content_hash}" if frame.content_hash else "Blank CRF: no data, no content hash 空白病例报告表"
+        digest = (
+            f"Content SHA-256 · 内容哈希: {frame.content_hash}"
+            if frame.content_hash
+            else "Blank CRF: no data, no content hash 空白病例报告表"
+        )
         fonts.draw(canvas, MARGIN, bottom + 1, digest, 7, bold=bool(frame.content_hash))
         fonts.draw(canvas, MARGIN, bottom - 5 * mm, f"Generated {frame.generated} · CIK-eCRF {__version__}", 7)
         canvas.restoreState()
@@ -131,12 +143,31 @@ def build(flowables: list[Flowable], frame: PageFacts, title: str, record: dict[
     out = io.BytesIO()
     width, height = A4
     doc = BaseDocTemplate(
-        out, pagesize=A4, invariant=1, title=title, author="CIK-eCRF", creator=f"CIK-eCRF {__version__}",
-        subject=f"{frame.protocol} {frame.scope}", keywords=KEYWORD_PREFIX + json.dumps(record, sort_keys=True, separators=(",", ":")) if record else "",
-        leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + HEADER, bottomMargin=MARGIN + FOOTER,
+        out,
+        pagesize=A4,
+        invariant=1,
+        title=title,
+        author="CIK-eCRF",
+        creator=f"CIK-eCRF {__version__}",
+        subject=f"{frame.protocol} {frame.scope}",
+        keywords=KEYWORD_PREFIX + json.dumps(record, sort_keys=True, separators=(",", ":")) if record else "",
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN + HEADER,
+        bottomMargin=MARGIN + FOOTER,
         initialFontName=fonts.LATIN,
     )
-    body = Frame(MARGIN, MARGIN + FOOTER, width - 2 * MARGIN, height - 2 * MARGIN - HEADER - FOOTER, id="body", leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    body = Frame(
+        MARGIN,
+        MARGIN + FOOTER,
+        width - 2 * MARGIN,
+        height - 2 * MARGIN - HEADER - FOOTER,
+        id="body",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
     doc.addPageTemplates([PageTemplate(id="page", frames=[body], onPageEnd=_page_end(frame))])
     doc.build(flowables, canvasmaker=_NumberedCanvas)
     return out.getvalue()

@@ -28,16 +28,22 @@ from .document import Marker, Section
 BODY = ParagraphStyle("body", fontName=fonts.LATIN, fontSize=8, leading=10)
 SMALL = ParagraphStyle("small", parent=BODY, fontSize=6.5, leading=8, textColor=colors.HexColor("#555555"))
 TITLE = ParagraphStyle("title", parent=BODY, fontName=fonts.LATIN_BOLD, fontSize=12, leading=15, spaceAfter=4)
-HEADING = ParagraphStyle("heading", parent=BODY, fontName=fonts.LATIN_BOLD, fontSize=9, leading=12, spaceBefore=6, spaceAfter=2)
+HEADING = ParagraphStyle(
+    "heading", parent=BODY, fontName=fonts.LATIN_BOLD, fontSize=9, leading=12, spaceBefore=6, spaceAfter=2
+)
 WIDTHS = (185, 140, 62, 180)  # item, value, units, code label: 567 pt between the margins of A4
-GRID = TableStyle([
-    ("FONTNAME", (0, 0), (-1, -1), fonts.LATIN),  # cells given as plain strings: never an unembedded Helvetica
-    ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
-    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-    ("VALIGN", (0, 0), (-1, -1), "TOP"),
-    ("TOPPADDING", (0, 0), (-1, -1), 2), ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-    ("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-])
+GRID = TableStyle(
+    [
+        ("FONTNAME", (0, 0), (-1, -1), fonts.LATIN),  # cells given as plain strings: never an unembedded Helvetica
+        ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#888888")),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+)
 NOT_APPLICABLE = "Not applicable · 不适用"
 MISSING = "EMPTY — REQUIRED · 必填项未填"
 
@@ -109,7 +115,9 @@ def _empty(value: Any) -> bool:
 
 def _item_row(spec: FieldSpec, label: str, value: Any, state: str) -> list[Flowable]:
     kind = spec.definition.type
-    note = " (derived · 计算值)" if kind == "derived" else " (central · 中心)" if spec.definition.entry == "server" else ""
+    note = (
+        " (derived · 计算值)" if kind == "derived" else " (central · 中心)" if spec.definition.entry == "server" else ""
+    )
     item = [para(label), para(f"{spec.id}{note}", SMALL)]
     if state == "na":
         value_cell: Flowable = para(NOT_APPLICABLE, SMALL)
@@ -119,7 +127,12 @@ def _item_row(spec: FieldSpec, label: str, value: Any, state: str) -> list[Flowa
         value_cell = para("—")
     else:
         value_cell = para(display(spec, value), bold=True)
-    return [item, value_cell, para(bilingual(spec.definition.units)), para(code_labels(spec, value) if state == "value" else "")]
+    return [
+        item,
+        value_cell,
+        para(bilingual(spec.definition.units)),
+        para(code_labels(spec, value) if state == "value" else ""),
+    ]
 
 
 def item_rows(form: PrintedForm) -> list[list[Any]]:
@@ -134,28 +147,52 @@ def item_rows(form: PrintedForm) -> list[list[Any]]:
         if spec.id not in ev.visible:
             rows.append(_item_row(spec, label, None, "na"))
             continue
-        state = "missing" if _empty(value) and (spec.id in missing or spec.id in ev.required) else "empty" if _empty(value) else "value"
+        state = (
+            "missing"
+            if _empty(value) and (spec.id in missing or spec.id in ev.required)
+            else "empty"
+            if _empty(value)
+            else "value"
+        )
         if spec.definition.type != "group" or state != "value":
             rows.append(_item_row(spec, label, value, state))
             continue
-        rows.append(_item_row(spec, label, None, "empty")[:1] + [para(f"{len(value)} row(s) · {len(value)} 行"), para(""), para("")])
+        rows.append(
+            _item_row(spec, label, None, "empty")[:1]
+            + [para(f"{len(value)} row(s) · {len(value)} 行"), para(""), para("")]
+        )
         for number, row in enumerate(value, start=1):
             for sub in spec.sub_fields:
                 sub_value = row.get(sub.id) if isinstance(row, Mapping) else None
                 where = f"{spec.id}[{number}].{sub.id}"
-                sub_state = "missing" if _empty(sub_value) and any(m.startswith(where) for m in missing) else "empty" if _empty(sub_value) else "value"
-                cells = _item_row(sub, f"   {number}. {sub.definition.label.en} · {sub.definition.label.zh}", sub_value, sub_state)
-                cells[0] = [para(f"   {number}. {sub.definition.label.en}\n   {sub.definition.label.zh}"), para(f"   {where}", SMALL)]
+                sub_state = (
+                    "missing"
+                    if _empty(sub_value) and any(m.startswith(where) for m in missing)
+                    else "empty"
+                    if _empty(sub_value)
+                    else "value"
+                )
+                cells = _item_row(
+                    sub, f"   {number}. {sub.definition.label.en} · {sub.definition.label.zh}", sub_value, sub_state
+                )
+                cells[0] = [
+                    para(f"   {number}. {sub.definition.label.en}\n   {sub.definition.label.zh}"),
+                    para(f"   {where}", SMALL),
+                ]
                 rows.append(cells)
     return rows
 
 
-def signature_block(signatures: tuple[SignatureRecord, ...], needs_resigning: bool, title: str = "Signatures · 签名") -> list[Flowable]:
+def signature_block(
+    signatures: tuple[SignatureRecord, ...], needs_resigning: bool, title: str = "Signatures · 签名"
+) -> list[Flowable]:
     lines: list[Flowable] = [para(title, HEADING)]
     if not signatures:
         lines.append(para("Not signed · 未签名"))
     for s in signatures:
-        where = {"form": f"form {s.visit}/{s.form}", "visit": f"visit {s.visit}", "casebook": "the whole casebook"}[s.scope]
+        where = {"form": f"form {s.visit}/{s.form}", "visit": f"visit {s.visit}", "casebook": "the whole casebook"}[
+            s.scope
+        ]
         text = (
             f"Electronically signed by {s.full_name} ({s.username}, {s.role}) · 电子签名\n"
             f"Signed at {s.signed_at()} · over {where}\n"
@@ -166,21 +203,50 @@ def signature_block(signatures: tuple[SignatureRecord, ...], needs_resigning: bo
             cell: Flowable = para(text)
         else:
             cleared = format_time(s.cleared_at_utc or "", s.utc_offset_min)
-            cell = para(f"SIGNATURE CLEARED · 签名已失效 on {cleared}: the signed data changed ({s.cleared_reason})\n" + text, BODY, colour="#b00000")
+            cell = para(
+                f"SIGNATURE CLEARED · 签名已失效 on {cleared}: the signed data changed ({s.cleared_reason})\n" + text,
+                BODY,
+                colour="#b00000",
+            )
         box = Table([[cell]], colWidths=[sum(WIDTHS)])
-        box.setStyle(TableStyle([("FONTNAME", (0, 0), (-1, -1), fonts.LATIN), ("BOX", (0, 0), (-1, -1), 0.8, colors.black if s.active else colors.HexColor("#b00000")), ("LEFTPADDING", (0, 0), (-1, -1), 5), ("TOPPADDING", (0, 0), (-1, -1), 3), ("BOTTOMPADDING", (0, 0), (-1, -1), 4)]))
+        box.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), fonts.LATIN),
+                    ("BOX", (0, 0), (-1, -1), 0.8, colors.black if s.active else colors.HexColor("#b00000")),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 5),
+                    ("TOPPADDING", (0, 0), (-1, -1), 3),
+                    ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ]
+            )
+        )
         lines += [box, Spacer(1, 3)]
     if needs_resigning:
-        lines.append(para("This record changed after it was signed: it needs re-signing · 本记录签名后已修改，需要重新签名", BODY, bold=True, colour="#b00000"))
+        lines.append(
+            para(
+                "This record changed after it was signed: it needs re-signing · 本记录签名后已修改，需要重新签名",
+                BODY,
+                bold=True,
+                colour="#b00000",
+            )
+        )
     return [KeepTogether(lines)]
 
 
 def form_section(form: PrintedForm, first: bool) -> list[Flowable]:
     spec = form.spec
-    section = Section(f"{bilingual(form.visit_label)} ({form.visit})", f"{bilingual(spec.definition.title)} ({spec.id}) v{form.version}")
+    section = Section(
+        f"{bilingual(form.visit_label)} ({form.visit})",
+        f"{bilingual(spec.definition.title)} ({spec.id}) v{form.version}",
+    )
     out: list[Flowable] = [] if first else [PageBreak()]
     out += [Marker(section), para(f"{spec.definition.title.en} · {spec.definition.title.zh}", TITLE)]
-    out.append(para(f"Visit {section.visit} · form {spec.id}, version {form.version} · status: {form.status} · instance {form.instance}", SMALL))
+    out.append(
+        para(
+            f"Visit {section.visit} · form {spec.id}, version {form.version} · status: {form.status} · instance {form.instance}",
+            SMALL,
+        )
+    )
     out.append(Spacer(1, 4))
     header = [para(h, bold=True) for h in ("Item · 项目", "Value · 值", "Units · 单位", "Code label · 代码含义")]
     table = Table([header, *item_rows(form)], colWidths=WIDTHS, repeatRows=1)
@@ -196,9 +262,17 @@ def form_section(form: PrintedForm, first: bool) -> list[Flowable]:
 
 def appendix_section(events: list[list[str]]) -> list[Flowable]:
     """The audit trail of the printed forms: every change with who, when, old → new, reason."""
-    out: list[Flowable] = [PageBreak(), Marker(Section("all printed forms · 所有打印表单", "audit trail appendix · 稽查轨迹附录")), para("Audit trail appendix · 稽查轨迹附录", TITLE)]
+    out: list[Flowable] = [
+        PageBreak(),
+        Marker(Section("all printed forms · 所有打印表单", "audit trail appendix · 稽查轨迹附录")),
+        para("Audit trail appendix · 稽查轨迹附录", TITLE),
+    ]
     header = [para(h, bold=True) for h in ("When (UTC, offset)", "Who", "What", "Change · reason")]
-    table = Table([header, *[[para(c, SMALL) for c in row] for row in events]], colWidths=(105, 80, 120, sum(WIDTHS) - 305), repeatRows=1)
+    table = Table(
+        [header, *[[para(c, SMALL) for c in row] for row in events]],
+        colWidths=(105, 80, 120, sum(WIDTHS) - 305),
+        repeatRows=1,
+    )
     table.setStyle(GRID)
     out.append(table)
     return out

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from ..core.content import CANON_VERSION, Scope
 from ..definitions.spec import StudyDefinition
 from ..store import save_sql
 from ..store import signatures as esign
 from ..store.errors import StoreError
-from .content import CANON_VERSION, Scope
 from .document import KEYWORD_PREFIX
 
 HASH_ON_PAGE = re.compile(r"内容哈希\s*:\s*([0-9a-f]{64})")  # the footer; text extraction may break the line
@@ -39,11 +39,16 @@ class VerifyResult:
         active = [s for s in self.signatures if s.active and s.content_hash == self.printed_hash]
         cleared = [s for s in self.signatures if not s.active]
         if self.matches:
-            signed = f"; signed by {', '.join(f'{s.full_name} ({s.meaning})' for s in active)}" if active else "; no signature over exactly this content"
+            signed = (
+                f"; signed by {', '.join(f'{s.full_name} ({s.meaning})' for s in active)}"
+                if active
+                else "; no signature over exactly this content"
+            )
             return f"{self.scope.kind} {self.scope.describe()}: the printed record matches the store (SHA-256 {self.printed_hash}){signed}"
         return (
             f"{self.scope.kind} {self.scope.describe()}: the printed record NO LONGER MATCHES the store: printed SHA-256 {self.printed_hash}, "
-            f"now {self.current_hash}" + (f"; {len(cleared)} signature(s) cleared since, the data needs re-signing" if cleared else "")
+            f"now {self.current_hash}"
+            + (f"; {len(cleared)} signature(s) cleared since, the data needs re-signing" if cleared else "")
         )
 
 
@@ -68,7 +73,7 @@ def read_record(pdf_bytes: bytes) -> tuple[dict[str, str | None], str]:
     if not keywords.startswith(KEYWORD_PREFIX):
         raise StoreError("not a CIK-eCRF printed record (its metadata holds no content record; a blank CRF has none)")
     try:
-        record = json.loads(keywords[len(KEYWORD_PREFIX):])
+        record = json.loads(keywords[len(KEYWORD_PREFIX) :])
     except json.JSONDecodeError:
         raise StoreError("the PDF's content record is damaged (malformed JSON in its metadata)") from None
     if record.get("v") != CANON_VERSION or not isinstance(record.get("sha256"), str):

@@ -18,7 +18,9 @@ from .results import Issue, Message
 _INT = re.compile(r"^[+-]?[0-9]+$", re.ASCII)
 _DEC = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$", re.ASCII)
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", re.ASCII)
-_DATETIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?$", re.ASCII)
+_DATETIME = re.compile(
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:[0-9]{2})?$", re.ASCII
+)
 _TIME = re.compile(r"^[0-9]{2}:[0-9]{2}$", re.ASCII)
 
 
@@ -64,7 +66,9 @@ def _decimal(spec: FieldSpec, raw: Any) -> Decimal:
     places = spec.definition.decimals if spec.definition.decimals is not None else 10
     exponent = value.as_tuple().exponent
     if isinstance(exponent, int) and -exponent > places and value != value.quantize(Decimal(1).scaleb(-places)):
-        raise Unreadable(f"at most {places} decimal place(s) allowed, got {text}", f"最多允许 {places} 位小数，输入为 {text}")
+        raise Unreadable(
+            f"at most {places} decimal place(s) allowed, got {text}", f"最多允许 {places} 位小数，输入为 {text}"
+        )
     return value
 
 
@@ -89,13 +93,19 @@ def _partial(spec: FieldSpec, raw: Any) -> PartialDate:
     try:
         return PartialDate.parse(text)
     except ValueError as exc:
-        raise Unreadable(f"expected YYYY, YYYY-MM or YYYY-MM-DD, got {text!r} ({exc})", f"日期格式应为 YYYY、YYYY-MM 或 YYYY-MM-DD，而不是 {text!r}") from None
+        raise Unreadable(
+            f"expected YYYY, YYYY-MM or YYYY-MM-DD, got {text!r} ({exc})",
+            f"日期格式应为 YYYY、YYYY-MM 或 YYYY-MM-DD，而不是 {text!r}",
+        ) from None
 
 
 def _datetime(spec: FieldSpec, raw: Any) -> dt.datetime:
     text = _text_of(raw, "a date and time", "日期时间")
     if not _DATETIME.match(text):
-        raise Unreadable(f"expected a date and time like 2026-03-01T08:30+08:00, got {text!r}", f"日期时间格式应如 2026-03-01T08:30+08:00，而不是 {text!r}")
+        raise Unreadable(
+            f"expected a date and time like 2026-03-01T08:30+08:00, got {text!r}",
+            f"日期时间格式应如 2026-03-01T08:30+08:00，而不是 {text!r}",
+        )
     try:
         value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -175,20 +185,44 @@ def read_rows(spec: FieldSpec, raw: Any) -> tuple[list[dict[str, Any]] | None, l
     if is_blank(raw):
         return None, []
     if not isinstance(raw, (list, tuple)):
-        return None, [Issue(spec.id, "error", "type", Message(f"expected a list of rows, got {raw!r}", f"应为多行列表，而不是 {raw!r}"))]
+        return None, [
+            Issue(
+                spec.id,
+                "error",
+                "type",
+                Message(f"expected a list of rows, got {raw!r}", f"应为多行列表，而不是 {raw!r}"),
+            )
+        ]
     columns = {sub.id: sub for sub in spec.sub_fields}
     rows: list[dict[str, Any]] = []
     issues: list[Issue] = []
     for index, row in enumerate(raw):
         if not isinstance(row, dict):
-            issues.append(Issue(spec.id, "error", "type", Message(f"row {index + 1} must be an object", f"第 {index + 1} 行应为对象"), row=index))
+            issues.append(
+                Issue(
+                    spec.id,
+                    "error",
+                    "type",
+                    Message(f"row {index + 1} must be an object", f"第 {index + 1} 行应为对象"),
+                    row=index,
+                )
+            )
             rows.append({})
             continue
         typed: dict[str, Any] = {}
         for key, cell in row.items():
             sub = columns.get(key)
             if sub is None:
-                issues.append(Issue(spec.id, "error", "type", Message(f"unknown column {key}", f"未知列 {key}"), row=index, column=str(key)))
+                issues.append(
+                    Issue(
+                        spec.id,
+                        "error",
+                        "type",
+                        Message(f"unknown column {key}", f"未知列 {key}"),
+                        row=index,
+                        column=str(key),
+                    )
+                )
                 continue
             try:
                 typed[key] = read_scalar(sub, cell)
@@ -230,7 +264,9 @@ def _outside(value: Any, low: Any, high: Any) -> str | None:
     return None
 
 
-def check_value(spec: FieldSpec, value: Any, clock: Any, row: int | None = None, field_id: str | None = None) -> list[Issue]:
+def check_value(
+    spec: FieldSpec, value: Any, clock: Any, row: int | None = None, field_id: str | None = None
+) -> list[Issue]:
     """Hard and soft ranges, length and pattern of a typed, present value."""
     d = spec.definition
     where = {"row": row, "column": spec.id} if row is not None else {}
@@ -249,26 +285,65 @@ def check_value(spec: FieldSpec, value: Any, clock: Any, row: int | None = None,
         limit_en = shown.get(str(bounds.min if side == "low" else bounds.max), _fmt(low if side == "low" else high))
         if severity == "error":
             message = (
-                Message(f"{_fmt(value)} is below the minimum {limit_en}{units}", f"{_fmt(value)} 低于最小值 {limit_en}{units_zh}")
+                Message(
+                    f"{_fmt(value)} is below the minimum {limit_en}{units}",
+                    f"{_fmt(value)} 低于最小值 {limit_en}{units_zh}",
+                )
                 if side == "low"
-                else Message(f"{_fmt(value)} is above the maximum {limit_en}{units}", f"{_fmt(value)} 高于最大值 {limit_en}{units_zh}")
+                else Message(
+                    f"{_fmt(value)} is above the maximum {limit_en}{units}",
+                    f"{_fmt(value)} 高于最大值 {limit_en}{units_zh}",
+                )
             )
             code = "range"
         else:
             span = f"{_fmt(low)}–{_fmt(high)}" if low is not None and high is not None else limit_en
-            message = Message(f"{_fmt(value)}{units} is outside the expected range {span}; please confirm", f"{_fmt(value)}{units_zh} 超出常见范围 {span}，请确认")
+            message = Message(
+                f"{_fmt(value)}{units} is outside the expected range {span}; please confirm",
+                f"{_fmt(value)}{units_zh} 超出常见范围 {span}，请确认",
+            )
             code = "soft_range"
         issues.append(Issue(fid, severity, code, message, **where))  # type: ignore[arg-type]
     if isinstance(value, str):
         length = d.length
         if length and length.max is not None and len(value) > length.max:
-            issues.append(Issue(fid, "error", "length", Message(f"at most {length.max} characters ({len(value)} given)", f"最多 {length.max} 个字符（当前 {len(value)} 个）"), **where))  # type: ignore[arg-type]
+            issues.append(
+                Issue(
+                    fid,
+                    "error",
+                    "length",
+                    Message(
+                        f"at most {length.max} characters ({len(value)} given)",
+                        f"最多 {length.max} 个字符（当前 {len(value)} 个）",
+                    ),
+                    **where,
+                )
+            )  # type: ignore[arg-type]
         if length and length.min is not None and len(value) < length.min:
-            issues.append(Issue(fid, "error", "length", Message(f"at least {length.min} characters ({len(value)} given)", f"至少 {length.min} 个字符（当前 {len(value)} 个）"), **where))  # type: ignore[arg-type]
+            issues.append(
+                Issue(
+                    fid,
+                    "error",
+                    "length",
+                    Message(
+                        f"at least {length.min} characters ({len(value)} given)",
+                        f"至少 {length.min} 个字符（当前 {len(value)} 个）",
+                    ),
+                    **where,
+                )
+            )  # type: ignore[arg-type]
         if d.pattern and not re.fullmatch(d.pattern, value):
             hint = f" ({d.help.en})" if d.help else ""
             hint_zh = f"（{d.help.zh}）" if d.help else ""
-            issues.append(Issue(fid, "error", "pattern", Message(f"{value!r} does not have the expected format{hint}", f"{value!r} 格式不正确{hint_zh}"), **where))  # type: ignore[arg-type]
+            issues.append(
+                Issue(
+                    fid,
+                    "error",
+                    "pattern",
+                    Message(f"{value!r} does not have the expected format{hint}", f"{value!r} 格式不正确{hint_zh}"),
+                    **where,
+                )
+            )  # type: ignore[arg-type]
     return issues
 
 

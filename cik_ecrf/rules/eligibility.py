@@ -25,7 +25,11 @@ def _sources(form: FormSpec, compiled: Any, env: Env) -> dict[str, Any]:
         elif isinstance(ref, ColumnRef):
             values[f"{form.id}.{ref.group}"] = env.local.get(ref.group)
         elif isinstance(ref, ExternalRef) and ref.field != "*":
-            name = f"{ref.form}@{ref.visit}.{ref.field}" if ref.visit and ref.visit != env.visit and ref.visit != "screening" else f"{ref.form}.{ref.field}"
+            name = (
+                f"{ref.form}@{ref.visit}.{ref.field}"
+                if ref.visit and ref.visit != env.visit and ref.visit != "screening"
+                else f"{ref.form}.{ref.field}"
+            )
             values[name] = env.read(ref)
     return dict(sorted(values.items()))
 
@@ -47,7 +51,9 @@ def evaluate_criteria(form: FormSpec, env: Env) -> tuple[EligibilityResult, tupl
         value = criterion.compiled.fn(env)
         sources = _sources(form, criterion.compiled, env)
         outcome = "not evaluable" if value is None else _OUTCOMES[(criterion.inclusion, bool(value))]
-        results.append(CriterionResult(criterion.id, criterion.inclusion, criterion.definition.source, outcome, sources))  # type: ignore[arg-type]
+        results.append(
+            CriterionResult(criterion.id, criterion.inclusion, criterion.definition.source, outcome, sources)
+        )  # type: ignore[arg-type]
         if value is None:
             missing = ", ".join(k for k, v in sources.items() if v is None) or "a value"
             issues.append(
@@ -55,7 +61,10 @@ def evaluate_criteria(form: FormSpec, env: Env) -> tuple[EligibilityResult, tupl
                     block.result_field,
                     block.not_evaluable_severity,
                     criterion.id,
-                    Message(f"{criterion.id} is not evaluable: {missing} missing", f"{criterion.id} 无法判定：缺少 {missing}"),
+                    Message(
+                        f"{criterion.id} is not evaluable: {missing} missing",
+                        f"{criterion.id} 无法判定：缺少 {missing}",
+                    ),
                     blocks_draft=False,
                 )
             )

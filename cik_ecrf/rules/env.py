@@ -29,7 +29,7 @@ class Clock:
     @classmethod
     def fixed(cls, text: str) -> Clock:
         value = dt.datetime.fromisoformat(text)
-        return cls(value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc))
+        return cls(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,15 @@ class Env:
 
     __slots__ = ("local", "row", "visit", "form", "clock", "resolver")
 
-    def __init__(self, local: dict[str, Any], visit: str, form: str, clock: Clock, resolver: Resolver, row: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        local: dict[str, Any],
+        visit: str,
+        form: str,
+        clock: Clock,
+        resolver: Resolver,
+        row: Mapping[str, Any] | None = None,
+    ) -> None:
         self.local = local
         self.row = row
         self.visit = visit

@@ -71,7 +71,9 @@ def _field_nodes(spec: FieldSpec, form: FormSpec) -> list[GraphNode]:
     if d.type != "derived":
         row_reads, ext = _reads(*(c.compiled for c in spec.row_checks))
         ranged = any(r is not None and {r.min, r.max} & {"today", "now"} for r in (d.range, d.soft_range))
-        nodes.append(GraphNode(VAL, spec.id, frozenset({spec.id}) | row_reads, issue_fields=(spec.id,), external=ext or ranged))
+        nodes.append(
+            GraphNode(VAL, spec.id, frozenset({spec.id}) | row_reads, issue_fields=(spec.id,), external=ext or ranged)
+        )
     return nodes
 
 
@@ -81,7 +83,17 @@ def build_graph(form: FormSpec) -> FormGraph:
         nodes += _field_nodes(spec, form)
     for check in form.checks:
         reads, ext = _reads(check.compiled)
-        nodes.append(GraphNode(CHK, None, reads, issue_fields=tuple(check.definition.fields), check=check, compiled=check.compiled, external=ext))
+        nodes.append(
+            GraphNode(
+                CHK,
+                None,
+                reads,
+                issue_fields=tuple(check.definition.fields),
+                check=check,
+                compiled=check.compiled,
+                external=ext,
+            )
+        )
     ordered = _topological(nodes)
     for i, node in enumerate(ordered):
         node.index = i

@@ -59,7 +59,10 @@ class EligibilityResult:
 
         return {
             "eligible": self.eligible,
-            "criteria": {c.id: {"outcome": c.outcome, "values": {k: to_json(v) for k, v in c.values.items()}} for c in self.criteria},
+            "criteria": {
+                c.id: {"outcome": c.outcome, "values": {k: to_json(v) for k, v in c.values.items()}}
+                for c in self.criteria
+            },
         }
 
 

@@ -59,10 +59,24 @@ class RulesEngine:
         self._reads[form_id] = result
         return result
 
-    def session(self, form_id: str, visit_id: str, values: Mapping[str, Any] | None = None, subject: SubjectData | None = None, clock: Clock | None = None) -> FormSession:
+    def session(
+        self,
+        form_id: str,
+        visit_id: str,
+        values: Mapping[str, Any] | None = None,
+        subject: SubjectData | None = None,
+        clock: Clock | None = None,
+    ) -> FormSession:
         return FormSession(self, form_id, visit_id, values or {}, subject or SubjectData(), clock or Clock.system())
 
-    def evaluate(self, form_id: str, visit_id: str, values: Mapping[str, Any], subject: SubjectData | None = None, clock: Clock | None = None) -> FormEvaluation:
+    def evaluate(
+        self,
+        form_id: str,
+        visit_id: str,
+        values: Mapping[str, Any],
+        subject: SubjectData | None = None,
+        clock: Clock | None = None,
+    ) -> FormEvaluation:
         return self.session(form_id, visit_id, values, subject, clock).snapshot()
 
     def effective_values(self, form_id: str, visit_id: str, raw: Mapping[str, Any], resolver: Resolver) -> LazyValues:
@@ -85,7 +99,9 @@ class LazyValues:
             if spec is None or spec.definition.type == "derived":
                 continue
             try:
-                self.raw[field_id] = read_rows(spec, value)[0] if spec.definition.type == "group" else read_scalar(spec, value)
+                self.raw[field_id] = (
+                    read_rows(spec, value)[0] if spec.definition.type == "group" else read_scalar(spec, value)
+                )
             except Unreadable:
                 self.raw[field_id] = None
         self.cache: dict[str, Any] = {}
@@ -101,7 +117,9 @@ class LazyValues:
         self.busy.add(field_id)
         try:
             value = None
-            if self.form.applies(field_id, self.env.visit) and (spec.show_if is None or spec.show_if.fn(self.env) is True):
+            if self.form.applies(field_id, self.env.visit) and (
+                spec.show_if is None or spec.show_if.fn(self.env) is True
+            ):
                 if field_id == self.form.result_field:
                     value = evaluate_criteria(self.form, self.env)[0].eligible
                 elif spec.derive is not None:
@@ -293,21 +311,46 @@ class FormSession:
         d = spec.definition
         issues: list[Issue] = []
         if rows and d.min_rows is not None and len(rows) < d.min_rows:
-            issues.append(Issue(spec.id, "error", "rows", Message(f"at least {d.min_rows} row(s) needed", f"至少需要 {d.min_rows} 行")))
+            issues.append(
+                Issue(
+                    spec.id,
+                    "error",
+                    "rows",
+                    Message(f"at least {d.min_rows} row(s) needed", f"至少需要 {d.min_rows} 行"),
+                )
+            )
         if d.max_rows is not None and len(rows) > d.max_rows:
-            issues.append(Issue(spec.id, "error", "rows", Message(f"at most {d.max_rows} row(s) allowed", f"最多允许 {d.max_rows} 行")))
+            issues.append(
+                Issue(
+                    spec.id,
+                    "error",
+                    "rows",
+                    Message(f"at most {d.max_rows} row(s) allowed", f"最多允许 {d.max_rows} 行"),
+                )
+            )
         for index, row in enumerate(rows):
             for sub in spec.sub_fields:
                 cell = row.get(sub.id)
                 if cell is None:
-                    if sub.definition.required and not any(i.row == index and i.column == sub.id for i in self.read_issues.get(spec.id, ())):
+                    if sub.definition.required and not any(
+                        i.row == index and i.column == sub.id for i in self.read_issues.get(spec.id, ())
+                    ):
                         missing.append(f"{spec.id}[{index + 1}].{sub.id}")
                     continue
                 issues += check_value(sub, cell, self.env.clock, row=index, field_id=spec.id)
             row_env = self.env.with_row(row)
             for check in spec.row_checks:
                 if check.compiled.fn(row_env) is False:
-                    issues.append(Issue(spec.id, check.definition.severity, check.id, Message(check.definition.message.en, check.definition.message.zh), row=index, column=check.definition.fields[0]))
+                    issues.append(
+                        Issue(
+                            spec.id,
+                            check.definition.severity,
+                            check.id,
+                            Message(check.definition.message.en, check.definition.message.zh),
+                            row=index,
+                            column=check.definition.fields[0],
+                        )
+                    )
         return issues
 
     def issues_for(self, field_id: str) -> tuple[Issue, ...]:

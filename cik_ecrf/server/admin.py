@@ -9,9 +9,9 @@ import uuid
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ..store import crypto
-from ..store.errors import StoreError
-from ..store.users import check_password, check_role, check_username, hash_password
+from ..core import crypto
+from ..core.errors import UserError as StoreError
+from ..core.passwords import check_password, check_role, check_username, hash_password
 from .database import ServerError, now
 from .models import Device, Site, User
 
@@ -40,7 +40,16 @@ def add_user(engine: Engine, username: str, role: str, site: str, password: str,
         if session.scalar(select(User.id).where(User.username == username)):
             raise ServerError(f"user {username} already exists")
         user_id = str(uuid.uuid4())
-        user = User(id=user_id, username=username, full_name=full_name or username, role=role, site_code=site.upper(), password_hash="", active=True, created_at=now())
+        user = User(
+            id=user_id,
+            username=username,
+            full_name=full_name or username,
+            role=role,
+            site_code=site.upper(),
+            password_hash="",
+            active=True,
+            created_at=now(),
+        )
         _set_password(user, password)
         session.add(user)
     return user_id
@@ -87,4 +96,7 @@ def revoke_device(engine: Engine, device_id: str) -> None:
 
 def devices(engine: Engine) -> list[tuple[str, str, str, bool]]:
     with Session(engine) as session:
-        return [(d.id, d.site_code, d.code, d.revoked) for d in session.scalars(select(Device).order_by(Device.site_code, Device.code))]
+        return [
+            (d.id, d.site_code, d.code, d.revoked)
+            for d in session.scalars(select(Device).order_by(Device.site_code, Device.code))
+        ]

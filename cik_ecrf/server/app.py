@@ -6,7 +6,6 @@ Each request is one transaction. Refusals are JSON `{"detail": ...}` with 401 (w
 (not yours), 409 (taken) or 410 (unknown cursor: pull everything again).
 """
 
-
 import contextlib
 import datetime as dt
 import os
@@ -60,7 +59,9 @@ def create_app(engine: Engine) -> FastAPI:
         with Session(reader) as s, s.begin():
             yield s
 
-    def read_device(s: Annotated[Session, Depends(read_session)], authorization: Annotated[str | None, Header()] = None) -> auth.DeviceContext:
+    def read_device(
+        s: Annotated[Session, Depends(read_session)], authorization: Annotated[str | None, Header()] = None
+    ) -> auth.DeviceContext:
         token = authorization[7:] if authorization and authorization.startswith("Bearer ") else None
         return auth.authenticate(s, token)
 
@@ -81,7 +82,10 @@ def create_app(engine: Engine) -> FastAPI:
         with push_lock, Session(engine) as s, s.begin():
             results = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes).run()
         # built from validated models already: serialised once, not validated again against response_model
-        return Response(PushResponse(results=results, warnings=_skew(body.client_time_utc)).model_dump_json(), media_type="application/json")
+        return Response(
+            PushResponse(results=results, warnings=_skew(body.client_time_utc)).model_dump_json(),
+            media_type="application/json",
+        )
 
     @app.get(f"{API}/pull", response_model=PullResponse, responses=ERRORS)
     def pull(
@@ -95,24 +99,42 @@ def create_app(engine: Engine) -> FastAPI:
         current = epoch(s)
         high = int(s.scalar(select(SeqCounter.next_seq).where(SeqCounter.id == 1)) or 1) - 1  # all committed
         at_cursor = s.scalar(select(ChangeRow.id).where(ChangeRow.seq == cursor)) if cursor > 0 else None
-        if cursor > 0 and (since_epoch != current or cursor > high or (cursor_id is not None and at_cursor != cursor_id)):
-            raise auth.Denied(410, f"cursor {cursor} is unknown to this server (restored from a backup, or another server): pull everything again")
+        if cursor > 0 and (
+            since_epoch != current or cursor > high or (cursor_id is not None and at_cursor != cursor_id)
+        ):
+            raise auth.Denied(
+                410,
+                f"cursor {cursor} is unknown to this server (restored from a backup, or another server): pull everything again",
+            )
         rows = s.execute(
             select(ChangeRow.seq, ChangeRow.disposition, ChangeRow.body)
-            .where(ChangeRow.site_code == ctx.site_code, ChangeRow.seq > cursor, ChangeRow.seq <= high, ChangeRow.disposition != "rejected", ChangeRow.action.in_(PULLED))
-            .order_by(ChangeRow.seq).limit(limit)
+            .where(
+                ChangeRow.site_code == ctx.site_code,
+                ChangeRow.seq > cursor,
+                ChangeRow.seq <= high,
+                ChangeRow.disposition != "rejected",
+                ChangeRow.action.in_(PULLED),
+            )
+            .order_by(ChangeRow.seq)
+            .limit(limit)
         ).all()
         more = len(rows) == limit
         next_cursor = rows[-1][0] if more else high
         cursor_change = s.scalar(select(ChangeRow.id).where(ChangeRow.seq == next_cursor)) if next_cursor > 0 else None
         # The logged bodies are protocol JSON already (validated when pushed, or written by the server):
         # splicing them in spares parsing and re-serialising every change of a page.
-        head = PullResponse(epoch=current, changes=[], next_cursor=next_cursor, cursor_id=cursor_change, more=more).model_dump_json()
-        changes = ",".join(f'{{"seq":{seq},"disposition":"{disposition}","change":{body}}}' for seq, disposition, body in rows)
+        head = PullResponse(
+            epoch=current, changes=[], next_cursor=next_cursor, cursor_id=cursor_change, more=more
+        ).model_dump_json()
+        changes = ",".join(
+            f'{{"seq":{seq},"disposition":"{disposition}","change":{body}}}' for seq, disposition, body in rows
+        )
         return Response(head.replace('"changes":[]', f'"changes":[{changes}]', 1), media_type="application/json")
 
     @app.get(f"{API}/users", response_model=SiteUsers, responses=ERRORS)
-    def users(s: Annotated[Session, Depends(read_session)], ctx: Annotated[auth.DeviceContext, Depends(read_device)]) -> SiteUsers:
+    def users(
+        s: Annotated[Session, Depends(read_session)], ctx: Annotated[auth.DeviceContext, Depends(read_device)]
+    ) -> SiteUsers:
         rows = s.scalars(select(User).where(User.site_code == ctx.site_code).order_by(User.username))
         return SiteUsers(users=[auth.user_record(u) for u in rows])
 
@@ -131,7 +153,9 @@ def _skew(client_time: str | None) -> list[str]:
     skew = then - dt.datetime.now(dt.UTC)
     if abs(skew) > SKEW_WARNING:
         hours = skew.total_seconds() / 3600
-        return [f"this laptop's clock is {abs(hours):.1f} hours {'ahead of' if hours > 0 else 'behind'} the server's: set it right (times of new changes are recorded as the laptop says)"]
+        return [
+            f"this laptop's clock is {abs(hours):.1f} hours {'ahead of' if hours > 0 else 'behind'} the server's: set it right (times of new changes are recorded as the laptop says)"
+        ]
     return []
 
 

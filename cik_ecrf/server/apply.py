@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from ..store.users import ENTRY_ROLES
+from ..core.roles import ENTRY_ROLES
 from ..sync.protocol import Change, ChangeResult
 from .database import now
 from .models import Change as ChangeRow
@@ -30,7 +30,18 @@ from .models import FieldState, Instance, SeqCounter, Subject, User
 
 SERVER_DEVICE = "server"
 VALUE_ACTIONS = frozenset({"value_set", "value_clear", "conflict_resolve"})
-ENTRY_ACTIONS = frozenset({"subject_add", "form_create", "value_set", "value_clear", "status_change", "warnings_confirmed", "conflict_resolve", "signature_cleared"})
+ENTRY_ACTIONS = frozenset(
+    {
+        "subject_add",
+        "form_create",
+        "value_set",
+        "value_clear",
+        "status_change",
+        "warnings_confirmed",
+        "conflict_resolve",
+        "signature_cleared",
+    }
+)
 FROZEN_STATUSES = frozenset({"signed", "locked"})
 CHUNK = 500
 
@@ -66,10 +77,15 @@ class BatchApplier:
         self.next_seq = int(counter)
         self.rows: list[dict[str, Any]] = []
         self.received_at = now()
-        self.users = {u.username: u for u in conn.execute(select(User.username, User.role, User.site_code).where(User.site_code == site_code))}
+        self.users = {
+            u.username: u
+            for u in conn.execute(select(User.username, User.role, User.site_code).where(User.site_code == site_code))
+        }
         self.existing: dict[str, tuple[str, int]] = {}
         for part in _chunks([c.id for c in changes]):
-            for cid, digest, seq in conn.execute(select(ChangeRow.id, ChangeRow.digest, ChangeRow.seq).where(ChangeRow.id.in_(part))):
+            for cid, digest, seq in conn.execute(
+                select(ChangeRow.id, ChangeRow.digest, ChangeRow.seq).where(ChangeRow.id.in_(part))
+            ):
                 self.existing[cid] = (digest, seq)
         instance_ids = sorted({c.instance_id for c in changes if c.instance_id})
         self.instances: dict[str, dict[str, Any]] = {}
@@ -78,8 +94,12 @@ class BatchApplier:
             for row in conn.execute(select(Instance).where(Instance.id.in_(part))).mappings():
                 self.instances[row["id"]] = dict(row)
             for row in conn.execute(select(FieldState).where(FieldState.instance_id.in_(part))).mappings():
-                self.fields[(row["instance_id"], row["field_id"])] = FieldRow(row["value_json"], row["version"], row["device_id"], row["conflict_seq"])
-        subject_ids = sorted({c.subject_id for c in changes if c.subject_id} | {i["subject_id"] for i in self.instances.values()})
+                self.fields[(row["instance_id"], row["field_id"])] = FieldRow(
+                    row["value_json"], row["version"], row["device_id"], row["conflict_seq"]
+                )
+        subject_ids = sorted(
+            {c.subject_id for c in changes if c.subject_id} | {i["subject_id"] for i in self.instances.values()}
+        )
         self.subjects: dict[str, dict[str, Any]] = {}
         for part in _chunks(subject_ids):
             for row in conn.execute(select(Subject).where(Subject.id.in_(part))).mappings():
@@ -106,10 +126,22 @@ class BatchApplier:
                 if known[0] == digest:
                     results.append(ChangeResult(id=change.id, disposition="duplicate", server_seq=known[1]))
                 else:
-                    results.append(ChangeResult(id=change.id, disposition="rejected", reason="this change id was already used for a different change"))
+                    results.append(
+                        ChangeResult(
+                            id=change.id,
+                            disposition="rejected",
+                            reason="this change id was already used for a different change",
+                        )
+                    )
                 continue
             if change.device_id != self.device_id:
-                results.append(ChangeResult(id=change.id, disposition="rejected", reason="a change of another device: each laptop pushes only its own changes"))
+                results.append(
+                    ChangeResult(
+                        id=change.id,
+                        disposition="rejected",
+                        reason="a change of another device: each laptop pushes only its own changes",
+                    )
+                )
                 continue
             try:
                 disposition, reason, after = self._apply(change)
@@ -119,18 +151,32 @@ class BatchApplier:
             seen[change.id] = (digest, seq)
             if after is not None:
                 after(seq)
-            results.append(ChangeResult.model_construct(id=change.id, disposition=disposition, reason=reason, server_seq=seq))  # internal values: not validated again
+            results.append(
+                ChangeResult.model_construct(id=change.id, disposition=disposition, reason=reason, server_seq=seq)
+            )  # internal values: not validated again
         self._write()
         return results
 
     def _log(self, change: Change, digest: str, disposition: str, reason: str | None, body: str | None = None) -> int:
         seq = self.next_seq
         self.next_seq += 1
-        self.rows.append({
-            "seq": seq, "id": change.id, "digest": digest, "site_code": self.site, "device_id": change.device_id,
-            "device_seq": change.device_seq, "action": change.action, "instance_id": change.instance_id, "field_id": change.field_id,
-            "disposition": disposition, "reason": reason, "body": body or change.model_dump_json(), "received_at": self.received_at,
-        })
+        self.rows.append(
+            {
+                "seq": seq,
+                "id": change.id,
+                "digest": digest,
+                "site_code": self.site,
+                "device_id": change.device_id,
+                "device_seq": change.device_seq,
+                "action": change.action,
+                "instance_id": change.instance_id,
+                "field_id": change.field_id,
+                "disposition": disposition,
+                "reason": reason,
+                "body": body or change.model_dump_json(),
+                "received_at": self.received_at,
+            }
+        )
         return seq
 
     # ------------------------------------------------------------------ one change
@@ -161,12 +207,16 @@ class BatchApplier:
             return "applied", None, None
         if change.action == "status_change":
             if instance["id"] in self.refused_edits or instance["status"] == "locked":
-                raise Refused(f"{instance['form_id']} at {instance['visit_id']} is {instance['status']}: its status cannot change with this edit")
+                raise Refused(
+                    f"{instance['form_id']} at {instance['visit_id']} is {instance['status']}: its status cannot change with this edit"
+                )
             self.status_updates[instance["id"]] = instance["status"] = _text(change.new_json) or instance["status"]
             return "applied", None, None
         if instance["status"] in FROZEN_STATUSES:
             self.refused_edits.add(instance["id"])
-            raise Refused(f"{instance['form_id']} at {instance['visit_id']} is {instance['status']}: it cannot be changed")
+            raise Refused(
+                f"{instance['form_id']} at {instance['visit_id']} is {instance['status']}: it cannot be changed"
+            )
         if change.action == "warnings_confirmed":
             return "applied", None, None
         return self._value(change, instance)
@@ -201,12 +251,23 @@ class BatchApplier:
         if not (change.instance_id and change.visit_id and change.form_id):
             raise Refused("form_create without instance, visit and form")
         study = _study()
-        if change.form_id not in study.forms or change.visit_id not in study.visit_ids() or change.form_id not in study.forms_at(change.visit_id):
+        if (
+            change.form_id not in study.forms
+            or change.visit_id not in study.visit_ids()
+            or change.form_id not in study.forms_at(change.visit_id)
+        ):
             raise Refused(f"form {change.form_id} is not collected at visit {change.visit_id} in this study")
         if self._subject(change.subject_id) is None:
             raise Refused(f"subject {change.subject_id} is unknown on the server")
         status = (json.loads(change.new_json).get("status") if change.new_json else None) or "draft"
-        row = {"id": change.instance_id, "subject_id": change.subject_id, "visit_id": change.visit_id, "form_id": change.form_id, "status": status, "site_code": self.site}
+        row = {
+            "id": change.instance_id,
+            "subject_id": change.subject_id,
+            "visit_id": change.visit_id,
+            "form_id": change.form_id,
+            "status": status,
+            "site_code": self.site,
+        }
         self.instances[change.instance_id] = row
         self.new_instances.append(row)
         return "applied", None, None
@@ -223,23 +284,49 @@ class BatchApplier:
                 return "applied", None, lambda seq: self._set(key, value, seq, change.device_id)
             if state.value_json == value:
                 return "merged", None, lambda seq: None
-            return "conflict", "the field is in conflict: resolve it with a reason", lambda seq: self._conflict(change, key, seq)
-        if state is None or state.version == change.base_version or (state.value_json is None and change.base_version is None):
+            return (
+                "conflict",
+                "the field is in conflict: resolve it with a reason",
+                lambda seq: self._conflict(change, key, seq),
+            )
+        if (
+            state is None
+            or state.version == change.base_version
+            or (state.value_json is None and change.base_version is None)
+        ):
             return "applied", None, lambda seq: self._set(key, value, seq, change.device_id)
         if state.value_json == value:
             return "merged", None, lambda seq: self._set(key, value, seq, change.device_id)
         if not self._changed_elsewhere(key, change.base_version, change.device_id):
             return "applied", None, lambda seq: self._set(key, value, seq, change.device_id)
-        return "conflict", "the field was changed on another laptop since this change's base: both values are kept", lambda seq: self._conflict(change, key, seq)
+        return (
+            "conflict",
+            "the field was changed on another laptop since this change's base: both values are kept",
+            lambda seq: self._conflict(change, key, seq),
+        )
 
     def _changed_elsewhere(self, key: tuple[str, str], base: int | None, device_id: str) -> bool:
         """Did another laptop change the field since `base`? (Own earlier edits are not a conflict.)"""
-        if any(r["instance_id"] == key[0] and r["field_id"] == key[1] and r["device_id"] != device_id and r["disposition"] == "applied" and r["seq"] > (base or 0) for r in self.rows):
+        if any(
+            r["instance_id"] == key[0]
+            and r["field_id"] == key[1]
+            and r["device_id"] != device_id
+            and r["disposition"] == "applied"
+            and r["seq"] > (base or 0)
+            for r in self.rows
+        ):
             return True
-        query = select(ChangeRow.seq).where(
-            ChangeRow.instance_id == key[0], ChangeRow.field_id == key[1], ChangeRow.seq > (base or 0),
-            ChangeRow.device_id != device_id, ChangeRow.disposition == "applied",
-        ).limit(1)
+        query = (
+            select(ChangeRow.seq)
+            .where(
+                ChangeRow.instance_id == key[0],
+                ChangeRow.field_id == key[1],
+                ChangeRow.seq > (base or 0),
+                ChangeRow.device_id != device_id,
+                ChangeRow.disposition == "applied",
+            )
+            .limit(1)
+        )
         return self.conn.execute(query).first() is not None
 
     def _set(self, key: tuple[str, str], value: str | None, seq: int, device_id: str) -> None:
@@ -247,7 +334,13 @@ class BatchApplier:
         if state is None:
             self.fields[key] = FieldRow(value, seq, device_id, None, new=True, dirty=True)
         else:
-            state.value_json, state.version, state.device_id, state.conflict_seq, state.dirty = value, seq, device_id, None, True
+            state.value_json, state.version, state.device_id, state.conflict_seq, state.dirty = (
+                value,
+                seq,
+                device_id,
+                None,
+                True,
+            )
 
     def _author(self, seq: int) -> dict[str, Any]:
         for row in self.rows:
@@ -264,11 +357,23 @@ class BatchApplier:
         else:
             author = self._author(state.version)
             candidates = [_candidate(author, state.value_json, state.version)]
-        candidates.append(_candidate(change.model_dump(), None if change.action == "value_clear" else change.new_json, seq))
+        candidates.append(
+            _candidate(change.model_dump(), None if change.action == "value_clear" else change.new_json, seq)
+        )
         event = Change(
-            id=str(uuid.uuid4()), device_id=SERVER_DEVICE, device_seq=self.next_seq, username="server", at_utc=now(), utc_offset_min=0,
-            action="sync_conflict", subject_id=change.subject_id, visit_id=change.visit_id, form_id=change.form_id,
-            instance_id=key[0], field_id=key[1], new_json=json.dumps({"current": state.value_json, "candidates": candidates}, sort_keys=True),
+            id=str(uuid.uuid4()),
+            device_id=SERVER_DEVICE,
+            device_seq=self.next_seq,
+            username="server",
+            at_utc=now(),
+            utc_offset_min=0,
+            action="sync_conflict",
+            subject_id=change.subject_id,
+            visit_id=change.visit_id,
+            form_id=change.form_id,
+            instance_id=key[0],
+            field_id=key[1],
+            new_json=json.dumps({"current": state.value_json, "candidates": candidates}, sort_keys=True),
             base_version=state.version,
         )
         state.conflict_seq = self._log(event, event.digest(), "applied", None)
@@ -283,15 +388,42 @@ class BatchApplier:
         if self.new_instances:
             conn.execute(insert(Instance), self.new_instances)
         if self.status_updates:
-            conn.execute(update(Instance).where(Instance.id == bindparam("b_id")), [{"b_id": k, "status": v} for k, v in self.status_updates.items()])
-        new = [{"instance_id": k[0], "field_id": k[1], "value_json": s.value_json, "version": s.version, "device_id": s.device_id, "conflict_seq": s.conflict_seq} for k, s in self.fields.items() if s.new]
-        changed = [{"b_instance": k[0], "b_field": k[1], "value_json": s.value_json, "version": s.version, "device_id": s.device_id, "conflict_seq": s.conflict_seq} for k, s in self.fields.items() if s.dirty and not s.new]
+            conn.execute(
+                update(Instance).where(Instance.id == bindparam("b_id")),
+                [{"b_id": k, "status": v} for k, v in self.status_updates.items()],
+            )
+        new = [
+            {
+                "instance_id": k[0],
+                "field_id": k[1],
+                "value_json": s.value_json,
+                "version": s.version,
+                "device_id": s.device_id,
+                "conflict_seq": s.conflict_seq,
+            }
+            for k, s in self.fields.items()
+            if s.new
+        ]
+        changed = [
+            {
+                "b_instance": k[0],
+                "b_field": k[1],
+                "value_json": s.value_json,
+                "version": s.version,
+                "device_id": s.device_id,
+                "conflict_seq": s.conflict_seq,
+            }
+            for k, s in self.fields.items()
+            if s.dirty and not s.new
+        ]
         if self.rows:
             _bulk_insert(conn, "change", self.rows)
         if new:
             _bulk_insert(conn, "field_state", new)
         if changed:
-            statement = update(FieldState).where(FieldState.instance_id == bindparam("b_instance"), FieldState.field_id == bindparam("b_field"))
+            statement = update(FieldState).where(
+                FieldState.instance_id == bindparam("b_instance"), FieldState.field_id == bindparam("b_field")
+            )
             conn.execute(statement, changed)
         conn.execute(update(SeqCounter).where(SeqCounter.id == 1).values(next_seq=self.next_seq))
 
@@ -319,6 +451,11 @@ def _text(new_json: str | None) -> str | None:
 
 def _candidate(event: dict[str, Any], value_json: str | None, seq: int) -> dict[str, Any]:
     return {
-        "value_json": value_json, "seq": seq, "username": event.get("username"), "device_id": event.get("device_id"),
-        "at_utc": event.get("at_utc"), "utc_offset_min": event.get("utc_offset_min"), "change_id": event.get("id"),
+        "value_json": value_json,
+        "seq": seq,
+        "username": event.get("username"),
+        "device_id": event.get("device_id"),
+        "at_utc": event.get("at_utc"),
+        "utc_offset_min": event.get("utc_offset_min"),
+        "change_id": event.get("id"),
     }

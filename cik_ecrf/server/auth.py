@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..store.users import verify_password
+from ..core.passwords import verify_password
 from ..sync.protocol import EnrolRequest, EnrolResponse, LoginKey, UserRecord
 from .database import epoch, now
 from .models import Device, Site, User
@@ -63,7 +63,9 @@ def user_record(user: User) -> UserRecord:
     login = None
     if user.active and user.login_kdf and user.login_key and user.password_set_at:
         login = LoginKey(kdf=json.loads(user.login_kdf), key=user.login_key, version=user.password_set_at)
-    return UserRecord(id=user.id, username=user.username, full_name=user.full_name, role=user.role, active=user.active, login=login)
+    return UserRecord(
+        id=user.id, username=user.username, full_name=user.full_name, role=user.role, active=user.active, login=login
+    )
 
 
 def enrol(session: Session, request: EnrolRequest) -> EnrolResponse:
@@ -71,13 +73,18 @@ def enrol(session: Session, request: EnrolRequest) -> EnrolResponse:
     if user is None or not user.active or not verify_password(user.password_hash, request.password):
         raise Denied(401, "unknown user or wrong password")
     if request.site_code is not None and request.site_code.upper() != user.site_code:
-        raise Denied(403, f"{user.username} works at site {user.site_code}; this laptop's store is for site {request.site_code.upper()}")
+        raise Denied(
+            403,
+            f"{user.username} works at site {user.site_code}; this laptop's store is for site {request.site_code.upper()}",
+        )
     site = session.get(Site, user.site_code)
     assert site is not None
     device = session.get(Device, request.device_id)
     if device is not None and device.site_code != user.site_code:
         raise Denied(403, f"device {request.device_id} is enrolled at another site")
-    taken = set(session.scalars(select(Device.code).where(Device.site_code == site.code, Device.id != request.device_id)))
+    taken = set(
+        session.scalars(select(Device.code).where(Device.site_code == site.code, Device.id != request.device_id))
+    )
     code = (request.device_code or "").upper()
     if code and code in taken:
         raise Denied(409, f"device code {code} is already used by another laptop of site {site.code}")
@@ -86,10 +93,27 @@ def enrol(session: Session, request: EnrolRequest) -> EnrolResponse:
         code = "" if candidate in taken else candidate
     token = secrets.token_urlsafe(32)
     if device is None:
-        session.add(Device(id=request.device_id, site_code=site.code, code=code, user_id=user.id, token_hash=token_hash(token), revoked=False, created_at=now()))
+        session.add(
+            Device(
+                id=request.device_id,
+                site_code=site.code,
+                code=code,
+                user_id=user.id,
+                token_hash=token_hash(token),
+                revoked=False,
+                created_at=now(),
+            )
+        )
     else:  # enrolling again replaces the old token
         device.code, device.user_id, device.token_hash, device.revoked = code, user.id, token_hash(token), False
-    return EnrolResponse(token=token, site_code=site.code, site_name=site.name, device_code=code, user=user_record(user), epoch=epoch(session))
+    return EnrolResponse(
+        token=token,
+        site_code=site.code,
+        site_name=site.name,
+        device_code=code,
+        user=user_record(user),
+        epoch=epoch(session),
+    )
 
 
 def new_id() -> str:

@@ -45,7 +45,9 @@ def make_engine(url: str, readonly: bool = False, **options: Any) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise ServerError(f"--database-url {url!r}: not a database URL (sqlite:///FILE or postgresql+psycopg://...)") from None
+        raise ServerError(
+            f"--database-url {url!r}: not a database URL (sqlite:///FILE or postgresql+psycopg://...)"
+        ) from None
     if parsed.get_backend_name() == "sqlite":
         if parsed.database:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +57,12 @@ def make_engine(url: str, readonly: bool = False, **options: Any) -> Engine:
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
             cursor = dbapi_connection.cursor()
-            for pragma in ("PRAGMA busy_timeout = 30000", "PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL", "PRAGMA foreign_keys = ON"):
+            for pragma in (
+                "PRAGMA busy_timeout = 30000",
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = NORMAL",
+                "PRAGMA foreign_keys = ON",
+            ):
                 cursor.execute(pragma)
             cursor.close()
 

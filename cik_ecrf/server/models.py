@@ -68,7 +68,10 @@ class Device(Base):
 
 class Change(Base):
     __tablename__ = "change"
-    __table_args__ = (Index("ix_change_site_seq", "site_code", "seq"), Index("ix_change_field", "instance_id", "field_id"))
+    __table_args__ = (
+        Index("ix_change_site_seq", "site_code", "seq"),
+        Index("ix_change_field", "instance_id", "field_id"),
+    )
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     id: Mapped[str] = mapped_column(String(36), unique=True)
     digest: Mapped[str] = mapped_column(String(64))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import crypto
+from ..core import crypto
 from .audit import now_with_offset
 from .errors import AuthError
 from .keyring import Keyring
@@ -43,15 +43,21 @@ def create_keyring(directory: Path, store_id: str, username: str, password: str,
     keyring = Keyring(directory)
     with keyring.locked() as data:
         data.update({"store_id": store_id, "users": {}, "failures": {}, "pending_events": []})
-        data["users"][username] = crypto.wrap(data_key, password, crypto.KdfParams.from_env(), _associated(store_id, username))
+        data["users"][username] = crypto.wrap(
+            data_key, password, crypto.KdfParams.from_env(), _associated(store_id, username)
+        )
 
 
 def add_key(directory: Path, username: str, password: str, data_key: bytes) -> None:
     with Keyring(directory).locked() as data:
-        data["users"][username] = crypto.wrap(data_key, password, crypto.KdfParams.from_env(), _associated(data["store_id"], username))
+        data["users"][username] = crypto.wrap(
+            data_key, password, crypto.KdfParams.from_env(), _associated(data["store_id"], username)
+        )
 
 
-def set_central_key(directory: Path, username: str, kdf: dict[str, object], key: bytes, version: str, data_key: bytes) -> bool:
+def set_central_key(
+    directory: Path, username: str, kdf: dict[str, object], key: bytes, version: str, data_key: bytes
+) -> bool:
     """A keyring entry from the server's login key for a user this laptop never saw type a password.
 
     Replaced only when the server's version changes (a password set centrally); True if written.
@@ -71,16 +77,20 @@ def _record_failure(data: dict[str, Any], username: str, why: str, policy: Polic
     failures["count"] += 1
     message = "unknown user or wrong password"
     if failures["count"] >= policy.max_failures:
-        until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=policy.lockout_minutes)
+        until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=policy.lockout_minutes)
         failures["locked_until"] = until.isoformat()
         failures["count"] = 0
         why += f"; account locked for {policy.lockout_minutes} minutes"
         message = f"too many failed logins: {username} is locked for {policy.lockout_minutes} minutes"
-    data.setdefault("pending_events", []).append({"id": str(uuid.uuid4()), "username": username, "at": at, "offset": offset, "why": why})
+    data.setdefault("pending_events", []).append(
+        {"id": str(uuid.uuid4()), "username": username, "at": at, "offset": offset, "why": why}
+    )
     return message
 
 
-def unlock_key(directory: Path, username: str, password: str, policy: Policy | None = None) -> tuple[bytes, list[dict[str, Any]]]:
+def unlock_key(
+    directory: Path, username: str, password: str, policy: Policy | None = None
+) -> tuple[bytes, list[dict[str, Any]]]:
     """The data key for a correct password, and the failed logins waiting to be audited."""
     policy = policy or Policy.from_env()
     keyring = Keyring(directory)
@@ -91,17 +101,29 @@ def unlock_key(directory: Path, username: str, password: str, policy: Policy | N
         state = data.setdefault("failures", {}).get(username)
         if state and state.get("locked_until"):
             until = dt.datetime.fromisoformat(state["locked_until"])
-            if until > dt.datetime.now(dt.timezone.utc):
+            if until > dt.datetime.now(dt.UTC):
                 at, offset = now_with_offset()
-                data.setdefault("pending_events", []).append({"id": str(uuid.uuid4()), "username": username, "at": at, "offset": offset, "why": "login while locked"})
-                refusal = AuthError(f"{username} is locked after repeated failed logins until {until.astimezone().strftime('%H:%M')}")
+                data.setdefault("pending_events", []).append(
+                    {
+                        "id": str(uuid.uuid4()),
+                        "username": username,
+                        "at": at,
+                        "offset": offset,
+                        "why": "login while locked",
+                    }
+                )
+                refusal = AuthError(
+                    f"{username} is locked after repeated failed logins until {until.astimezone().strftime('%H:%M')}"
+                )
             else:
                 state["locked_until"] = None
         if refusal is None:
             entry = data.get("users", {}).get(username)
             key = crypto.unwrap(entry, password, _associated(data["store_id"], username)) if entry else None
             if key is None:
-                refusal = AuthError(_record_failure(data, username, "unknown user" if entry is None else "wrong password", policy))
+                refusal = AuthError(
+                    _record_failure(data, username, "unknown user" if entry is None else "wrong password", policy)
+                )
             else:
                 data["failures"].pop(username, None)
                 pending = list(data.get("pending_events", []))  # removed only once they are in the trail
@@ -130,7 +152,9 @@ def apply_central_users(directory: Path, users: list[dict[str, Any]], data_key: 
         if not user["active"]:
             remove_key(directory, user["username"])
         elif login:
-            set_central_key(directory, user["username"], login["kdf"], base64.b64decode(login["key"]), login["version"], data_key)
+            set_central_key(
+                directory, user["username"], login["kdf"], base64.b64decode(login["key"]), login["version"], data_key
+            )
 
 
 def is_central(directory: Path, username: str) -> bool:

@@ -7,33 +7,34 @@ here: the desktop client calls this from its background worker.
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import secrets
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core import crypto
+from ..core.content import Scope
 from ..definitions.loader import load_study
 from ..definitions.spec import StudyDefinition
-from ..pdf.content import Scope
 from ..rules import Clock, EligibilityResult, RulesEngine
-from . import access, audit, crypto, repository
+from . import (
+    access,
+    audit,
+    repository,
+    sync_local,  # ---- sync (issue 5)
+)
 from . import signatures as esign
-from . import sync_local  # ---- sync (issue 5)
 from .database import DB_FILE, open_engine
 from .entry import SaveRequest, SaveResult, save_form
 from .errors import AuthError, PermissionDenied, StoreError
 from .models import AuditEvent, Device, Meta, Site, Subject, User
 from .users import ADMIN_ROLES, check_password, check_role, check_username, hash_password, verify_password
-
-if TYPE_CHECKING:
-    from ..pdf.verify import VerifyResult  # signatures and PDFs
 
 SUBJECT_NUMBER_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the bedside
 
@@ -62,7 +63,18 @@ class Store:
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def init(cls, directory: Path, site: str, admin: str, password: str, full_name: str | None = None, device_code: str | None = None, site_name: str | None = None, role: str = "admin", device_id: str | None = None) -> StoreInfo:
+    def init(
+        cls,
+        directory: Path,
+        site: str,
+        admin: str,
+        password: str,
+        full_name: str | None = None,
+        device_code: str | None = None,
+        site_name: str | None = None,
+        role: str = "admin",
+        device_id: str | None = None,
+    ) -> StoreInfo:
         """Create a store for one site on this laptop, with its first administrator (enrolment: its first user, of any role, and the device id the server knows)."""
         check_username(admin)
         check_password(password, admin)
@@ -79,15 +91,36 @@ class Store:
             with Session(engine) as session, session.begin():
                 session.add(Site(code=site.upper(), name=site_name or site.upper()))
                 session.flush()  # no ORM relationships, so parents are flushed before children
-                device = Device(id=device_id, site_code=site.upper(), code=code.upper(), next_seq=1, next_subject=1, created_at=_now())
+                device = Device(
+                    id=device_id,
+                    site_code=site.upper(),
+                    code=code.upper(),
+                    next_seq=1,
+                    next_subject=1,
+                    created_at=_now(),
+                )
                 session.add(device)
                 session.add_all([Meta(key="store_id", value=store_id), Meta(key="device_id", value=device_id)])
                 session.flush()
-                user = User(id=str(uuid.uuid4()), username=admin, full_name=full_name or admin, role=role, password_hash=hash_password(password), must_change_password=False, active=True, created_at=_now())
+                user = User(
+                    id=str(uuid.uuid4()),
+                    username=admin,
+                    full_name=full_name or admin,
+                    role=role,
+                    password_hash=hash_password(password),
+                    must_change_password=False,
+                    active=True,
+                    created_at=_now(),
+                )
                 session.add(user)
                 session.flush()
                 actor = audit.Actor(user.id, admin, role)
-                audit.append(session, actor, "store_init", new_json=json.dumps({"site": site.upper(), "device_code": code.upper()}))
+                audit.append(
+                    session,
+                    actor,
+                    "store_init",
+                    new_json=json.dumps({"site": site.upper(), "device_code": code.upper()}),
+                )
                 audit.append(session, actor, "user_add", new_json=json.dumps({"username": admin, "role": role}))
             engine.dispose()
             access.create_keyring(directory, store_id, admin, password, key)
@@ -116,7 +149,14 @@ class Store:
                     if event_id and session.scalar(select(AuditEvent.id).where(AuditEvent.id == event_id)):
                         continue  # copied by a login that died before tidying the keyring
                     who = repository.user_by_name(session, failed["username"])
-                    audit.append(session, audit.Actor(who.id if who else None, failed["username"], who.role if who else None), "login_failed", reason=failed["why"], at=(failed["at"], failed["offset"]), event_id=event_id)
+                    audit.append(
+                        session,
+                        audit.Actor(who.id if who else None, failed["username"], who.role if who else None),
+                        "login_failed",
+                        reason=failed["why"],
+                        at=(failed["at"], failed["offset"]),
+                        event_id=event_id,
+                    )
                 audit.append(session, audit.Actor(user.id, user.username, user.role), "login")
                 session.expunge(user)
         except BaseException:
@@ -145,6 +185,10 @@ class Store:
         with Session(self.engine, expire_on_commit=False, autoflush=False) as session, session.begin():
             yield session
 
+    def require(self, roles: frozenset[str] | None = None, what: str = "") -> None:
+        """The public face of the role check, for the layers above the store (printing, reporting)."""
+        self._require(roles, what)
+
     def _require(self, roles: frozenset[str] | None = None, what: str = "") -> None:
         """Role check; and nothing at all (not even reading) before a first password is changed."""
         if roles is not None and self.actor.role not in roles:
@@ -162,9 +206,25 @@ class Store:
         with self.unit_of_work() as session:
             if repository.user_by_name(session, username):
                 raise StoreError(f"user {username} already exists")
-            session.add(User(id=str(uuid.uuid4()), username=username, full_name=full_name or username, role=role, password_hash=hash_password(password), must_change_password=True, active=True, created_at=_now()))
+            session.add(
+                User(
+                    id=str(uuid.uuid4()),
+                    username=username,
+                    full_name=full_name or username,
+                    role=role,
+                    password_hash=hash_password(password),
+                    must_change_password=True,
+                    active=True,
+                    created_at=_now(),
+                )
+            )
             session.flush()
-            audit.append(session, self.actor, "user_add", new_json=json.dumps({"username": username, "role": role, "full_name": full_name or username}))
+            audit.append(
+                session,
+                self.actor,
+                "user_add",
+                new_json=json.dumps({"username": username, "role": role, "full_name": full_name or username}),
+            )
             access.add_key(self.directory, username, password, self._data_key())
 
     def set_role(self, username: str, role: str) -> None:
@@ -176,7 +236,13 @@ class Store:
                 raise StoreError(f"no user {username}")
             if user.role == role:
                 return
-            audit.append(session, self.actor, "role_change", old_json=json.dumps({"username": username, "role": user.role}), new_json=json.dumps({"username": username, "role": role}))
+            audit.append(
+                session,
+                self.actor,
+                "role_change",
+                old_json=json.dumps({"username": username, "role": user.role}),
+                new_json=json.dumps({"username": username, "role": role}),
+            )
             user.role = role
 
     def deactivate_user(self, username: str) -> None:
@@ -201,7 +267,9 @@ class Store:
         if current == new:
             raise StoreError("the new password must differ from the current one")
         if access.is_central(self.directory, self.actor.username):
-            raise StoreError("your password is set on the central server (every laptop of the site takes it): an administrator runs `cik-ecrf server user passwd NAME`")
+            raise StoreError(
+                "your password is set on the central server (every laptop of the site takes it): an administrator runs `cik-ecrf server user passwd NAME`"
+            )
         with self.unit_of_work() as session:
             user = session.get(User, self.actor.user_id)
             assert user is not None
@@ -232,7 +300,13 @@ class Store:
                     raise StoreError("a subject number is 1–40 characters")
             if session.scalar(select(Subject).where(Subject.number == number)):
                 raise StoreError(f"subject {number} already exists")
-            subject = Subject(id=str(uuid.uuid4()), number=number, site_code=device.site_code, created_at=_now(), created_by=self.actor.user_id or "")
+            subject = Subject(
+                id=str(uuid.uuid4()),
+                number=number,
+                site_code=device.site_code,
+                created_at=_now(),
+                created_by=self.actor.user_id or "",
+            )
             session.add(subject)
             session.flush()
             audit.append(session, self.actor, "subject_add", subject_id=subject.id, new_json=json.dumps(number))
@@ -249,7 +323,17 @@ class Store:
             subject = repository.subject_by_ref(session, ref)
             pairs = repository.instances(session, subject)
             values = repository.values_of(session, [i.id for _, i in pairs])
-            rows = [{"visit": v.visit_id, "form": i.form_id, "instance": i.id, "version": i.form_version, "status": i.status, "values": values[i.id]} for v, i in pairs]
+            rows = [
+                {
+                    "visit": v.visit_id,
+                    "form": i.form_id,
+                    "instance": i.id,
+                    "version": i.form_version,
+                    "status": i.status,
+                    "values": values[i.id],
+                }
+                for v, i in pairs
+            ]
             session.expunge(subject)
             return subject, rows
 
@@ -264,7 +348,9 @@ class Store:
             subject = repository.subject_by_ref(session, ref)
             data = repository.subject_data(session, subject)
         own = data.instances("screening", "eligibility")
-        result = self.rules.evaluate("eligibility", "screening", own[0] if own else {}, data, clock or Clock.system()).eligibility
+        result = self.rules.evaluate(
+            "eligibility", "screening", own[0] if own else {}, data, clock or Clock.system()
+        ).eligibility
         assert result is not None
         return result
 
@@ -293,7 +379,16 @@ class Store:
 
     # ---- signatures and PDFs (issue 6: the logic is in store/signatures.py and cik_ecrf/pdf/)
 
-    def sign(self, subject: str, visit: str | None = None, form: str | None = None, *, meaning: str, username: str, password: str) -> esign.SignResult:
+    def sign(
+        self,
+        subject: str,
+        visit: str | None = None,
+        form: str | None = None,
+        *,
+        meaning: str,
+        username: str,
+        password: str,
+    ) -> esign.SignResult:
         """Sign a form, a visit or a casebook. The core proves the password every time (21 CFR 11.200);
         when to ask for the user id as well is the client's session rule. A refusal is audited."""
         self._require()
@@ -313,36 +408,31 @@ class Store:
             found = repository.subject_by_ref(session, subject)
             return esign.list_signatures(session, found.id, found.number)
 
-    def pdf(self, subject: str, visit: str | None = None, form: str | None = None, *, audit_appendix: bool = False, generated_at: dt.datetime | None = None) -> bytes:
-        """One form, one visit or a casebook as a PDF; `generated_at` (default now) is the printed generation time."""
-        self._require()
-        if form is not None and visit is None:
-            raise StoreError("pdf: a form is named with its visit (SUBJECT VISIT FORM)")
-        from ..pdf.casebook import casebook_pdf  # ReportLab loads only when something is printed
-
-        with self.unit_of_work() as session:
-            return casebook_pdf(session, self.study, self.rules, Scope(subject, visit, form), audit_appendix=audit_appendix, generated_at=generated_at)
-
-    def verify_pdf(self, pdf_bytes: bytes) -> VerifyResult:
-        """Does a printed record still match the store? Recomputes its content hash from the current data."""
-        self._require()
-        from ..pdf.verify import verify_pdf
-
-        with self.unit_of_work() as session:
-            return verify_pdf(session, self.study, pdf_bytes)
-
     # ---- sync (issue 5): thin wrappers over store/sync_local.py, used by cik_ecrf.sync.client
 
     def sync_settings(self) -> dict[str, str | None]:
         """Every sync setting and mark in one read: server_url, token, epoch, cursor, pushed, last_sync."""
-        keys = {"server_url": sync_local.SERVER_URL, "token": sync_local.TOKEN, "epoch": sync_local.EPOCH, "cursor": sync_local.CURSOR, "cursor_id": sync_local.CURSOR_ID, "pushed": sync_local.PUSHED, "last_sync": sync_local.LAST_SYNC}
+        keys = {
+            "server_url": sync_local.SERVER_URL,
+            "token": sync_local.TOKEN,
+            "epoch": sync_local.EPOCH,
+            "cursor": sync_local.CURSOR,
+            "cursor_id": sync_local.CURSOR_ID,
+            "pushed": sync_local.PUSHED,
+            "last_sync": sync_local.LAST_SYNC,
+        }
         with self.unit_of_work() as session:
             conn = session.connection()
             return {name: sync_local.get(conn, key) for name, key in keys.items()}
 
     def set_sync_settings(self, **values: str | None) -> None:
         """Server URL, device token (kept inside the encrypted store), epoch: set at enrolment."""
-        names = {"server_url": sync_local.SERVER_URL, "token": sync_local.TOKEN, "epoch": sync_local.EPOCH, "last_sync": sync_local.LAST_SYNC}
+        names = {
+            "server_url": sync_local.SERVER_URL,
+            "token": sync_local.TOKEN,
+            "epoch": sync_local.EPOCH,
+            "last_sync": sync_local.LAST_SYNC,
+        }
         with self.unit_of_work() as session:
             for name, value in values.items():
                 sync_local.put(session.connection(), names[name], value)
@@ -355,7 +445,9 @@ class Store:
         with self.unit_of_work() as session:
             sync_local.record_push(session.connection(), last_seq, rejected, _now())
 
-    def sync_apply_pull(self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None) -> int:
+    def sync_apply_pull(
+        self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None
+    ) -> int:
         with self.unit_of_work() as session:
             fresh = sync_local.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id)
             chain = audit.Chain(session)
@@ -394,7 +486,15 @@ class Store:
             if form_id is None:
                 raise StoreError(f"no form instance {instance_id}")
             chain = audit.Chain(session)
-            sync_local.resolve(conn, chain, self.actor, instance_id, field_id, sync_local.value_json_for(self.study, form_id, field_id, value), reason)
+            sync_local.resolve(
+                conn,
+                chain,
+                self.actor,
+                instance_id,
+                field_id,
+                sync_local.value_json_for(self.study, form_id, field_id, value),
+                reason,
+            )
             chain.close()
 
     def sync_device(self) -> tuple[str, str, str]:

@@ -29,7 +29,9 @@ HASHED = (
 
 def canonical(event: AuditEvent | dict[str, Any]) -> bytes:
     row = event if isinstance(event, dict) else {name: getattr(event, name) for name in HASHED}
-    return json.dumps({name: row[name] for name in HASHED}, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(
+        {name: row[name] for name in HASHED}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
 
 
 def event_hash(event: AuditEvent | dict[str, Any]) -> str:
@@ -47,7 +49,7 @@ class Actor:
 def now_with_offset() -> tuple[str, int]:
     local = dt.datetime.now().astimezone()
     offset = local.utcoffset() or dt.timedelta()
-    utc = local.astimezone(dt.timezone.utc)
+    utc = local.astimezone(dt.UTC)
     return utc.isoformat(timespec="microseconds"), int(offset.total_seconds() // 60)
 
 
@@ -55,7 +57,18 @@ def _meta(session: Session, key: str) -> Meta | None:
     return session.get(Meta, key)
 
 
-_CONTEXT = ("subject_id", "visit_id", "form_id", "instance_id", "field_id", "old_json", "new_json", "reason", "confirmed_json", "base_version")
+_CONTEXT = (
+    "subject_id",
+    "visit_id",
+    "form_id",
+    "instance_id",
+    "field_id",
+    "old_json",
+    "new_json",
+    "reason",
+    "confirmed_json",
+    "base_version",
+)
 _COLUMNS = (*HASHED, "hash")
 _INSERT = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
@@ -72,9 +85,15 @@ class Chain:
         session.flush()  # what the ORM holds (a new device, a new user) reaches the database first
         self.session = session
         self.conn = session.connection()
-        meta = dict(self.conn.exec_driver_sql("SELECT key, value FROM meta WHERE key IN (?, ?, ?)", (HEAD_KEY, COUNT_KEY, "device_id")).all())
+        meta = dict(
+            self.conn.exec_driver_sql(
+                "SELECT key, value FROM meta WHERE key IN (?, ?, ?)", (HEAD_KEY, COUNT_KEY, "device_id")
+            ).all()
+        )
         self.device_id = meta["device_id"]
-        self.next_seq = int(self.conn.exec_driver_sql("SELECT next_seq FROM device WHERE id = ?", (self.device_id,)).scalar_one())
+        self.next_seq = int(
+            self.conn.exec_driver_sql("SELECT next_seq FROM device WHERE id = ?", (self.device_id,)).scalar_one()
+        )
         self.started = HEAD_KEY in meta
         self.previous = meta.get(HEAD_KEY, GENESIS)
         self.length = int(meta.get(COUNT_KEY, 0))
@@ -142,12 +161,26 @@ def verify(session: Session) -> ChainCheck:
     for event in session.scalars(select(AuditEvent).order_by(AuditEvent.seq)):
         count += 1
         if event.prev_hash != previous:
-            return ChainCheck(False, count, f"event #{event.seq} ({event.action}, {event.at_utc}) does not follow the event before it: a row was deleted, inserted or reordered", event.seq)
+            return ChainCheck(
+                False,
+                count,
+                f"event #{event.seq} ({event.action}, {event.at_utc}) does not follow the event before it: a row was deleted, inserted or reordered",
+                event.seq,
+            )
         if event_hash(event) != event.hash:
-            return ChainCheck(False, count, f"event #{event.seq} ({event.action}, {event.at_utc}) was altered after it was written", event.seq)
+            return ChainCheck(
+                False,
+                count,
+                f"event #{event.seq} ({event.action}, {event.at_utc}) was altered after it was written",
+                event.seq,
+            )
         previous = event.hash
     head = _meta(session, HEAD_KEY)
     stored_count = _meta(session, COUNT_KEY)
     if (head.value if head else GENESIS) != previous or int(stored_count.value if stored_count else 0) != count:
-        return ChainCheck(False, count, f"the trail ends after {count} events but {stored_count.value if stored_count else 0} were written: events were removed from the end")
+        return ChainCheck(
+            False,
+            count,
+            f"the trail ends after {count} events but {stored_count.value if stored_count else 0} were written: events were removed from the end",
+        )
     return ChainCheck(True, count)

@@ -19,8 +19,8 @@ from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import QueuePool
 
 from .errors import StoreError
-
 from .files import DB_FILE  # noqa: F401 - re-exported: callers import it from here
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 
@@ -48,7 +48,13 @@ def make_engine(path: Path, data_key: bytes) -> Engine:
     # A queue pool, not the dialect's default SingletonThreadPool: the client uses the store from the UI
     # thread, the store worker and the sync thread, and SingletonThreadPool closes connections other
     # threads still hold once it has more threads than its size (seen as "closed database" and crashes).
-    engine = create_engine(url, poolclass=QueuePool, pool_size=4, max_overflow=8, connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000})
+    engine = create_engine(
+        url,
+        poolclass=QueuePool,
+        pool_size=4,
+        max_overflow=8,
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+    )
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -81,7 +87,9 @@ def open_engine(path: Path, data_key: bytes, create: bool = False) -> Engine:
             conn.execute(text("SELECT count(*) FROM sqlite_master")).scalar()
     except DatabaseError as exc:
         engine.dispose()
-        raise StoreError(f"{path}: cannot be read with this key (not a CIK-eCRF store, or damaged): {exc.orig}") from None
+        raise StoreError(
+            f"{path}: cannot be read with this key (not a CIK-eCRF store, or damaged): {exc.orig}"
+        ) from None
     migrate(engine, path)
     return engine
 

@@ -54,7 +54,9 @@ def _request_problems(study: StudyDefinition, request: SaveRequest) -> list[str]
     if request.form not in study.forms:
         return [f"form: unknown form {request.form!r}"]
     if request.form not in study.forms_at(request.visit):
-        return [f"form: {request.form} is not collected at visit {request.visit} (there: {', '.join(study.forms_at(request.visit))})"]
+        return [
+            f"form: {request.form} is not collected at visit {request.visit} (there: {', '.join(study.forms_at(request.visit))})"
+        ]
     form = study.forms[request.form]
     problems = []
     for field_id in request.values:
@@ -68,13 +70,27 @@ def _request_problems(study: StudyDefinition, request: SaveRequest) -> list[str]
     return problems
 
 
-def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, actor: audit.Actor, request: SaveRequest, clock: Clock) -> SaveResult:
+def save_form(
+    session: Session,
+    study: StudyDefinition,
+    engine: RulesEngine,
+    actor: audit.Actor,
+    request: SaveRequest,
+    clock: Clock,
+) -> SaveResult:
     if actor.role not in ENTRY_ROLES:
-        raise PermissionDenied(f"a {actor.role} cannot enter data (entry is for nurses, investigators and data managers)")
+        raise PermissionDenied(
+            f"a {actor.role} cannot enter data (entry is for nurses, investigators and data managers)"
+        )
     problems = _request_problems(study, request)
     if problems and not problems[0].startswith(("visit:", "form:")):
         known = study.forms[request.form].fields
-        request = SaveRequest(**{**request.__dict__, "values": {k: v for k, v in request.values.items() if k in known and not known[k].read_only}})
+        request = SaveRequest(
+            **{
+                **request.__dict__,
+                "values": {k: v for k, v in request.values.items() if k in known and not known[k].read_only},
+            }
+        )
     elif problems:
         raise ValidationFailed(problems)
     conn = session.connection()
@@ -93,64 +109,117 @@ def save_form(session: Session, study: StudyDefinition, engine: RulesEngine, act
         forms.setdefault((request.visit, request.form), []).append(merged)
     session_ = engine.session(request.form, request.visit, merged, SubjectData.of(forms), clock)
     evaluation = session_.snapshot()
-    lines = problems + [f"{i.location()}: {i.message.en}" for i in (evaluation.draft_errors if request.draft else evaluation.errors)]
+    lines = problems + [
+        f"{i.location()}: {i.message.en}" for i in (evaluation.draft_errors if request.draft else evaluation.errors)
+    ]
     typed = {f: _dump(v) for f, v in session_.raw.items() if v is not None}
     old_text = {f: _dump(v) for f, v in old.items()}
     changed = tuple(f for f in sorted(set(typed) | set(old_text)) if typed.get(f) != old_text.get(f))
     prior = save_sql.confirmed_so_far(conn, instance.id) if instance else {}
-    pending = [w for w in evaluation.warnings if w.field in changed or f"{w.field}:{w.code}" not in prior.get(w.field, set())]
+    pending = [
+        w for w in evaluation.warnings if w.field in changed or f"{w.field}:{w.code}" not in prior.get(w.field, set())
+    ]
     if not request.confirm_warnings:
         lines += [f"{i.location()}: {i.message.en} (a warning: confirm it with --confirm-warnings)" for i in pending]
     if not request.draft:
         lines += [f"{m}: required" for m in evaluation.missing_required]
     new_status = "draft" if request.draft else "complete"
-    if instance is not None and instance.status == "signed" and not changed:  # ---- signatures: nothing changed, they still hold
+    if (
+        instance is not None and instance.status == "signed" and not changed
+    ):  # ---- signatures: nothing changed, they still hold
         new_status = "signed"
     was_complete = instance is not None and instance.status in ("complete", "signed")
     if was_complete and changed and not (request.reason and request.reason.strip()):
         lines.append("reason: this form is already complete; a reason for the change is required (--reason)")
     if lines:
         raise ValidationFailed(lines)
-    now_text = dt.datetime.now(dt.timezone.utc).isoformat()
+    now_text = dt.datetime.now(dt.UTC).isoformat()
     context = {"subject_id": subject_id, "visit_id": request.visit, "form_id": request.form}
     chain = audit.Chain(session)
     if instance is None:
         # sync: a non-repeating form has one instance per subject and visit, so its id is derived from them:
         # two laptops that start the same form offline then merge field by field instead of duplicating it
-        instance_id = str(uuid.uuid4() if study.forms[request.form].repeating else uuid.uuid5(INSTANCE_NAMESPACE, f"{subject_id}/{request.visit}/{request.form}"))
+        instance_id = str(
+            uuid.uuid4()
+            if study.forms[request.form].repeating
+            else uuid.uuid5(INSTANCE_NAMESPACE, f"{subject_id}/{request.visit}/{request.form}")
+        )
         old_status = None
         version = study.forms[request.form].version
-        save_sql.insert_instance(conn, instance_id, save_sql.visit_pk(conn, subject_id, request.visit), request.form, version, new_status, now_text)
-        chain.append(actor, "form_create", instance_id=instance_id, new_json=json.dumps({"status": new_status, "version": version}), **context)
+        save_sql.insert_instance(
+            conn,
+            instance_id,
+            save_sql.visit_pk(conn, subject_id, request.visit),
+            request.form,
+            version,
+            new_status,
+            now_text,
+        )
+        chain.append(
+            actor,
+            "form_create",
+            instance_id=instance_id,
+            new_json=json.dumps({"status": new_status, "version": version}),
+            **context,
+        )
     else:
         instance_id, old_status = instance.id, instance.status
     confirmed = sorted({f"{w.field}:{w.code}" for w in pending}) if request.confirm_warnings else []
     reason = request.reason.strip() if request.reason else None
-    if instance is not None and changed:  # ---- signatures: changing signed data clears their signatures (store/signatures.py)
+    if (
+        instance is not None and changed
+    ):  # ---- signatures: changing signed data clears their signatures (store/signatures.py)
         signatures.clear_for_change(conn, chain, actor, instance_id, reason, context)
     for field_id in changed:
         field_confirmed = [c for c in confirmed if c.split(":", 1)[0] == field_id]
         stored = instance.raw.get(field_id) if instance else None
-        common = dict(instance_id=instance_id, field_id=field_id, old_json=stored, reason=reason, confirmed_json=json.dumps(field_confirmed) if field_confirmed else None, base_version=instance.versions.get(field_id) if instance else None, **context)
+        common = dict(
+            instance_id=instance_id,
+            field_id=field_id,
+            old_json=stored,
+            reason=reason,
+            confirmed_json=json.dumps(field_confirmed) if field_confirmed else None,
+            base_version=instance.versions.get(field_id) if instance else None,
+            **context,
+        )
         if field_id in typed:
             chain.append(actor, "value_set", new_json=typed[field_id], **common)
         else:
             chain.append(actor, "value_clear", **common)
     leftover = [c for c in confirmed if c.split(":", 1)[0] not in changed]
     if leftover:
-        chain.append(actor, "warnings_confirmed", instance_id=instance_id, confirmed_json=json.dumps(leftover), reason=reason, **context)
+        chain.append(
+            actor,
+            "warnings_confirmed",
+            instance_id=instance_id,
+            confirmed_json=json.dumps(leftover),
+            reason=reason,
+            **context,
+        )
     if old_status is not None and old_status != new_status:
-        chain.append(actor, "status_change", instance_id=instance_id, old_json=json.dumps(old_status), new_json=json.dumps(new_status), reason=reason, **context)
+        chain.append(
+            actor,
+            "status_change",
+            instance_id=instance_id,
+            old_json=json.dumps(old_status),
+            new_json=json.dumps(new_status),
+            reason=reason,
+            **context,
+        )
     new_values = {f: typed[f] for f in changed if f in typed}
     cleared = [f for f in changed if f not in typed]
-    save_sql.write_values(conn, instance_id, actor.user_id or "", now_text, new_values, set(instance.raw) if instance else set(), cleared)
+    save_sql.write_values(
+        conn, instance_id, actor.user_id or "", now_text, new_values, set(instance.raw) if instance else set(), cleared
+    )
     if instance is not None:
         save_sql.update_instance(conn, instance_id, new_status, now_text)
     chain.close()
     return SaveResult(instance_id, new_status, changed, evaluation)
 
 
-def _find_instance(loaded: list[save_sql.InstanceRow], study: StudyDefinition, number: str, request: SaveRequest) -> save_sql.InstanceRow | None:
+def _find_instance(
+    loaded: list[save_sql.InstanceRow], study: StudyDefinition, number: str, request: SaveRequest
+) -> save_sql.InstanceRow | None:
     found = [row for row in loaded if row.visit_id == request.visit and row.form_id == request.form]
     if request.instance is not None:
         for row in found:

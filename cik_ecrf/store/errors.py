@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from ..core.errors import UserError
 
-class StoreError(Exception):
-    """A user-facing refusal: the CLI prints it as one line and exits 1; nothing was changed."""
+#: the store's name for the root of user-facing errors (one root for store, sync, server and printouts)
+StoreError = UserError
 
 
 class AuthError(StoreError):

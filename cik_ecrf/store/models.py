@@ -93,7 +93,10 @@ class AuditEvent(Base):
     """Append-only, hash-chained: each row's hash covers its canonical encoding and the previous hash."""
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_subject", "subject_id"), Index("ix_audit_device", "device_id", "device_seq"))  # second: the sync outbox
+    __table_args__ = (
+        Index("ix_audit_subject", "subject_id"),
+        Index("ix_audit_device", "device_id", "device_seq"),
+    )  # second: the sync outbox
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(36), unique=True)
     device_id: Mapped[str] = mapped_column(String(36))
@@ -165,7 +168,9 @@ class SyncConflict(Base):
     field_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     conflict_seq: Mapped[int] = mapped_column(Integer)  # the server's sync_conflict event
     current_json: Mapped[str | None] = mapped_column(Text, nullable=True)
-    candidates_json: Mapped[str] = mapped_column(Text)  # [{value_json, username, at_utc, utc_offset_min, device_id, seq}]
+    candidates_json: Mapped[str] = mapped_column(
+        Text
+    )  # [{value_json, username, at_utc, utc_offset_min, device_id, seq}]
     opened_at: Mapped[str] = mapped_column(String(40))
 
 

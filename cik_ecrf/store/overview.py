@@ -43,9 +43,20 @@ FORM_STATUSES: tuple[FormStatus, ...] = ("not started", "draft", "complete", "si
 # A visit's date, read from its forms (the first of these found, earliest value across the visit's forms).
 VISIT_DATE_FIELDS = ("INFSTDTC", "VSDAT", "LBDAT", "BMDAT", "RSDAT", "CPDAT", "LKADAT", "ICFDAT", "IEDAT", "RANDDTC")
 # Fields whose values the subject list needs for every subject (anchors, randomization number).
-_ANCHOR_FIELDS = {"infusion": ("INFSTDTC",), "randomization": ("RANDNO",), "eligibility": ("IEDAT",), "consent": ("ICFDAT",)}
+_ANCHOR_FIELDS = {
+    "infusion": ("INFSTDTC",),
+    "randomization": ("RANDNO",),
+    "eligibility": ("IEDAT",),
+    "consent": ("ICFDAT",),
+}
 _END_FORMS = ("end_of_study", "death")
-_LOG_SUMMARY = {"adverse_events": "AETERM", "conmeds": "CMTRT", "relapse": "RELDAT", "death": "DTHDAT", "end_of_study": "DSDECOD"}
+_LOG_SUMMARY = {
+    "adverse_events": "AETERM",
+    "conmeds": "CMTRT",
+    "relapse": "RELDAT",
+    "death": "DTHDAT",
+    "end_of_study": "DSDECOD",
+}
 
 
 # ---------------------------------------------------------------------------- records
@@ -148,10 +159,14 @@ def _clock(today: dt.date) -> Clock:
     return Clock(dt.datetime.combine(today, dt.time(23, 59)).astimezone())
 
 
-def _instances(session: Session, subject_ids: Sequence[str] | None, value_fields: Mapping[str, Iterable[str]] | None) -> dict[str, list[_Inst]]:
+def _instances(
+    session: Session, subject_ids: Sequence[str] | None, value_fields: Mapping[str, Iterable[str]] | None
+) -> dict[str, list[_Inst]]:
     """Form instances per subject id, oldest first, with the values of `value_fields` (None: all values)."""
     query = (
-        select(Visit.subject_id, Visit.visit_id, Visit.repeat, FormInstance.id, FormInstance.form_id, FormInstance.status)
+        select(
+            Visit.subject_id, Visit.visit_id, Visit.repeat, FormInstance.id, FormInstance.form_id, FormInstance.status
+        )
         .join(FormInstance, FormInstance.visit_pk == Visit.id)
         .order_by(Visit.subject_id, FormInstance.created_at, FormInstance.id)
     )
@@ -230,7 +245,9 @@ def _status(store: Store, session: Session, subject: Subject, insts: Sequence[_I
     return "screening"
 
 
-def _next_visit(study: StudyDefinition, insts: Sequence[_Inst], status: SubjectStatus, anchors: dict[str, dt.date], today: dt.date) -> tuple[str | None, VisitWindow | None, bool]:
+def _next_visit(
+    study: StudyDefinition, insts: Sequence[_Inst], status: SubjectStatus, anchors: dict[str, dt.date], today: dt.date
+) -> tuple[str | None, VisitWindow | None, bool]:
     if status == "ended":
         return None, None, False
     scheduled = _scheduled(study)
@@ -328,12 +345,33 @@ def schedule_grid(store: Store, number: str, today: dt.date | None = None, with_
             here = [i for i in insts if i.visit == visit]
             window = visit_window(study.visit(visit), anchors)
             date = _visit_date(here)
-            rows.append(VisitRow(visit, tuple(cell(f, [i for i in here if i.form == f]) for f in forms), window, date, window.status(date) if window and date else None))
+            rows.append(
+                VisitRow(
+                    visit,
+                    tuple(cell(f, [i for i in here if i.form == f]) for f in forms),
+                    window,
+                    date,
+                    window.status(date) if window and date else None,
+                )
+            )
         logs = []
         for form in study.forms_at(SUBJECT_VISIT):
             found = [i for i in insts if i.visit == SUBJECT_VISIT and i.form == form]
             summary = _LOG_SUMMARY.get(form)
-            entries = tuple(LogInstance(i.id, _aggregate([i.status]), str(i.values.get(summary, "")) if summary else "") for i in found)
+            entries = tuple(
+                LogInstance(i.id, _aggregate([i.status]), str(i.values.get(summary, "")) if summary else "")
+                for i in found
+            )
             logs.append(LogEntry(form, study.forms[form].repeating, _aggregate(i.status for i in found), entries))
         visit, window, overdue = _next_visit(study, insts, status, anchors, today)
-        return ScheduleGrid(number, status, anchors.get("D0"), tuple(columns), tuple(rows), tuple(logs), visit, overdue, data is not None or not insts)
+        return ScheduleGrid(
+            number,
+            status,
+            anchors.get("D0"),
+            tuple(columns),
+            tuple(rows),
+            tuple(logs),
+            visit,
+            overdue,
+            data is not None or not insts,
+        )

@@ -42,15 +42,28 @@ def subjects(session: Session) -> Sequence[Subject]:
     return session.scalars(select(Subject).order_by(Subject.number)).all()
 
 
-def instances(session: Session, subject: Subject, visit_id: str | None = None, form_id: str | None = None, forms: frozenset[str] | None = None) -> list[tuple[Visit, FormInstance]]:
-    query = select(Visit, FormInstance).join(FormInstance, FormInstance.visit_pk == Visit.id).where(Visit.subject_id == subject.id)
+def instances(
+    session: Session,
+    subject: Subject,
+    visit_id: str | None = None,
+    form_id: str | None = None,
+    forms: frozenset[str] | None = None,
+) -> list[tuple[Visit, FormInstance]]:
+    query = (
+        select(Visit, FormInstance)
+        .join(FormInstance, FormInstance.visit_pk == Visit.id)
+        .where(Visit.subject_id == subject.id)
+    )
     if forms is not None:
         query = query.where(FormInstance.form_id.in_(sorted(forms)))
     if visit_id is not None:
         query = query.where(Visit.visit_id == visit_id)
     if form_id is not None:
         query = query.where(FormInstance.form_id == form_id)
-    return [(v, i) for v, i in session.execute(query.order_by(Visit.visit_id, FormInstance.created_at, FormInstance.id)).all()]
+    return [
+        (v, i)
+        for v, i in session.execute(query.order_by(Visit.visit_id, FormInstance.created_at, FormInstance.id)).all()
+    ]
 
 
 def values_of(session: Session, instance_ids: Sequence[str]) -> dict[str, dict[str, Any]]:

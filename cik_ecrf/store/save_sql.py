@@ -81,15 +81,21 @@ def confirmed_so_far(conn: Connection, instance_id: str) -> dict[str, set[str]]:
 
 
 def visit_pk(conn: Connection, subject_id: str, visit_id: str, repeat: int = 0) -> str:
-    row = conn.exec_driver_sql("SELECT id FROM visit WHERE subject_id = ? AND visit_id = ? AND repeat = ?", (subject_id, visit_id, repeat)).first()
+    row = conn.exec_driver_sql(
+        "SELECT id FROM visit WHERE subject_id = ? AND visit_id = ? AND repeat = ?", (subject_id, visit_id, repeat)
+    ).first()
     if row is not None:
         return str(row[0])
     new = str(uuid.uuid4())
-    conn.exec_driver_sql("INSERT INTO visit (id, subject_id, visit_id, repeat) VALUES (?, ?, ?, ?)", (new, subject_id, visit_id, repeat))
+    conn.exec_driver_sql(
+        "INSERT INTO visit (id, subject_id, visit_id, repeat) VALUES (?, ?, ?, ?)", (new, subject_id, visit_id, repeat)
+    )
     return new
 
 
-def insert_instance(conn: Connection, instance_id: str, visit: str, form_id: str, version: str, status: str, now: str) -> None:
+def insert_instance(
+    conn: Connection, instance_id: str, visit: str, form_id: str, version: str, status: str, now: str
+) -> None:
     conn.exec_driver_sql(
         "INSERT INTO form_instance (id, visit_pk, form_id, form_version, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (instance_id, visit, form_id, version, status, now, now),
@@ -100,13 +106,29 @@ def update_instance(conn: Connection, instance_id: str, status: str, now: str) -
     conn.exec_driver_sql("UPDATE form_instance SET status = ?, updated_at = ? WHERE id = ?", (status, now, instance_id))
 
 
-def write_values(conn: Connection, instance_id: str, user_id: str, now: str, new: dict[str, str], existing: set[str], cleared: list[str]) -> None:
+def write_values(
+    conn: Connection,
+    instance_id: str,
+    user_id: str,
+    now: str,
+    new: dict[str, str],
+    existing: set[str],
+    cleared: list[str],
+) -> None:
     """Insert the new fields, update the changed ones, delete the cleared ones: one executemany each."""
     inserts = [(instance_id, f, text, now, user_id) for f, text in new.items() if f not in existing]
     updates = [(text, now, user_id, instance_id, f) for f, text in new.items() if f in existing]
     if inserts:
-        conn.exec_driver_sql("INSERT INTO field_value (instance_id, field_id, value_json, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)", inserts)
+        conn.exec_driver_sql(
+            "INSERT INTO field_value (instance_id, field_id, value_json, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)",
+            inserts,
+        )
     if updates:
-        conn.exec_driver_sql("UPDATE field_value SET value_json = ?, updated_at = ?, updated_by = ? WHERE instance_id = ? AND field_id = ?", updates)
+        conn.exec_driver_sql(
+            "UPDATE field_value SET value_json = ?, updated_at = ?, updated_by = ? WHERE instance_id = ? AND field_id = ?",
+            updates,
+        )
     if cleared:
-        conn.exec_driver_sql("DELETE FROM field_value WHERE instance_id = ? AND field_id = ?", [(instance_id, f) for f in cleared])
+        conn.exec_driver_sql(
+            "DELETE FROM field_value WHERE instance_id = ? AND field_id = ?", [(instance_id, f) for f in cleared]
+        )

@@ -1,6 +1,6 @@
 """Electronic signatures (21 CFR 11.50, 11.70, 11.200): signing, listing, and clearing on change.
 
-A signature is bound to the data it signs by the SHA-256 of the canonical content (`pdf.content`)
+A signature is bound to the data it signs by the SHA-256 of the canonical content (`core.content`)
 of every form instance in its scope, taken at signing. Changing any of those values clears the
 signature in the same transaction as the change (never deletes it), audited as `signature_cleared`,
 and the instances it covered go back from signed to complete unless another signature still holds.
@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
 
+from ..core.content import FormContent, Scope, content_hash
 from ..definitions.spec import StudyDefinition
-from ..pdf.content import FormContent, Scope, content_hash
 from ..rules.results import Message
 from . import audit, save_sql
 from .errors import AuthError, PermissionDenied, StoreError
@@ -26,7 +26,10 @@ from .users import verify_password
 
 SIGNER_ROLES = frozenset({"investigator"})
 MEANINGS: dict[str, Message] = {
-    "author": Message("I am the author of this record and attest that its content is accurate and complete.", "本人为本记录的记录者，确认其内容准确、完整。"),
+    "author": Message(
+        "I am the author of this record and attest that its content is accurate and complete.",
+        "本人为本记录的记录者，确认其内容准确、完整。",
+    ),
     "review": Message("I have reviewed the content of this record.", "本人已审阅本记录的内容。"),
     "approve": Message("I have reviewed and approve the content of this record.", "本人已审阅并批准本记录的内容。"),
 }
@@ -87,14 +90,20 @@ def check_scope(study: StudyDefinition, scope: Scope) -> None:
     if scope.visit is not None and scope.visit not in study.visit_ids():
         raise StoreError(f"visit: unknown visit {scope.visit!r} (one of: {', '.join(study.visit_ids())})")
     if scope.form is not None and scope.visit is not None and scope.form not in study.forms_at(scope.visit):
-        raise StoreError(f"form: {scope.form!r} is not collected at visit {scope.visit} (there: {', '.join(study.forms_at(scope.visit))})")
+        raise StoreError(
+            f"form: {scope.form!r} is not collected at visit {scope.visit} (there: {', '.join(study.forms_at(scope.visit))})"
+        )
 
 
-def scope_content(conn: Connection, study_id: str, subject_id: str, scope: Scope) -> tuple[list[save_sql.InstanceRow], str]:
+def scope_content(
+    conn: Connection, study_id: str, subject_id: str, scope: Scope
+) -> tuple[list[save_sql.InstanceRow], str]:
     """The instances a scope covers now, and the hash of their canonical content."""
     forms = None if scope.form is None else frozenset({scope.form})
     rows = [r for r in save_sql.load_forms(conn, subject_id, forms) if scope.covers(r.visit_id, r.form_id)]
-    return rows, content_hash(study_id, scope, [FormContent(r.visit_id, r.form_id, r.form_version, r.id, r.raw) for r in rows])
+    return rows, content_hash(
+        study_id, scope, [FormContent(r.visit_id, r.form_id, r.form_version, r.id, r.raw) for r in rows]
+    )
 
 
 def refusal(session: Session, actor: audit.Actor, username: str, password: str, scope: Scope) -> StoreError | None:
@@ -108,8 +117,21 @@ def refusal(session: Session, actor: audit.Actor, username: str, password: str, 
     elif not verify_password(user.password_hash, password):
         problem = AuthError("sign: wrong password; nothing was signed")
     if problem is not None:
-        subject_id = session.connection().exec_driver_sql("SELECT id FROM subject WHERE number = ? OR id = ?", (scope.subject, scope.subject)).scalar()
-        audit.append(session, actor, "signature_refused", subject_id=subject_id, visit_id=scope.visit, form_id=scope.form, reason=str(problem), new_json=json.dumps({"username_given": username}))
+        subject_id = (
+            session.connection()
+            .exec_driver_sql("SELECT id FROM subject WHERE number = ? OR id = ?", (scope.subject, scope.subject))
+            .scalar()
+        )
+        audit.append(
+            session,
+            actor,
+            "signature_refused",
+            subject_id=subject_id,
+            visit_id=scope.visit,
+            form_id=scope.form,
+            reason=str(problem),
+            new_json=json.dumps({"username_given": username}),
+        )
     return problem
 
 
@@ -128,9 +150,14 @@ def sign(session: Session, study: StudyDefinition, actor: audit.Actor, scope: Sc
         raise StoreError(f"{scope.describe()}: complete these forms before signing: {', '.join(drafts)}")
     same = session.scalar(
         select(Signature.id).where(
-            Signature.subject_id == subject_id, Signature.scope == scope.kind, Signature.visit_id.is_(None) if scope.visit is None else Signature.visit_id == scope.visit,
+            Signature.subject_id == subject_id,
+            Signature.scope == scope.kind,
+            Signature.visit_id.is_(None) if scope.visit is None else Signature.visit_id == scope.visit,
             Signature.form_id.is_(None) if scope.form is None else Signature.form_id == scope.form,
-            Signature.user_id == actor.user_id, Signature.meaning == meaning, Signature.cleared_at_utc.is_(None), Signature.content_hash == digest,
+            Signature.user_id == actor.user_id,
+            Signature.meaning == meaning,
+            Signature.cleared_at_utc.is_(None),
+            Signature.content_hash == digest,
         )
     )
     if same:
@@ -143,26 +170,88 @@ def sign(session: Session, study: StudyDefinition, actor: audit.Actor, scope: Sc
     instance_ids = [r.id for r in rows]
     context = {"subject_id": subject_id, "visit_id": scope.visit, "form_id": scope.form}
     event = chain.append(
-        actor, "signature", instance_id=instance_ids[0] if len(rows) == 1 else None,
-        new_json=json.dumps({"signature": signature_id, "scope": scope.kind, "meaning": meaning, "full_name": user.full_name, "content_sha256": digest, "instances": instance_ids}, ensure_ascii=False),
+        actor,
+        "signature",
+        instance_id=instance_ids[0] if len(rows) == 1 else None,
+        new_json=json.dumps(
+            {
+                "signature": signature_id,
+                "scope": scope.kind,
+                "meaning": meaning,
+                "full_name": user.full_name,
+                "content_sha256": digest,
+                "instances": instance_ids,
+            },
+            ensure_ascii=False,
+        ),
         **context,
     )
     for row in rows:
         if row.status == "complete":
-            chain.append(actor, "status_change", subject_id=subject_id, visit_id=row.visit_id, form_id=row.form_id, instance_id=row.id, old_json=json.dumps("complete"), new_json=json.dumps("signed"))
+            chain.append(
+                actor,
+                "status_change",
+                subject_id=subject_id,
+                visit_id=row.visit_id,
+                form_id=row.form_id,
+                instance_id=row.id,
+                old_json=json.dumps("complete"),
+                new_json=json.dumps("signed"),
+            )
     conn.exec_driver_sql(
         "INSERT INTO signature (id, subject_id, scope, visit_id, form_id, meaning, user_id, username, full_name, role, signed_at_utc, utc_offset_min, content_hash, audit_event_id) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (signature_id, subject_id, scope.kind, scope.visit, scope.form, meaning, user.id, user.username, user.full_name, user.role, at_utc, offset, digest, event["id"]),
+        (
+            signature_id,
+            subject_id,
+            scope.kind,
+            scope.visit,
+            scope.form,
+            meaning,
+            user.id,
+            user.username,
+            user.full_name,
+            user.role,
+            at_utc,
+            offset,
+            digest,
+            event["id"],
+        ),
     )
-    conn.exec_driver_sql("INSERT INTO signature_item (signature_id, instance_id) VALUES (?, ?)", [(signature_id, i) for i in instance_ids])
-    conn.exec_driver_sql("UPDATE form_instance SET status = 'signed' WHERE status = 'complete' AND id = ?", [(i,) for i in instance_ids])
+    conn.exec_driver_sql(
+        "INSERT INTO signature_item (signature_id, instance_id) VALUES (?, ?)",
+        [(signature_id, i) for i in instance_ids],
+    )
+    conn.exec_driver_sql(
+        "UPDATE form_instance SET status = 'signed' WHERE status = 'complete' AND id = ?", [(i,) for i in instance_ids]
+    )
     chain.close()
-    record = SignatureRecord(signature_id, number, scope.kind, scope.visit, scope.form, meaning, user.username, user.full_name, user.role, at_utc, offset, digest, tuple(instance_ids))
+    record = SignatureRecord(
+        signature_id,
+        number,
+        scope.kind,
+        scope.visit,
+        scope.form,
+        meaning,
+        user.username,
+        user.full_name,
+        user.role,
+        at_utc,
+        offset,
+        digest,
+        tuple(instance_ids),
+    )
     return SignResult(record, tuple(FormRef(r.visit_id, r.form_id, r.id) for r in rows))
 
 
-def clear_for_change(conn: Connection, chain: audit.Chain, actor: audit.Actor, instance_id: str, reason: str | None, context: dict[str, Any]) -> tuple[str, ...]:
+def clear_for_change(
+    conn: Connection,
+    chain: audit.Chain,
+    actor: audit.Actor,
+    instance_id: str,
+    reason: str | None,
+    context: dict[str, Any],
+) -> tuple[str, ...]:
     """Called by the save path when an instance's values change: clear every active signature over it.
 
     The changed instance's own status is the save's business (it becomes complete or draft); the
@@ -180,11 +269,26 @@ def clear_for_change(conn: Connection, chain: audit.Chain, actor: audit.Actor, i
     ids = [r[0] for r in rows]
     for signature_id, scope, meaning, username, signed_at, digest in rows:
         event = chain.append(
-            actor, "signature_cleared", instance_id=instance_id, reason=reason,
-            old_json=json.dumps({"signature": signature_id, "scope": scope, "meaning": meaning, "signed_by": username, "signed_at_utc": signed_at, "content_sha256": digest}),
+            actor,
+            "signature_cleared",
+            instance_id=instance_id,
+            reason=reason,
+            old_json=json.dumps(
+                {
+                    "signature": signature_id,
+                    "scope": scope,
+                    "meaning": meaning,
+                    "signed_by": username,
+                    "signed_at_utc": signed_at,
+                    "content_sha256": digest,
+                }
+            ),
             **context,
         )
-        conn.exec_driver_sql("UPDATE signature SET cleared_at_utc = ?, cleared_event_id = ?, cleared_reason = ? WHERE id = ?", (at_utc, event["id"], reason or "data changed", signature_id))
+        conn.exec_driver_sql(
+            "UPDATE signature SET cleared_at_utc = ?, cleared_event_id = ?, cleared_reason = ? WHERE id = ?",
+            (at_utc, event["id"], reason or "data changed", signature_id),
+        )
     marks = ", ".join("?" * len(ids))
     orphans = conn.exec_driver_sql(
         "SELECT i.id, i.form_id, v.visit_id, v.subject_id FROM form_instance i JOIN visit v ON v.id = i.visit_pk "
@@ -193,7 +297,17 @@ def clear_for_change(conn: Connection, chain: audit.Chain, actor: audit.Actor, i
         (*ids, instance_id),
     ).all()
     for other_id, form_id, visit_id, subject_id in dict.fromkeys(orphans):
-        chain.append(actor, "status_change", subject_id=subject_id, visit_id=visit_id, form_id=form_id, instance_id=other_id, old_json=json.dumps("signed"), new_json=json.dumps("complete"), reason=reason)
+        chain.append(
+            actor,
+            "status_change",
+            subject_id=subject_id,
+            visit_id=visit_id,
+            form_id=form_id,
+            instance_id=other_id,
+            old_json=json.dumps("signed"),
+            new_json=json.dumps("complete"),
+            reason=reason,
+        )
         conn.exec_driver_sql("UPDATE form_instance SET status = 'complete' WHERE id = ?", (other_id,))
     return tuple(ids)
 
@@ -202,12 +316,34 @@ def list_signatures(session: Session, subject_id: str, number: str) -> list[Sign
     """Every signature of a subject, active and cleared, oldest first."""
     items: dict[str, list[str]] = {}
     for signature_id, instance_id in session.execute(
-        select(SignatureItem.signature_id, SignatureItem.instance_id).join(Signature, Signature.id == SignatureItem.signature_id).where(Signature.subject_id == subject_id)
+        select(SignatureItem.signature_id, SignatureItem.instance_id)
+        .join(Signature, Signature.id == SignatureItem.signature_id)
+        .where(Signature.subject_id == subject_id)
     ):
         items.setdefault(signature_id, []).append(instance_id)
     out = []
-    for s in session.scalars(select(Signature).where(Signature.subject_id == subject_id).order_by(Signature.signed_at_utc, Signature.id)):
-        out.append(SignatureRecord(s.id, number, s.scope, s.visit_id, s.form_id, s.meaning, s.username, s.full_name, s.role, s.signed_at_utc, s.utc_offset_min, s.content_hash, tuple(sorted(items.get(s.id, []))), s.cleared_at_utc, s.cleared_reason))
+    for s in session.scalars(
+        select(Signature).where(Signature.subject_id == subject_id).order_by(Signature.signed_at_utc, Signature.id)
+    ):
+        out.append(
+            SignatureRecord(
+                s.id,
+                number,
+                s.scope,
+                s.visit_id,
+                s.form_id,
+                s.meaning,
+                s.username,
+                s.full_name,
+                s.role,
+                s.signed_at_utc,
+                s.utc_offset_min,
+                s.content_hash,
+                tuple(sorted(items.get(s.id, []))),
+                s.cleared_at_utc,
+                s.cleared_reason,
+            )
+        )
     return out
 
 

@@ -22,9 +22,25 @@ from sqlalchemy import Connection
 from . import audit
 from .errors import StoreError
 
-SERVER_URL, TOKEN, EPOCH, CURSOR, PUSHED, LAST_SYNC = "sync_server", "sync_token", "sync_epoch", "sync_cursor", "sync_pushed_seq", "sync_last_at"
+SERVER_URL, TOKEN, EPOCH, CURSOR, PUSHED, LAST_SYNC = (
+    "sync_server",
+    "sync_token",
+    "sync_epoch",
+    "sync_cursor",
+    "sync_pushed_seq",
+    "sync_last_at",
+)
 CURSOR_ID = "sync_cursor_id"  # the id of the server change at the cursor: a restored server has other ones there
-DATA_ACTIONS = ("subject_add", "form_create", "value_set", "value_clear", "status_change", "warnings_confirmed", "conflict_resolve", "signature_cleared")
+DATA_ACTIONS = (
+    "subject_add",
+    "form_create",
+    "value_set",
+    "value_clear",
+    "status_change",
+    "warnings_confirmed",
+    "conflict_resolve",
+    "signature_cleared",
+)
 VALUE_ACTIONS = ("value_set", "value_clear", "conflict_resolve")
 CHANGE_FIELDS = (
     "id device_id device_seq user_id username role at_utc utc_offset_min action subject_id visit_id form_id "
@@ -79,7 +95,10 @@ def put(conn: Connection, key: str, value: str | None) -> None:
     if value is None:
         conn.exec_driver_sql("DELETE FROM meta WHERE key = ?", (key,))
     else:
-        conn.exec_driver_sql("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", (key, value))
+        conn.exec_driver_sql(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
 
 def device_id(conn: Connection) -> str:
@@ -108,18 +127,29 @@ def outbox(conn: Connection, limit: int, after: int | None = None) -> list[dict[
 def record_push(conn: Connection, last_seq: int, rejected: Sequence[tuple[str, int, str]], at_utc: str) -> None:
     """The server answered every change up to `last_seq`; refused ones are quarantined (kept, reported)."""
     if rejected:
-        conn.exec_driver_sql("INSERT OR REPLACE INTO sync_quarantine (change_id, device_seq, reason, at_utc) VALUES (?, ?, ?, ?)", [(c, s, r, at_utc) for c, s, r in rejected])
+        conn.exec_driver_sql(
+            "INSERT OR REPLACE INTO sync_quarantine (change_id, device_seq, reason, at_utc) VALUES (?, ?, ?, ?)",
+            [(c, s, r, at_utc) for c, s, r in rejected],
+        )
     put(conn, PUSHED, str(max(last_seq, pushed_mark(conn))))
 
 
 def status(conn: Connection) -> LocalStatus:
     marks = (device_id(conn), pushed_mark(conn), *DATA_ACTIONS)
     waiting = conn.exec_driver_sql(
-        f"SELECT count(*) FROM audit_event WHERE device_id = ? AND device_seq > ? AND action IN ({', '.join('?' * len(DATA_ACTIONS))})", marks
+        f"SELECT count(*) FROM audit_event WHERE device_id = ? AND device_seq > ? AND action IN ({', '.join('?' * len(DATA_ACTIONS))})",
+        marks,
     ).scalar_one()
     conflicts = conn.exec_driver_sql("SELECT count(*) FROM sync_conflict").scalar_one()
     quarantined = conn.exec_driver_sql("SELECT count(*) FROM sync_quarantine").scalar_one()
-    return LocalStatus(get(conn, TOKEN) is not None, get(conn, SERVER_URL), int(waiting), int(conflicts), int(quarantined), get(conn, LAST_SYNC))
+    return LocalStatus(
+        get(conn, TOKEN) is not None,
+        get(conn, SERVER_URL),
+        int(waiting),
+        int(conflicts),
+        int(quarantined),
+        get(conn, LAST_SYNC),
+    )
 
 
 # ---------------------------------------------------------------- pull side
@@ -137,7 +167,9 @@ def _append_to_trail(conn: Connection, events: list[dict[str, Any]]) -> None:
     """Events written elsewhere join this laptop's chain unchanged; the local hash links them in."""
     if not events:
         return
-    meta = dict(conn.exec_driver_sql("SELECT key, value FROM meta WHERE key IN (?, ?)", (audit.HEAD_KEY, audit.COUNT_KEY)).all())
+    meta = dict(
+        conn.exec_driver_sql("SELECT key, value FROM meta WHERE key IN (?, ?)", (audit.HEAD_KEY, audit.COUNT_KEY)).all()
+    )
     previous, length = meta.get(audit.HEAD_KEY, audit.GENESIS), int(meta.get(audit.COUNT_KEY, 0))
     rows = []
     for event in events:
@@ -164,20 +196,33 @@ def _user_ids(conn: Connection, events: list[dict[str, Any]]) -> dict[str, str]:
     return known
 
 
-def apply_pulled(conn: Connection, changes: Sequence[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None) -> int:
+def apply_pulled(
+    conn: Connection,
+    changes: Sequence[tuple[int, str, dict[str, Any]]],
+    cursor: int,
+    epoch: str,
+    cursor_id: str | None = None,
+) -> int:
     """Apply one page of pulled changes and store the cursor after it: one transaction. Returns how many were new here."""
     ids = [c["id"] for _, _, c in changes]
     present: set[str] = set()
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
-        present |= {r[0] for r in conn.exec_driver_sql(f"SELECT id FROM audit_event WHERE id IN ({', '.join('?' * len(part))})", tuple(part))}
+        present |= {
+            r[0]
+            for r in conn.exec_driver_sql(
+                f"SELECT id FROM audit_event WHERE id IN ({', '.join('?' * len(part))})", tuple(part)
+            )
+        }
     fresh = [c for _, _, c in changes if c["id"] not in present]
     users = _user_ids(conn, fresh)
     _append_to_trail(conn, fresh)
     pending = _pending_fields(conn)
     instances = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, status FROM form_instance")} if changes else {}
     subjects = {r[0] for r in conn.exec_driver_sql("SELECT id FROM subject")} if changes else set()
-    writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]] = {}  # last one wins: server order
+    writes: dict[
+        tuple[str, str], tuple[str | None, int | None, str | None, str, bool]
+    ] = {}  # last one wins: server order
     for seq, disposition, change in changes:
         if disposition not in ("applied", "merged"):
             continue  # a conflicting change: kept in the trail; the server's sync_conflict event carries its value
@@ -186,25 +231,46 @@ def apply_pulled(conn: Connection, changes: Sequence[tuple[int, str, dict[str, A
         if action == "subject_add" and change["subject_id"] not in subjects:
             number = json.loads(change["new_json"])
             if conn.exec_driver_sql("SELECT 1 FROM subject WHERE number = ?", (number,)).first() is None:
-                site = conn.exec_driver_sql("SELECT site_code FROM device WHERE id = ?", (device_id(conn),)).scalar_one()
-                conn.exec_driver_sql("INSERT INTO subject (id, number, site_code, created_at, created_by) VALUES (?, ?, ?, ?, ?)", (change["subject_id"], number, site, change["at_utc"], user_id))
+                site = conn.exec_driver_sql(
+                    "SELECT site_code FROM device WHERE id = ?", (device_id(conn),)
+                ).scalar_one()
+                conn.exec_driver_sql(
+                    "INSERT INTO subject (id, number, site_code, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+                    (change["subject_id"], number, site, change["at_utc"], user_id),
+                )
                 subjects.add(change["subject_id"])
         elif action == "form_create" and change["instance_id"] not in instances and change["subject_id"] in subjects:
             _create_instance(conn, change)
             instances[change["instance_id"]] = json.loads(change["new_json"] or "{}").get("status", "draft")
-        elif action == "form_create" and disposition == "merged" and change["instance_id"] in instances:  # started on two laptops
+        elif (
+            action == "form_create" and disposition == "merged" and change["instance_id"] in instances
+        ):  # started on two laptops
             status_value = json.loads(change["new_json"] or "{}").get("status")
             if status_value and instances[change["instance_id"]] not in ("signed", "locked"):
-                conn.exec_driver_sql("UPDATE form_instance SET status = ? WHERE id = ?", (status_value, change["instance_id"]))
+                conn.exec_driver_sql(
+                    "UPDATE form_instance SET status = ? WHERE id = ?", (status_value, change["instance_id"])
+                )
         elif action == "status_change" and change["instance_id"] in instances:
             status_value = json.loads(change["new_json"])
-            conn.exec_driver_sql("UPDATE form_instance SET status = ?, updated_at = ? WHERE id = ?", (status_value, change["at_utc"], change["instance_id"]))
+            conn.exec_driver_sql(
+                "UPDATE form_instance SET status = ?, updated_at = ? WHERE id = ?",
+                (status_value, change["at_utc"], change["instance_id"]),
+            )
         elif action in VALUE_ACTIONS and change["instance_id"] in instances:
             key = (change["instance_id"], change["field_id"])
             if key not in pending:
-                writes[key] = (None if action == "value_clear" else change["new_json"], seq, user_id, change["at_utc"], False)
+                writes[key] = (
+                    None if action == "value_clear" else change["new_json"],
+                    seq,
+                    user_id,
+                    change["at_utc"],
+                    False,
+                )
             if action == "conflict_resolve":
-                conn.exec_driver_sql("DELETE FROM sync_conflict WHERE instance_id = ? AND field_id = ? AND conflict_seq <= ?", (*key, change["base_version"] or 0))
+                conn.exec_driver_sql(
+                    "DELETE FROM sync_conflict WHERE instance_id = ? AND field_id = ? AND conflict_seq <= ?",
+                    (*key, change["base_version"] or 0),
+                )
         elif action == "sync_conflict" and change["instance_id"] in instances:
             key = (change["instance_id"], change["field_id"])
             body = json.loads(change["new_json"])
@@ -221,7 +287,9 @@ def apply_pulled(conn: Connection, changes: Sequence[tuple[int, str, dict[str, A
     return len(fresh)
 
 
-def clear_signatures_under_pulled(conn: Connection, chain: audit.Chain, actor: audit.Actor, changes: Sequence[tuple[int, str, dict[str, Any]]]) -> int:
+def clear_signatures_under_pulled(
+    conn: Connection, chain: audit.Chain, actor: audit.Actor, changes: Sequence[tuple[int, str, dict[str, Any]]]
+) -> int:
     """Data signed here that another laptop changed before the signature reached the server: the signature
     no longer covers what the form holds, so it is cleared (audited, and pushed) and the form needs
     signing again, exactly as when the change is made here. Returns how many forms lost a signature."""
@@ -234,20 +302,31 @@ def clear_signatures_under_pulled(conn: Connection, chain: audit.Chain, actor: a
     cleared = 0
     for instance_id, username in changed.items():
         row = conn.exec_driver_sql(
-            "SELECT v.subject_id, v.visit_id, i.form_id, i.status FROM form_instance i JOIN visit v ON v.id = i.visit_pk WHERE i.id = ?", (instance_id,)
+            "SELECT v.subject_id, v.visit_id, i.form_id, i.status FROM form_instance i JOIN visit v ON v.id = i.visit_pk WHERE i.id = ?",
+            (instance_id,),
         ).first()
         if row is None:
             continue
         context = {"subject_id": row[0], "visit_id": row[1], "form_id": row[2]}
         reason = f"changed on another laptop by {username} after it was signed here"
         if signatures.clear_for_change(conn, chain, actor, instance_id, reason, context) and row[3] == "signed":
-            chain.append(actor, "status_change", instance_id=instance_id, old_json=json.dumps("signed"), new_json=json.dumps("complete"), reason=reason, **context)
+            chain.append(
+                actor,
+                "status_change",
+                instance_id=instance_id,
+                old_json=json.dumps("signed"),
+                new_json=json.dumps("complete"),
+                reason=reason,
+                **context,
+            )
             conn.exec_driver_sql("UPDATE form_instance SET status = 'complete' WHERE id = ?", (instance_id,))
             cleared += 1
     return cleared
 
 
-def _write_values(conn: Connection, writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]]) -> None:
+def _write_values(
+    conn: Connection, writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]]
+) -> None:
     """A page's value changes in a few executemany statements (a fresh laptop pulls a whole site)."""
     if not writes:
         return
@@ -255,20 +334,38 @@ def _write_values(conn: Connection, writes: dict[tuple[str, str], tuple[str | No
     existing: set[tuple[str, str]] = set()
     for start in range(0, len(instance_ids), 500):
         part = instance_ids[start : start + 500]
-        existing |= {(r[0], r[1]) for r in conn.exec_driver_sql(f"SELECT instance_id, field_id FROM field_value WHERE instance_id IN ({', '.join('?' * len(part))})", tuple(part))}
+        existing |= {
+            (r[0], r[1])
+            for r in conn.exec_driver_sql(
+                f"SELECT instance_id, field_id FROM field_value WHERE instance_id IN ({', '.join('?' * len(part))})",
+                tuple(part),
+            )
+        }
     fallback = conn.exec_driver_sql('SELECT id FROM "user" ORDER BY created_at LIMIT 1').scalar_one()
     deletes = [k for k, w in writes.items() if w[0] is None and k in existing]
-    authored = [(w[0], w[1], w[3], w[2], *k) for k, w in writes.items() if w[0] is not None and k in existing and not w[4]]
+    authored = [
+        (w[0], w[1], w[3], w[2], *k) for k, w in writes.items() if w[0] is not None and k in existing and not w[4]
+    ]
     kept = [(w[0], w[1], *k) for k, w in writes.items() if w[0] is not None and k in existing and w[4]]
-    inserts = [(*k, w[0], w[3], w[2] or fallback, w[1]) for k, w in writes.items() if w[0] is not None and k not in existing]
+    inserts = [
+        (*k, w[0], w[3], w[2] or fallback, w[1]) for k, w in writes.items() if w[0] is not None and k not in existing
+    ]
     if deletes:
         conn.exec_driver_sql("DELETE FROM field_value WHERE instance_id = ? AND field_id = ?", deletes)
     if authored:
-        conn.exec_driver_sql("UPDATE field_value SET value_json = ?, server_version = ?, updated_at = ?, updated_by = ? WHERE instance_id = ? AND field_id = ?", authored)
+        conn.exec_driver_sql(
+            "UPDATE field_value SET value_json = ?, server_version = ?, updated_at = ?, updated_by = ? WHERE instance_id = ? AND field_id = ?",
+            authored,
+        )
     if kept:
-        conn.exec_driver_sql("UPDATE field_value SET value_json = ?, server_version = ? WHERE instance_id = ? AND field_id = ?", kept)
+        conn.exec_driver_sql(
+            "UPDATE field_value SET value_json = ?, server_version = ? WHERE instance_id = ? AND field_id = ?", kept
+        )
     if inserts:
-        conn.exec_driver_sql("INSERT INTO field_value (instance_id, field_id, value_json, updated_at, updated_by, server_version) VALUES (?, ?, ?, ?, ?, ?)", inserts)
+        conn.exec_driver_sql(
+            "INSERT INTO field_value (instance_id, field_id, value_json, updated_at, updated_by, server_version) VALUES (?, ?, ?, ?, ?, ?)",
+            inserts,
+        )
 
 
 def _create_instance(conn: Connection, change: dict[str, Any]) -> None:
@@ -276,15 +373,33 @@ def _create_instance(conn: Connection, change: dict[str, Any]) -> None:
 
     info = json.loads(change["new_json"] or "{}")
     visit = visit_pk(conn, change["subject_id"], change["visit_id"])
-    insert_instance(conn, change["instance_id"], visit, change["form_id"], str(info.get("version", "")), str(info.get("status", "draft")), change["at_utc"])
+    insert_instance(
+        conn,
+        change["instance_id"],
+        visit,
+        change["form_id"],
+        str(info.get("version", "")),
+        str(info.get("status", "draft")),
+        change["at_utc"],
+    )
 
 
-def _set_value(conn: Connection, key: tuple[str, str], value_json: str | None, version: int | None, user_id: str | None, at: str, keep_author: bool = False) -> None:
+def _set_value(
+    conn: Connection,
+    key: tuple[str, str],
+    value_json: str | None,
+    version: int | None,
+    user_id: str | None,
+    at: str,
+    keep_author: bool = False,
+) -> None:
     if value_json is None:
         conn.exec_driver_sql("DELETE FROM field_value WHERE instance_id = ? AND field_id = ?", key)
         return
     updated = conn.exec_driver_sql(
-        "UPDATE field_value SET value_json = ?, server_version = ?" + ("" if keep_author else ", updated_at = ?, updated_by = ?") + " WHERE instance_id = ? AND field_id = ?",
+        "UPDATE field_value SET value_json = ?, server_version = ?"
+        + ("" if keep_author else ", updated_at = ?, updated_by = ?")
+        + " WHERE instance_id = ? AND field_id = ?",
         (value_json, version, *(() if keep_author else (at, user_id)), *key),
     )
     if updated.rowcount == 0:
@@ -314,7 +429,16 @@ def conflicts(conn: Connection) -> list[Conflict]:
     ).all()
     out = []
     for number, visit, form, instance, field, current, candidates, seq in rows:
-        values = tuple(Candidate(_load(c["value_json"]), c["username"] or "", c["at_utc"] or "", int(c["utc_offset_min"] or 0), c["device_id"] or "") for c in json.loads(candidates))
+        values = tuple(
+            Candidate(
+                _load(c["value_json"]),
+                c["username"] or "",
+                c["at_utc"] or "",
+                int(c["utc_offset_min"] or 0),
+                c["device_id"] or "",
+            )
+            for c in json.loads(candidates)
+        )
         out.append(Conflict(number, visit, form, instance, field, _load(current), values, seq))
     return out
 
@@ -323,22 +447,53 @@ def _load(value_json: str | None) -> Any:
     return None if value_json is None else json.loads(value_json)
 
 
-def resolve(conn: Connection, chain: audit.Chain, actor: audit.Actor, instance_id: str, field_id: str, value_json: str | None, reason: str) -> None:
+def resolve(
+    conn: Connection,
+    chain: audit.Chain,
+    actor: audit.Actor,
+    instance_id: str,
+    field_id: str,
+    value_json: str | None,
+    reason: str,
+) -> None:
     """Close a conflict with the chosen value: an audited change with a reason, sent at the next sync."""
     if not reason or not reason.strip():
         raise StoreError("reason: resolving a conflict needs a reason")
-    row = conn.exec_driver_sql("SELECT conflict_seq FROM sync_conflict WHERE instance_id = ? AND field_id = ?", (instance_id, field_id)).first()
+    row = conn.exec_driver_sql(
+        "SELECT conflict_seq FROM sync_conflict WHERE instance_id = ? AND field_id = ?", (instance_id, field_id)
+    ).first()
     if row is None:
         raise StoreError(f"{field_id}: no open conflict on this field of form instance {instance_id}")
     context = conn.exec_driver_sql(
-        "SELECT v.subject_id, v.visit_id, i.form_id FROM form_instance i JOIN visit v ON v.id = i.visit_pk WHERE i.id = ?", (instance_id,)
+        "SELECT v.subject_id, v.visit_id, i.form_id FROM form_instance i JOIN visit v ON v.id = i.visit_pk WHERE i.id = ?",
+        (instance_id,),
     ).one()
-    old = conn.exec_driver_sql("SELECT value_json FROM field_value WHERE instance_id = ? AND field_id = ?", (instance_id, field_id)).scalar()
+    old = conn.exec_driver_sql(
+        "SELECT value_json FROM field_value WHERE instance_id = ? AND field_id = ?", (instance_id, field_id)
+    ).scalar()
     chain.append(
-        actor, "conflict_resolve", subject_id=context[0], visit_id=context[1], form_id=context[2], instance_id=instance_id, field_id=field_id,
-        old_json=old, new_json=value_json, reason=reason.strip(), base_version=int(row[0]),
+        actor,
+        "conflict_resolve",
+        subject_id=context[0],
+        visit_id=context[1],
+        form_id=context[2],
+        instance_id=instance_id,
+        field_id=field_id,
+        old_json=old,
+        new_json=value_json,
+        reason=reason.strip(),
+        base_version=int(row[0]),
     )
-    _set_value(conn, (instance_id, field_id), value_json, conn.exec_driver_sql("SELECT server_version FROM field_value WHERE instance_id = ? AND field_id = ?", (instance_id, field_id)).scalar(), actor.user_id or "", chain.at[0])
+    _set_value(
+        conn,
+        (instance_id, field_id),
+        value_json,
+        conn.exec_driver_sql(
+            "SELECT server_version FROM field_value WHERE instance_id = ? AND field_id = ?", (instance_id, field_id)
+        ).scalar(),
+        actor.user_id or "",
+        chain.at[0],
+    )
     conn.exec_driver_sql("DELETE FROM sync_conflict WHERE instance_id = ? AND field_id = ?", (instance_id, field_id))
 
 
@@ -373,11 +528,22 @@ def sync_users(conn: Connection, chain: audit.Chain, actor: audit.Actor, users: 
             # the login key the server sent (store/access.py set_central_key), not with a local hash.
             conn.exec_driver_sql(
                 'INSERT INTO "user" (id, username, full_name, role, password_hash, must_change_password, active, created_at) VALUES (?, ?, ?, ?, ?, 0, ?, ?)',
-                (user["id"], user["username"], user["full_name"], user["role"], CENTRAL_PASSWORD, bool(user["active"]), chain.at[0]),
+                (
+                    user["id"],
+                    user["username"],
+                    user["full_name"],
+                    user["role"],
+                    CENTRAL_PASSWORD,
+                    bool(user["active"]),
+                    chain.at[0],
+                ),
             )
             changes.append({"username": user["username"], "role": user["role"], "added": True})
         elif (current[0], current[1], bool(current[2])) != (user["role"], user["full_name"], bool(user["active"])):
-            conn.exec_driver_sql('UPDATE "user" SET role = ?, full_name = ?, active = ? WHERE username = ?', (user["role"], user["full_name"], bool(user["active"]), user["username"]))
+            conn.exec_driver_sql(
+                'UPDATE "user" SET role = ?, full_name = ?, active = ? WHERE username = ?',
+                (user["role"], user["full_name"], bool(user["active"]), user["username"]),
+            )
             changes.append({"username": user["username"], "role": user["role"], "active": bool(user["active"])})
     if changes:
         chain.append(actor, "users_synced", new_json=json.dumps(changes, sort_keys=True))

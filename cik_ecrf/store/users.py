@@ -1,54 +1,32 @@
-"""Users, roles and passwords: who may do what, and the rules a password must meet."""
+"""Users on a laptop: the shared role table and password rules (`core`), and the lockout defaults."""
 
 from __future__ import annotations
 
-import re
+from ..core.passwords import (
+    MIN_LENGTH,
+    USERNAME,
+    check_password,
+    check_role,
+    check_username,
+    hash_password,
+    verify_password,
+)
+from ..core.roles import ADMIN_ROLES, ENTRY_ROLES, ROLES
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
-
-from .errors import StoreError
-
-ROLES = ("nurse", "investigator", "monitor", "data_manager", "admin")
-ENTRY_ROLES = frozenset({"nurse", "investigator", "data_manager"})  # monitors read, never edit
-ADMIN_ROLES = frozenset({"admin"})
-MIN_LENGTH = 10
 MAX_FAILURES = 5
 LOCKOUT_MINUTES = 15
-USERNAME = re.compile(r"^[a-z][a-z0-9._-]{1,31}$")
 
-_hasher = PasswordHasher()
-
-
-def check_username(name: str) -> None:
-    if not USERNAME.match(name):
-        raise StoreError(f"user name {name!r}: 2–32 characters, lower-case letters, digits, '.', '_' or '-', starting with a letter")
-
-
-def check_role(role: str) -> None:
-    if role not in ROLES:
-        raise StoreError(f"unknown role {role!r}; one of: {', '.join(ROLES)}")
-
-
-def check_password(password: str, username: str) -> None:
-    """Minimum rules (site policy may add more): length, letters and digits, not the user name."""
-    problems = []
-    if len(password) < MIN_LENGTH:
-        problems.append(f"at least {MIN_LENGTH} characters")
-    if not re.search(r"[A-Za-z]", password) or not re.search(r"[0-9]", password):
-        problems.append("both letters and digits")
-    if username.lower() in password.lower():
-        problems.append("must not contain the user name")
-    if problems:
-        raise StoreError("password too weak: " + "; ".join(problems))
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def verify_password(password_hash: str, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return False
+__all__ = [
+    "ADMIN_ROLES",
+    "ENTRY_ROLES",
+    "LOCKOUT_MINUTES",
+    "MAX_FAILURES",
+    "MIN_LENGTH",
+    "ROLES",
+    "USERNAME",
+    "check_password",
+    "check_role",
+    "check_username",
+    "hash_password",
+    "verify_password",
+]

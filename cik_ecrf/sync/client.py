@@ -66,7 +66,16 @@ class Cancelled(SyncError):
 
 
 class SyncClient:
-    def __init__(self, store: Store, *, verify: bool | str = True, push_batch: int = 5000, pull_batch: int = 5000, transport: Callable[[str, str], Transport] | None = None, keep_connection: bool = False) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        verify: bool | str = True,
+        push_batch: int = 5000,
+        pull_batch: int = 5000,
+        transport: Callable[[str, str], Transport] | None = None,
+        keep_connection: bool = False,
+    ) -> None:
         self.store = store
         self.verify = verify
         self.push_batch = push_batch
@@ -105,7 +114,9 @@ class SyncClient:
 
     # ------------------------------------------------------------------ one sync
 
-    def run(self, progress: Callable[[SyncProgress], None] | None = None, cancel: threading.Event | None = None) -> SyncOutcome:
+    def run(
+        self, progress: Callable[[SyncProgress], None] | None = None, cancel: threading.Event | None = None
+    ) -> SyncOutcome:
         report = progress or (lambda _p: None)
         pushed = pulled = 0
         rejected: list[str] = []
@@ -138,9 +149,25 @@ class SyncClient:
             if not self.keep_connection:
                 self.close()
         status = self.store.sync_status()
-        return SyncOutcome(pushed, pulled, status.conflicts, status.waiting, tuple(rejected), tuple(dict.fromkeys(warnings)), error, full)
+        return SyncOutcome(
+            pushed,
+            pulled,
+            status.conflicts,
+            status.waiting,
+            tuple(rejected),
+            tuple(dict.fromkeys(warnings)),
+            error,
+            full,
+        )
 
-    def _push(self, transport: Transport, report: Callable[[SyncProgress], None], rejected: list[str], warnings: list[str], cancel: threading.Event | None) -> int:
+    def _push(
+        self,
+        transport: Transport,
+        report: Callable[[SyncProgress], None],
+        rejected: list[str],
+        warnings: list[str],
+        cancel: threading.Event | None,
+    ) -> int:
         """Batches in device order; the next batch is read and encoded while the server applies this one."""
         done = 0
         events = self.store.sync_outbox(self.push_batch)
@@ -161,7 +188,15 @@ class SyncClient:
                 events = upcoming
         return done
 
-    def _acknowledge(self, events: list[dict[str, Any]], changes: list[Change], refused: list[tuple[str, int, str]], response: Any, rejected: list[str], warnings: list[str]) -> int:
+    def _acknowledge(
+        self,
+        events: list[dict[str, Any]],
+        changes: list[Change],
+        refused: list[tuple[str, int, str]],
+        response: Any,
+        rejected: list[str],
+        warnings: list[str],
+    ) -> int:
         """Record the server's answers to one batch (the pushed mark moves past it)."""
         answers = {r.id: r for r in response.results} if response else {}
         if any(c.id not in answers for c in changes):
@@ -173,7 +208,13 @@ class SyncClient:
         warnings += response.warnings if response else []
         return len(events)
 
-    def _pull(self, transport: Transport, report: Callable[[SyncProgress], None], cancel: threading.Event | None, settings: dict[str, str | None] | None = None) -> int:
+    def _pull(
+        self,
+        transport: Transport,
+        report: Callable[[SyncProgress], None],
+        cancel: threading.Event | None,
+        settings: dict[str, str | None] | None = None,
+    ) -> int:
         settings = settings or self.store.sync_settings()
         cursor, epoch, cursor_id = int(settings["cursor"] or 0), settings["epoch"], settings.get("cursor_id")
         new = seen = 0
@@ -211,7 +252,9 @@ def _skew(server_time: dt.datetime | None) -> list[str]:
     if abs(skew) <= SKEW_WARNING:
         return []
     hours = skew.total_seconds() / 3600
-    return [f"this laptop's clock is {abs(hours):.1f} hours {'ahead of' if hours > 0 else 'behind'} the server's: set it right (times of new changes are recorded as the laptop says)"]
+    return [
+        f"this laptop's clock is {abs(hours):.1f} hours {'ahead of' if hours > 0 else 'behind'} the server's: set it right (times of new changes are recorded as the laptop says)"
+    ]
 
 
 @dataclass
@@ -237,7 +280,9 @@ class Backoff:
 
 def describe(outcome: SyncOutcome) -> list[Any]:
     """One line per fact, for the CLI and logs."""
-    lines: list[Any] = [f"pushed {outcome.pushed}, pulled {outcome.pulled}, waiting {outcome.waiting}, conflicts {outcome.conflicts}"]
+    lines: list[Any] = [
+        f"pushed {outcome.pushed}, pulled {outcome.pulled}, waiting {outcome.waiting}, conflicts {outcome.conflicts}"
+    ]
     if outcome.full_pull:
         lines.append("the server did not know this laptop's cursor: everything was pulled (and pushed) again")
     lines += [f"warning: {w}" for w in outcome.warnings]

@@ -26,17 +26,33 @@ class Enrolment:
     created_store: bool
 
 
-def enrol(directory: Path, server_url: str, username: str, password: str, study: Any = None, verify: bool | str = True) -> Enrolment:
+def enrol(
+    directory: Path, server_url: str, username: str, password: str, study: Any = None, verify: bool | str = True
+) -> Enrolment:
     with Transport(server_url, verify=verify) as transport:
         if (directory / DB_FILE).exists():
             with Store.open(directory, username, password, study=study) as store:
                 device_id, site, code = store.sync_device()
-                answer = transport.enrol(EnrolRequest(username=username, password=password, device_id=device_id, device_code=code, site_code=site))
+                answer = transport.enrol(
+                    EnrolRequest(
+                        username=username, password=password, device_id=device_id, device_code=code, site_code=site
+                    )
+                )
                 store.set_sync_settings(server_url=server_url, token=answer.token)
             return Enrolment(answer.site_code, answer.device_code, device_id, False)
         device_id = str(uuid.uuid4())
         answer = transport.enrol(EnrolRequest(username=username, password=password, device_id=device_id))
-        Store.init(directory, answer.site_code, username, password, answer.user.full_name, answer.device_code, answer.site_name, role=answer.user.role, device_id=device_id)
+        Store.init(
+            directory,
+            answer.site_code,
+            username,
+            password,
+            answer.user.full_name,
+            answer.device_code,
+            answer.site_name,
+            role=answer.user.role,
+            device_id=device_id,
+        )
         with Store.open(directory, username, password, study=study) as store:
             store.set_sync_settings(server_url=server_url, token=answer.token)
         return Enrolment(answer.site_code, answer.device_code, device_id, True)

@@ -22,7 +22,18 @@ Short = Annotated[str, Field(min_length=1, max_length=40)]
 Disposition = Literal["applied", "merged", "duplicate", "conflict", "rejected"]
 
 #: actions that change clinical data; the server applies these to its current state
-DATA_ACTIONS = frozenset({"subject_add", "form_create", "value_set", "value_clear", "status_change", "warnings_confirmed", "conflict_resolve", "signature_cleared"})
+DATA_ACTIONS = frozenset(
+    {
+        "subject_add",
+        "form_create",
+        "value_set",
+        "value_clear",
+        "status_change",
+        "warnings_confirmed",
+        "conflict_resolve",
+        "signature_cleared",
+    }
+)
 #: events the server writes itself (a conflict opened); laptops apply them as they apply data changes
 SERVER_ACTIONS = frozenset({"sync_conflict"})
 

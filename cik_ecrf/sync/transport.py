@@ -35,7 +35,9 @@ class UnknownCursor(SyncError):
 
 
 class Transport:
-    def __init__(self, server_url: str, token: str | None = None, verify: bool | str = True, timeout: httpx.Timeout = TIMEOUT) -> None:
+    def __init__(
+        self, server_url: str, token: str | None = None, verify: bool | str = True, timeout: httpx.Timeout = TIMEOUT
+    ) -> None:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.url = server_url.rstrip("/")
         self.client = httpx.Client(base_url=self.url + API, headers=headers, verify=_tls(verify), timeout=timeout)
@@ -67,10 +69,20 @@ class Transport:
         return _parse(ServerInfo, self._call("GET", "/info"))
 
     def enrol(self, request: EnrolRequest) -> EnrolResponse:
-        return _parse(EnrolResponse, self._call("POST", "/enrol", content=request.model_dump_json(), headers={"Content-Type": "application/json"}))
+        return _parse(
+            EnrolResponse,
+            self._call(
+                "POST", "/enrol", content=request.model_dump_json(), headers={"Content-Type": "application/json"}
+            ),
+        )
 
     def push(self, request: PushRequest) -> PushResponse:
-        return _parse(PushResponse, self._call("POST", "/push", content=request.model_dump_json(), headers={"Content-Type": "application/json"}))
+        return _parse(
+            PushResponse,
+            self._call(
+                "POST", "/push", content=request.model_dump_json(), headers={"Content-Type": "application/json"}
+            ),
+        )
 
     def pull(self, cursor: int, epoch: str | None, limit: int, cursor_id: str | None = None) -> PullResponse:
         params: dict[str, Any] = {"cursor": cursor, "limit": limit}

@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget,
 
 from ..client_settings import ClientSettings, save_settings
 from ..store.api import Store
-from .form_page import FormPage
-from .idle import IdleLock, LockScreen
 from ..sync.client import SyncOutcome
 from .conflicts import ConflictDialog
+from .form_page import FormPage
+from .idle import IdleLock, LockScreen
 from .record_actions import SigningSession
 from .settings_dialog import SettingsDialog
 from .subject_view import SubjectView
@@ -93,7 +93,13 @@ class MainWindow(QMainWindow):
         conflicts.triggered.connect(self.show_conflicts)
         for action in (sync_now, conflicts, settings):
             toolbar.addAction(action)
-        self.actions_ = {"subjects": subjects, "back": back, "sync_now": sync_now, "conflicts": conflicts, "settings": settings}
+        self.actions_ = {
+            "subjects": subjects,
+            "back": back,
+            "sync_now": sync_now,
+            "conflicts": conflicts,
+            "settings": settings,
+        }
         self.user_label = QLabel()
         self.user_label.setObjectName("currentUser")
         self.statusBar().addPermanentWidget(self.user_label)

@@ -36,7 +36,10 @@ if TYPE_CHECKING:
 CONTEXT = "Conflicts"
 TEXTS = {
     "title": QT_TRANSLATE_NOOP("Conflicts", "Conflicts"),
-    "intro": QT_TRANSLATE_NOOP("Conflicts", "These fields were changed on two laptops from the same value. Check the source document, choose the right value and say why."),
+    "intro": QT_TRANSLATE_NOOP(
+        "Conflicts",
+        "These fields were changed on two laptops from the same value. Check the source document, choose the right value and say why.",
+    ),
     "subject": QT_TRANSLATE_NOOP("Conflicts", "Subject"),
     "visit": QT_TRANSLATE_NOOP("Conflicts", "Visit"),
     "form": QT_TRANSLATE_NOOP("Conflicts", "Form"),
@@ -116,7 +119,13 @@ class ConflictDialog(QDialog):
         self.conflicts = conflicts
         self.table.setRowCount(len(conflicts))
         for row, conflict in enumerate(conflicts):
-            cells = (conflict.subject, self._visit(conflict.visit_id), self._form(conflict.form_id), self._field(conflict), "\n".join(candidate_text(c) for c in conflict.candidates))
+            cells = (
+                conflict.subject,
+                self._visit(conflict.visit_id),
+                self._form(conflict.form_id),
+                self._field(conflict),
+                "\n".join(candidate_text(c) for c in conflict.candidates),
+            )
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
@@ -141,7 +150,11 @@ class ConflictDialog(QDialog):
         return spec.definition.title.get(self.language) if spec else form
 
     def _field(self, conflict: Conflict) -> str:
-        spec = self.store.study.forms[conflict.form_id].fields.get(conflict.field_id) if conflict.form_id in self.store.study.forms else None
+        spec = (
+            self.store.study.forms[conflict.form_id].fields.get(conflict.field_id)
+            if conflict.form_id in self.store.study.forms
+            else None
+        )
         return f"{spec.definition.label.get(self.language)} ({conflict.field_id})" if spec else conflict.field_id
 
     def _select(self, row: int) -> None:
@@ -168,7 +181,11 @@ class ConflictDialog(QDialog):
             self.sig_resolved.emit(conflict.field_id)
             self.reload()
 
-        self.worker.submit(lambda: self.store.resolve_conflict(conflict.instance_id, conflict.field_id, value, reason), done, self._refused)
+        self.worker.submit(
+            lambda: self.store.resolve_conflict(conflict.instance_id, conflict.field_id, value, reason),
+            done,
+            self._refused,
+        )
 
     def _refused(self, message: str) -> None:
         self.message.setText(message)

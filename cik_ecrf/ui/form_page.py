@@ -35,7 +35,9 @@ TEXTS = {
     "no_history": QT_TRANSLATE_NOOP("FormPage", "No changes recorded yet."),
     "sign": QT_TRANSLATE_NOOP("FormPage", "Sign…"),
     "print": QT_TRANSLATE_NOOP("FormPage", "Print…"),
-    "only_investigators": QT_TRANSLATE_NOOP("FormPage", "Only investigators sign; a form is signed once it is complete."),
+    "only_investigators": QT_TRANSLATE_NOOP(
+        "FormPage", "Only investigators sign; a form is signed once it is complete."
+    ),
     "signed_by": QT_TRANSLATE_NOOP("FormPage", "✔ Signed by {name} ({role}) on {at}: {meaning}"),
     "conflict": QT_TRANSLATE_NOOP("FormPage", "⚠ {field} is in conflict: {values}. Resolve it under Conflicts."),
     "resign": QT_TRANSLATE_NOOP("FormPage", "⚠ A change cleared this form's signature: it needs signing again."),
@@ -128,13 +130,17 @@ class FormPage(QWidget):
         status = instance = None
         for row in rows:
             forms.setdefault((row["visit"], row["form"]), []).append(row["values"])
-            mine = row["instance"] == self.instance or (self.instance is None and not self.store.study.forms[self.form].repeating)
+            mine = row["instance"] == self.instance or (
+                self.instance is None and not self.store.study.forms[self.form].repeating
+            )
             if row["visit"] == self.visit and row["form"] == self.form and mine:
                 own, status, instance = row["values"], row["status"], row["instance"]
         conflicts = [c for c in self.store.conflicts() if c.instance_id == instance] if instance else []
         return own, SubjectData.of(forms), status, instance, self.store.signatures(self.subject), conflicts
 
-    def _loaded(self, result: tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord], list[Any]]) -> None:
+    def _loaded(
+        self, result: tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord], list[Any]]
+    ) -> None:
         own, self.subject_data, self.status, self.instance, signatures, conflicts = result
         self._show_conflicts(conflicts)
         self._show_view(own)
@@ -143,7 +149,10 @@ class FormPage(QWidget):
         self._enable_actions()
 
     def _show_view(self, values: dict[str, Any]) -> None:
-        old, self.view = self.view, FormView(self.store.rules, self.form, self.visit, values, self.subject_data, language=self.language)
+        old, self.view = (
+            self.view,
+            FormView(self.store.rules, self.form, self.visit, values, self.subject_data, language=self.language),
+        )
         self.view.sig_save_requested.connect(self.save)
         for field_id, widget in self.view.widgets.items():
             widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -185,8 +194,11 @@ class FormPage(QWidget):
         self._all_signatures = signatures
         self.signatures = [s for s in signatures if self.instance in s.instances]
         lines = [
-            _t("signed_by", self.language).format(name=s.full_name, role=s.role, at=s.signed_at(), meaning=s.meaning_text(self.language))
-            for s in self.signatures if s.active
+            _t("signed_by", self.language).format(
+                name=s.full_name, role=s.role, at=s.signed_at(), meaning=s.meaning_text(self.language)
+            )
+            for s in self.signatures
+            if s.active
         ]
         if self.instance in needs_resigning(signatures):
             lines.append(_t("resign", self.language))
@@ -196,7 +208,9 @@ class FormPage(QWidget):
     def _show_conflicts(self, conflicts: list[Any]) -> None:
         """Fields two laptops changed differently: both values, until someone resolves them with a reason."""
         lines = [
-            _t("conflict", self.language).format(field=c.field_id, values=" / ".join(candidate_text(v) for v in c.candidates))
+            _t("conflict", self.language).format(
+                field=c.field_id, values=" / ".join(candidate_text(v) for v in c.candidates)
+            )
             for c in conflicts
         ]
         self.conflict_info.setText("\n".join(lines))
@@ -232,14 +246,18 @@ class FormPage(QWidget):
             reason = self.ask_reason()
             if reason is None:
                 return
-        request = SaveRequest(self.subject, self.visit, self.form, values, draft, self.instance, reason, confirm_warnings)
+        request = SaveRequest(
+            self.subject, self.visit, self.form, values, draft, self.instance, reason, confirm_warnings
+        )
         self.worker.submit(lambda: self.store.save(request), self._saved, self._show_refusal)
 
     def _saved(self, result: SaveResult) -> None:
         self.instance, self.status = result.instance_id, result.status
         self.notice.setText(f"{_t('saved', self.language)} · {self._status_text()}")
         self._enable_actions()
-        self.worker.submit(lambda: self.store.signatures(self.subject), self._show_signatures)  # a change clears signatures
+        self.worker.submit(
+            lambda: self.store.signatures(self.subject), self._show_signatures
+        )  # a change clears signatures
         self.sig_saved.emit(result)
 
     def _show_refusal(self, text: str) -> None:
@@ -265,7 +283,9 @@ class FormPage(QWidget):
                 old = json.loads(e.old_json) if e.old_json else "—"
                 new = json.loads(e.new_json) if e.new_json else "—"
                 reason = f" ({e.reason})" if e.reason else ""
-                lines.append(f"{e.at_utc[:16].replace('T', ' ')} UTC{e.utc_offset_min / 60:+.0f} {e.username} ({e.role}): {old} → {new}{reason}")
+                lines.append(
+                    f"{e.at_utc[:16].replace('T', ' ')} UTC{e.utc_offset_min / 60:+.0f} {e.username} ({e.role}): {old} → {new}{reason}"
+                )
         return lines
 
     def show_history(self, field_id: str, on_ready: Callable[[list[str]], None] | None = None) -> None:
@@ -273,6 +293,8 @@ class FormPage(QWidget):
             if on_ready is not None:
                 on_ready(lines)
                 return
-            QMessageBox.information(self, _t("history", self.language), "\n".join(lines) or _t("no_history", self.language))
+            QMessageBox.information(
+                self, _t("history", self.language), "\n".join(lines) or _t("no_history", self.language)
+            )
 
         self.worker.submit(lambda: self.history_lines(field_id), present, self._show_refusal)

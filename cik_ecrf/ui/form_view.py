@@ -77,7 +77,9 @@ class FormView(QWidget):
     ) -> None:
         super().__init__(parent)
         self.language = language
-        self.session = FormSession(engine, form_id, visit_id, values or {}, subject or SubjectData(), clock or Clock.system())
+        self.session = FormSession(
+            engine, form_id, visit_id, values or {}, subject or SubjectData(), clock or Clock.system()
+        )
         self.form = self.session.form
         self.setObjectName(f"form_{form_id}")
         self.widgets: dict[str, FieldWidget] = {}
@@ -178,7 +180,9 @@ class FormView(QWidget):
         for row, criterion in enumerate(result.criteria):
             outcome = QTableWidgetItem(_t(criterion.outcome, self.language))
             outcome.setData(Qt.ItemDataRole.UserRole, criterion.outcome)
-            colour = {"met": "#1b7a3a", "absent": "#1b7a3a", "not met": "#b00020", "present": "#b00020"}.get(criterion.outcome, "#8a5a00")
+            colour = {"met": "#1b7a3a", "absent": "#1b7a3a", "not met": "#b00020", "present": "#b00020"}.get(
+                criterion.outcome, "#8a5a00"
+            )
             outcome.setForeground(QColor(colour))
             self.criteria_table.setItem(row, 1, outcome)
             sources = ", ".join(f"{name}={_shown(value)}" for name, value in criterion.values.items())
@@ -230,7 +234,13 @@ class FormView(QWidget):
             label.setVisible(False)
             label.setText("")
             return
-        worst = "error" if any(i.severity == "error" for i in issues) else "warning" if any(i.severity == "warning" for i in issues) else "info"
+        worst = (
+            "error"
+            if any(i.severity == "error" for i in issues)
+            else "warning"
+            if any(i.severity == "warning" for i in issues)
+            else "info"
+        )
         lines = [f"{'⚠ ' if i.severity != 'info' else ''}{i.message.get(self.language)}" for i in issues]
         label.setText("\n".join(lines))
         if label.property("severity") != worst:
@@ -267,7 +277,14 @@ class FormView(QWidget):
             self.summary.setText("\n".join(problems))
             self.summary.setStyleSheet(f"color: {COLOURS['error']}")
             self.sig_completion_refused.emit(problems)
-            first = next((f for f in self.form.fields if self.messages[f].isVisible() or f in self.session.snapshot().missing_required), None)
+            first = next(
+                (
+                    f
+                    for f in self.form.fields
+                    if self.messages[f].isVisible() or f in self.session.snapshot().missing_required
+                ),
+                None,
+            )
             if first:
                 self.widgets[first].focus_target().setFocus()
             return
@@ -278,7 +295,11 @@ class FormView(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Enter moves to the next field, as on a paper form."""
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
             if isinstance(watched, QWidget) and not watched.inherits("QTableWidget"):
                 self.focusNextChild()
                 return True

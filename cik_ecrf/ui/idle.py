@@ -42,7 +42,10 @@ INPUT_EVENTS = frozenset(
 CONTEXT = "LockScreen"
 TEXTS = {
     "locked": QT_TRANSLATE_NOOP("LockScreen", "Locked"),
-    "explain": QT_TRANSLATE_NOOP("LockScreen", "Patient data is hidden after a period without use. Sign in to continue, as yourself or as another user."),
+    "explain": QT_TRANSLATE_NOOP(
+        "LockScreen",
+        "Patient data is hidden after a period without use. Sign in to continue, as yourself or as another user.",
+    ),
 }
 
 

@@ -51,7 +51,9 @@ class _AfterFirstPaint(QObject):
         return False
 
 
-def prepare_login(data_dir: Path, worker: StoreWorker, language: str, username: str = "", study: StudyDefinition | None = None) -> LoginDialog:
+def prepare_login(
+    data_dir: Path, worker: StoreWorker, language: str, username: str = "", study: StudyDefinition | None = None
+) -> LoginDialog:
     """The sign-in dialog, ready to show; the study comes from the warm-up (after first paint) unless given."""
     login = LoginDialog(data_dir, worker, study, language, username)
     if study is None:
@@ -59,7 +61,9 @@ def prepare_login(data_dir: Path, worker: StoreWorker, language: str, username: 
     return login
 
 
-def run_client(data_dir: Path, language: str | None = None, demo: bool = False, study: StudyDefinition | None = None) -> int:
+def run_client(
+    data_dir: Path, language: str | None = None, demo: bool = False, study: StudyDefinition | None = None
+) -> int:
     """`cik-ecrf` without a command. The language is the one given, else the laptop's saved setting."""
     app = QApplication.instance() or QApplication(sys.argv)
     install_fonts(app)  # type: ignore[arg-type]

@@ -41,7 +41,10 @@ TEXTS = {
     "sign_in": QT_TRANSLATE_NOOP("Login", "Sign in"),
     "busy": QT_TRANSLATE_NOOP("Login", "Signing in…"),
     "empty": QT_TRANSLATE_NOOP("Login", "Enter your user name and password."),
-    "change_intro": QT_TRANSLATE_NOOP("Login", "Welcome, {user}. Choose your own password before you start: at least 10 characters, letters and digits."),
+    "change_intro": QT_TRANSLATE_NOOP(
+        "Login",
+        "Welcome, {user}. Choose your own password before you start: at least 10 characters, letters and digits.",
+    ),
     "new_password": QT_TRANSLATE_NOOP("Login", "New password"),
     "new_again": QT_TRANSLATE_NOOP("Login", "New password again"),
     "change": QT_TRANSLATE_NOOP("Login", "Change password and sign in"),

@@ -48,7 +48,9 @@ def _qt_catalogue(language: str) -> bool:
     return QTranslator().load("qtbase_zh_CN", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))
 
 
-def render_form(study: StudyDefinition, form_id: str, visit_id: str, language: str = "zh", png: Path | None = None) -> Rendering:
+def render_form(
+    study: StudyDefinition, form_id: str, visit_id: str, language: str = "zh", png: Path | None = None
+) -> Rendering:
     """Build the form's page offscreen, draw it, and say what was drawn (saved as PNG if asked)."""
     if QApplication.instance() is None:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"  # the self-test runs over SSH and in CI too

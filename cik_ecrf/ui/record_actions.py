@@ -70,7 +70,9 @@ class SigningSession:
         self.user_proven = False
 
 
-def ask_signature_dialog(parent: QWidget, language: str, scope: RecordScope, username: str, ask_user: bool) -> SignInput | None:
+def ask_signature_dialog(
+    parent: QWidget, language: str, scope: RecordScope, username: str, ask_user: bool
+) -> SignInput | None:
     dialog = SignDialog(language, scope.describe(), username, ask_user, parent)
     return dialog.answer() if dialog.exec() else None
 
@@ -132,7 +134,9 @@ class RecordActions(QObject):
     ) -> None:
         super().__init__(parent)
         self.widget, self.store, self.worker, self.signing, self.language = parent, store, worker, signing, language
-        self.ask_signature = ask_signature or (lambda scope, user, ask_user: ask_signature_dialog(parent, self.language, scope, user, ask_user))
+        self.ask_signature = ask_signature or (
+            lambda scope, user, ask_user: ask_signature_dialog(parent, self.language, scope, user, ask_user)
+        )
         self.choose_output = choose_output or (lambda scope: choose_output_dialog(parent, self.language, scope))
 
     def sign(self, scope: RecordScope) -> None:
@@ -145,11 +149,22 @@ class RecordActions(QObject):
 
         def done(result: object) -> None:
             self.signing.user_proven = True
-            self.sig_progress.emit(_t("signed", self.language).format(what=scope.describe(), meaning=result.signature.meaning_text(self.language)))  # type: ignore[attr-defined]
+            self.sig_progress.emit(
+                _t("signed", self.language).format(
+                    what=scope.describe(), meaning=result.signature.meaning_text(self.language)
+                )
+            )  # type: ignore[attr-defined]
             self.sig_signed.emit(result)
 
         self.worker.submit(
-            lambda: store.sign(scope.subject, scope.visit, scope.form, meaning=answer.meaning, username=username, password=answer.password),
+            lambda: store.sign(
+                scope.subject,
+                scope.visit,
+                scope.form,
+                meaning=answer.meaning,
+                username=username,
+                password=answer.password,
+            ),
             done,
             self._refused,
         )
@@ -162,7 +177,9 @@ class RecordActions(QObject):
         self.sig_progress.emit(_t("making", self.language))
 
         def make_and_send() -> str:
-            data = store.pdf(scope.subject, scope.visit, scope.form, audit_appendix=True)
+            from ..pdf import record_pdf
+
+            data = record_pdf(store, scope.subject, scope.visit, scope.form, audit_appendix=True)
             if choice.path is not None:
                 try:
                     write_pdf(choice.path, data)

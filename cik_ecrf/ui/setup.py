@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 CONTEXT = "FirstRun"
 TEXTS = {
     "title": QT_TRANSLATE_NOOP("FirstRun", "Set up CIK eCRF"),
-    "intro": QT_TRANSLATE_NOOP("FirstRun", "No study data on this computer yet ({directory}). Set it up for your site; you become its first administrator."),
+    "intro": QT_TRANSLATE_NOOP(
+        "FirstRun",
+        "No study data on this computer yet ({directory}). Set it up for your site; you become its first administrator.",
+    ),
     "site": QT_TRANSLATE_NOOP("FirstRun", "Site code"),
     "device": QT_TRANSLATE_NOOP("FirstRun", "Device code (optional)"),
     "admin": QT_TRANSLATE_NOOP("FirstRun", "Administrator user name"),
@@ -48,7 +51,9 @@ def store_exists(directory: Path) -> bool:
     return (Path(directory) / KEYRING_FILE).exists() or (Path(directory) / DB_FILE).exists()
 
 
-def _create_store(directory: Path, site: str, admin: str, password: str, full_name: str | None, device: str | None) -> StoreInfo:
+def _create_store(
+    directory: Path, site: str, admin: str, password: str, full_name: str | None, device: str | None
+) -> StoreInfo:
     """Runs on the worker, which also pays for importing the store."""
     from ..store.api import Store
 

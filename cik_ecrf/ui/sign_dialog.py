@@ -13,7 +13,10 @@ from .texts import translator
 CONTEXT = "SignDialog"
 TEXTS = {
     "title": QT_TRANSLATE_NOOP("SignDialog", "Electronic signature"),
-    "what": QT_TRANSLATE_NOOP("SignDialog", "You are signing {what}. Your signature is the legally binding equivalent of your handwritten signature."),
+    "what": QT_TRANSLATE_NOOP(
+        "SignDialog",
+        "You are signing {what}. Your signature is the legally binding equivalent of your handwritten signature.",
+    ),
     "meaning": QT_TRANSLATE_NOOP("SignDialog", "Meaning"),
     "user": QT_TRANSLATE_NOOP("SignDialog", "User id"),
     "password": QT_TRANSLATE_NOOP("SignDialog", "Password"),

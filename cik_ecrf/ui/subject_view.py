@@ -161,7 +161,11 @@ class SubjectView(QWidget):
         ):
             button = QPushButton(_t(name, language))
             button.setObjectName(name)
-            button.clicked.connect(lambda _checked=False, v=visit_only, a=act: a(RecordScope(self.number, self.selected_visit() if v else None)))
+            button.clicked.connect(
+                lambda _checked=False, v=visit_only, a=act: a(
+                    RecordScope(self.number, self.selected_visit() if v else None)
+                )
+            )
             buttons.addWidget(button)
             self.action_buttons[name] = button
         buttons.addStretch(1)
@@ -206,7 +210,11 @@ class SubjectView(QWidget):
         self.grid_data = grid
         self.notice.setText("")
         language = self.language
-        self.header.setText(_t("header", language).format(number=grid.number, status=_t(grid.status, language), d0=grid.d0.isoformat() if grid.d0 else "—"))
+        self.header.setText(
+            _t("header", language).format(
+                number=grid.number, status=_t(grid.status, language), d0=grid.d0.isoformat() if grid.d0 else "—"
+            )
+        )
         self._fill_next(grid)
         self._fill_grid(grid)
         self._fill_logs(grid.logs)
@@ -280,7 +288,9 @@ class SubjectView(QWidget):
         if issues:
             item.setForeground(QBrush(WARNING_FOREGROUND))
             item.setToolTip(_t("warnings", self.language).format(n=issues))
-        item.setData(Qt.ItemDataRole.AccessibleTextRole, f"{self._visit_label(visit)}, {self._form_label(cell.form)}: {text}")
+        item.setData(
+            Qt.ItemDataRole.AccessibleTextRole, f"{self._visit_label(visit)}, {self._form_label(cell.form)}: {text}"
+        )
         return item
 
     def _fill_logs(self, logs: tuple[LogEntry, ...]) -> None:
@@ -288,7 +298,9 @@ class SubjectView(QWidget):
         for log in logs:
             title = self._form_label(log.form)
             if log.repeating:
-                head = QListWidgetItem(f"{title}: {_t('entries', self.language).format(n=log.count)}   {_t('new', self.language)}")
+                head = QListWidgetItem(
+                    f"{title}: {_t('entries', self.language).format(n=log.count)}   {_t('new', self.language)}"
+                )
                 head.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, None))
             else:
                 head = QListWidgetItem(f"{title}: {_t(log.status, self.language)}")
@@ -299,7 +311,9 @@ class SubjectView(QWidget):
             self.logs.addItem(head)
             if log.repeating:
                 for number, entry in enumerate(log.entries, 1):
-                    item = QListWidgetItem(f"    {number}. {entry.summary or title} — {_t(entry.status, self.language)}")
+                    item = QListWidgetItem(
+                        f"    {number}. {entry.summary or title} — {_t(entry.status, self.language)}"
+                    )
                     item.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, entry.instance))
                     item.setData(STATUS_ROLE, entry.status)
                     item.setData(Qt.ItemDataRole.UserRole, log.form)
@@ -316,7 +330,11 @@ class SubjectView(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Enter on a cell or a log line requests it, like a double-click."""
-        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
             if watched is self.grid:
                 self._request(self.grid.currentItem())
                 return True

@@ -153,7 +153,11 @@ class SubjectList(QWidget):
                         font.setBold(True)
                         item.setFont(font)
                 if COLUMNS[column] == "due" and row.next_window is not None:
-                    item.setToolTip(_t("window", self.language).format(earliest=row.next_window.earliest, latest=row.next_window.latest))
+                    item.setToolTip(
+                        _t("window", self.language).format(
+                            earliest=row.next_window.earliest, latest=row.next_window.latest
+                        )
+                    )
                 table.setItem(index, column, item)
         self.apply_filter()
         self.sig_loaded.emit(len(rows))
@@ -198,7 +202,12 @@ class SubjectList(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Enter on the table opens the current subject."""
-        if watched is self.table and event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        if (
+            watched is self.table
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        ):
             self._open(self.table.currentRow())
             return True
         return super().eventFilter(watched, event)

@@ -59,7 +59,14 @@ class SyncController(QObject):
 
     sig_running = Signal(bool)
 
-    def __init__(self, store: Store, store_worker: StoreWorker, parent: QObject | None = None, backoff: Backoff | None = None, automatic: bool = True) -> None:
+    def __init__(
+        self,
+        store: Store,
+        store_worker: StoreWorker,
+        parent: QObject | None = None,
+        backoff: Backoff | None = None,
+        automatic: bool = True,
+    ) -> None:
         super().__init__(parent)
         self.store, self.store_worker = store, store_worker
         self.network = StoreWorker(self)  # its own thread: a sync never queues in front of a save
@@ -99,7 +106,9 @@ class SyncController(QObject):
         self.running = True
         self.sig_running.emit(True)
         client = SyncClient(self.store)
-        self.network.submit(lambda: client.run(progress=self.sig_progress.emit, cancel=self._cancel), self._done, self._failed)
+        self.network.submit(
+            lambda: client.run(progress=self.sig_progress.emit, cancel=self._cancel), self._done, self._failed
+        )
 
     def _done(self, outcome: SyncOutcome) -> None:
         self.running = False
@@ -170,4 +179,10 @@ class SyncIndicator(QLabel):
         self.setText(" · ".join(parts))
         colour = "#842029" if (status and status.conflicts) or (last and last.error) else "#0f5132" if last else ""
         self.setStyleSheet(f"color: {colour}" if colour else "")
-        self.setToolTip("\n".join(([last.error] if last and last.error else []) + (list(last.warnings) if last else []) + (list(last.rejected) if last else [])))
+        self.setToolTip(
+            "\n".join(
+                ([last.error] if last and last.error else [])
+                + (list(last.warnings) if last else [])
+                + (list(last.rejected) if last else [])
+            )
+        )

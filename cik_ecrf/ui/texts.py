@@ -78,7 +78,9 @@ def update_catalogue() -> int:
     ts = resources_dir() / f"{CATALOGUE}.ts"
     sources = sorted(str(p) for p in ui.glob("*.py"))
     tools = Path(sys.executable).parent
-    subprocess.run([str(tools / "pyside6-lupdate"), "-no-obsolete", "-locations", "none", *sources, "-ts", str(ts)], check=True)
+    subprocess.run(
+        [str(tools / "pyside6-lupdate"), "-no-obsolete", "-locations", "none", *sources, "-ts", str(ts)], check=True
+    )
     subprocess.run([str(tools / "pyside6-lrelease"), str(ts), "-qm", str(ts.with_suffix(".qm"))], check=True)
     return 0
 

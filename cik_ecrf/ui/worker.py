@@ -82,7 +82,12 @@ class StoreWorker(QObject):
         self._timer.timeout.connect(lambda: self.sig_busy.emit(True))
         self._thread.start()
 
-    def submit(self, call: Callable[[], Any], on_done: Callable[[Any], None] | None = None, on_refused: Callable[[str], None] | None = None) -> int:
+    def submit(
+        self,
+        call: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_refused: Callable[[str], None] | None = None,
+    ) -> int:
         """Queue `call` (runs on the worker thread); `on_done` / `on_refused` run on the UI thread."""
         job = next(self._ids)
         self._callbacks[job] = (on_done, on_refused)

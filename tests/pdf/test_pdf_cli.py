@@ -18,7 +18,9 @@ from tests.store.test_signatures import NURSE, PI, PI_NAME, PI_PW, signing_store
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def cli(data_dir: Path, *args: str, user: str | None = None, password: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    data_dir: Path, *args: str, user: str | None = None, password: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIK_ECRF_") or k == "CIK_ECRF_KDF_MEMORY_KIB"}
     env["PYTHONIOENCODING"] = "utf-8"
     if password is not None:
@@ -26,7 +28,9 @@ def cli(data_dir: Path, *args: str, user: str | None = None, password: str | Non
     command = [sys.executable, "-m", "cik_ecrf", *args, "--data-dir", str(data_dir)]
     if user is not None:
         command += ["--user", user]
-    return subprocess.run(command, input="", capture_output=True, text=True, encoding="utf-8", cwd=ROOT, env=env, timeout=120, check=False)
+    return subprocess.run(
+        command, input="", capture_output=True, text=True, encoding="utf-8", cwd=ROOT, env=env, timeout=120, check=False
+    )
 
 
 def refused(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
@@ -44,11 +48,16 @@ def store(tmp_path_factory: pytest.TempPathFactory, study: Any) -> tuple[Path, s
     return directory, signing_store(directory, study)
 
 
-def test_sign_print_verify_then_a_change_fails_verification(store: tuple[Path, str], tmp_path: Path, study: Any) -> None:
+def test_sign_print_verify_then_a_change_fails_verification(
+    store: tuple[Path, str], tmp_path: Path, study: Any
+) -> None:
     directory, number = store
     signed = cli(directory, "sign", number, "screening", "vitals", "--meaning", "review", user=PI, password=PI_PW)
     assert signed.returncode == 0, signed.stderr
-    assert f"as {PI_NAME} (investigator)" in signed.stdout and "meaning: I have reviewed the content of this record." in signed.stdout
+    assert (
+        f"as {PI_NAME} (investigator)" in signed.stdout
+        and "meaning: I have reviewed the content of this record." in signed.stdout
+    )
     digest = signed.stdout.split("content SHA-256: ")[1].strip()
     out = tmp_path / "vitals.pdf"
     printed = cli(directory, "pdf", number, "screening", "vitals", "-o", str(out), user=PI, password=PI_PW)
@@ -57,32 +66,67 @@ def test_sign_print_verify_then_a_change_fails_verification(store: tuple[Path, s
     assert digest in text and "I have reviewed the content of this record." in text and "Page 1 of " in text
     good = cli(directory, "pdf", "verify", str(out), user=NURSE[0], password=NURSE[2])
     assert good.returncode == 0, good.stderr
-    assert "matches the store" in good.stdout and f"{PI_NAME} (investigator), review" in good.stdout and ": valid" in good.stdout
+    assert (
+        "matches the store" in good.stdout
+        and f"{PI_NAME} (investigator), review" in good.stdout
+        and ": valid" in good.stdout
+    )
     values = tmp_path / "change.json"
     values.write_text('{"RESP": 22}', encoding="utf-8")
-    changed = cli(directory, "enter", number, "screening", "vitals", "--values", str(values), "--reason", "recounted", user=NURSE[0], password=NURSE[2])
+    changed = cli(
+        directory,
+        "enter",
+        number,
+        "screening",
+        "vitals",
+        "--values",
+        str(values),
+        "--reason",
+        "recounted",
+        user=NURSE[0],
+        password=NURSE[2],
+    )
     assert changed.returncode == 0, changed.stderr
     bad = cli(directory, "pdf", "verify", str(out), user=NURSE[0], password=NURSE[2])
     assert bad.returncode == 1
-    assert "NO LONGER MATCHES" in bad.stderr and "CLEARED (needs re-signing)" in bad.stdout and "Traceback" not in bad.stderr
+    assert (
+        "NO LONGER MATCHES" in bad.stderr
+        and "CLEARED (needs re-signing)" in bad.stdout
+        and "Traceback" not in bad.stderr
+    )
     with Store.open(directory, PI, PI_PW, study=study) as pi:
         assert [s.active for s in pi.signatures(number) if s.form == "vitals"] == [False]
 
 
 def test_a_nurse_cannot_sign_from_the_command_line(store: tuple[Path, str]) -> None:
     directory, number = store
-    refused(cli(directory, "sign", number, "screening", "--meaning", "author", user=NURSE[0], password=NURSE[2]), "a nurse cannot sign")
+    refused(
+        cli(directory, "sign", number, "screening", "--meaning", "author", user=NURSE[0], password=NURSE[2]),
+        "a nurse cannot sign",
+    )
 
 
 def test_user_mistakes_are_one_line_and_exit_1(store: tuple[Path, str], tmp_path: Path) -> None:
     directory, number = store
-    refused(cli(directory, "sign", number, "screening", "labs", "--meaning", "author", user=PI, password="Wrong-pass-2026"), "unknown user or wrong password")
+    refused(
+        cli(directory, "sign", number, "screening", "labs", "--meaning", "author", user=PI, password="Wrong-pass-2026"),
+        "unknown user or wrong password",
+    )
     refused(cli(directory, "sign", "NOPE-1", "--meaning", "author", user=PI, password=PI_PW), "no subject 'NOPE-1'")
-    refused(cli(directory, "pdf", number, "D99", "-o", str(tmp_path / "x.pdf"), user=PI, password=PI_PW), "unknown visit 'D99'")
+    refused(
+        cli(directory, "pdf", number, "D99", "-o", str(tmp_path / "x.pdf"), user=PI, password=PI_PW),
+        "unknown visit 'D99'",
+    )
     refused(cli(directory, "pdf", number, user=PI, password=PI_PW), "-o FILE.pdf")
-    refused(cli(directory, "pdf", "verify", str(tmp_path / "missing.pdf"), user=PI, password=PI_PW), "missing.pdf: cannot read")
+    refused(
+        cli(directory, "pdf", "verify", str(tmp_path / "missing.pdf"), user=PI, password=PI_PW),
+        "missing.pdf: cannot read",
+    )
     (tmp_path / "text.pdf").write_text("not a pdf", encoding="utf-8")
-    refused(cli(directory, "pdf", "verify", str(tmp_path / "text.pdf"), user=PI, password=PI_PW), "text.pdf: not a readable PDF")
+    refused(
+        cli(directory, "pdf", "verify", str(tmp_path / "text.pdf"), user=PI, password=PI_PW),
+        "text.pdf: not a readable PDF",
+    )
     assert not (tmp_path / "x.pdf").exists()
 
 

@@ -15,9 +15,13 @@ from cik_ecrf.sync.protocol import API, Change
 
 def enrol(server: Any, user: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
     device_id = str(uuid.uuid4())
-    answer = httpx.post(f"{server.url}{API}/enrol", json={"username": user, "password": password, "device_id": device_id})
+    answer = httpx.post(
+        f"{server.url}{API}/enrol", json={"username": user, "password": password, "device_id": device_id}
+    )
     assert answer.status_code == 200, answer.text
-    return httpx.Client(base_url=server.url + API, headers={"Authorization": f"Bearer {answer.json()['token']}"}), device_id
+    return httpx.Client(
+        base_url=server.url + API, headers={"Authorization": f"Bearer {answer.json()['token']}"}
+    ), device_id
 
 
 class Device:
@@ -31,10 +35,23 @@ class Device:
     def change(self, action: str, skew: dt.timedelta = dt.timedelta(), **fields: Any) -> Change:
         self.seq += 1
         at = (dt.datetime.now(dt.UTC) + skew).isoformat()
-        return Change(id=str(uuid.uuid4()), device_id=self.id, device_seq=self.seq, username=self.user, role="nurse", at_utc=at, utc_offset_min=480, action=action, **fields)
+        return Change(
+            id=str(uuid.uuid4()),
+            device_id=self.id,
+            device_seq=self.seq,
+            username=self.user,
+            role="nurse",
+            at_utc=at,
+            utc_offset_min=480,
+            action=action,
+            **fields,
+        )
 
     def push(self, changes: list[Change], client_time: str | None = None) -> dict[str, Any]:
-        body = {"changes": [c.model_dump() for c in changes], **({"client_time_utc": client_time} if client_time else {})}
+        body = {
+            "changes": [c.model_dump() for c in changes],
+            **({"client_time_utc": client_time} if client_time else {}),
+        }
         answer = self.http.post("/push", content=json.dumps(body), headers={"Content-Type": "application/json"})
         assert answer.status_code == 200, answer.text
         return answer.json()
@@ -46,9 +63,34 @@ class Device:
         subject_id = subject_id or str(uuid.uuid4())
         instance = str(uuid.uuid4())
         context = {"subject_id": subject_id, "visit_id": "D1", "form_id": "vitals"}
-        changes = [] if number is None else [self.change("subject_add", subject_id=subject_id, new_json=json.dumps(number))]
-        changes.append(self.change("form_create", instance_id=instance, new_json=json.dumps({"status": "draft", "version": "1"}), **context))
+        changes = (
+            [] if number is None else [self.change("subject_add", subject_id=subject_id, new_json=json.dumps(number))]
+        )
+        changes.append(
+            self.change(
+                "form_create", instance_id=instance, new_json=json.dumps({"status": "draft", "version": "1"}), **context
+            )
+        )
         return subject_id, instance, changes
 
-    def value(self, subject_id: str, instance: str, field: str, value: Any, base: int | None = None, action: str = "value_set", **extra: Any) -> Change:
-        return self.change(action, subject_id=subject_id, visit_id="D1", form_id="vitals", instance_id=instance, field_id=field, new_json=json.dumps(value), base_version=base, **extra)
+    def value(
+        self,
+        subject_id: str,
+        instance: str,
+        field: str,
+        value: Any,
+        base: int | None = None,
+        action: str = "value_set",
+        **extra: Any,
+    ) -> Change:
+        return self.change(
+            action,
+            subject_id=subject_id,
+            visit_id="D1",
+            form_id="vitals",
+            instance_id=instance,
+            field_id=field,
+            new_json=json.dumps(value),
+            base_version=base,
+            **extra,
+        )

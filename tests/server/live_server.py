@@ -105,7 +105,11 @@ class LiveServer:
             self.app.state.reader.dispose()
 
 
-def site_with_users(engine: Engine, site: str = "BJ01", users: tuple[tuple[str, str], ...] = (("nurse1", "nurse"), ("nurse2", "nurse"), ("nurse3", "nurse"))) -> None:
+def site_with_users(
+    engine: Engine,
+    site: str = "BJ01",
+    users: tuple[tuple[str, str], ...] = (("nurse1", "nurse"), ("nurse2", "nurse"), ("nurse3", "nurse")),
+) -> None:
     admin.add_site(engine, site, f"Site {site}")
     for name, role in users:
         admin.add_user(engine, name, role, site, PASSWORD, full_name=name.title())
@@ -128,13 +132,24 @@ def free_port() -> int:
 
 
 def test_env() -> dict[str, str]:
-    return {**os.environ, "CIK_ECRF_PASSWORD": PASSWORD, "CIK_ECRF_KDF_MEMORY_KIB": os.environ.get("CIK_ECRF_KDF_MEMORY_KIB", "8192")}
+    return {
+        **os.environ,
+        "CIK_ECRF_PASSWORD": PASSWORD,
+        "CIK_ECRF_KDF_MEMORY_KIB": os.environ.get("CIK_ECRF_KDF_MEMORY_KIB", "8192"),
+    }
 
 
 class ServerProcess:
     """`cik-ecrf server` in a child process, so that a test can SIGKILL it and start it again."""
 
-    def __init__(self, database_url: str, log: Path, port: int | None = None, tls: tuple[Path, Path] | None = None, workers: int = 1) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        log: Path,
+        port: int | None = None,
+        tls: tuple[Path, Path] | None = None,
+        workers: int = 1,
+    ) -> None:
         self.database_url = database_url
         self.workers = workers
         self.log = log
@@ -144,7 +159,18 @@ class ServerProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ServerProcess:
-        command = [sys.executable, "-c", "from cik_ecrf.cli import main; raise SystemExit(main())", "server", "--database-url", self.database_url, "--port", str(self.port), "--workers", str(self.workers)]
+        command = [
+            sys.executable,
+            "-c",
+            "from cik_ecrf.cli import main; raise SystemExit(main())",
+            "server",
+            "--database-url",
+            self.database_url,
+            "--port",
+            str(self.port),
+            "--workers",
+            str(self.workers),
+        ]
         if self.tls:
             command += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
         with open(self.log, "ab") as log:
@@ -180,5 +206,15 @@ class ServerProcess:
 
 
 def sync_process(directory: Path, user: str, *extra: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-c", "from cik_ecrf.cli import main; raise SystemExit(main())", "sync", "--data-dir", str(directory), "--user", user, *extra]
+    command = [
+        sys.executable,
+        "-c",
+        "from cik_ecrf.cli import main; raise SystemExit(main())",
+        "sync",
+        "--data-dir",
+        str(directory),
+        "--user",
+        user,
+        *extra,
+    ]
     return subprocess.Popen(command, env=test_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)

@@ -110,7 +110,14 @@ class Proxy:
                 return
             if later:  # run once the whole request (headers and body) has reached the server
                 head, _, body = data.partition(b"\r\n\r\n")
-                length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+                length = next(
+                    (
+                        int(line.split(b":")[1])
+                        for line in head.split(b"\r\n")
+                        if line.lower().startswith(b"content-length:")
+                    ),
+                    0,
+                )
                 state["after"] = later
                 state["remaining"] = length - len(body)
             elif state.get("after"):

@@ -38,7 +38,13 @@ def test_api_never_fails_and_follows_its_schema(live: tuple[LiveServer, str]) ->
     server, token = live
     schema = schemathesis.openapi.from_url(f"{server.url}/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert {op.path for op in operations} >= {"/api/v1/push", "/api/v1/pull", "/api/v1/enrol", "/api/v1/users", "/api/v1/info"}
+    assert {op.path for op in operations} >= {
+        "/api/v1/push",
+        "/api/v1/pull",
+        "/api/v1/enrol",
+        "/api/v1/users",
+        "/api/v1/info",
+    }
     statuses: list[int] = []
     for operation in operations:
 

@@ -20,11 +20,19 @@ def dispositions(answer: dict[str, Any]) -> list[str]:
 
 
 def test_enrolment_checks_the_password_and_the_site(server: LiveServer) -> None:
-    bad = httpx.post(f"{server.url}{API}/enrol", json={"username": "nurse1", "password": "wrong-password1", "device_id": str(uuid.uuid4())})
+    bad = httpx.post(
+        f"{server.url}{API}/enrol",
+        json={"username": "nurse1", "password": "wrong-password1", "device_id": str(uuid.uuid4())},
+    )
     assert bad.status_code == 401 and "wrong password" in bad.json()["detail"]
-    other = httpx.post(f"{server.url}{API}/enrol", json={"username": "nurse1", "password": PASSWORD, "device_id": str(uuid.uuid4()), "site_code": "SH02"})
+    other = httpx.post(
+        f"{server.url}{API}/enrol",
+        json={"username": "nurse1", "password": PASSWORD, "device_id": str(uuid.uuid4()), "site_code": "SH02"},
+    )
     assert other.status_code == 403 and "BJ01" in other.json()["detail"]
-    good = httpx.post(f"{server.url}{API}/enrol", json={"username": "nurse1", "password": PASSWORD, "device_id": str(uuid.uuid4())})
+    good = httpx.post(
+        f"{server.url}{API}/enrol", json={"username": "nurse1", "password": PASSWORD, "device_id": str(uuid.uuid4())}
+    )
     assert good.status_code == 200 and good.json()["site_code"] == "BJ01" and len(good.json()["device_code"]) == 4
     assert httpx.get(f"{server.url}{API}/pull").status_code == 401
     assert httpx.get(f"{server.url}{API}/pull", headers={"Authorization": "Bearer forged"}).status_code == 401
@@ -52,12 +60,24 @@ def test_a_device_cannot_read_or_write_another_sites_data(server: LiveServer) ->
     beijing, shanghai = Device(server, "nurse1"), Device(server, "nurse9")
     subject, instance, changes = beijing.new_form(number="BJ01-AAAA-0001")
     beijing.push(changes + [beijing.value(subject, instance, "HR", 80)])
-    attack = [shanghai.value(subject, instance, "HR", 200), shanghai.change("form_create", subject_id=subject, visit_id="D2", form_id="vitals", instance_id=str(uuid.uuid4()), new_json="{}")]
+    attack = [
+        shanghai.value(subject, instance, "HR", 200),
+        shanghai.change(
+            "form_create",
+            subject_id=subject,
+            visit_id="D2",
+            form_id="vitals",
+            instance_id=str(uuid.uuid4()),
+            new_json="{}",
+        ),
+    ]
     results = shanghai.push(attack)["results"]
     assert [r["disposition"] for r in results] == ["rejected", "rejected"]
     assert "another site" in results[0]["reason"] and "another site" in results[1]["reason"]
     assert shanghai.pull().json()["changes"] == []  # nothing of Beijing's
-    assert [c["change"]["new_json"] for c in beijing.pull().json()["changes"] if c["change"]["field_id"] == "HR"] == ["80"]
+    assert [c["change"]["new_json"] for c in beijing.pull().json()["changes"] if c["change"]["field_id"] == "HR"] == [
+        "80"
+    ]
 
 
 def test_roles_are_checked_per_change(server: LiveServer) -> None:
@@ -77,11 +97,44 @@ def test_signed_forms_refuse_edits_unless_the_laptop_cleared_the_signature(serve
     hr = a.value(subject, instance, "HR", 80)
     a.push(changes + [hr])
     seq = a.push([hr])["results"][0]["server_seq"]
-    a.push([a.change("status_change", subject_id=subject, visit_id="D1", form_id="vitals", instance_id=instance, old_json='"complete"', new_json='"signed"')])
-    edit = [b.value(subject, instance, "HR", 95, base=seq), b.change("status_change", subject_id=subject, visit_id="D1", form_id="vitals", instance_id=instance, new_json='"complete"', reason="x")]
+    a.push(
+        [
+            a.change(
+                "status_change",
+                subject_id=subject,
+                visit_id="D1",
+                form_id="vitals",
+                instance_id=instance,
+                old_json='"complete"',
+                new_json='"signed"',
+            )
+        ]
+    )
+    edit = [
+        b.value(subject, instance, "HR", 95, base=seq),
+        b.change(
+            "status_change",
+            subject_id=subject,
+            visit_id="D1",
+            form_id="vitals",
+            instance_id=instance,
+            new_json='"complete"',
+            reason="x",
+        ),
+    ]
     results = b.push(edit)["results"]
     assert [r["disposition"] for r in results] == ["rejected", "rejected"] and "signed" in results[0]["reason"]
-    cleared = [a.change("signature_cleared", subject_id=subject, visit_id="D1", form_id="vitals", instance_id=instance, reason="typo"), a.value(subject, instance, "HR", 85, base=seq, reason="typo")]
+    cleared = [
+        a.change(
+            "signature_cleared",
+            subject_id=subject,
+            visit_id="D1",
+            form_id="vitals",
+            instance_id=instance,
+            reason="typo",
+        ),
+        a.value(subject, instance, "HR", 85, base=seq, reason="typo"),
+    ]
     assert dispositions(a.push(cleared)) == ["applied", "applied"]
 
 
@@ -90,10 +143,16 @@ def test_merge_rules_ignore_client_clocks(server: LiveServer) -> None:
     ahead, behind = Device(server, "nurse1"), Device(server, "nurse2")
     day = dt.timedelta(days=1)
     subject, instance, changes = ahead.new_form(number="BJ01-AAAA-0001")
-    answer = ahead.push(changes + [ahead.value(subject, instance, "HR", 80, skew=day)], client_time=(dt.datetime.now(dt.UTC) + day).isoformat())
+    answer = ahead.push(
+        changes + [ahead.value(subject, instance, "HR", 80, skew=day)],
+        client_time=(dt.datetime.now(dt.UTC) + day).isoformat(),
+    )
     assert any("ahead of" in w for w in answer["warnings"])
     base = answer["results"][-1]["server_seq"]
-    late = behind.push([behind.value(subject, instance, "HR", 70, base=base, skew=-day)], client_time=(dt.datetime.now(dt.UTC) - day).isoformat())
+    late = behind.push(
+        [behind.value(subject, instance, "HR", 70, base=base, skew=-day)],
+        client_time=(dt.datetime.now(dt.UTC) - day).isoformat(),
+    )
     assert late["results"][0]["disposition"] == "applied" and any("behind" in w for w in late["warnings"])
     stale = ahead.push([ahead.value(subject, instance, "HR", 99, base=base, skew=day)])  # newer clock, stale base
     assert dispositions(stale) == ["conflict"]
@@ -123,7 +182,14 @@ def test_a_revoked_token_is_refused(server: LiveServer) -> None:
 def test_forms_and_fields_the_study_does_not_have_are_refused(server: LiveServer) -> None:
     device = Device(server, "nurse1")
     subject, instance, changes = device.new_form(number="BJ01-AAAA-0001")
-    wrong_visit = device.change("form_create", subject_id=subject, visit_id="D99", form_id="vitals", instance_id=str(uuid.uuid4()), new_json="{}")
+    wrong_visit = device.change(
+        "form_create",
+        subject_id=subject,
+        visit_id="D99",
+        form_id="vitals",
+        instance_id=str(uuid.uuid4()),
+        new_json="{}",
+    )
     results = device.push(changes + [device.value(subject, instance, "NOSUCH", 1), wrong_visit])["results"]
     assert [r["disposition"] for r in results] == ["applied", "applied", "rejected", "rejected"]
     assert "no field NOSUCH" in results[2]["reason"] and "not collected at visit D99" in results[3]["reason"]

@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stores import store_with_nurse
 
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.errors import AuthError
-from stores import store_with_nurse
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -117,11 +117,20 @@ def check_store(directory: Path, study: Any, reported: Reported, context: str) -
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA integrity_check").scalars().all() == ["ok"], context
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == [], context
-            instances = {row.id: row for row in conn.exec_driver_sql("SELECT fi.id, fi.form_id, fi.status, v.visit_id FROM form_instance fi JOIN visit v ON v.id = fi.visit_pk")}
+            instances = {
+                row.id: row
+                for row in conn.exec_driver_sql(
+                    "SELECT fi.id, fi.form_id, fi.status, v.visit_id FROM form_instance fi JOIN visit v ON v.id = fi.visit_pk"
+                )
+            }
             values: dict[str, dict[str, str]] = {i: {} for i in instances}
-            for instance_id, field_id, value_json in conn.exec_driver_sql("SELECT instance_id, field_id, value_json FROM field_value"):
+            for instance_id, field_id, value_json in conn.exec_driver_sql(
+                "SELECT instance_id, field_id, value_json FROM field_value"
+            ):
                 values[instance_id][field_id] = value_json
-            trail = conn.exec_driver_sql("SELECT seq, action, instance_id, field_id, new_json FROM audit_event WHERE instance_id IS NOT NULL ORDER BY seq").all()
+            trail = conn.exec_driver_sql(
+                "SELECT seq, action, instance_id, field_id, new_json FROM audit_event WHERE instance_id IS NOT NULL ORDER BY seq"
+            ).all()
 
         # every save the child reported is there, whole
         missing = sorted(set(reported.committed) - set(instances))
@@ -129,7 +138,9 @@ def check_store(directory: Path, study: Any, reported: Reported, context: str) -
         for instance_id, n_fields in reported.committed.items():
             assert n_fields == len(child.FIELDS), f"{context}: the child reported {n_fields} fields for {instance_id}"
         for instance_id in reported.revised:
-            assert json.loads(values[instance_id]["AETERM"]).endswith(child.REVISED_SUFFIX), f"{context}: correction of {instance_id} lost"
+            assert json.loads(values[instance_id]["AETERM"]).endswith(child.REVISED_SUFFIX), (
+                f"{context}: correction of {instance_id} lost"
+            )
 
         # no half-saved form: each one has all its fields, and a correction is both fields or neither
         for instance_id, row in instances.items():
@@ -138,13 +149,17 @@ def check_store(directory: Path, study: Any, reported: Reported, context: str) -
             assert set(values[instance_id]) == child.FIELDS, f"{where} has fields {sorted(values[instance_id])}"
             term = json.loads(values[instance_id]["AETERM"])
             assert re.fullmatch(r"AE \d+-\d+( \(revised\))?", term), f"{where}: AETERM {term!r}"
-            assert term.endswith(child.REVISED_SUFFIX) == (json.loads(values[instance_id]["AEOUT"]) == child.REVISED_OUTCOME), f"{where}: half a correction: {values[instance_id]}"
+            assert term.endswith(child.REVISED_SUFFIX) == (
+                json.loads(values[instance_id]["AEOUT"]) == child.REVISED_OUTCOME
+            ), f"{where}: half a correction: {values[instance_id]}"
 
         # values and their audit events were written together: replaying the trail gives the values
         replayed: dict[str, dict[str, str]] = {}
         created: Counter[str] = Counter()
         for _seq, action, instance_id, field_id, new_json in trail:
-            assert instance_id in instances, f"{context}: audit event {action} for instance {instance_id}, which is not in the store"
+            assert instance_id in instances, (
+                f"{context}: audit event {action} for instance {instance_id}, which is not in the store"
+            )
             if action == "form_create":
                 created[instance_id] += 1
             elif action == "value_set":
@@ -204,7 +219,14 @@ def test_sigkill_during_saves_loses_nothing_acknowledged(tmp_path: Path, study: 
     assert len(reported.committed) >= 10, f"too few saves reached the check (seed {seed}): {len(reported.committed)}"
 
     env = {**os.environ, "CIK_ECRF_PASSWORD": NURSE_PW}
-    cli = subprocess.run([sys.executable, "-m", "cik_ecrf", "audit", "verify", "--data-dir", str(directory), "--user", NURSE], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    cli = subprocess.run(
+        [sys.executable, "-m", "cik_ecrf", "audit", "verify", "--data-dir", str(directory), "--user", NURSE],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
     assert cli.returncode == 0, cli.stderr
     assert "audit trail intact" in cli.stdout
 
@@ -225,7 +247,9 @@ def test_sigkill_during_saves_loses_nothing_acknowledged(tmp_path: Path, study: 
         "forget_pending",  # the login transaction committed, the keyring still lists the failures
     ],
 )
-def test_failed_logins_are_audited_once_after_a_kill_during_the_next_login(tmp_path: Path, study: Any, point: str) -> None:
+def test_failed_logins_are_audited_once_after_a_kill_during_the_next_login(
+    tmp_path: Path, study: Any, point: str
+) -> None:
     """A failed login waits in keyring.json until a successful login copies it into the audit trail;
     a kill anywhere in that login must neither lose it nor copy it twice."""
     directory = tmp_path / "ward-laptop"

@@ -17,7 +17,8 @@ import pytest
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from cik_ecrf.store import access, crypto
+from cik_ecrf.core import crypto
+from cik_ecrf.store import access
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.entry import SaveRequest
 from cik_ecrf.store.errors import AuthError
@@ -51,10 +52,24 @@ def store_dir(tmp_path: Path, study) -> Path:
     with Store.open(directory, NURSE, NURSE_FIRST, study) as store:
         store.change_password(NURSE_FIRST, NURSE_PW)
         number = store.add_subject()
-        store.save(SaveRequest(number, "subject", "adverse_events", {
-            "AETERM": "Zebrafish rash", "AECAT": "OTHER", "AESTDAT": "2026-01-20", "AEONGO": "Y",
-            "AETOXGR": 1, "AESER": "N", "AEREL": "POSSIBLE", "AEOUT": "RECOVERING",
-        }, draft=True))
+        store.save(
+            SaveRequest(
+                number,
+                "subject",
+                "adverse_events",
+                {
+                    "AETERM": "Zebrafish rash",
+                    "AECAT": "OTHER",
+                    "AESTDAT": "2026-01-20",
+                    "AEONGO": "Y",
+                    "AETOXGR": 1,
+                    "AESER": "N",
+                    "AEREL": "POSSIBLE",
+                    "AEOUT": "RECOVERING",
+                },
+                draft=True,
+            )
+        )
     return directory
 
 

@@ -21,6 +21,7 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
+from stores import store_with_nurse
 
 from cik_ecrf.store import database
 from cik_ecrf.store.api import Store
@@ -28,7 +29,6 @@ from cik_ecrf.store.database import DB_FILE
 from cik_ecrf.store.entry import SaveRequest
 from cik_ecrf.store.errors import StoreError
 from cik_ecrf.store.models import Base
-from stores import store_with_nurse
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN, ADMIN_PW = "admin1", "Admin2024pass"
@@ -44,7 +44,12 @@ def revisions_in_order() -> list[str]:
 
 def schema(engine: Engine) -> list[tuple[str, str, str | None]]:
     with engine.connect() as conn:
-        return [tuple(r) for r in conn.exec_driver_sql("SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")]
+        return [
+            tuple(r)
+            for r in conn.exec_driver_sql(
+                "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+            )
+        ]
 
 
 def diffs(engine: Engine) -> list[Any]:
@@ -68,7 +73,14 @@ def data_key(directory: Path, study: Any) -> bytes:
 
 def cli(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CIK_ECRF_PASSWORD": NURSE_PW}  # carries CIK_ECRF_KDF_MEMORY_KIB too
-    return subprocess.run([sys.executable, "-m", "cik_ecrf", *args, "--data-dir", str(directory), "--user", NURSE], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "cik_ecrf", *args, "--data-dir", str(directory), "--user", NURSE],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess[str], *expected: str) -> None:
@@ -83,7 +95,11 @@ def assert_one_line_error(result: subprocess.CompletedProcess[str], *expected: s
 
 
 def file_digest(directory: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(directory.iterdir()) if p.name.startswith(DB_FILE)}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(directory.iterdir())
+        if p.name.startswith(DB_FILE)
+    }
 
 
 # ------------------------------------------------------------------- (a) from nothing to head
@@ -178,7 +194,9 @@ def test_a_store_from_a_newer_version_refuses_to_open(tmp_path: Path, study: Any
 # ---------------------------------------------------------------- (c) reopening migrates nothing
 
 
-def test_reopening_a_store_runs_no_migration_and_keeps_its_data(tmp_path: Path, study: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_reopening_a_store_runs_no_migration_and_keeps_its_data(
+    tmp_path: Path, study: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     directory = tmp_path / "store"
     with caplog.at_level(logging.INFO, logger="alembic"):
         subject = make_store(directory, study)
@@ -196,7 +214,9 @@ def test_reopening_a_store_runs_no_migration_and_keeps_its_data(tmp_path: Path, 
             assert not [r for r in caplog.records if r.getMessage().startswith("Running upgrade")]
             assert database.current_revision(store.engine) == database.head_revision()
             with store.engine.connect() as conn:
-                assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [database.head_revision()]
+                assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalars().all() == [
+                    database.head_revision()
+                ]
             assert schema(store.engine) == before
             assert store.subject_numbers() == [subject]
             _, forms = store.subject_values(subject)

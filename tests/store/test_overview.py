@@ -29,34 +29,144 @@ def screening_forms(consent: dt.date = CONSENT, birth: str = "2014-03-02") -> di
     """A complete, eligible screening visit (a boy of 11 with relapsed B-ALL after CAR-T)."""
     icf = consent.isoformat()
     return {
-        "consent": {"ICFVER": "v1.0", "ICFDAT": icf, "SUBJSIGN": "Y", "GRDSIGN": "Y", "GRDREL": "MOTHER", "LTFUCONS": "Y"},
+        "consent": {
+            "ICFVER": "v1.0",
+            "ICFDAT": icf,
+            "SUBJSIGN": "Y",
+            "GRDSIGN": "Y",
+            "GRDREL": "MOTHER",
+            "LTFUCONS": "Y",
+        },
         "demographics": {"SUBJINIT": "ZL", "BRTHDAT": birth, "SEX": "M", "ETHNIC": "HA"},
-        "diagnosis": {"DIAGDAT": "2023-05", "DXSTAT": "RELAPSED", "NRELAPSE": 1, "QUALDAT": (consent - dt.timedelta(days=5)).isoformat(), "QUALBLST": 35.0, "FCMDONE": "Y", "MRDDONE": "Y", "KARYDONE": "Y", "WHOSUB": "NOS", "RISK": "HIGH", "BENDA": "N", "HSCT": "N"},
-        "prior_cart": {"CARTTGT": "CD19", "CARTDAT": (consent - dt.timedelta(days=120)).isoformat(), "CARTDOSE": 1.0, "CARTBOR": "CR", "LOSSEV": [{"LOSSDAT": (consent - dt.timedelta(days=40)).isoformat(), "LOSSMETH": "QPCR", "LOSSVAL": 0.001}], "RELSINCE": "N"},
-        "vitals": {"VSDAT": f"{icf}T09:00+08:00", "TEMP": 36.8, "HR": 92, "RESP": 20, "SYSBP": 105, "DIABP": 65, "OXYSAT": 98, "O2SUPP": "NONE", "WEIGHT": 38.0, "HEIGHT": 146.0, "ECOG": 1},
-        "labs": {"LBDAT": icf, "WBC": 3.2, "ANC": 1.1, "HGB": 98, "PLT": 85, "PBBLST": 2.0, "CREAT": 45.0, "CREAT_ULN": 80.0, "BUN": 4.1, "BUN_ULN": 7.1, "ALT": 30, "ALT_ULN": 40, "TBIL": 8.0, "TBIL_ULN": 21.0, "HBSAG": "NEG", "HBVDNA": "NEG", "HCVRNA": "NEG", "HIVAGAB": "NEG", "TPAB": "NEG"},
-        "marrow_mrd": {"BMDAT": icf, "BMBLST": 1.0, "MRDMETH": "FCM", "MRDRES": 0.05, "MRDLLOQ": 0.01, "CSFDONE": "Y", "CSFBLST": 0.0, "CNSSTAT": "CNS1", "MRIDONE": "Y", "MRILES": "N"},
-        "eligibility": {"INCL04": "Y", "INCL06": "Y", **{f"EXCL{n:02d}": "N" for n in (2, 3, 4, 5, 6, 8, 9, 10, 14)}, "IECONF": "Y", "IEDAT": icf},
+        "diagnosis": {
+            "DIAGDAT": "2023-05",
+            "DXSTAT": "RELAPSED",
+            "NRELAPSE": 1,
+            "QUALDAT": (consent - dt.timedelta(days=5)).isoformat(),
+            "QUALBLST": 35.0,
+            "FCMDONE": "Y",
+            "MRDDONE": "Y",
+            "KARYDONE": "Y",
+            "WHOSUB": "NOS",
+            "RISK": "HIGH",
+            "BENDA": "N",
+            "HSCT": "N",
+        },
+        "prior_cart": {
+            "CARTTGT": "CD19",
+            "CARTDAT": (consent - dt.timedelta(days=120)).isoformat(),
+            "CARTDOSE": 1.0,
+            "CARTBOR": "CR",
+            "LOSSEV": [
+                {"LOSSDAT": (consent - dt.timedelta(days=40)).isoformat(), "LOSSMETH": "QPCR", "LOSSVAL": 0.001}
+            ],
+            "RELSINCE": "N",
+        },
+        "vitals": {
+            "VSDAT": f"{icf}T09:00+08:00",
+            "TEMP": 36.8,
+            "HR": 92,
+            "RESP": 20,
+            "SYSBP": 105,
+            "DIABP": 65,
+            "OXYSAT": 98,
+            "O2SUPP": "NONE",
+            "WEIGHT": 38.0,
+            "HEIGHT": 146.0,
+            "ECOG": 1,
+        },
+        "labs": {
+            "LBDAT": icf,
+            "WBC": 3.2,
+            "ANC": 1.1,
+            "HGB": 98,
+            "PLT": 85,
+            "PBBLST": 2.0,
+            "CREAT": 45.0,
+            "CREAT_ULN": 80.0,
+            "BUN": 4.1,
+            "BUN_ULN": 7.1,
+            "ALT": 30,
+            "ALT_ULN": 40,
+            "TBIL": 8.0,
+            "TBIL_ULN": 21.0,
+            "HBSAG": "NEG",
+            "HBVDNA": "NEG",
+            "HCVRNA": "NEG",
+            "HIVAGAB": "NEG",
+            "TPAB": "NEG",
+        },
+        "marrow_mrd": {
+            "BMDAT": icf,
+            "BMBLST": 1.0,
+            "MRDMETH": "FCM",
+            "MRDRES": 0.05,
+            "MRDLLOQ": 0.01,
+            "CSFDONE": "Y",
+            "CSFBLST": 0.0,
+            "CNSSTAT": "CNS1",
+            "MRIDONE": "Y",
+            "MRILES": "N",
+        },
+        "eligibility": {
+            "INCL04": "Y",
+            "INCL06": "Y",
+            **{f"EXCL{n:02d}": "N" for n in (2, 3, 4, 5, 6, 8, 9, 10, 14)},
+            "IECONF": "Y",
+            "IEDAT": icf,
+        },
     }
 
 
 def infusion(day: dt.date = D0) -> dict[str, Any]:
-    return {"PRODID": "P-0001", "INFSTDTC": f"{day}T10:00+08:00", "INFENDTC": f"{day}T10:40+08:00", "DOSWT": 38.0, "CELLS": 5.0, "VIAB": 92.0, "VOL": 100, "INTERR": "N"}
+    return {
+        "PRODID": "P-0001",
+        "INFSTDTC": f"{day}T10:00+08:00",
+        "INFENDTC": f"{day}T10:40+08:00",
+        "DOSWT": 38.0,
+        "CELLS": 5.0,
+        "VIAB": 92.0,
+        "VOL": 100,
+        "INTERR": "N",
+    }
 
 
 def vitals(day: dt.date, **changes: Any) -> dict[str, Any]:
-    return {"VSDAT": f"{day}T09:00+08:00", "TEMP": 37.0, "HR": 90, "RESP": 20, "SYSBP": 105, "DIABP": 65, "OXYSAT": 98, "O2SUPP": "NONE", "WEIGHT": 38.0, **changes}
+    return {
+        "VSDAT": f"{day}T09:00+08:00",
+        "TEMP": 37.0,
+        "HR": 90,
+        "RESP": 20,
+        "SYSBP": 105,
+        "DIABP": 65,
+        "OXYSAT": 98,
+        "O2SUPP": "NONE",
+        "WEIGHT": 38.0,
+        **changes,
+    }
 
 
-def server_write(store: Store, number: str, visit: str, form: str, values: dict[str, Any], status: str = "complete") -> str:
+def server_write(
+    store: Store, number: str, visit: str, form: str, values: dict[str, Any], status: str = "complete"
+) -> str:
     """Values that arrive from the central server (a sync pull): written as stored, not through `save`."""
     with store.unit_of_work() as session:
         conn = session.connection()
         subject_id, _ = save_sql.subject_ref(conn, number)
         instance_id = f"srv-{number}-{visit}-{form}"
         now = dt.datetime.now(dt.UTC).isoformat()
-        save_sql.insert_instance(conn, instance_id, save_sql.visit_pk(conn, subject_id, visit), form, store.study.forms[form].version, status, now)
-        save_sql.write_values(conn, instance_id, store.actor.user_id or "", now, {k: json.dumps(v) for k, v in values.items()}, set(), [])
+        save_sql.insert_instance(
+            conn,
+            instance_id,
+            save_sql.visit_pk(conn, subject_id, visit),
+            form,
+            store.study.forms[form].version,
+            status,
+            now,
+        )
+        save_sql.write_values(
+            conn, instance_id, store.actor.user_id or "", now, {k: json.dumps(v) for k, v in values.items()}, set(), []
+        )
     return instance_id
 
 
@@ -87,18 +197,42 @@ def store(tmp_path_factory: pytest.TempPathFactory, study: Any) -> Any:
     # randomized by the server (RANDNO, PRODID and RANDDTC are server-set)
     opened.add_subject("S-RAND")
     full_screening(opened, "S-RAND")
-    server_write(opened, "S-RAND", "randomization", "randomization", {"RANDDTC": "2025-03-03T10:00+08:00", "RANDNO": "R-0007", "PRODID": "P-0001"})
+    server_write(
+        opened,
+        "S-RAND",
+        "randomization",
+        "randomization",
+        {"RANDDTC": "2025-03-03T10:00+08:00", "RANDNO": "R-0007", "PRODID": "P-0001"},
+    )
     # infused at D0, vitals at D1, one adverse event
     opened.add_subject("S-FU")
     full_screening(opened, "S-FU")
     opened.save(SaveRequest("S-FU", "D0", "infusion", infusion()))
     opened.save(SaveRequest("S-FU", "D1", "vitals", vitals(D0 + dt.timedelta(days=1))))
-    opened.save(SaveRequest("S-FU", "subject", "adverse_events", {"AETERM": "Fever", "AECAT": "OTHER", "AESTDAT": "2025-04-02", "AEONGO": "Y", "AETOXGR": 1, "AESER": "N", "AEREL": "POSSIBLE", "AEOUT": "RECOVERING"}))
+    opened.save(
+        SaveRequest(
+            "S-FU",
+            "subject",
+            "adverse_events",
+            {
+                "AETERM": "Fever",
+                "AECAT": "OTHER",
+                "AESTDAT": "2025-04-02",
+                "AEONGO": "Y",
+                "AETOXGR": 1,
+                "AESER": "N",
+                "AEREL": "POSSIBLE",
+                "AEOUT": "RECOVERING",
+            },
+        )
+    )
     # infused, then ended
     opened.add_subject("S-END")
     full_screening(opened, "S-END")
     opened.save(SaveRequest("S-END", "D0", "infusion", infusion()))
-    opened.save(SaveRequest("S-END", "subject", "end_of_study", {"DSDECOD": "WITHDRAWAL_BY_SUBJECT", "DSSTDAT": "2025-05-01"}))
+    opened.save(
+        SaveRequest("S-END", "subject", "end_of_study", {"DSDECOD": "WITHDRAWAL_BY_SUBJECT", "DSSTDAT": "2025-05-01"})
+    )
     yield opened
     opened.close()
 
@@ -168,8 +302,14 @@ def test_grid_cell_statuses_draft_complete_not_started(store: Store) -> None:
     screening = grid.row("screening")
     statuses = {c.form: c.status for c in screening.cells}
     assert statuses == {
-        "consent": "complete", "demographics": "complete", "diagnosis": "draft", "prior_cart": "not started",
-        "vitals": "not started", "labs": "not started", "marrow_mrd": "not started", "eligibility": "not started",
+        "consent": "complete",
+        "demographics": "complete",
+        "diagnosis": "draft",
+        "prior_cart": "not started",
+        "vitals": "not started",
+        "labs": "not started",
+        "marrow_mrd": "not started",
+        "eligibility": "not started",
     }
     assert screening.cell("consent").instance is not None and screening.cell("prior_cart").instance is None
     assert all(c.status == "not started" for row in grid.rows[1:] for c in row.cells)
@@ -180,7 +320,16 @@ def test_grid_has_every_visit_and_form_columns_in_schedule_order(store: Store) -
     grid = schedule_grid(store, "S-SCREEN", dt.date(2025, 3, 5))
     visits = [r.visit for r in grid.rows]
     assert visits == [v for v in store.study.visit_ids() if v != "subject"]
-    assert grid.forms[:8] == ("consent", "demographics", "diagnosis", "prior_cart", "vitals", "labs", "marrow_mrd", "eligibility")
+    assert grid.forms[:8] == (
+        "consent",
+        "demographics",
+        "diagnosis",
+        "prior_cart",
+        "vitals",
+        "labs",
+        "marrow_mrd",
+        "eligibility",
+    )
     assert {"infusion", "crs_icans", "response", "cart_persistence", "survival"} <= set(grid.forms)
     assert [c.form for c in grid.row("D28").cells] == ["vitals", "labs", "marrow_mrd", "response", "cart_persistence"]
 
@@ -191,8 +340,16 @@ def test_grid_windows_from_d0_and_visit_dates(store: Store) -> None:
     d0, d1, d14 = grid.row("D0"), grid.row("D1"), grid.row("D14")
     assert d0.cell("infusion").status == "complete" and d0.cell("vitals").status == "not started"
     assert (d0.date, d0.window_status) == (D0, "in window")
-    assert (d1.window.target, d1.date, d1.window_status) == (D0 + dt.timedelta(days=1), D0 + dt.timedelta(days=1), "in window")
-    assert (d14.window.target, d14.window.earliest, d14.window.latest) == (dt.date(2025, 4, 15), dt.date(2025, 4, 13), dt.date(2025, 4, 17))
+    assert (d1.window.target, d1.date, d1.window_status) == (
+        D0 + dt.timedelta(days=1),
+        D0 + dt.timedelta(days=1),
+        "in window",
+    )
+    assert (d14.window.target, d14.window.earliest, d14.window.latest) == (
+        dt.date(2025, 4, 15),
+        dt.date(2025, 4, 13),
+        dt.date(2025, 4, 17),
+    )
     assert d14.date is None and d14.window_status is None
     screening = grid.row("screening")
     assert screening.date == CONSENT and screening.window_status == "in window"  # D−42 … D−15
@@ -207,7 +364,10 @@ def test_grid_logs(store: Store) -> None:
     assert logs["conmeds"].count == 0 and logs["conmeds"].status == "not started"
     assert logs["end_of_study"].status == "not started"
     ended = {log.form: log for log in schedule_grid(store, "S-END", dt.date(2025, 6, 1)).logs}
-    assert ended["end_of_study"].status == "complete" and ended["end_of_study"].entries[0].summary == "WITHDRAWAL_BY_SUBJECT"
+    assert (
+        ended["end_of_study"].status == "complete"
+        and ended["end_of_study"].entries[0].summary == "WITHDRAWAL_BY_SUBJECT"
+    )
 
 
 def test_confirmed_warning_is_not_open_but_an_unconfirmed_one_is(tmp_path: Path, study: Any) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from cik_ecrf.core.content import Scope
 from cik_ecrf.demo import _screening
-from cik_ecrf.pdf.content import Scope
 from cik_ecrf.store import signatures as esign
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.entry import SaveRequest
@@ -49,19 +49,31 @@ def _status(store: Store, number: str, visit: str, form: str) -> str:
     return next(r["status"] for r in store.subject_values(number)[1] if r["visit"] == visit and r["form"] == form)
 
 
-def test_an_investigator_signs_a_form_and_the_signature_records_its_manifestation(setup: tuple[Path, str], study: Any) -> None:
+def test_an_investigator_signs_a_form_and_the_signature_records_its_manifestation(
+    setup: tuple[Path, str], study: Any
+) -> None:
     directory, number = setup
     with Store.open(directory, PI, PI_PW, study=study) as pi:
         result = pi.sign(number, "screening", "vitals", meaning="approve", username=PI, password=PI_PW)
         sig = result.signature
-        assert (sig.full_name, sig.role, sig.meaning, sig.scope, sig.subject) == (PI_NAME, "investigator", "approve", "form", number)
+        assert (sig.full_name, sig.role, sig.meaning, sig.scope, sig.subject) == (
+            PI_NAME,
+            "investigator",
+            "approve",
+            "form",
+            number,
+        )
         assert sig.meaning_text() == "I have reviewed and approve the content of this record."
         assert sig.meaning_text("zh") == "本人已审阅并批准本记录的内容。"
         assert sig.signed_at().endswith(")") and " UTC (UTC" in sig.signed_at()
         assert len(sig.content_hash) == 64 and [r.form for r in result.signed] == ["vitals"]
         with pi.unit_of_work() as session:
-            subject_id = session.connection().exec_driver_sql("SELECT id FROM subject WHERE number = ?", (number,)).scalar()
-            _, digest = esign.scope_content(session.connection(), study.study.id, subject_id, Scope(number, "screening", "vitals"))
+            subject_id = (
+                session.connection().exec_driver_sql("SELECT id FROM subject WHERE number = ?", (number,)).scalar()
+            )
+            _, digest = esign.scope_content(
+                session.connection(), study.study.id, subject_id, Scope(number, "screening", "vitals")
+            )
         assert digest == sig.content_hash  # bound to exactly the data signed
         assert _status(pi, number, "screening", "vitals") == "signed"
         assert _status(pi, number, "screening", "labs") == "complete"
@@ -108,11 +120,15 @@ def test_drafts_unknown_visits_and_repeated_signatures_are_refused(setup: tuple[
         pi.sign(number, "screening", "labs", meaning="author", username=PI, password=PI_PW)
         with pytest.raises(StoreError, match="already signed"):
             pi.sign(number, "screening", "labs", meaning="author", username=PI, password=PI_PW)
-        pi.sign(number, "screening", "labs", meaning="approve", username=PI, password=PI_PW)  # a second meaning is a second signature
+        pi.sign(
+            number, "screening", "labs", meaning="approve", username=PI, password=PI_PW
+        )  # a second meaning is a second signature
         assert [s.meaning for s in pi.signatures(number)] == ["author", "approve"]
 
 
-def test_changing_signed_data_clears_the_signature_and_the_form_needs_re_signing(setup: tuple[Path, str], study: Any) -> None:
+def test_changing_signed_data_clears_the_signature_and_the_form_needs_re_signing(
+    setup: tuple[Path, str], study: Any
+) -> None:
     directory, number = setup
     with Store.open(directory, NURSE[0], NURSE[2], study=study) as nurse:
         nurse.save(SaveRequest(number, "screening", "diagnosis", {"DXSTAT": "RELAPSED"}, draft=True))
@@ -148,10 +164,14 @@ def test_changing_signed_data_clears_the_signature_and_the_form_needs_re_signing
         assert esign.needs_resigning(pi.signatures(number)) == frozenset()
 
 
-def test_a_visit_signature_cleared_by_one_form_returns_the_other_forms_to_complete(setup: tuple[Path, str], study: Any) -> None:
+def test_a_visit_signature_cleared_by_one_form_returns_the_other_forms_to_complete(
+    setup: tuple[Path, str], study: Any
+) -> None:
     directory, number = setup
     with Store.open(directory, NURSE[0], NURSE[2], study=study) as nurse:
-        nurse.save(SaveRequest(number, "screening", "diagnosis", _screening_values(study)["diagnosis"], confirm_warnings=True))
+        nurse.save(
+            SaveRequest(number, "screening", "diagnosis", _screening_values(study)["diagnosis"], confirm_warnings=True)
+        )
     with Store.open(directory, PI, PI_PW, study=study) as pi:
         result = pi.sign(number, "screening", meaning="review", username=PI, password=PI_PW)
         assert sorted(r.form for r in result.signed) == ["consent", "demographics", "diagnosis", "labs", "vitals"]
@@ -162,7 +182,11 @@ def test_a_visit_signature_cleared_by_one_form_returns_the_other_forms_to_comple
         (record,) = nurse.signatures(number)
         assert not record.active
         assert esign.needs_resigning([record]) == frozenset(record.instances)
-        changes = [e for e in nurse.audit_events(number) if e.action == "status_change" and e.old_json == '"signed"' and e.new_json == '"complete"']
+        changes = [
+            e
+            for e in nurse.audit_events(number)
+            if e.action == "status_change" and e.old_json == '"signed"' and e.new_json == '"complete"'
+        ]
         assert len(changes) == 5 and {e.reason for e in changes} == {"lab report corrected"}
 
 

@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eligibility_fixtures import BASE, CLOCK
+from eligibility_fixtures import subject as screening_subject
 
+from cik_ecrf.cli.eligibility import evaluate_file
 from cik_ecrf.definitions.loader import load_study
-from cik_ecrf.eligibility_cli import evaluate_file
 from cik_ecrf.rules import Clock
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.entry import SaveRequest
 from cik_ecrf.store.errors import AuthError, PermissionDenied, StoreError, ValidationFailed
 from cik_ecrf.store.keyring import KEYRING
-from eligibility_fixtures import BASE, CLOCK, subject as screening_subject
 
 ROOT = Path(__file__).resolve().parents[2]
 SITE, DEVICE = "BJ01", "A1"
@@ -39,12 +40,25 @@ NEW_USER, NEW_FIRST = "new.nurse", "Welcome2026ab"
 FIRST = "Provisional11"  # every template user's first password, changed at once
 
 VITALS: dict[str, Any] = {
-    "VSDAT": "2026-01-01T10:00+08:00", "TEMP": 36.5, "HR": 80, "RESP": 20, "SYSBP": 110, "DIABP": 70,
-    "OXYSAT": 98, "O2SUPP": "NONE", "WEIGHT": 40.0,
+    "VSDAT": "2026-01-01T10:00+08:00",
+    "TEMP": 36.5,
+    "HR": 80,
+    "RESP": 20,
+    "SYSBP": 110,
+    "DIABP": 70,
+    "OXYSAT": 98,
+    "O2SUPP": "NONE",
+    "WEIGHT": 40.0,
 }
 AE: dict[str, Any] = {
-    "AETERM": "Fever", "AECAT": "OTHER", "AESTDAT": "2026-01-20", "AEONGO": "Y", "AETOXGR": 1,
-    "AESER": "N", "AEREL": "POSSIBLE", "AEOUT": "RECOVERING",
+    "AETERM": "Fever",
+    "AECAT": "OTHER",
+    "AESTDAT": "2026-01-20",
+    "AEONGO": "Y",
+    "AETOXGR": 1,
+    "AESER": "N",
+    "AEREL": "POSSIBLE",
+    "AEOUT": "RECOVERING",
 }
 
 
@@ -194,7 +208,9 @@ def test_password_change_rewraps_only_that_users_entry(store_dir: Path, study) -
     assert after["users"]["nurse.chen"] != before["users"]["nurse.chen"]
     for name, entry in before["users"].items():
         if name != "nurse.chen":
-            assert json.dumps(after["users"][name], sort_keys=True).encode() == json.dumps(entry, sort_keys=True).encode(), name
+            assert (
+                json.dumps(after["users"][name], sort_keys=True).encode() == json.dumps(entry, sort_keys=True).encode()
+            ), name
     with pytest.raises(AuthError):
         Store.open(store_dir, "nurse.chen", PASSWORDS["nurse.chen"], study)
     with login(store_dir, "nurse.chen", study, new) as store:
@@ -320,7 +336,12 @@ def test_new_user_cannot_read_before_changing_password(store_dir: Path, study) -
         number = store.add_subject()
         store.save(SaveRequest(number, "D1", "vitals", VITALS))
     with login(store_dir, NEW_USER, study, NEW_FIRST) as store:
-        for read in (store.subject_numbers, lambda: store.subject_values(number), lambda: store.eligibility(number), store.audit_events):
+        for read in (
+            store.subject_numbers,
+            lambda: store.subject_values(number),
+            lambda: store.eligibility(number),
+            store.audit_events,
+        ):
             with pytest.raises(AuthError, match="passwd"):
                 read()
 
@@ -346,7 +367,9 @@ def test_five_wrong_passwords_lock_even_the_right_one(store_dir: Path, study, cl
     assert all("locked" in e.reason for e in failed[5:])
 
 
-def test_lockout_with_zero_minutes_expires_at_once(store_dir: Path, study, clean_policy: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lockout_with_zero_minutes_expires_at_once(
+    store_dir: Path, study, clean_policy: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CIK_ECRF_LOCKOUT_MINUTES", "0")
     for attempt in range(5):
         with pytest.raises(AuthError):
@@ -357,7 +380,9 @@ def test_lockout_with_zero_minutes_expires_at_once(store_dir: Path, study, clean
         assert len(failed) == 5 and "locked for 0 minutes" in failed[-1].reason
 
 
-def test_max_failures_is_configurable(store_dir: Path, study, clean_policy: None, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_max_failures_is_configurable(
+    store_dir: Path, study, clean_policy: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("CIK_ECRF_MAX_FAILURES", "2")
     with pytest.raises(AuthError, match="wrong password"):
         Store.open(store_dir, "dr.wu", "Wrong0pass99", study)
@@ -591,7 +616,10 @@ def test_draft_then_complete_gives_status_change(nurse: tuple[Store, str]) -> No
     assert (json.loads(changes[0].old_json), json.loads(changes[0].new_json)) == ("draft", "complete")
     assert changes[0].instance_id == draft.instance_id
     temp = [e for e in store.audit_events(number) if e.field_id == "TEMP"]
-    assert [(json.loads(e.old_json) if e.old_json else None, json.loads(e.new_json)) for e in temp] == [(None, 36.8), (36.8, 36.5)]
+    assert [(json.loads(e.old_json) if e.old_json else None, json.loads(e.new_json)) for e in temp] == [
+        (None, 36.8),
+        (36.8, 36.5),
+    ]
 
 
 def test_repeating_form_new_instance_unless_given(nurse: tuple[Store, str]) -> None:
@@ -601,7 +629,10 @@ def test_repeating_form_new_instance_unless_given(nurse: tuple[Store, str]) -> N
     first = store.save(SaveRequest(number, "subject", "adverse_events", AE), clock)
     second = store.save(SaveRequest(number, "subject", "adverse_events", {**AE, "AETERM": "Rash"}), clock)
     assert first.instance_id != second.instance_id
-    changed = store.save(SaveRequest(number, "subject", "adverse_events", {"AETOXGR": 2}, instance=first.instance_id, reason="regraded"), clock)
+    changed = store.save(
+        SaveRequest(number, "subject", "adverse_events", {"AETOXGR": 2}, instance=first.instance_id, reason="regraded"),
+        clock,
+    )
     assert changed.instance_id == first.instance_id
     rows = {r["instance"]: r for r in store.subject_values(number)[1] if r["form"] == "adverse_events"}
     assert set(rows) == {first.instance_id, second.instance_id}
@@ -616,9 +647,14 @@ def test_repeating_form_new_instance_unless_given(nurse: tuple[Store, str]) -> N
     store.save(SaveRequest(other, "screening", "consent", BASE["consent"]), clock)
     count = len(store.audit_events())
     with pytest.raises(StoreError, match="instance"):
-        store.save(SaveRequest(other, "subject", "adverse_events", {"AETOXGR": 3}, instance=first.instance_id, reason="x"), clock)
+        store.save(
+            SaveRequest(other, "subject", "adverse_events", {"AETOXGR": 3}, instance=first.instance_id, reason="x"),
+            clock,
+        )
     with pytest.raises(StoreError, match="instance"):
-        store.save(SaveRequest(number, "subject", "adverse_events", {"AETOXGR": 3}, instance=a.instance_id, reason="x"), clock)
+        store.save(
+            SaveRequest(number, "subject", "adverse_events", {"AETOXGR": 3}, instance=a.instance_id, reason="x"), clock
+        )
     assert len(store.audit_events()) == count
 
 
@@ -652,7 +688,9 @@ def test_instance_keeps_the_definitions_form_version(store_dir: Path, study, tmp
         ("D1", "vital_signs", VITALS, ["form: unknown form 'vital_signs'"]),
     ],
 )
-def test_bad_requests_refused_with_clear_lines(nurse: tuple[Store, str], visit: str, form: str, values: dict, expected: list[str]) -> None:
+def test_bad_requests_refused_with_clear_lines(
+    nurse: tuple[Store, str], visit: str, form: str, values: dict, expected: list[str]
+) -> None:
     store, number = nurse
     count = len(store.audit_events())
     with pytest.raises(ValidationFailed) as exc:
@@ -685,7 +723,10 @@ def test_derived_age_from_stored_consent(nurse: tuple[Store, str]) -> None:
     assert "AGE" not in values["demographics"]  # derived: computed, never stored as entered
     assert store.evaluate(number, "screening", "demographics", values["demographics"], clock).values["AGE"] == 12
     # the stored consent date is corrected to the day before the 12th birthday: AGE follows
-    store.save(SaveRequest(number, "screening", "consent", {"ICFDAT": "2026-01-09"}, reason="date of the later signature"), clock)
+    store.save(
+        SaveRequest(number, "screening", "consent", {"ICFDAT": "2026-01-09"}, reason="date of the later signature"),
+        clock,
+    )
     assert store.evaluate(number, "screening", "demographics", values["demographics"], clock).values["AGE"] == 11
     # a birth date after the stored consent date is a hard error on demographics
     with pytest.raises(ValidationFailed) as exc:
@@ -715,7 +756,9 @@ def _store_screening(store: Store, number: str, forms: dict[str, dict[str, Any]]
     ],
     ids=["eligible", "creatinine", "missing-forms", "female"],
 )
-def test_eligibility_from_stored_forms_equals_values_file(nurse: tuple[Store, str], study, tmp_path: Path, forms: dict) -> None:
+def test_eligibility_from_stored_forms_equals_values_file(
+    nurse: tuple[Store, str], study, tmp_path: Path, forms: dict
+) -> None:
     store, number = nurse
     clock = Clock.fixed(CLOCK)
     _store_screening(store, number, forms, clock)
@@ -734,7 +777,12 @@ def test_investigator_confirmation_checked_against_stored_forms(nurse: tuple[Sto
     store.save(SaveRequest(number, "screening", "labs", {"CREAT": 200}, draft=True), clock)
     assert store.eligibility(number, clock).eligible == "N"
     with pytest.raises(ValidationFailed) as exc:
-        store.save(SaveRequest(number, "screening", "eligibility", {**BASE["eligibility"], "IECONF": "Y", "IEDAT": "2026-01-20"}), clock)
+        store.save(
+            SaveRequest(
+                number, "screening", "eligibility", {**BASE["eligibility"], "IECONF": "Y", "IEDAT": "2026-01-20"}
+            ),
+            clock,
+        )
     assert any(line.startswith("IECONF: ") for line in refusal(exc))
 
 
@@ -762,7 +810,12 @@ def test_many_saves_keep_values_and_trail_together(store_dir: Path, study) -> No
             for day in range(1, 8):
                 store.save(SaveRequest(number, f"D{day}", "vitals", {**VITALS, "HR": 70 + day + i}), clock)
             store.save(SaveRequest(number, "D1", "vitals", {"HR": 99, "TEMP": 37.1}, reason="re-measured"), clock)
-            store.save(SaveRequest(number, "D2", "vitals", {"TEMP": 39.5, "WEIGHT": None}, draft=True, reason="weight to re-check"), clock)
+            store.save(
+                SaveRequest(
+                    number, "D2", "vitals", {"TEMP": 39.5, "WEIGHT": None}, draft=True, reason="weight to re-check"
+                ),
+                clock,
+            )
             for _ in range(2):
                 store.save(SaveRequest(number, "subject", "adverse_events", AE), clock)
             with pytest.raises(ValidationFailed):

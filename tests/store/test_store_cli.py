@@ -17,23 +17,36 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eligibility_fixtures import BASE
 
 from cik_ecrf.cli import main
-from eligibility_fixtures import BASE
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN, ADMIN_PW = "admin", "Harbour2026x"
 NURSE, NURSE_FIRST, NURSE_PW = "nurse.chen", "Provisional11", "Lantern4477q"
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 VITALS: dict[str, Any] = {
-    "VSDAT": "2026-01-01T10:00+08:00", "TEMP": 36.5, "HR": 80, "RESP": 20, "SYSBP": 110, "DIABP": 70,
-    "OXYSAT": 98, "O2SUPP": "NONE", "WEIGHT": 40.0,
+    "VSDAT": "2026-01-01T10:00+08:00",
+    "TEMP": 36.5,
+    "HR": 80,
+    "RESP": 20,
+    "SYSBP": 110,
+    "DIABP": 70,
+    "OXYSAT": 98,
+    "O2SUPP": "NONE",
+    "WEIGHT": 40.0,
 }
 SCREENING = {"consent": BASE["consent"], "demographics": BASE["demographics"]}
 
 
-def cli(data_dir: Path, *args: str, user: str | None = None, password: str | None = None,
-        new_password: str | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    data_dir: Path,
+    *args: str,
+    user: str | None = None,
+    password: str | None = None,
+    new_password: str | None = None,
+    stdin: str | None = None,
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CIK_ECRF_") or k == "CIK_ECRF_KDF_MEMORY_KIB"}
     env["PYTHONIOENCODING"] = "utf-8"
     if password is not None:
@@ -43,8 +56,16 @@ def cli(data_dir: Path, *args: str, user: str | None = None, password: str | Non
     command = [sys.executable, "-m", "cik_ecrf", *args, "--data-dir", str(data_dir)]
     if user is not None:
         command += ["--user", user]
-    return subprocess.run(command, input=stdin if stdin is not None else "", capture_output=True, text=True,
-                          encoding="utf-8", cwd=ROOT, env=env, timeout=120)
+    return subprocess.run(
+        command,
+        input=stdin if stdin is not None else "",
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -57,7 +78,9 @@ def nurse(data_dir: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProc
     return cli(data_dir, *args, user=NURSE, password=NURSE_PW, **kwargs)
 
 
-def in_parallel(*jobs: tuple[str, Callable[[], subprocess.CompletedProcess[str]]]) -> dict[str, subprocess.CompletedProcess[str]]:
+def in_parallel(
+    *jobs: tuple[str, Callable[[], subprocess.CompletedProcess[str]]],
+) -> dict[str, subprocess.CompletedProcess[str]]:
     """Independent commands at once: each costs ~1 s of imports, and they queue for the store's write lock."""
     with ThreadPoolExecutor(max_workers=4) as pool:
         futures = {name: pool.submit(job) for name, job in jobs}
@@ -71,8 +94,21 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     data = base / "store"
     out: dict[str, Any] = {"dir": data, "base": base}
     out["init"] = ok(cli(data, "init", "--site", "BJ01", "--admin", ADMIN, "--device-code", "T1", password=ADMIN_PW))
-    out["user_add"] = ok(cli(data, "user", "add", NURSE, "--role", "nurse", "--full-name", "Chen Jing",
-                             user=ADMIN, password=ADMIN_PW, new_password=NURSE_FIRST))
+    out["user_add"] = ok(
+        cli(
+            data,
+            "user",
+            "add",
+            NURSE,
+            "--role",
+            "nurse",
+            "--full-name",
+            "Chen Jing",
+            user=ADMIN,
+            password=ADMIN_PW,
+            new_password=NURSE_FIRST,
+        )
+    )
     out["before_passwd"] = cli(data, "subject", "add", user=NURSE, password=NURSE_FIRST)
     out["passwd"] = ok(cli(data, "passwd", user=NURSE, password=NURSE_FIRST, new_password=NURSE_PW))
     out["subject"] = number = ok(nurse(data, "subject", "add")).strip()
@@ -80,8 +116,19 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         path = base / f"{form}.json"
         path.write_text(json.dumps(values), encoding="utf-8")
         out[f"enter_{form}"] = ok(nurse(data, "enter", number, "screening", form, "--values", str(path))).strip()
-    out["enter_vitals"] = ok(nurse(data, "enter", number, "D1", "vitals", "--values", "-", "--confirm-warnings",
-                                   stdin=json.dumps({**VITALS, "TEMP": 40.5}))).strip()
+    out["enter_vitals"] = ok(
+        nurse(
+            data,
+            "enter",
+            number,
+            "D1",
+            "vitals",
+            "--values",
+            "-",
+            "--confirm-warnings",
+            stdin=json.dumps({**VITALS, "TEMP": 40.5}),
+        )
+    ).strip()
     reads = in_parallel(
         ("show", lambda: nurse(data, "show", number)),
         ("show_json", lambda: nurse(data, "show", number, "--json")),
@@ -132,7 +179,9 @@ def test_show_text_and_json(flow: dict[str, Any]) -> None:
     assert rows["vitals"]["values"]["TEMP"] == 40.5 and rows["vitals"]["instance"] == flow["enter_vitals"]
 
 
-def test_eligibility_of_stored_subject_matches_values_file(flow: dict[str, Any], capsys: pytest.CaptureFixture[str]) -> None:
+def test_eligibility_of_stored_subject_matches_values_file(
+    flow: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
     values = flow["base"] / "screening.json"
     values.write_text(json.dumps(SCREENING), encoding="utf-8")
     assert main(["eligibility", "--values", str(values), "--json"]) == 0  # the same verb, in-process

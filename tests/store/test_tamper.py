@@ -20,12 +20,12 @@ from typing import Any
 
 import pytest
 import sqlcipher3
+from stores import store_with_nurse
 
 from cik_ecrf.store import audit
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.database import DB_FILE
 from cik_ecrf.store.entry import SaveRequest
-from stores import store_with_nurse
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN, ADMIN_PW = "admin1", "Admin2024pass"
@@ -49,11 +49,43 @@ def template(tmp_path_factory: pytest.TempPathFactory, study: Any) -> Path:
 
 def enter_data(store: Store) -> str:
     subject = store.add_subject()
-    store.save(SaveRequest(subject, "screening", "consent", {"ICFVER": "Protocol v2.1 WQJ", "ICFDAT": "2024-03-01", "SUBJSIGN": "Y", "GRDSIGN": "N", "LTFUCONS": "Y"}))
-    store.save(SaveRequest(subject, "screening", "demographics", {"SUBJINIT": INITIALS, "BRTHDAT": "2000-02-02", "SEX": "F", "ETHNIC": "HA", "CHILDPOT": "N"}))
-    ae = {"AETERM": "Headache QZX", "AECAT": "OTHER", "AESTDAT": "2024-05-01", "AEONGO": "Y", "AETOXGR": 1, "AESER": "N", "AEREL": "UNLIKELY", "AEOUT": "RECOVERING"}
+    store.save(
+        SaveRequest(
+            subject,
+            "screening",
+            "consent",
+            {"ICFVER": "Protocol v2.1 WQJ", "ICFDAT": "2024-03-01", "SUBJSIGN": "Y", "GRDSIGN": "N", "LTFUCONS": "Y"},
+        )
+    )
+    store.save(
+        SaveRequest(
+            subject,
+            "screening",
+            "demographics",
+            {"SUBJINIT": INITIALS, "BRTHDAT": "2000-02-02", "SEX": "F", "ETHNIC": "HA", "CHILDPOT": "N"},
+        )
+    )
+    ae = {
+        "AETERM": "Headache QZX",
+        "AECAT": "OTHER",
+        "AESTDAT": "2024-05-01",
+        "AEONGO": "Y",
+        "AETOXGR": 1,
+        "AESER": "N",
+        "AEREL": "UNLIKELY",
+        "AEOUT": "RECOVERING",
+    }
     first = store.save(SaveRequest(subject, "subject", "adverse_events", ae)).instance_id
-    store.save(SaveRequest(subject, "subject", "adverse_events", {"AETOXGR": 2}, instance=first, reason="grade re-assessed by the investigator"))
+    store.save(
+        SaveRequest(
+            subject,
+            "subject",
+            "adverse_events",
+            {"AETOXGR": 2},
+            instance=first,
+            reason="grade re-assessed by the investigator",
+        )
+    )
     store.save(SaveRequest(subject, "subject", "adverse_events", {**ae, "AETERM": "Migraine KPW"}))
     return subject
 
@@ -103,7 +135,14 @@ def rehash(row: dict[str, Any]) -> str:
 
 def cli_verify(directory: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "CIK_ECRF_PASSWORD": NURSE_PW}  # carries CIK_ECRF_KDF_MEMORY_KIB too
-    return subprocess.run([sys.executable, "-m", "cik_ecrf", "audit", "verify", "--data-dir", str(directory), "--user", NURSE], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "cik_ecrf", "audit", "verify", "--data-dir", str(directory), "--user", NURSE],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+    )
 
 
 def assert_cli_broken(directory: Path, *expected: str) -> None:
@@ -198,7 +237,10 @@ def test_deleting_the_first_row_is_caught(store: Store) -> None:
 
 def _swap_contents(conn: sqlcipher3.Connection, a: int, b: int) -> None:
     """Exchange everything but seq between two rows (ids are unique, so park one first)."""
-    row_a, row_b = (dict(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM audit_event WHERE seq = ?", (s,)).fetchone()) for s in (a, b))
+    row_a, row_b = (
+        dict(conn.execute(f"SELECT {', '.join(COLUMNS)} FROM audit_event WHERE seq = ?", (s,)).fetchone())
+        for s in (a, b)
+    )
     names = [c for c in COLUMNS if c != "seq"]
     assignments = ", ".join(f"{c} = :{c}" for c in names)
     conn.execute("UPDATE audit_event SET id = 'parked' WHERE seq = ?", (a,))
@@ -295,7 +337,10 @@ def test_rehashing_the_whole_rest_of_the_chain_is_caught_by_the_recorded_head(st
             else:
                 row["prev_hash"] = previous
             row["hash"] = rehash(row)
-            conn.execute("UPDATE audit_event SET reason = ?, prev_hash = ?, hash = ? WHERE seq = ?", (row["reason"], row["prev_hash"], row["hash"], row["seq"]))
+            conn.execute(
+                "UPDATE audit_event SET reason = ?, prev_hash = ?, hash = ? WHERE seq = ?",
+                (row["reason"], row["prev_hash"], row["hash"], row["seq"]),
+            )
             previous = row["hash"]
     check = store.verify_audit()
     assert not check.ok and "removed from the end" in check.problem  # the chain is whole, the head is not its end
@@ -305,7 +350,9 @@ def test_rehashing_the_tampered_last_row_is_caught_by_the_recorded_head(store: S
     with raw(store) as conn:
         row = dict(rows(conn)[-1])
         row["username"] = "someone-else"
-        conn.execute("UPDATE audit_event SET username = ?, hash = ? WHERE seq = ?", (row["username"], rehash(row), row["seq"]))
+        conn.execute(
+            "UPDATE audit_event SET username = ?, hash = ? WHERE seq = ?", (row["username"], rehash(row), row["seq"])
+        )
     check = store.verify_audit()
     assert not check.ok and check.problem
 
@@ -314,7 +361,11 @@ def test_rehashing_the_tampered_last_row_is_caught_by_the_recorded_head(store: S
 
 
 def _bytes(directory: Path) -> dict[str, bytes]:
-    return {name: (directory / name).read_bytes() for name in (DB_FILE, DB_FILE + "-wal", "keyring.json") if (directory / name).exists()}
+    return {
+        name: (directory / name).read_bytes()
+        for name in (DB_FILE, DB_FILE + "-wal", "keyring.json")
+        if (directory / name).exists()
+    }
 
 
 def test_the_file_is_noise_without_the_key(tmp_path: Path, study: Any) -> None:
@@ -359,4 +410,3 @@ def test_a_raw_connection_with_the_wrong_key_reads_nothing(store: Store) -> None
     with pytest.raises(sqlcipher3.DatabaseError, match="file is not a database"):
         conn.execute("SELECT count(*) FROM audit_event").fetchone()
     conn.close()
-

@@ -11,9 +11,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from stores import store_with_nurse
+
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.entry import SaveRequest
-from stores import store_with_nurse
 
 ADMIN = ("admin", "Kettle-9-lantern")
 NURSE = ("nurse", "Temporary-7-pass", "Harbour-4-willow")

@@ -13,8 +13,15 @@ from cik_ecrf.store.entry import SaveRequest
 from cik_ecrf.sync.client import SyncClient, SyncOutcome
 
 VITALS: dict[str, Any] = {
-    "VSDAT": "2026-01-01T10:00+08:00", "TEMP": 36.5, "HR": 80, "RESP": 20, "SYSBP": 110, "DIABP": 70,
-    "OXYSAT": 98, "O2SUPP": "NONE", "WEIGHT": 40.0,
+    "VSDAT": "2026-01-01T10:00+08:00",
+    "TEMP": 36.5,
+    "HR": 80,
+    "RESP": 20,
+    "SYSBP": 110,
+    "DIABP": 70,
+    "OXYSAT": 98,
+    "O2SUPP": "NONE",
+    "WEIGHT": 40.0,
 }
 
 
@@ -34,9 +41,19 @@ def local_state(store: Store) -> dict[str, Any]:
     with store.unit_of_work() as session:
         conn = session.connection()
         subjects = sorted(tuple(r) for r in conn.exec_driver_sql("SELECT id, number FROM subject"))
-        forms = sorted(tuple(r) for r in conn.exec_driver_sql("SELECT i.id, v.visit_id, i.form_id, i.status FROM form_instance i JOIN visit v ON v.id = i.visit_pk"))
-        fields = sorted(tuple(r) for r in conn.exec_driver_sql("SELECT instance_id, field_id, value_json, server_version FROM field_value"))
-        conflicts = sorted(tuple(r) for r in conn.exec_driver_sql("SELECT instance_id, field_id, current_json FROM sync_conflict"))
+        forms = sorted(
+            tuple(r)
+            for r in conn.exec_driver_sql(
+                "SELECT i.id, v.visit_id, i.form_id, i.status FROM form_instance i JOIN visit v ON v.id = i.visit_pk"
+            )
+        )
+        fields = sorted(
+            tuple(r)
+            for r in conn.exec_driver_sql("SELECT instance_id, field_id, value_json, server_version FROM field_value")
+        )
+        conflicts = sorted(
+            tuple(r) for r in conn.exec_driver_sql("SELECT instance_id, field_id, current_json FROM sync_conflict")
+        )
     return {"subjects": subjects, "forms": forms, "fields": fields, "conflicts": conflicts}
 
 
@@ -44,8 +61,18 @@ def server_state(engine: Engine) -> dict[str, Any]:
     with engine.connect() as conn:
         subjects = sorted(tuple(r) for r in conn.execute(text("SELECT id, number FROM subject")))
         forms = sorted(tuple(r) for r in conn.execute(text("SELECT id, visit_id, form_id, status FROM instance")))
-        fields = sorted(tuple(r) for r in conn.execute(text("SELECT instance_id, field_id, value_json, version FROM field_state WHERE value_json IS NOT NULL")))
-        conflicts = sorted(tuple(r) for r in conn.execute(text("SELECT instance_id, field_id, value_json FROM field_state WHERE conflict_seq IS NOT NULL")))
+        fields = sorted(
+            tuple(r)
+            for r in conn.execute(
+                text("SELECT instance_id, field_id, value_json, version FROM field_state WHERE value_json IS NOT NULL")
+            )
+        )
+        conflicts = sorted(
+            tuple(r)
+            for r in conn.execute(
+                text("SELECT instance_id, field_id, value_json FROM field_state WHERE conflict_seq IS NOT NULL")
+            )
+        )
     return {"subjects": subjects, "forms": forms, "fields": fields, "conflicts": conflicts}
 
 
@@ -67,7 +94,14 @@ def _own_events(store: Store, device_id: str) -> list[dict[str, Any]]:
     from cik_ecrf.store import sync_local
 
     with store.unit_of_work() as session:
-        rows = session.connection().exec_driver_sql(f"SELECT {', '.join(sync_local.CHANGE_FIELDS)} FROM audit_event WHERE device_id = ? ORDER BY device_seq", (device_id,)).all()
+        rows = (
+            session.connection()
+            .exec_driver_sql(
+                f"SELECT {', '.join(sync_local.CHANGE_FIELDS)} FROM audit_event WHERE device_id = ? ORDER BY device_seq",
+                (device_id,),
+            )
+            .all()
+        )
     return [dict(zip(sync_local.CHANGE_FIELDS, r, strict=True)) for r in rows]
 
 

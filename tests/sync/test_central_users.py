@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from live_server import PASSWORD, LiveServer, database_url, laptop, open_server_db, site_with_users
+from sync_fixtures import sync
 
 from cik_ecrf.cli import main
 from cik_ecrf.server import admin
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.errors import AuthError, StoreError
-from live_server import PASSWORD, LiveServer, database_url, laptop, open_server_db, site_with_users
-from sync_fixtures import sync
 
 NEW_PASSWORD = "Lantern-5-harbour"
 USERS = (("nurse1", "nurse"), ("nurse2", "nurse"), ("dr.li", "investigator"))
@@ -39,7 +39,9 @@ def test_a_central_user_signs_in_offline_on_a_laptop_that_never_saw_the_password
         Store.open(tmp_path / "a", "nurse2", "Not-her-password-1", study)
 
 
-def test_a_password_set_or_a_user_deactivated_centrally_reaches_the_laptop_at_its_next_sync(tmp_path: Path, study: Any) -> None:
+def test_a_password_set_or_a_user_deactivated_centrally_reaches_the_laptop_at_its_next_sync(
+    tmp_path: Path, study: Any
+) -> None:
     with database_url(tmp_path) as url:
         engine = open_server_db(url)
         site_with_users(engine, users=USERS)
@@ -62,7 +64,9 @@ def test_a_password_set_or_a_user_deactivated_centrally_reaches_the_laptop_at_it
         assert enrolled_by.actor.username == "nurse1"  # the enrolling user's own key still opens it
 
 
-def test_passwd_and_deactivate_from_the_command_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_passwd_and_deactivate_from_the_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     with database_url(tmp_path) as url:
         engine = open_server_db(url)
         site_with_users(engine, users=USERS)
@@ -74,14 +78,18 @@ def test_passwd_and_deactivate_from_the_command_line(tmp_path: Path, monkeypatch
         assert main(["server", "user", "passwd", "nurse2", "--database-url", url]) == 1
         err = capsys.readouterr().err
         assert "error: no user nobody" in err and "password too weak" in err
-        from cik_ecrf.server.auth import user_record
-        from cik_ecrf.server.models import User
         from sqlalchemy import select
         from sqlalchemy.orm import Session
+
+        from cik_ecrf.server.auth import user_record
+        from cik_ecrf.server.models import User
 
         with Session(engine) as session:
             records = {u.username: user_record(u) for u in session.scalars(select(User))}
         assert records["dr.li"].active is False and records["dr.li"].login is None
         assert records["nurse2"].login is not None and records["nurse1"].login is not None
-        assert records["nurse2"].login.version != records["nurse1"].login.version or records["nurse2"].login.kdf != records["nurse1"].login.kdf
+        assert (
+            records["nurse2"].login.version != records["nurse1"].login.version
+            or records["nurse2"].login.kdf != records["nurse1"].login.kdf
+        )
         engine.dispose()

@@ -50,7 +50,12 @@ operation = st.one_of(
 )
 
 
-@settings(max_examples=12, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate], suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=12,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(steps=st.lists(operation, min_size=3, max_size=14))
 def test_three_laptops_converge(template: tuple[Path, str, str], study: Any, steps: list[tuple[Any, ...]]) -> None:
     source, number, instance = template
@@ -72,24 +77,37 @@ def test_three_laptops_converge(template: tuple[Path, str, str], study: Any, ste
                     store = stores[step[1]]
                     if step[0] == "edit":
                         choices = FIELDS[step[2]]
-                        save(store, number, "D1", "vitals", {step[2]: choices[step[3] % len(choices)]}, reason="re-measured")
+                        save(
+                            store,
+                            number,
+                            "D1",
+                            "vitals",
+                            {step[2]: choices[step[3] % len(choices)]},
+                            reason="re-measured",
+                        )
                     elif step[0] == "sync":
                         sync(store)
                     elif step[0] == "drop":
                         proxy.drop_reply(step[2])
                         dropped = proxy.dropped
                         outcome = SyncClient(store).run()
-                        assert (outcome.error is not None) == (proxy.dropped > dropped)  # no push to drop: nothing happened
+                        assert (outcome.error is not None) == (
+                            proxy.dropped > dropped
+                        )  # no push to drop: nothing happened
                         proxy.disarm()
                     elif store.conflicts():
                         conflict = store.conflicts()[0]
-                        store.resolve_conflict(conflict.instance_id, conflict.field_id, conflict.candidates[-1].value, "agreed at handover")
+                        store.resolve_conflict(
+                            conflict.instance_id, conflict.field_id, conflict.candidates[-1].value, "agreed at handover"
+                        )
                 for store in stores + stores:
                     assert sync(store).waiting == 0
                 states = [local_state(store) for store in stores]
                 assert states[0] == states[1] == states[2]
                 on_server = server_state(engine)
-                assert {(i, f, v) for i, f, v, _ in states[0]["fields"]} == {(i, f, v) for i, f, v, _ in on_server["fields"]}
+                assert {(i, f, v) for i, f, v, _ in states[0]["fields"]} == {
+                    (i, f, v) for i, f, v, _ in on_server["fields"]
+                }
                 assert [(i, f) for i, f, _ in states[0]["conflicts"]] == [(i, f) for i, f, _ in on_server["conflicts"]]
                 union: dict[str, str] = {}
                 for store in stores:

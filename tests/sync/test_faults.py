@@ -141,7 +141,9 @@ def test_client_killed_mid_push_and_mid_pull(db_url: str, tmp_path: Path, study)
     engine.dispose()
 
 
-def test_a_poison_change_is_quarantined_while_the_rest_goes_through(db_url: str, tmp_path: Path, study, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_poison_change_is_quarantined_while_the_rest_goes_through(
+    db_url: str, tmp_path: Path, study, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     engine = open_server_db(db_url)
     with LiveServer(engine) as server:
         a = laptop(tmp_path / "a", server.url, "nurse1", study)
@@ -152,7 +154,9 @@ def test_a_poison_change_is_quarantined_while_the_rest_goes_through(db_url: str,
         save(b, good, "D1", "vitals", VITALS)
         sync(a)
         monkeypatch.setenv("CIK_ECRF_PASSWORD", PASSWORD)
-        assert main(["sync", "--data-dir", str(tmp_path / "b"), "--user", "nurse2"]) == 1  # headless: non-zero, with the reason
+        assert (
+            main(["sync", "--data-dir", str(tmp_path / "b"), "--user", "nurse2"]) == 1
+        )  # headless: non-zero, with the reason
         out = capsys.readouterr().out
         assert "refused" in out and "PAPER-001 is already taken" in out and b.sync_status().quarantined == 1
         again = sync(b)
@@ -164,7 +168,9 @@ def test_a_poison_change_is_quarantined_while_the_rest_goes_through(db_url: str,
     engine.dispose()
 
 
-def test_a_revoked_token_stops_sync_with_a_reason(db_url: str, tmp_path: Path, study, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_revoked_token_stops_sync_with_a_reason(
+    db_url: str, tmp_path: Path, study, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     engine = open_server_db(db_url)
     with LiveServer(engine) as server:
         a = laptop(tmp_path / "a", server.url, "nurse1", study)

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cik_ecrf.store.signatures import needs_resigning
 from live_server import PASSWORD, LiveServer, database_url, laptop, open_server_db, site_with_users
 from sync_fixtures import VITALS, save, server_state, sync, values
+
+from cik_ecrf.store.signatures import needs_resigning
 
 USERS = (("dr.li", "investigator"), ("nurse2", "nurse"))
 

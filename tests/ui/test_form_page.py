@@ -8,15 +8,27 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLineEdit, QPushButton
+from stores import store_with_nurse
 
 from cik_ecrf.store.api import Store
 from cik_ecrf.ui.form_page import FormPage
 from cik_ecrf.ui.worker import StoreWorker
-from stores import store_with_nurse
 
 ADMIN, ADMIN_PW = "admin", "Ward-pass-2024"
 NURSE, NURSE_PW = "nina", "Nurse-pass-2024"
-VITALS = {"VSDAT": "2026-01-11T09:00+08:00", "TEMP": "37.2", "HR": "80", "RESP": "20", "SYSBP": "110", "DIABP": "70", "OXYSAT": "98", "O2SUPP": "NONE", "WEIGHT": "40.5", "HEIGHT": "150", "ECOG": 1}
+VITALS = {
+    "VSDAT": "2026-01-11T09:00+08:00",
+    "TEMP": "37.2",
+    "HR": "80",
+    "RESP": "20",
+    "SYSBP": "110",
+    "DIABP": "70",
+    "OXYSAT": "98",
+    "O2SUPP": "NONE",
+    "WEIGHT": "40.5",
+    "HEIGHT": "150",
+    "ECOG": 1,
+}
 
 
 @pytest.fixture
@@ -75,7 +87,9 @@ def test_declining_the_warning_saves_nothing(qtbot: Any, store: Store, worker: S
     assert worker.pending == 0 and store.subject_values(subject)[1] == []
 
 
-def test_changing_a_completed_form_asks_for_a_reason_and_audits_it(qtbot: Any, store: Store, worker: StoreWorker) -> None:
+def test_changing_a_completed_form_asks_for_a_reason_and_audits_it(
+    qtbot: Any, store: Store, worker: StoreWorker
+) -> None:
     from cik_ecrf.store.entry import SaveRequest
 
     subject = store.add_subject()

@@ -16,7 +16,15 @@ from cik_ecrf.ui.form_view import FormView
 CLOCK = Clock.fixed("2026-02-01T10:00+08:00")
 
 
-def view(qtbot: Any, engine: RulesEngine, form: str, visit: str = "screening", values: dict[str, Any] | None = None, language: str = "en", subject: SubjectData | None = None) -> FormView:
+def view(
+    qtbot: Any,
+    engine: RulesEngine,
+    form: str,
+    visit: str = "screening",
+    values: dict[str, Any] | None = None,
+    language: str = "en",
+    subject: SubjectData | None = None,
+) -> FormView:
     widget = FormView(engine, form, visit, values, subject, CLOCK, language)
     qtbot.addWidget(widget)
     widget.show()
@@ -55,7 +63,9 @@ def test_every_field_widget_is_named_for_its_field(qtbot: Any, engine: RulesEngi
         ("diagnosis", "DIAGDAT", "2024-03", "2024-03"),
     ],
 )
-def test_typed_fields_round_trip(qtbot: Any, engine: RulesEngine, form_id: str, field: str, text: str, expected: Any) -> None:
+def test_typed_fields_round_trip(
+    qtbot: Any, engine: RulesEngine, form_id: str, field: str, text: str, expected: Any
+) -> None:
     form = view(qtbot, engine, form_id)
     assert isinstance(form.widgets[field], LineField)
     type_into(qtbot, form, field, text)
@@ -122,7 +132,10 @@ def test_derived_value_is_read_only_and_live(qtbot: Any, engine: RulesEngine) ->
 
 
 def test_group_rows_round_trip_and_feed_the_derived_date(qtbot: Any, engine: RulesEngine) -> None:
-    rows = [{"LOSSDAT": "2025-12-01", "LOSSMETH": "QPCR", "LOSSVAL": "0.001"}, {"LOSSDAT": "2025-11-15", "LOSSMETH": "FCM", "LOSSVAL": "0"}]
+    rows = [
+        {"LOSSDAT": "2025-12-01", "LOSSMETH": "QPCR", "LOSSVAL": "0.001"},
+        {"LOSSDAT": "2025-11-15", "LOSSMETH": "FCM", "LOSSVAL": "0"},
+    ]
     form = view(qtbot, engine, "prior_cart", values={"LOSSEV": rows})
     widget = form.widgets["LOSSEV"]
     assert isinstance(widget, GroupField)
@@ -200,7 +213,9 @@ def test_chinese_labels_from_the_definitions(qtbot: Any, engine: RulesEngine) ->
 
 
 def test_cross_form_rule_from_subject_data(qtbot: Any, engine: RulesEngine) -> None:
-    subject = SubjectData.of({("screening", "demographics"): {"BRTHDAT": "2016-01-01"}, ("screening", "consent"): {"ICFDAT": "2026-01-10"}})
+    subject = SubjectData.of(
+        {("screening", "demographics"): {"BRTHDAT": "2016-01-01"}, ("screening", "consent"): {"ICFDAT": "2026-01-10"}}
+    )
     form = view(qtbot, engine, "crs_icans", "D1", subject=subject)
     assert form.rows["CAPD"][1].isVisible() and not form.rows["ICE"][1].isVisible()  # a 10-year-old: CAPD, not ICE
 
@@ -216,4 +231,6 @@ def test_eligibility_shows_every_criterion_with_its_source_values(qtbot: Any, en
     assert "labs.CREAT=120" in table.item(ids.index("EXCL07"), 2).text()
     assert outcomes["INCL04"] == "not evaluable"
     click(qtbot, form, "INCL04_Y")
-    assert table.item(ids.index("INCL04"), 1).data(Qt.ItemDataRole.UserRole) == "met"  # live, as the investigator answers
+    assert (
+        table.item(ids.index("INCL04"), 1).data(Qt.ItemDataRole.UserRole) == "met"
+    )  # live, as the investigator answers

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QElapsedTimer, Qt
 from PySide6.QtWidgets import QLabel, QLineEdit, QMainWindow, QPushButton, QVBoxLayout, QWidget
+from stores import store_with_nurse
 
 from cik_ecrf.definitions.spec import StudyDefinition
 from cik_ecrf.rules import Clock, RulesEngine
@@ -16,7 +17,6 @@ from cik_ecrf.store.api import Store
 from cik_ecrf.ui.form_view import FormView
 from cik_ecrf.ui.idle import IdleLock, LockScreen
 from cik_ecrf.ui.worker import StoreWorker
-from stores import store_with_nurse
 
 ADMIN_PW = "Kettle-9-lantern"
 NURSE_PW = "Harbour-4-willow"

@@ -207,7 +207,9 @@ def test_the_chinese_dialog_shows_refusals_in_chinese(
     assert refusal_text("something new", "zh") == "something new"
 
 
-def test_start_up_loads_the_forms_in_the_background_after_the_window_painted(qtbot: Any, store_dir: Path, worker: StoreWorker) -> None:
+def test_start_up_loads_the_forms_in_the_background_after_the_window_painted(
+    qtbot: Any, store_dir: Path, worker: StoreWorker
+) -> None:
     """`prepare_login` as the client starts: the sign-in then uses the forms loaded meanwhile."""
     from cik_ecrf.ui.launch import prepare_login
 

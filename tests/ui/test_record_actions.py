@@ -57,7 +57,9 @@ def sign(qtbot: Any, page: FormPage, signer: Signer) -> Any:
     return signed.args[0]
 
 
-def test_first_signing_asks_user_id_then_password_alone_until_the_lock(qtbot: Any, investigator_window: MainWindow) -> None:
+def test_first_signing_asks_user_id_then_password_alone_until_the_lock(
+    qtbot: Any, investigator_window: MainWindow
+) -> None:
     window = investigator_window
     signer = Signer()
     vitals = open_form(qtbot, window, "screening", "vitals")
@@ -95,7 +97,9 @@ def test_a_wrong_password_signs_nothing_and_says_so(qtbot: Any, investigator_win
     assert not investigator_window.signing.user_proven  # a failed attempt proves nothing
 
 
-def test_a_change_after_signing_clears_it_and_the_form_says_it_needs_signing_again(qtbot: Any, investigator_window: MainWindow) -> None:
+def test_a_change_after_signing_clears_it_and_the_form_says_it_needs_signing_again(
+    qtbot: Any, investigator_window: MainWindow
+) -> None:
     page = open_form(qtbot, investigator_window, "screening", "vitals")
     sign(qtbot, page, Signer())
     page.ask_reason = lambda: "transcription error corrected"
@@ -136,7 +140,9 @@ def test_print_saves_the_pdf_of_the_form_to_the_chosen_file(qtbot: Any, window: 
     assert not list(target.parent.glob("*.part"))
 
 
-def test_print_to_a_folder_that_is_not_there_is_a_refusal_not_a_crash(qtbot: Any, window: MainWindow, tmp_path: Path) -> None:
+def test_print_to_a_folder_that_is_not_there_is_a_refusal_not_a_crash(
+    qtbot: Any, window: MainWindow, tmp_path: Path
+) -> None:
     page = window.open_form(SUBJECT, "screening", "vitals", None)
     qtbot.waitUntil(lambda: page.view is not None and page.print_button.isEnabled())
     page.actions.choose_output = lambda scope: PrintChoice(path=tmp_path / "missing" / "vitals.pdf")
@@ -176,6 +182,15 @@ def test_sign_dialog_asks_the_user_id_only_when_told(qtbot: Any) -> None:
 
 def test_spooling_uses_cups_with_printer_and_copies_or_says_none_is_there(tmp_path: Path) -> None:
     pdf = tmp_path / "DEMO_screening.pdf"
-    assert spool_command(pdf, "Ward-3", 2, "/usr/bin/lp") == ["/usr/bin/lp", "-d", "Ward-3", "-n", "2", "-t", "DEMO_screening", str(pdf)]
+    assert spool_command(pdf, "Ward-3", 2, "/usr/bin/lp") == [
+        "/usr/bin/lp",
+        "-d",
+        "Ward-3",
+        "-n",
+        "2",
+        "-t",
+        "DEMO_screening",
+        str(pdf),
+    ]
     with pytest.raises(PrintFailed, match="save the record as a PDF file instead"):
         spool_command(pdf, "Ward-3", 1, None)

@@ -24,9 +24,35 @@ ADMIN, ADMIN_PW = "admin", "Ward-pass-2024"
 NURSE, NURSE_PW = "nina", "Nurse-pass-2024"
 D0 = dt.date(2025, 4, 1)
 TODAY = dt.date(2025, 4, 5)  # D2 (due 2025-04-03, window ±0) is overdue for the infused subject
-CONSENT = {"ICFVER": "v1.0", "ICFDAT": "2025-03-01", "SUBJSIGN": "Y", "GRDSIGN": "Y", "GRDREL": "MOTHER", "LTFUCONS": "Y"}
-VITALS = {"VSDAT": "2025-04-02T09:00+08:00", "TEMP": 37.0, "HR": 90, "RESP": 20, "SYSBP": 105, "DIABP": 65, "OXYSAT": 98, "O2SUPP": "NONE", "WEIGHT": 38.0}
-INFUSION = {"PRODID": "P-0001", "INFSTDTC": f"{D0}T10:00+08:00", "INFENDTC": f"{D0}T10:40+08:00", "DOSWT": 38.0, "CELLS": 5.0, "VIAB": 92.0, "VOL": 100, "INTERR": "N"}
+CONSENT = {
+    "ICFVER": "v1.0",
+    "ICFDAT": "2025-03-01",
+    "SUBJSIGN": "Y",
+    "GRDSIGN": "Y",
+    "GRDREL": "MOTHER",
+    "LTFUCONS": "Y",
+}
+VITALS = {
+    "VSDAT": "2025-04-02T09:00+08:00",
+    "TEMP": 37.0,
+    "HR": 90,
+    "RESP": 20,
+    "SYSBP": 105,
+    "DIABP": 65,
+    "OXYSAT": 98,
+    "O2SUPP": "NONE",
+    "WEIGHT": 38.0,
+}
+INFUSION = {
+    "PRODID": "P-0001",
+    "INFSTDTC": f"{D0}T10:00+08:00",
+    "INFENDTC": f"{D0}T10:40+08:00",
+    "DOSWT": 38.0,
+    "CELLS": 5.0,
+    "VIAB": 92.0,
+    "VOL": 100,
+    "INTERR": "N",
+}
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +80,18 @@ def pulled_from_server(store: Store, number: str, visit: str, form: str, values:
         conn = session.connection()
         subject_id, _ = save_sql.subject_ref(conn, number)
         now = dt.datetime.now(dt.UTC).isoformat()
-        save_sql.insert_instance(conn, "pulled-1", save_sql.visit_pk(conn, subject_id, visit), form, store.study.forms[form].version, "draft", now)
-        save_sql.write_values(conn, "pulled-1", store.actor.user_id or "", now, {k: json.dumps(v) for k, v in values.items()}, set(), [])
+        save_sql.insert_instance(
+            conn,
+            "pulled-1",
+            save_sql.visit_pk(conn, subject_id, visit),
+            form,
+            store.study.forms[form].version,
+            "draft",
+            now,
+        )
+        save_sql.write_values(
+            conn, "pulled-1", store.actor.user_id or "", now, {k: json.dumps(v) for k, v in values.items()}, set(), []
+        )
 
 
 @pytest.fixture

@@ -48,7 +48,9 @@ def press_sync_now(qtbot: Any, window: MainWindow) -> Any:
     return done.args[0]
 
 
-def test_sync_now_sends_the_waiting_changes_and_the_status_line_says_so(qtbot: Any, server: LiveServer, tmp_path: Path, study: Any) -> None:
+def test_sync_now_sends_the_waiting_changes_and_the_status_line_says_so(
+    qtbot: Any, server: LiveServer, tmp_path: Path, study: Any
+) -> None:
     store = laptop(tmp_path / "a", server.url, "nurse1", study)
     number = store.add_subject()
     save(store, number, "D1", "vitals", VITALS)
@@ -60,7 +62,9 @@ def test_sync_now_sends_the_waiting_changes_and_the_status_line_says_so(qtbot: A
     assert window.sync_indicator.text().startswith("● Online") and "last sync" in window.sync_indicator.text()
 
 
-def test_a_change_from_another_laptop_arrives_and_the_subject_list_shows_it(qtbot: Any, server: LiveServer, tmp_path: Path, study: Any) -> None:
+def test_a_change_from_another_laptop_arrives_and_the_subject_list_shows_it(
+    qtbot: Any, server: LiveServer, tmp_path: Path, study: Any
+) -> None:
     other = laptop(tmp_path / "b", server.url, "nurse2", study)
     number = other.add_subject()
     sync(other)
@@ -72,7 +76,9 @@ def test_a_change_from_another_laptop_arrives_and_the_subject_list_shows_it(qtbo
     other.close()
 
 
-def test_an_unreachable_server_shows_offline_and_retries_with_backoff(qtbot: Any, server: LiveServer, tmp_path: Path, study: Any) -> None:
+def test_an_unreachable_server_shows_offline_and_retries_with_backoff(
+    qtbot: Any, server: LiveServer, tmp_path: Path, study: Any
+) -> None:
     store = laptop(tmp_path / "a", server.url, "nurse1", study)
     save(store, store.add_subject(), "D1", "vitals", VITALS)
     server.__exit__()  # the ward's network is gone
@@ -88,7 +94,9 @@ def test_an_unreachable_server_shows_offline_and_retries_with_backoff(qtbot: Any
     assert store.sync_status().waiting > 0  # nothing lost: still waiting for the next attempt
 
 
-def test_the_conflict_view_shows_both_values_and_resolves_with_a_reason(qtbot: Any, server: LiveServer, tmp_path: Path, study: Any) -> None:
+def test_the_conflict_view_shows_both_values_and_resolves_with_a_reason(
+    qtbot: Any, server: LiveServer, tmp_path: Path, study: Any
+) -> None:
     a = laptop(tmp_path / "a", server.url, "nurse1", study)
     b = laptop(tmp_path / "b", server.url, "nurse2", study)
     number = a.add_subject()
@@ -103,7 +111,11 @@ def test_the_conflict_view_shows_both_values_and_resolves_with_a_reason(qtbot: A
     qtbot.waitUntil(lambda: "1 conflict(s)" in window.sync_indicator.text())
     page = window.open_form(number, "D1", "vitals", instance)
     qtbot.waitUntil(lambda: page.conflict_info.isVisible())
-    assert "TEMP is in conflict" in page.conflict_info.text() and "37.1" in page.conflict_info.text() and "38.2" in page.conflict_info.text()
+    assert (
+        "TEMP is in conflict" in page.conflict_info.text()
+        and "37.1" in page.conflict_info.text()
+        and "38.2" in page.conflict_info.text()
+    )
     dialog = window.show_conflicts()
     qtbot.addWidget(dialog)
     qtbot.waitUntil(lambda: len(dialog.conflicts) == 1)

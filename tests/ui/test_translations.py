@@ -21,7 +21,11 @@ TOOLS = Path(sys.executable).parent
 
 def _catalogue() -> dict[tuple[str, str], ET.Element]:
     root = ET.parse(TS).getroot()
-    return {(c.findtext("name"), m.findtext("source")): m.find("translation") for c in root.iter("context") for m in c.iter("message")}
+    return {
+        (c.findtext("name"), m.findtext("source")): m.find("translation")
+        for c in root.iter("context")
+        for m in c.iter("message")
+    }
 
 
 def _source_texts() -> set[tuple[str, str]]:
@@ -38,7 +42,11 @@ def test_every_client_text_has_a_finished_chinese_translation() -> None:
     catalogue = _catalogue()
     missing = _source_texts() - set(catalogue)
     assert not missing, f"not in {TS.name}; run `python -m cik_ecrf.ui.texts --update`: {sorted(missing)}"
-    unfinished = [key for key, translation in catalogue.items() if translation.get("type") in ("unfinished", "obsolete", "vanished") or not translation.text]
+    unfinished = [
+        key
+        for key, translation in catalogue.items()
+        if translation.get("type") in ("unfinished", "obsolete", "vanished") or not translation.text
+    ]
     assert not unfinished, f"untranslated in {TS.name}: {unfinished}"
 
 
@@ -53,8 +61,13 @@ def test_translations_keep_their_placeholders() -> None:
 @pytest.mark.skipif(not (TOOLS / "pyside6-lrelease").exists(), reason="pyside6-lrelease is not installed")
 def test_the_shipped_qm_is_compiled_from_the_ts(tmp_path: Path) -> None:
     shutil.copy(TS, tmp_path / TS.name)
-    subprocess.run([str(TOOLS / "pyside6-lrelease"), "-silent", str(tmp_path / TS.name), "-qm", str(tmp_path / "out.qm")], check=True)
-    assert (tmp_path / "out.qm").read_bytes() == TS.with_suffix(".qm").read_bytes(), "run `python -m cik_ecrf.ui.texts --update`"
+    subprocess.run(
+        [str(TOOLS / "pyside6-lrelease"), "-silent", str(tmp_path / TS.name), "-qm", str(tmp_path / "out.qm")],
+        check=True,
+    )
+    assert (tmp_path / "out.qm").read_bytes() == TS.with_suffix(".qm").read_bytes(), (
+        "run `python -m cik_ecrf.ui.texts --update`"
+    )
 
 
 def test_lookup_uses_the_compiled_catalogue(qapp: object) -> None:

@@ -29,7 +29,9 @@ def missing_guard2(op: Callable[[Any, Any], Any], left: Fn, right: Fn) -> Fn:
 def compatible(left: Type, right: Type) -> bool:
     if left.kind != right.kind:
         return False
-    return left.kind != "list" or (left.elem is not None and right.elem is not None and compatible(left.elem, right.elem))
+    return left.kind != "list" or (
+        left.elem is not None and right.elem is not None and compatible(left.elem, right.elem)
+    )
 
 
 def merge(left: Type, right: Type) -> Type:

@@ -202,7 +202,10 @@ class _Compiler:
                 literal_codes(option, it, option.pos)
                 fns.append(ofn)
             if all(isinstance(o, Literal) for o in node.options):
-                constant = frozenset(int(o.value) if isinstance(o.value, Decimal) and o.value == int(o.value) else o.value for o in node.options)  # type: ignore[union-attr]
+                constant = frozenset(
+                    int(o.value) if isinstance(o.value, Decimal) and o.value == int(o.value) else o.value
+                    for o in node.options
+                )  # type: ignore[union-attr]
 
                 def member(env: Any) -> Any:
                     x = ifn(env)
@@ -230,7 +233,9 @@ class _Compiler:
             if not compatible(it, ct.elem):
                 raise ExprError(node.pos, f"cannot look for {it.describe()} in {ct.describe()}")
         else:
-            raise ExprError(node.container.pos, f"'in' needs a {{...}} set, a multiple choice or a list, not {ct.describe()}")
+            raise ExprError(
+                node.container.pos, f"'in' needs a {{...}} set, a multiple choice or a list, not {ct.describe()}"
+            )
 
         def contained(env: Any) -> Any:
             x, c = ifn(env), cfn(env)
@@ -289,5 +294,6 @@ class _Compiler:
             wanted = str(low) if low == high else f"{low} to {high}"
             raise ExprError(node.pos, f"{node.name}() takes {wanted} argument(s), got {len(node.args)}")
         return [self.node(arg, scope) for arg in node.args]
+
 
 __all__ = ["Compiled", "ExprError", "Scope", "compile_expression"]

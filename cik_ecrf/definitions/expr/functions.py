@@ -35,7 +35,9 @@ def _duration(unit: str) -> Callable[[_Compiler, Call, Scope], tuple[Type, Fn]]:
             if n is None or n != int(n):
                 return None
             n = int(n)
-            return v.Duration(months=n * 12 if unit == "years" else n if unit == "months" else 0, days=n if unit == "days" else 0)
+            return v.Duration(
+                months=n * 12 if unit == "years" else n if unit == "months" else 0, days=n if unit == "days" else 0
+            )
 
         return DURATION, make
 
@@ -52,7 +54,7 @@ def _date_fn(c: _Compiler, node: Call, scope: Scope) -> tuple[Type, Fn]:
             raise ExprError(arg.pos, f"{arg.value!r} is not a date (YYYY-MM-DD)") from None
         return DATE, lambda env: constant
     if t.kind != "datetime":
-        raise ExprError(arg.pos, f"date() needs a datetime or a \"YYYY-MM-DD\" text, not {t.describe()}")
+        raise ExprError(arg.pos, f'date() needs a datetime or a "YYYY-MM-DD" text, not {t.describe()}')
     return DATE, lambda env: None if (x := fn(env)) is None else x.date()
 
 
@@ -72,7 +74,12 @@ def _numeric(c: _Compiler, node: Call, scope: Scope) -> tuple[Type, Fn]:
     if node.name == "round":
         (t, fn), (nt, _) = c.args(node, scope, 2)
         digits = node.args[1]
-        if not (isinstance(digits, Literal) and isinstance(digits.value, Decimal) and digits.value == int(digits.value) and 0 <= digits.value <= 10):
+        if not (
+            isinstance(digits, Literal)
+            and isinstance(digits.value, Decimal)
+            and digits.value == int(digits.value)
+            and 0 <= digits.value <= 10
+        ):
             raise ExprError(digits.pos, "round() needs a whole number of decimals from 0 to 10 as its second argument")
         quantum = Decimal(1).scaleb(-int(digits.value))
         c._expect(t, "number", node.args[0], "round() needs a number")
@@ -110,7 +117,10 @@ def _extreme(c: _Compiler, node: Call, scope: Scope) -> tuple[Type, Fn]:
     if len(args) == 1:
         (t, fn) = args[0]
         if t.kind != "list" or t.elem is None or t.elem.kind not in ORDERED or t.elem.partial:
-            raise ExprError(node.args[0].pos, f"{node.name}() of one argument needs a list of numbers, dates or datetimes, not {t.describe()}")
+            raise ExprError(
+                node.args[0].pos,
+                f"{node.name}() of one argument needs a list of numbers, dates or datetimes, not {t.describe()}",
+            )
 
         def aggregate(env: Any) -> Any:
             items = fn(env)
@@ -164,9 +174,14 @@ def _coalesce(c: _Compiler, node: Call, scope: Scope) -> tuple[Type, Fn]:
 def _rows_source(c: _Compiler, node: Call, scope: Scope) -> tuple[RowsRef, Scope, Fn]:
     source = node.args[0] if node.args else None
     if not isinstance(source, Name) or source.second is not None:
-        raise ExprError(node.pos if source is None else source.pos, f"{node.name}() needs a group field or a repeating form as its first argument")
+        raise ExprError(
+            node.pos if source is None else source.pos,
+            f"{node.name}() needs a group field or a repeating form as its first argument",
+        )
     rows_ref, row_scope = scope.rows(source)
-    c.state.refs.add(ExternalRef(rows_ref.form, rows_ref.visit, "*", True) if rows_ref.form else LocalRef(rows_ref.group or ""))
+    c.state.refs.add(
+        ExternalRef(rows_ref.form, rows_ref.visit, "*", True) if rows_ref.form else LocalRef(rows_ref.group or "")
+    )
     if rows_ref.form is not None:
         return rows_ref, row_scope, lambda env: env.rows(rows_ref)
     group = rows_ref.group

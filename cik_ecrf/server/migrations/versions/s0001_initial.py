@@ -16,8 +16,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table("server_meta", sa.Column("key", sa.String(64), primary_key=True), sa.Column("value", sa.Text(), nullable=False))
-    op.create_table("seq_counter", sa.Column("id", sa.Integer(), primary_key=True), sa.Column("next_seq", sa.BigInteger(), nullable=False))
+    op.create_table(
+        "server_meta", sa.Column("key", sa.String(64), primary_key=True), sa.Column("value", sa.Text(), nullable=False)
+    )
+    op.create_table(
+        "seq_counter",
+        sa.Column("id", sa.Integer(), primary_key=True),
+        sa.Column("next_seq", sa.BigInteger(), nullable=False),
+    )
     op.create_table(
         "site",
         sa.Column("code", sa.String(16), primary_key=True),
@@ -91,5 +97,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("field_state", "instance", "subject", "change", "device", "user_account", "site", "seq_counter", "server_meta"):
+    for table in (
+        "field_state",
+        "instance",
+        "subject",
+        "change",
+        "device",
+        "user_account",
+        "site",
+        "seq_counter",
+        "server_meta",
+    ):
         op.drop_table(table)

@@ -16,8 +16,12 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table("meta", sa.Column("key", sa.String(64), primary_key=True), sa.Column("value", sa.Text(), nullable=False))
-    op.create_table("site", sa.Column("code", sa.String(16), primary_key=True), sa.Column("name", sa.String(200), nullable=False))
+    op.create_table(
+        "meta", sa.Column("key", sa.String(64), primary_key=True), sa.Column("value", sa.Text(), nullable=False)
+    )
+    op.create_table(
+        "site", sa.Column("code", sa.String(16), primary_key=True), sa.Column("name", sa.String(200), nullable=False)
+    )
     op.create_table(
         "device",
         sa.Column("id", sa.String(36), primary_key=True),

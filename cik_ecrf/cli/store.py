@@ -7,35 +7,35 @@ refusal is one clear line per problem on stderr, exit 1, and nothing changed.
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
-import os
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-
-def default_data_dir() -> Path:
-    from platformdirs import user_data_dir
-
-    return Path(os.environ.get("CIK_ECRF_DATA_DIR") or user_data_dir("cik-ecrf", appauthor=False))
+from .common import Usage, default_data_dir, open_store, read_password
 
 
 def add_store_commands(sub: Any) -> None:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--data-dir", type=Path, default=None, help="the store's directory (default: the user data directory)")
+    common.add_argument(
+        "--data-dir", type=Path, default=None, help="the store's directory (default: the user data directory)"
+    )
     common.add_argument("--user", help="who is acting (the password comes from CIK_ECRF_PASSWORD or a prompt)")
 
     init = sub.add_parser("init", parents=[common], help="create a store for a site on this laptop")
     init.add_argument("--site", required=True, help="site code, e.g. BJ01")
     init.add_argument("--admin", required=True, help="user name of the first administrator")
     init.add_argument("--full-name", help="the administrator's printed name")
-    init.add_argument("--device-code", help="this laptop's code within the site (part of subject numbers); random if not given")
+    init.add_argument(
+        "--device-code", help="this laptop's code within the site (part of subject numbers); random if not given"
+    )
 
     user = sub.add_parser("user", help="manage users (admin)")
     user_sub = user.add_subparsers(dest="user_command", metavar="ACTION", required=True)
-    add = user_sub.add_parser("add", parents=[common], help="add a user; first password from CIK_ECRF_NEW_PASSWORD or a prompt")
+    add = user_sub.add_parser(
+        "add", parents=[common], help="add a user; first password from CIK_ECRF_NEW_PASSWORD or a prompt"
+    )
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=["nurse", "investigator", "monitor", "data_manager", "admin"])
     add.add_argument("--full-name", help="the printed name signatures show")
@@ -43,10 +43,14 @@ def add_store_commands(sub: Any) -> None:
     role = user_sub.add_parser("role", parents=[common], help="change a user's role")
     role.add_argument("name")
     role.add_argument("role", choices=["nurse", "investigator", "monitor", "data_manager", "admin"])
-    deactivate = user_sub.add_parser("deactivate", parents=[common], help="stop a user from logging in (kept on the audit trail)")
+    deactivate = user_sub.add_parser(
+        "deactivate", parents=[common], help="stop a user from logging in (kept on the audit trail)"
+    )
     deactivate.add_argument("name")
 
-    sub.add_parser("passwd", parents=[common], help="change your password (new one from CIK_ECRF_NEW_PASSWORD or a prompt)")
+    sub.add_parser(
+        "passwd", parents=[common], help="change your password (new one from CIK_ECRF_NEW_PASSWORD or a prompt)"
+    )
 
     subject = sub.add_parser("subject", help="subjects")
     subject_sub = subject.add_subparsers(dest="subject_command", metavar="ACTION", required=True)
@@ -79,39 +83,23 @@ def add_store_commands(sub: Any) -> None:
     return common
 
 
-def _password(variable: str, prompt: str, confirm: bool = False) -> str:
-    value = os.environ.get(variable)
-    if value:
-        return value
-    if not sys.stdin.isatty():
-        raise _Usage(f"no password: set {variable} or run in a terminal to be asked")
-    first = getpass.getpass(prompt)
-    if confirm and getpass.getpass("Again: ") != first:
-        raise _Usage("the two passwords differ")
-    return first
-
-
-class _Usage(Exception):
-    pass
-
-
 def _read_values(spec: str) -> dict[str, Any]:
     name = "<stdin>" if spec == "-" else spec
     try:
         text = sys.stdin.read() if spec == "-" else Path(spec).read_text(encoding="utf-8")
     except OSError as exc:
-        raise _Usage(f"{name}: cannot read: {exc.strerror}") from None
+        raise Usage(f"{name}: cannot read: {exc.strerror}") from None
     try:
         data = json.loads(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise _Usage(f"{name}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
+        raise Usage(f"{name}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
     if not isinstance(data, dict):
-        raise _Usage(f'{name}: expected an object of field values, {{"FIELD": value}}')
+        raise Usage(f'{name}: expected an object of field values, {{"FIELD": value}}')
     return data
 
 
 def run_store_command(args: argparse.Namespace) -> int:
-    from .store.errors import StoreError, ValidationFailed
+    from ..store.errors import StoreError, ValidationFailed
 
     try:
         return _dispatch(args)
@@ -119,33 +107,23 @@ def run_store_command(args: argparse.Namespace) -> int:
         for line in exc.lines:
             print(line, file=sys.stderr)
         return 1
-    except (StoreError, _Usage) as exc:
+    except (StoreError, Usage) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
-def _open(args: argparse.Namespace):
-    from .store.api import Store
-
-    if not args.user:
-        raise _Usage("--user is required")
-    password = _password("CIK_ECRF_PASSWORD", f"Password for {args.user}: ")
-    store = Store.open(args.data_dir or default_data_dir(), args.user, password)
-    return store, password
-
-
 def _dispatch(args: argparse.Namespace) -> int:
-    from .store.api import Store
-    from .store.entry import SaveRequest
+    from ..store.api import Store
+    from ..store.entry import SaveRequest
 
     command = args.command
     if command == "init":
         directory = args.data_dir or default_data_dir()
-        password = _password("CIK_ECRF_PASSWORD", f"New password for {args.admin}: ", confirm=True)
+        password = read_password("CIK_ECRF_PASSWORD", f"New password for {args.admin}: ", confirm=True)
         info = Store.init(directory, args.site, args.admin, password, args.full_name, args.device_code)
         print(f"created store {info.store_id} for site {info.site} (device {info.device_code}) in {directory}")
         return 0
-    opened, password = _open(args)
+    opened, password = open_store(args)
     with opened as store:
         if command == "user" and args.user_command == "role":
             store.set_role(args.name, args.role)
@@ -154,22 +132,38 @@ def _dispatch(args: argparse.Namespace) -> int:
             store.deactivate_user(args.name)
             print(f"{args.name} can no longer log in")
         elif command == "user":
-            store.add_user(args.name, args.role, _password("CIK_ECRF_NEW_PASSWORD", f"First password for {args.name}: ", confirm=True), args.full_name)
+            store.add_user(
+                args.name,
+                args.role,
+                read_password("CIK_ECRF_NEW_PASSWORD", f"First password for {args.name}: ", confirm=True),
+                args.full_name,
+            )
             print(f"added {args.role} {args.name}; they must change the password at first login")
         elif command == "passwd":
-            store.change_password(password, _password("CIK_ECRF_NEW_PASSWORD", "New password: ", confirm=True))
+            store.change_password(password, read_password("CIK_ECRF_NEW_PASSWORD", "New password: ", confirm=True))
             print("password changed")
         elif command == "subject" and args.subject_command == "add":
             print(store.add_subject(args.number))
         elif command == "subject":
             print("\n".join(store.subject_numbers()))
         elif command == "enter":
-            result = store.save(SaveRequest(args.subject, args.visit, args.form, _read_values(args.values), args.draft, args.instance, args.reason, args.confirm_warnings))
+            result = store.save(
+                SaveRequest(
+                    args.subject,
+                    args.visit,
+                    args.form,
+                    _read_values(args.values),
+                    args.draft,
+                    args.instance,
+                    args.reason,
+                    args.confirm_warnings,
+                )
+            )
             print(result.instance_id)
         elif command == "show":
             _show(store, args)
         elif command == "eligibility":
-            from .eligibility_cli import format_result
+            from .eligibility import format_result
 
             result = store.eligibility(args.subject)
             print(json.dumps(result.as_json(), ensure_ascii=False, indent=2) if args.json else format_result(result))
@@ -185,13 +179,21 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _show(store: Any, args: argparse.Namespace) -> None:
-    from .rules.jsonvalues import to_json
+    from ..rules.jsonvalues import to_json
 
     subject, rows = store.subject_values(args.subject)
-    rows = [r for r in rows if (args.visit is None or r["visit"] == args.visit) and (args.form is None or r["form"] == args.form)]
+    rows = [
+        r
+        for r in rows
+        if (args.visit is None or r["visit"] == args.visit) and (args.form is None or r["form"] == args.form)
+    ]
     for row in rows:
         evaluation = store.evaluate(subject.number, row["visit"], row["form"], row["values"])
-        row["derived"] = {f: to_json(v) for f, v in evaluation.values.items() if store.study.forms[row["form"]].fields[f].definition.type == "derived" and v is not None}
+        row["derived"] = {
+            f: to_json(v)
+            for f, v in evaluation.values.items()
+            if store.study.forms[row["form"]].fields[f].definition.type == "derived" and v is not None
+        }
     if args.json:
         print(json.dumps({"subject": subject.number, "forms": rows}, ensure_ascii=False, indent=2))
         return
@@ -204,7 +206,26 @@ def _show(store: Any, args: argparse.Namespace) -> None:
 
 def _audit_log(store: Any, args: argparse.Namespace) -> None:
     events = store.audit_events(args.subject)
-    columns = ("seq", "at_utc", "utc_offset_min", "username", "role", "action", "subject_id", "visit_id", "form_id", "instance_id", "field_id", "old_json", "new_json", "reason", "confirmed_json", "device_id", "device_seq", "hash")
+    columns = (
+        "seq",
+        "at_utc",
+        "utc_offset_min",
+        "username",
+        "role",
+        "action",
+        "subject_id",
+        "visit_id",
+        "form_id",
+        "instance_id",
+        "field_id",
+        "old_json",
+        "new_json",
+        "reason",
+        "confirmed_json",
+        "device_id",
+        "device_seq",
+        "hash",
+    )
     if args.json:
         print(json.dumps([{c: getattr(e, c) for c in columns} for e in events], ensure_ascii=False, indent=2))
         return

@@ -13,35 +13,43 @@ from typing import Any
 
 
 def add_sync_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    enrol = sub.add_parser("enrol", parents=[common], help="register this laptop with the central server (creates the store for the user's site if there is none)")
+    enrol = sub.add_parser(
+        "enrol",
+        parents=[common],
+        help="register this laptop with the central server (creates the store for the user's site if there is none)",
+    )
     enrol.add_argument("--server", required=True, help="the server's URL, e.g. https://ecrf.example.org:8765")
     enrol.add_argument("--ca-cert", type=Path, help="trust this CA certificate (PEM) for the server's TLS")
-    sync = sub.add_parser("sync", parents=[common], help="push this laptop's changes and pull the site's; exit 1 with the reason if not everything went through")
+    sync = sub.add_parser(
+        "sync",
+        parents=[common],
+        help="push this laptop's changes and pull the site's; exit 1 with the reason if not everything went through",
+    )
     sync.add_argument("--ca-cert", type=Path, help="trust this CA certificate (PEM) for the server's TLS")
     sync.add_argument("--json", action="store_true", help="print the outcome as JSON")
     sync.add_argument("--batch", type=int, default=None, metavar="N", help="changes per request (default: 5000)")
 
 
 def run_sync_command(args: argparse.Namespace) -> int:
-    from .cli_store import _password, _Usage, default_data_dir
-    from .store.errors import StoreError
+    from ..store.errors import StoreError
+    from .common import Usage, default_data_dir, read_password
 
     try:
         if not args.user:
-            raise _Usage("--user is required")
+            raise Usage("--user is required")
         directory = args.data_dir or default_data_dir()
-        password = _password("CIK_ECRF_PASSWORD", f"Password for {args.user}: ")
+        password = read_password("CIK_ECRF_PASSWORD", f"Password for {args.user}: ")
         verify: bool | str = str(args.ca_cert) if args.ca_cert else True
         if args.command == "enrol":
             return _enrol(directory, args.server, args.user, password, verify)
         return _sync(directory, args.user, password, verify, args.json, args.batch)
-    except (StoreError, _Usage) as exc:
+    except (StoreError, Usage) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
 def _enrol(directory: Path, server: str, user: str, password: str, verify: bool | str) -> int:
-    from .sync.enrol import enrol
+    from ..sync.enrol import enrol
 
     done = enrol(directory, server, user, password, verify=verify)
     created = f"created the store for site {done.site} in {directory}; " if done.created_store else ""
@@ -49,12 +57,14 @@ def _enrol(directory: Path, server: str, user: str, password: str, verify: bool 
     return 0
 
 
-def _sync(directory: Path, user: str, password: str, verify: bool | str, as_json: bool, batch: int | None = None) -> int:
+def _sync(
+    directory: Path, user: str, password: str, verify: bool | str, as_json: bool, batch: int | None = None
+) -> int:
     import dataclasses
     import json
 
-    from .store.api import Store
-    from .sync.client import SyncClient, describe
+    from ..store.api import Store
+    from ..sync.client import SyncClient, describe
 
     with Store.open(directory, user, password) as store:
         sizes = {"push_batch": batch, "pull_batch": batch} if batch else {}
@@ -67,5 +77,8 @@ def _sync(directory: Path, user: str, password: str, verify: bool | str, as_json
     if outcome.error:
         print(f"error: {outcome.error}", file=sys.stderr)
     elif not outcome.ok:
-        print(f"error: not everything went through ({len(outcome.rejected)} refused, {outcome.waiting} waiting)", file=sys.stderr)
+        print(
+            f"error: not everything went through ({len(outcome.rejected)} refused, {outcome.waiting} waiting)",
+            file=sys.stderr,
+        )
     return 0 if outcome.ok else 1

@@ -14,8 +14,11 @@ from typing import Any
 
 
 def _db(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
-    parser.add_argument("--database-url", default=argparse.SUPPRESS if suppress else None,
-                        help="sqlite:///FILE or postgresql+psycopg://USER@HOST/DB (default: $CIK_ECRF_SERVER_DATABASE_URL or an SQLite file)")
+    parser.add_argument(
+        "--database-url",
+        default=argparse.SUPPRESS if suppress else None,
+        help="sqlite:///FILE or postgresql+psycopg://USER@HOST/DB (default: $CIK_ECRF_SERVER_DATABASE_URL or an SQLite file)",
+    )
 
 
 def add_server_commands(sub: Any) -> None:
@@ -32,20 +35,31 @@ def add_server_commands(sub: Any) -> None:
     site_add.add_argument("code")
     site_add.add_argument("--name", required=True)
     _db(site_add, suppress=True)
-    user = actions.add_parser("user", help="central users (they reach every laptop of their site)").add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    user = actions.add_parser("user", help="central users (they reach every laptop of their site)").add_subparsers(
+        dest="user_command", metavar="ACTION", required=True
+    )
     user_add = user.add_parser("add", help="add a user; first password from CIK_ECRF_NEW_PASSWORD or a prompt")
     user_add.add_argument("name")
-    user_add.add_argument("--role", required=True, choices=["nurse", "investigator", "monitor", "data_manager", "admin"])
+    user_add.add_argument(
+        "--role", required=True, choices=["nurse", "investigator", "monitor", "data_manager", "admin"]
+    )
     user_add.add_argument("--site", required=True)
     user_add.add_argument("--full-name", help="the printed name signatures show")
     _db(user_add, suppress=True)
-    user_passwd = user.add_parser("passwd", help="set a user's password (from CIK_ECRF_NEW_PASSWORD or a prompt); laptops take it at their next sync")
+    user_passwd = user.add_parser(
+        "passwd",
+        help="set a user's password (from CIK_ECRF_NEW_PASSWORD or a prompt); laptops take it at their next sync",
+    )
     user_passwd.add_argument("name")
     _db(user_passwd, suppress=True)
-    user_deactivate = user.add_parser("deactivate", help="stop a user from signing in anywhere (laptops drop the user's key at their next sync)")
+    user_deactivate = user.add_parser(
+        "deactivate", help="stop a user from signing in anywhere (laptops drop the user's key at their next sync)"
+    )
     user_deactivate.add_argument("name")
     _db(user_deactivate, suppress=True)
-    device = actions.add_parser("device", help="enrolled laptops").add_subparsers(dest="device_command", metavar="ACTION", required=True)
+    device = actions.add_parser("device", help="enrolled laptops").add_subparsers(
+        dest="device_command", metavar="ACTION", required=True
+    )
     _db(device.add_parser("list", help="list enrolled laptops"), suppress=True)
     revoke = device.add_parser("revoke", help="revoke a laptop's token (it must enrol again)")
     revoke.add_argument("device_id")
@@ -53,19 +67,19 @@ def add_server_commands(sub: Any) -> None:
 
 
 def run_server_command(args: argparse.Namespace) -> int:
-    from .cli_store import _password, _Usage
-    from .server.database import ServerError
+    from ..server.database import ServerError
+    from .common import Usage, read_password
 
     try:
-        return _dispatch(args, _password)
-    except (ServerError, _Usage) as exc:
+        return _dispatch(args, read_password)
+    except (ServerError, Usage) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
 def _dispatch(args: argparse.Namespace, password: Any) -> int:
-    from .server import admin
-    from .server.database import ServerError, default_url, open_database
+    from ..server import admin
+    from ..server.database import ServerError, default_url, open_database
 
     url = args.database_url or os.environ.get("CIK_ECRF_SERVER_DATABASE_URL") or default_url()
     engine = open_database(url)
@@ -73,7 +87,9 @@ def _dispatch(args: argparse.Namespace, password: Any) -> int:
         if args.server_command == "site":
             print(f"added site {admin.add_site(engine, args.code, args.name)}")
         elif args.server_command == "user" and args.user_command == "passwd":
-            admin.set_password(engine, args.name, password("CIK_ECRF_NEW_PASSWORD", f"New password for {args.name}: ", confirm=True))
+            admin.set_password(
+                engine, args.name, password("CIK_ECRF_NEW_PASSWORD", f"New password for {args.name}: ", confirm=True)
+            )
             print(f"password set for {args.name}; laptops of the site take it at their next sync")
         elif args.server_command == "user" and args.user_command == "deactivate":
             admin.set_active(engine, args.name, False)
@@ -103,7 +119,18 @@ def _serve(url: str, args: argparse.Namespace) -> int:
 
     tls = {"ssl_certfile": str(args.cert), "ssl_keyfile": str(args.key)} if args.cert else {}
     scheme = "https" if tls else "http"
-    print(f"CIK-eCRF server on {scheme}://{args.host}:{args.port} ({args.workers} worker(s)); OpenAPI at /openapi.json", file=sys.stderr)
+    print(
+        f"CIK-eCRF server on {scheme}://{args.host}:{args.port} ({args.workers} worker(s)); OpenAPI at /openapi.json",
+        file=sys.stderr,
+    )
     os.environ["CIK_ECRF_SERVER_DATABASE_URL"] = url
-    uvicorn.run("cik_ecrf.server.app:app_from_environment", factory=True, host=args.host, port=args.port, workers=args.workers, log_level="warning", **tls)
+    uvicorn.run(
+        "cik_ecrf.server.app:app_from_environment",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        **tls,
+    )
     return 0

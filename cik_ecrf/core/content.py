@@ -61,7 +61,16 @@ def canonical(study_id: str, scope: Scope, forms: Iterable[FormContent]) -> byte
         "study": study_id,
         "scope": scope.kind,
         **scope.as_json(),
-        "forms": [{"visit": f.visit, "form": f.form, "version": f.version, "instance": f.instance, "values": dict(sorted(f.values.items()))} for f in rows],
+        "forms": [
+            {
+                "visit": f.visit,
+                "form": f.form,
+                "version": f.version,
+                "instance": f.instance,
+                "values": dict(sorted(f.values.items())),
+            }
+            for f in rows
+        ],
     }
     return json.dumps(document, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

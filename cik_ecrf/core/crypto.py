@@ -56,7 +56,13 @@ def login_key(password: str, params: KdfParams) -> tuple[dict[str, object], byte
     password can still add a keyring entry the user opens offline (`wrap_with_key`).
     """
     salt = os.urandom(16)
-    kdf = {"alg": "argon2id", "t": params.time_cost, "m": params.memory_kib, "p": params.parallelism, "salt": _b64(salt)}
+    kdf = {
+        "alg": "argon2id",
+        "t": params.time_cost,
+        "m": params.memory_kib,
+        "p": params.parallelism,
+        "salt": _b64(salt),
+    }
     return kdf, _derive(password, salt, params)
 
 
@@ -77,6 +83,8 @@ def unwrap(entry: dict[str, object], password: str, associated: bytes) -> bytes 
     params = KdfParams(int(kdf["t"]), int(kdf["m"]), int(kdf["p"]))
     key = _derive(password, base64.b64decode(str(kdf["salt"])), params)
     try:
-        return AESGCM(key).decrypt(base64.b64decode(str(entry["nonce"])), base64.b64decode(str(entry["wrapped"])), associated)
+        return AESGCM(key).decrypt(
+            base64.b64decode(str(entry["nonce"])), base64.b64decode(str(entry["wrapped"])), associated
+        )
     except InvalidTag:
         return None

@@ -12,21 +12,42 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from .selftest import version_text  # installer (issue 7): light, stdlib only
-from .cli_pdf import add_pdf_commands, run_pdf_command  # ---- signatures and PDFs (issue 6)
-from .cli_store import add_store_commands, run_store_command
-from .cli_sync import add_sync_commands, run_sync_command  # central server and sync (issue 5)
-from .cli_server import add_server_commands, run_server_command
+from ..selftest import version_text  # installer (issue 7): light, stdlib only
+from .pdf import add_pdf_commands, run_pdf_command  # ---- signatures and PDFs (issue 6)
+from .server import add_server_commands, run_server_command
+from .store import add_store_commands, run_store_command
+from .sync import add_sync_commands, run_sync_command  # central server and sync (issue 5)
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cik-ecrf", description="Electronic case report forms for trial NCT06389305.")
-    parser.add_argument("--version", action="version", version=version_text())  # a bundle adds its build stamp (issue 7)
-    parser.add_argument("--data-dir", type=Path, default=None, dest="client_data_dir", help="with no command: the store the client opens (default: the user data directory)")
-    parser.add_argument("--demo", action="store_true", help="with no command: open the client on a throw-away store with example subjects")
-    parser.add_argument("--language", choices=["en", "zh"], default=None, help="with no command: the client's language (default: the laptop's setting, else English)")
+    parser.add_argument(
+        "--version", action="version", version=version_text()
+    )  # a bundle adds its build stamp (issue 7)
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        dest="client_data_dir",
+        help="with no command: the store the client opens (default: the user data directory)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="with no command: open the client on a throw-away store with example subjects",
+    )
+    parser.add_argument(
+        "--language",
+        choices=["en", "zh"],
+        default=None,
+        help="with no command: the client's language (default: the laptop's setting, else English)",
+    )
     # --- installer (issue 7): an installed bundle checks itself ---
-    parser.add_argument("--self-test", action="store_true", help="check this installation in a temporary directory (forms, encrypted store and migrations, a form drawn offscreen, a PDF) and exit 0, or 1 naming the failed step")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation in a temporary directory (forms, encrypted store and migrations, a form drawn offscreen, a PDF) and exit 0, or 1 naming the failed step",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     forms = sub.add_parser("forms", help="work with the form definitions")
     forms_sub = forms.add_subparsers(dest="forms_command", metavar="ACTION", required=True)
@@ -36,17 +57,24 @@ def _parser() -> argparse.ArgumentParser:
     add_pdf_commands(sub, common)  # ---- signatures and PDFs (issue 6)
     add_sync_commands(sub, common)  # ---- central server and sync (issue 5)
     add_server_commands(sub)
-    elig = sub.add_parser("eligibility", parents=[common], help="evaluate the eligibility criteria of crf-spec section 4")
+    elig = sub.add_parser(
+        "eligibility", parents=[common], help="evaluate the eligibility criteria of crf-spec section 4"
+    )
     elig.add_argument("subject", nargs="?", help="a stored subject (or give --values)")
-    elig.add_argument("--values", type=Path, metavar="FILE.json", help='screening forms as {"form_id": {"FIELD": value}}; - reads stdin')
+    elig.add_argument(
+        "--values",
+        type=Path,
+        metavar="FILE.json",
+        help='screening forms as {"form_id": {"FIELD": value}}; - reads stdin',
+    )
     elig.add_argument("--json", action="store_true", help="print the result as JSON")
     elig.add_argument("--forms", type=Path, help="definitions directory (default: the shipped forms)")
     return parser
 
 
 def _forms_check(directory: Path | None) -> int:
-    from .definitions.errors import DefinitionErrors
-    from .definitions.loader import default_forms_dir, load_study
+    from ..definitions.errors import DefinitionErrors
+    from ..definitions.loader import default_forms_dir, load_study
 
     started = time.perf_counter()
     try:
@@ -57,8 +85,10 @@ def _forms_check(directory: Path | None) -> int:
         print(f"{len(exc.errors)} error(s) in {directory or default_forms_dir()}", file=sys.stderr)
         return 1
     elapsed = (time.perf_counter() - started) * 1000
-    print(f"OK: {len(study.forms)} forms, {study.field_count()} fields, {study.rule_count()} rules, "
-          f"{len(study.study.visits)} visits, {len(study.study.codelists)} code lists ({elapsed:.0f} ms)")
+    print(
+        f"OK: {len(study.forms)} forms, {study.field_count()} fields, {study.rule_count()} rules, "
+        f"{len(study.study.visits)} visits, {len(study.study.codelists)} code lists ({elapsed:.0f} ms)"
+    )
     return 0
 
 
@@ -66,13 +96,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if args.self_test:  # installer (issue 7)
-        from .selftest import main as self_test
+        from ..selftest import main as self_test
 
         return self_test()
     if args.command == "forms":
         return _forms_check(args.directory)
     if args.command == "eligibility" and args.values is not None:
-        from .eligibility_cli import run_eligibility
+        from .eligibility import run_eligibility
 
         return run_eligibility(args.values, args.json, args.forms)
     if args.command == "eligibility" and args.subject is None:
@@ -85,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_pdf_command(args)
     if args.command is not None:
         return run_store_command(args)
-    from .cli_store import default_data_dir
-    from .ui.launch import run_client
+    from ..ui.launch import run_client
+    from .common import default_data_dir
 
     return run_client(args.client_data_dir or default_data_dir(), args.language, args.demo)

@@ -13,13 +13,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .definitions.errors import DefinitionErrors
-from .definitions.expr.types import ref_name
-from .definitions.loader import load_study
-from .definitions.spec import StudyDefinition
-from .rules import Clock, EligibilityResult, RulesEngine, SubjectData
-from .rules.coerce import Unreadable, read_rows, read_scalar
-from .rules.jsonvalues import to_json
+from ..definitions.errors import DefinitionErrors
+from ..definitions.expr.types import ref_name
+from ..definitions.loader import load_study
+from ..definitions.spec import StudyDefinition
+from ..rules import Clock, EligibilityResult, RulesEngine, SubjectData
+from ..rules.coerce import Unreadable, read_rows, read_scalar
+from ..rules.jsonvalues import to_json
 
 SCREENING = "screening"
 ELIGIBILITY_FORM = "eligibility"
@@ -48,7 +48,7 @@ def _read_values(path: Path) -> tuple[Any, str]:
 def screening_subject(study: StudyDefinition, data: Any, display: str) -> SubjectData:
     """Check the values file against the screening forms; every problem is collected."""
     if not isinstance(data, dict):
-        raise BadInput([f"{display}: $: expected an object of forms, {{\"form_id\": {{\"FIELD\": value}}}}"])
+        raise BadInput([f'{display}: $: expected an object of forms, {{"form_id": {{"FIELD": value}}}}'])
     allowed = study.forms_at(SCREENING)
     problems: list[str] = []
     forms: dict[tuple[str, str], dict[str, Any]] = {}
@@ -82,11 +82,15 @@ def screening_subject(study: StudyDefinition, data: Any, display: str) -> Subjec
     return SubjectData.of(forms)
 
 
-def _derived_disagreements(engine: RulesEngine, subject: SubjectData, data: dict[str, Any], display: str, clock: Clock) -> list[str]:
+def _derived_disagreements(
+    engine: RulesEngine, subject: SubjectData, data: dict[str, Any], display: str, clock: Clock
+) -> list[str]:
     problems: list[str] = []
     for (visit, form_id), instances in subject.forms.items():
         form = engine.study.forms[form_id]
-        derived = {f: v for f, v in instances[0].items() if f in form.fields and form.fields[f].definition.type == "derived"}
+        derived = {
+            f: v for f, v in instances[0].items() if f in form.fields and form.fields[f].definition.type == "derived"
+        }
         if not derived:
             continue
         computed_values = engine.evaluate(form_id, visit, instances[0], subject, clock).values  # once per form

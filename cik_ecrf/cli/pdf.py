@@ -11,19 +11,31 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .cli_store import _open, _Usage
+from ..pdf import record_pdf, verify_record
+from .common import Usage, open_store
 
 MEANING_CODES = ("author", "review", "approve")
 
 
 def add_pdf_commands(sub: Any, common: argparse.ArgumentParser) -> None:
-    sign = sub.add_parser("sign", parents=[common], help="sign a form, a visit or a casebook (investigators; re-enter your password)")
+    sign = sub.add_parser(
+        "sign", parents=[common], help="sign a form, a visit or a casebook (investigators; re-enter your password)"
+    )
     sign.add_argument("subject")
     sign.add_argument("visit", nargs="?", help="sign this visit (all its forms), or with FORM one form")
     sign.add_argument("form", nargs="?")
-    sign.add_argument("--meaning", required=True, choices=MEANING_CODES, help="author: I wrote it; review: I reviewed it; approve: I reviewed and approve it")
+    sign.add_argument(
+        "--meaning",
+        required=True,
+        choices=MEANING_CODES,
+        help="author: I wrote it; review: I reviewed it; approve: I reviewed and approve it",
+    )
 
-    pdf = sub.add_parser("pdf", parents=[common], help="print a form, a visit or a casebook as PDF; --blank: the blank CRF set; `pdf verify FILE.pdf`: check a printout against the store")
+    pdf = sub.add_parser(
+        "pdf",
+        parents=[common],
+        help="print a form, a visit or a casebook as PDF; --blank: the blank CRF set; `pdf verify FILE.pdf`: check a printout against the store",
+    )
     pdf.add_argument("subject", nargs="?", help="the subject to print, or `verify`")
     pdf.add_argument("visit", nargs="?", help="print this visit only (with `verify`: the PDF file)")
     pdf.add_argument("form", nargs="?", help="print this form of the visit only")
@@ -34,8 +46,8 @@ def add_pdf_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def run_pdf_command(args: argparse.Namespace) -> int:
-    from .definitions.errors import DefinitionErrors
-    from .store.errors import StoreError
+    from ..definitions.errors import DefinitionErrors
+    from ..store.errors import StoreError
 
     try:
         if args.command == "sign":
@@ -49,40 +61,44 @@ def run_pdf_command(args: argparse.Namespace) -> int:
         for error in exc.errors:
             print(error, file=sys.stderr)
         return 1
-    except (StoreError, _Usage) as exc:
+    except (StoreError, Usage) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 
 
 def _write(path: Path | None, data: bytes) -> Path:
     if path is None:
-        raise _Usage("pdf: say where to write it with -o FILE.pdf")
+        raise Usage("pdf: say where to write it with -o FILE.pdf")
     try:
         path.write_bytes(data)
     except OSError as exc:
-        raise _Usage(f"{path}: cannot write: {exc.strerror}") from None
+        raise Usage(f"{path}: cannot write: {exc.strerror}") from None
     return path
 
 
 def _sign(args: argparse.Namespace) -> int:
-    opened, password = _open(args)
+    opened, password = open_store(args)
     with opened as store:
-        result = store.sign(args.subject, args.visit, args.form, meaning=args.meaning, username=args.user, password=password)
+        result = store.sign(
+            args.subject, args.visit, args.form, meaning=args.meaning, username=args.user, password=password
+        )
     s = result.signature
-    print(f"signed {s.scope} {' / '.join(x for x in (s.subject, s.visit, s.form) if x)} ({len(result.signed)} form(s)) as {s.full_name} ({s.role}) at {s.signed_at()}")
+    print(
+        f"signed {s.scope} {' / '.join(x for x in (s.subject, s.visit, s.form) if x)} ({len(result.signed)} form(s)) as {s.full_name} ({s.role}) at {s.signed_at()}"
+    )
     print(f"meaning: {s.meaning_text('en')}")
     print(f"content SHA-256: {s.content_hash}")
     return 0
 
 
 def _blank(args: argparse.Namespace) -> int:
-    from .definitions.loader import load_study
-    from .pdf import blank_crf_pdf
+    from ..definitions.loader import load_study
+    from ..pdf import blank_crf_pdf
 
     if args.subject is not None:
-        raise _Usage("pdf --blank prints every form empty; it takes no SUBJECT")
+        raise Usage("pdf --blank prints every form empty; it takes no SUBJECT")
     if args.output is None:
-        raise _Usage("pdf: say where to write it with -o FILE.pdf")
+        raise Usage("pdf: say where to write it with -o FILE.pdf")
     path = _write(args.output, blank_crf_pdf(load_study(args.forms)))
     print(f"wrote the blank CRF set to {path}")
     return 0
@@ -90,12 +106,12 @@ def _blank(args: argparse.Namespace) -> int:
 
 def _print(args: argparse.Namespace) -> int:
     if args.subject is None:
-        raise _Usage("pdf needs a SUBJECT [VISIT [FORM]], --blank, or `verify FILE.pdf`")
+        raise Usage("pdf needs a SUBJECT [VISIT [FORM]], --blank, or `verify FILE.pdf`")
     if args.output is None:
-        raise _Usage("pdf: say where to write it with -o FILE.pdf")
-    opened, _ = _open(args)
+        raise Usage("pdf: say where to write it with -o FILE.pdf")
+    opened, _ = open_store(args)
     with opened as store:
-        data = store.pdf(args.subject, args.visit, args.form, audit_appendix=args.audit)
+        data = record_pdf(store, args.subject, args.visit, args.form, audit_appendix=args.audit)
     path = _write(args.output, data)
     print(f"wrote {path}")
     return 0
@@ -103,24 +119,30 @@ def _print(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     if args.visit is None or args.form is not None:
-        raise _Usage("usage: cik-ecrf pdf verify FILE.pdf")
+        raise Usage("usage: cik-ecrf pdf verify FILE.pdf")
     source = Path(args.visit)
     try:
         data = source.read_bytes()
     except OSError as exc:
-        raise _Usage(f"{source}: cannot read: {exc.strerror}") from None
-    from .store.errors import AuthError, StoreError
+        raise Usage(f"{source}: cannot read: {exc.strerror}") from None
+    from ..store.errors import AuthError, StoreError
 
-    opened, _ = _open(args)
+    opened, _ = open_store(args)
     with opened as store:
         try:
-            result = store.verify_pdf(data)
+            result = verify_record(store, data)
         except AuthError:
             raise
         except StoreError as exc:
-            raise _Usage(f"{source}: {exc}") from None
+            raise Usage(f"{source}: {exc}") from None
     for s in result.signatures:
-        state = "valid" if s.active and s.content_hash == result.current_hash else "CLEARED (needs re-signing)" if not s.active else "over other content"
+        state = (
+            "valid"
+            if s.active and s.content_hash == result.current_hash
+            else "CLEARED (needs re-signing)"
+            if not s.active
+            else "over other content"
+        )
         print(f"  signature: {s.full_name} ({s.role}), {s.meaning}, {s.signed_at()}: {state}")
     if not result.matches:
         print(f"{source}: {result.message}", file=sys.stderr)

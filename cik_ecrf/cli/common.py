@@ -1,0 +1,42 @@
+"""What every verb group shares: the data directory, passwords, opening the store as a user, and the
+user-mistake exception that the verbs turn into one line on stderr and exit 1."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+
+def default_data_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(os.environ.get("CIK_ECRF_DATA_DIR") or user_data_dir("cik-ecrf", appauthor=False))
+
+
+def read_password(variable: str, prompt: str, confirm: bool = False) -> str:
+    value = os.environ.get(variable)
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise Usage(f"no password: set {variable} or run in a terminal to be asked")
+    first = getpass.getpass(prompt)
+    if confirm and getpass.getpass("Again: ") != first:
+        raise Usage("the two passwords differ")
+    return first
+
+
+class Usage(Exception):
+    pass
+
+
+def open_store(args: argparse.Namespace):
+    from ..store.api import Store
+
+    if not args.user:
+        raise Usage("--user is required")
+    password = read_password("CIK_ECRF_PASSWORD", f"Password for {args.user}: ")
+    store = Store.open(args.data_dir or default_data_dir(), args.user, password)
+    return store, password
