@@ -12,6 +12,11 @@ Status of a subject (issue 4, item 3), the first that applies:
 
 Visit windows come from `definitions.schedule.visit_window` with the anchors D0 (date part of the
 first infusion.INFSTDTC), eligibility (eligibility.IEDAT) and consent (consent.ICFDAT).
+
+A visit is done when every one of its forms is complete, signed or locked: one saved form (consent at
+screening) starts a visit, it does not finish it. The next visit is the first visit not done, counted
+from the last visit that has data (a visit missed earlier does not hold the list back for ever, but it
+stays flagged); every visit not done whose window has closed is overdue, not only the next one.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ FormStatus = Literal["not started", "draft", "complete", "signed", "locked"]
 
 SUBJECT_STATUSES: tuple[SubjectStatus, ...] = ("screening", "eligible", "randomized", "in follow-up", "ended")
 FORM_STATUSES: tuple[FormStatus, ...] = ("not started", "draft", "complete", "signed", "locked")
+FINISHED: frozenset[str] = frozenset({"complete", "signed", "locked"})
 
 # A visit's date, read from its forms (the first of these found, earliest value across the visit's forms).
 VISIT_DATE_FIELDS = ("INFSTDTC", "VSDAT", "LBDAT", "BMDAT", "RSDAT", "CPDAT", "LKADAT", "ICFDAT", "IEDAT", "RANDDTC")
@@ -71,7 +77,8 @@ class SubjectRow:
     d0: dt.date | None  # date part of the first infusion start
     next_visit: str | None  # the first scheduled visit after the last one with data; None when ended or done
     next_window: VisitWindow | None  # its window, when its anchor date is known
-    overdue: bool  # today is after the latest day of that window
+    overdue: bool  # some visit not done is past the latest day of its window (the next one or another)
+    overdue_visits: tuple[str, ...] = ()  # every such visit, in schedule order
 
     @property
     def due(self) -> dt.date | None:
@@ -100,6 +107,12 @@ class VisitRow:
     window: VisitWindow | None
     date: dt.date | None  # the visit's date as read from its forms
     window_status: WindowStatus | None  # early / in window / late, when both date and window are known
+    done: bool = False  # every form of the visit is complete, signed or locked
+    overdue: bool = False  # not done, and today is past the latest day of its window
+
+    @property
+    def started(self) -> bool:
+        return any(c.instances for c in self.cells)
 
     def cell(self, form: str) -> FormCell | None:
         return next((c for c in self.cells if c.form == form), None)
@@ -135,8 +148,9 @@ class ScheduleGrid:
     rows: tuple[VisitRow, ...]  # every visit of the schedule except the subject-level logs
     logs: tuple[LogEntry, ...]
     next_visit: str | None
-    overdue: bool
+    overdue: bool  # some visit is overdue (see `overdue_visits`)
     warnings_evaluated: bool = True
+    overdue_visits: tuple[str, ...] = ()
 
     def row(self, visit: str) -> VisitRow:
         return next(r for r in self.rows if r.visit == visit)
@@ -245,19 +259,48 @@ def _status(store: Store, session: Session, subject: Subject, insts: Sequence[_I
     return "screening"
 
 
-def _next_visit(
+def _done_visits(study: StudyDefinition, insts: Sequence[_Inst]) -> set[str]:
+    """Scheduled visits whose every form exists with every instance complete, signed or locked."""
+    by_visit: dict[str, dict[str, list[str]]] = {}
+    for inst in insts:
+        by_visit.setdefault(inst.visit, {}).setdefault(inst.form, []).append(inst.status)
+    done = set()
+    for visit, forms in by_visit.items():
+        if visit in (SUBJECT_VISIT, UNSCHEDULED_VISIT):
+            continue
+        wanted = study.forms_at(visit)
+        if all(f in forms and all(s in FINISHED for s in forms[f]) for f in wanted):
+            done.add(visit)
+    return done
+
+
+@dataclass(frozen=True)
+class _Due:
+    next_visit: str | None
+    next_window: VisitWindow | None
+    overdue_visits: tuple[str, ...]
+
+
+def _due(
     study: StudyDefinition, insts: Sequence[_Inst], status: SubjectStatus, anchors: dict[str, dt.date], today: dt.date
-) -> tuple[str | None, VisitWindow | None, bool]:
+) -> _Due:
+    """The next visit (first not done from the last visit with data) and every overdue visit."""
     if status == "ended":
-        return None, None, False
+        return _Due(None, None, ())
     scheduled = _scheduled(study)
     with_data = {i.visit for i in insts}
-    last = max((n for n, v in enumerate(scheduled) if v in with_data), default=-1)
-    if last + 1 >= len(scheduled):
-        return None, None, False
-    visit = scheduled[last + 1]
-    window = visit_window(study.visit(visit), anchors)
-    return visit, window, window is not None and today > window.latest
+    done = _done_visits(study, insts)
+    last = max((n for n, v in enumerate(scheduled) if v in with_data), default=0)
+    visit = next((v for v in scheduled[last:] if v not in done), None)
+    overdue = []
+    for candidate in scheduled:
+        if candidate in done:
+            continue
+        window = visit_window(study.visit(candidate), anchors)
+        if window is not None and today > window.latest:
+            overdue.append(candidate)
+    window = visit_window(study.visit(visit), anchors) if visit else None
+    return _Due(visit, window, tuple(overdue))
 
 
 def subject_rows(store: Store, today: dt.date | None = None) -> list[SubjectRow]:
@@ -272,8 +315,18 @@ def subject_rows(store: Store, today: dt.date | None = None) -> list[SubjectRow]
             insts = by_subject.get(subject.id, [])
             status = _status(store, session, subject, insts, today)
             anchors = _anchors(insts)
-            visit, window, overdue = _next_visit(store.study, insts, status, anchors, today)
-            rows.append(SubjectRow(subject.number, status, anchors.get("D0"), visit, window, overdue))
+            due = _due(store.study, insts, status, anchors, today)
+            rows.append(
+                SubjectRow(
+                    subject.number,
+                    status,
+                    anchors.get("D0"),
+                    due.next_visit,
+                    due.next_window,
+                    bool(due.overdue_visits),
+                    due.overdue_visits,
+                )
+            )
         return rows
 
 
@@ -334,6 +387,8 @@ def schedule_grid(store: Store, number: str, today: dt.date | None = None, with_
             errors = sum(issues.get(i.id, (0, 0))[1] for i in found)
             return FormCell(form, _aggregate(i.status for i in found), tuple(i.id for i in found), warnings, errors)
 
+        due = _due(study, insts, status, anchors, today)
+        done = _done_visits(study, insts)
         columns: list[str] = []
         rows: list[VisitRow] = []
         for visit in study.visit_ids():
@@ -352,6 +407,8 @@ def schedule_grid(store: Store, number: str, today: dt.date | None = None, with_
                     window,
                     date,
                     window.status(date) if window and date else None,
+                    visit in done,
+                    visit in due.overdue_visits,
                 )
             )
         logs = []
@@ -363,7 +420,6 @@ def schedule_grid(store: Store, number: str, today: dt.date | None = None, with_
                 for i in found
             )
             logs.append(LogEntry(form, study.forms[form].repeating, _aggregate(i.status for i in found), entries))
-        visit, window, overdue = _next_visit(study, insts, status, anchors, today)
         return ScheduleGrid(
             number,
             status,
@@ -371,7 +427,8 @@ def schedule_grid(store: Store, number: str, today: dt.date | None = None, with_
             tuple(columns),
             tuple(rows),
             tuple(logs),
-            visit,
-            overdue,
+            due.next_visit,
+            bool(due.overdue_visits),
             data is not None or not insts,
+            due.overdue_visits,
         )

@@ -263,16 +263,58 @@ def test_d0_is_the_first_infusion_date(store: Store) -> None:
     assert rows["S-ELIG"].d0 is None and rows["S-SCREEN"].d0 is None
 
 
-def test_next_visit_after_d1_is_d2_due_from_d0(store: Store) -> None:
-    row = rows_by_number(store, dt.date(2025, 4, 3))["S-FU"]
-    assert row.next_visit == "D2"
-    assert row.due == D0 + dt.timedelta(days=2)
+def test_next_visit_stays_at_d1_while_only_one_of_its_forms_is_saved(store: Store) -> None:
+    row = rows_by_number(store, dt.date(2025, 4, 2))["S-FU"]
+    assert row.next_visit == "D1"  # vitals saved, labs and CRS/ICANS not yet
+    assert row.due == D0 + dt.timedelta(days=1)
     assert (row.next_window.earliest, row.next_window.latest) == (row.due, row.due)  # D1…D7 windows are ±0
-    assert row.overdue is False
 
 
-def test_overdue_once_today_is_past_the_window(store: Store) -> None:
-    assert rows_by_number(store, dt.date(2025, 4, 4))["S-FU"].overdue is True
+def test_every_overdue_visit_is_flagged_not_only_the_next(store: Store) -> None:
+    row = rows_by_number(store, dt.date(2025, 4, 5))["S-FU"]
+    assert row.overdue is True
+    # never randomized; baseline and D0 vitals missing; D1 partial; D2 and D3 past their day (D4 is today)
+    assert row.overdue_visits == ("randomization", "baseline", "D0", "D1", "D2", "D3")
+    grid = schedule_grid(store, "S-FU", dt.date(2025, 4, 5))
+    assert grid.overdue_visits == row.overdue_visits
+    assert [r.visit for r in grid.rows if r.overdue] == list(row.overdue_visits)
+    assert not grid.row("D4").overdue and not grid.row("screening").overdue
+
+
+def test_overdue_once_today_is_past_the_window(tmp_path: Path, study: Any) -> None:
+    directory = tmp_path / "store"
+    store_with_nurse(directory, study, "OD", ADMIN, NURSE)
+    with Store.open(directory, NURSE[0], NURSE[2], study) as opened:
+        opened.add_subject("S-1")
+        opened.save(SaveRequest("S-1", "D0", "infusion", infusion()))
+        opened.save(SaveRequest("S-1", "D0", "vitals", vitals(D0)))
+        on_time = rows_by_number(opened, D0)["S-1"]
+        assert on_time.next_visit == "D1"  # D0 (infusion and vitals) done
+        assert "D1" not in on_time.overdue_visits
+        late = rows_by_number(opened, D0 + dt.timedelta(days=2))["S-1"]
+        assert late.next_visit == "D1" and late.overdue is True and "D1" in late.overdue_visits
+
+
+def test_next_visit_moves_on_only_when_every_form_of_the_visit_is_complete(tmp_path: Path, study: Any) -> None:
+    directory = tmp_path / "store"
+    store_with_nurse(directory, study, "NV", ADMIN, NURSE)
+    with Store.open(directory, NURSE[0], NURSE[2], study) as opened:
+        opened.add_subject("S-1")
+        opened.save(SaveRequest("S-1", "D0", "infusion", infusion()))
+        opened.save(SaveRequest("S-1", "D1", "vitals", vitals(D0 + dt.timedelta(days=1))))
+        assert rows_by_number(opened, D0)["S-1"].next_visit == "D1"
+        server_write(opened, "S-1", "D1", "labs", {"LBDAT": "2025-04-02"})
+        server_write(opened, "S-1", "D1", "crs_icans", {}, status="draft")
+        assert rows_by_number(opened, D0)["S-1"].next_visit == "D1"  # one form still a draft
+        assert not schedule_grid(opened, "S-1", D0).row("D1").done
+        with opened.unit_of_work() as session:
+            session.connection().exec_driver_sql(
+                "UPDATE form_instance SET status = 'signed' WHERE id = 'srv-S-1-D1-crs_icans'"
+            )
+        assert rows_by_number(opened, D0)["S-1"].next_visit == "D2"
+        grid = schedule_grid(opened, "S-1", D0)
+        assert grid.row("D1").done and grid.next_visit == "D2"
+        assert grid.row("D1").cell("crs_icans").status == "signed"  # signed shows as signed, not complete
 
 
 def test_randomization_due_within_seven_days_of_eligibility(store: Store) -> None:
@@ -314,6 +356,14 @@ def test_grid_cell_statuses_draft_complete_not_started(store: Store) -> None:
     assert screening.cell("consent").instance is not None and screening.cell("prior_cart").instance is None
     assert all(c.status == "not started" for row in grid.rows[1:] for c in row.cells)
     assert grid.status == "screening" and grid.d0 is None
+    assert screening.started and not screening.done  # consent alone does not finish screening
+    assert grid.next_visit == "screening"
+
+
+def test_screening_is_done_only_when_every_screening_form_is(store: Store) -> None:
+    assert schedule_grid(store, "S-ELIG", dt.date(2025, 3, 5)).row("screening").done
+    assert not schedule_grid(store, "S-SCREEN", dt.date(2025, 3, 5)).row("screening").done
+    assert rows_by_number(store, dt.date(2025, 3, 5))["S-ELIG"].next_visit == "randomization"
 
 
 def test_grid_has_every_visit_and_form_columns_in_schedule_order(store: Store) -> None:
@@ -353,7 +403,8 @@ def test_grid_windows_from_d0_and_visit_dates(store: Store) -> None:
     assert d14.date is None and d14.window_status is None
     screening = grid.row("screening")
     assert screening.date == CONSENT and screening.window_status == "in window"  # D−42 … D−15
-    assert grid.next_visit == "D2" and grid.overdue is False
+    assert screening.done and not d0.done and d0.started and not d14.started
+    assert grid.next_visit == "D1"
 
 
 def test_grid_logs(store: Store) -> None:
