@@ -32,6 +32,19 @@ class Usage(Exception):
     pass
 
 
+#: the longest message line printed: a refusal names the problem, it never echoes a 5 MB value back
+MAX_LINE = 400
+
+
+def bounded(text: object, limit: int = MAX_LINE) -> str:
+    """One line of at most `limit` characters (plus a note of what was cut), safe for any terminal."""
+    line = " ".join(str(text).split("\n"))
+    line = line.encode("utf-8", "backslashreplace").decode("utf-8")  # a lone surrogate cannot reach stderr
+    if len(line) <= limit:
+        return line
+    return f"{line[:limit]}… ({len(line) - limit} more characters)"
+
+
 def open_store(args: argparse.Namespace):
     from ..store.api import Store
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from .common import Usage, default_data_dir, open_store, read_password
+from .common import Usage, bounded, default_data_dir, open_store, read_password
 
 
 def add_store_commands(sub: Any) -> None:
@@ -83,19 +83,110 @@ def add_store_commands(sub: Any) -> None:
     return common
 
 
+#: a values file is one form's values: anything larger is a mistake, refused before it is parsed
+MAX_VALUES_BYTES = 4 * 1024 * 1024
+#: objects and lists nested deeper than any form (a repeating group is an array of objects)
+MAX_NESTING = 32
+#: digits in one JSON number (Python refuses int() past 4,300 digits; no field needs a tenth of that)
+MAX_DIGITS = 100
+
+
 def _read_values(spec: str) -> dict[str, Any]:
+    """The values file as an object of field values, or a `Usage` line saying where and what is wrong.
+
+    Read as bytes and decoded here, so that invalid UTF-8, a byte-order mark, deep nesting, huge
+    numbers and lone surrogates each end as one bounded line, never a traceback.
+    """
     name = "<stdin>" if spec == "-" else spec
     try:
-        text = sys.stdin.read() if spec == "-" else Path(spec).read_text(encoding="utf-8")
+        if spec == "-":
+            stream = getattr(sys.stdin, "buffer", None)  # a text stream (a test's StringIO) has no bytes
+            raw = (
+                stream.read(MAX_VALUES_BYTES + 1)
+                if stream
+                else sys.stdin.read(MAX_VALUES_BYTES + 1).encode("utf-8", "surrogatepass")
+            )
+        else:
+            with open(spec, "rb") as handle:
+                raw = handle.read(MAX_VALUES_BYTES + 1)
     except OSError as exc:
         raise Usage(f"{name}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_VALUES_BYTES:
+        raise Usage(f"{name}: larger than {MAX_VALUES_BYTES // (1024 * 1024)} MB; one form's values are far smaller")
     try:
-        data = json.loads(text, parse_float=Decimal)
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows editors write one) is accepted
+    except UnicodeDecodeError as exc:
+        raise Usage(f"{name}: not UTF-8 text (invalid byte 0x{raw[exc.start]:02x} at offset {exc.start})") from None
+    depth = _nesting(text)
+    if depth > MAX_NESTING:
+        raise Usage(f"{name}: objects or lists nested {depth} deep; a form's values nest at most {MAX_NESTING} deep")
+    try:
+        data = json.loads(text, parse_float=_number, parse_int=_number)
     except json.JSONDecodeError as exc:
         raise Usage(f"{name}:{exc.lineno}:{exc.colno}: malformed JSON: {exc.msg}") from None
+    except ValueError as exc:
+        raise Usage(f"{name}: {exc}") from None
     if not isinstance(data, dict):
         raise Usage(f'{name}: expected an object of field values, {{"FIELD": value}}')
+    where = _lone_surrogate(data)
+    if where is not None:
+        raise Usage(f"{name}: {where}: text with a lone surrogate (\\ud800–\\udfff) is not valid Unicode")
     return data
+
+
+def _number(text: str) -> Decimal | int:
+    """Numbers as Decimal (floats) and int, bounded before conversion: a 5,000-digit integer is a line, not a crash."""
+    digits = sum(c.isdigit() for c in text)
+    if digits > MAX_DIGITS:
+        raise ValueError(f"a number with {digits} digits (at most {MAX_DIGITS})")
+    if any(c in text for c in ".eE"):
+        return Decimal(text)
+    return int(text)
+
+
+def _nesting(text: str) -> int:
+    """The deepest nesting of brackets outside strings: checked before parsing, which recurses."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_NESTING:
+                    return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _lone_surrogate(value: Any, path: str = "") -> str | None:
+    """The path of the first key or text holding a lone surrogate (JSON allows `\\ud800`; UTF-8 does not)."""
+    if isinstance(value, str):
+        return (path or "a value") if any("\ud800" <= c <= "\udfff" for c in value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else key
+            if any("\ud800" <= c <= "\udfff" for c in key):
+                return f"{path or 'the object'}: a key"
+            found = _lone_surrogate(item, inner)
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _lone_surrogate(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
 
 
 def run_store_command(args: argparse.Namespace) -> int:
@@ -105,10 +196,10 @@ def run_store_command(args: argparse.Namespace) -> int:
         return _dispatch(args)
     except ValidationFailed as exc:
         for line in exc.lines:
-            print(line, file=sys.stderr)
+            print(bounded(line), file=sys.stderr)
         return 1
     except (StoreError, Usage) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {bounded(exc)}", file=sys.stderr)
         return 1
 
 
@@ -123,6 +214,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         info = Store.init(directory, args.site, args.admin, password, args.full_name, args.device_code)
         print(f"created store {info.store_id} for site {info.site} (device {info.device_code}) in {directory}")
         return 0
+    values = _read_values(args.values) if command == "enter" else None  # a bad file is refused before any login
     opened, password = open_store(args)
     with opened as store:
         if command == "user" and args.user_command == "role":
@@ -152,7 +244,7 @@ def _dispatch(args: argparse.Namespace) -> int:
                     args.subject,
                     args.visit,
                     args.form,
-                    _read_values(args.values),
+                    values or {},
                     args.draft,
                     args.instance,
                     args.reason,
