@@ -284,12 +284,15 @@ class _Due:
 def _due(
     study: StudyDefinition, insts: Sequence[_Inst], status: SubjectStatus, anchors: dict[str, dt.date], today: dt.date
 ) -> _Due:
-    """The next visit (first not done from the last visit with data) and every overdue visit."""
-    if status == "ended":
+    """The next visit (first not done from the last visit with data) and every overdue visit.
+
+    Nothing is due for an ended subject, nor for a screen failure (screening done, still not eligible).
+    """
+    done = _done_visits(study, insts)
+    if status == "ended" or (status == "screening" and "screening" in done):
         return _Due(None, None, ())
     scheduled = _scheduled(study)
     with_data = {i.visit for i in insts}
-    done = _done_visits(study, insts)
     last = max((n for n, v in enumerate(scheduled) if v in with_data), default=0)
     visit = next((v for v in scheduled[last:] if v not in done), None)
     overdue = []

@@ -336,6 +336,11 @@ def test_ended_subject_has_nothing_due(store: Store) -> None:
     assert (row.next_visit, row.due, row.overdue) == (None, None, False)
 
 
+def test_screen_failure_has_nothing_due(store: Store) -> None:
+    row = rows_by_number(store, dt.date(2026, 1, 1))["S-NOTELIG"]
+    assert (row.status, row.next_visit, row.overdue_visits) == ("screening", None, ())
+
+
 # ---------------------------------------------------------------------------- schedule grid
 
 

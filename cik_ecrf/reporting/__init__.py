@@ -1,0 +1,1 @@
+"""Study-level reports (no Qt): the numbers behind the client's dashboard and `cik-ecrf report`."""
