@@ -100,7 +100,7 @@ def test_visits_due_and_overdue(report: Dashboard) -> None:
     assert by_visit["D1"] == (1, 1)  # due today for DUE-1; overdue for the demo's infused subject
     assert by_visit["randomization"] == (0, 2)  # the eligible subject's window closed; the infused one never had it
     assert by_visit["screening"] == (0, 1)  # DUE-1 has no screening forms; the screen failure owes nothing
-    assert visits.due == 1 and visits.subjects_overdue == 2
+    assert visits.due == 1 and visits.subjects_overdue == 3  # eligible, infused (demo) and DUE-1
     assert visits.overdue == sum(v.overdue for v in visits.by_visit)
 
 
