@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..server import defaults
+
 
 def _db(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
     parser.add_argument(
@@ -29,6 +31,42 @@ def add_server_commands(sub: Any) -> None:
     server.add_argument("--workers", type=int, default=1, help="server processes sharing the database")
     server.add_argument("--cert", type=Path, help="TLS certificate (PEM); with --key the server speaks HTTPS")
     server.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    server.add_argument(
+        "--max-body-mb",
+        type=_positive,
+        default=defaults.MAX_BODY_MB,
+        help=f"largest request body accepted, in MB (default {defaults.MAX_BODY_MB}); larger ones get 413",
+    )
+    server.add_argument(
+        "--login-failures",
+        type=_positive,
+        default=defaults.LOGIN_FAILURES,
+        help=f"failed passwords for one user name before it is locked out (default {defaults.LOGIN_FAILURES})",
+    )
+    server.add_argument(
+        "--address-failures",
+        type=_positive,
+        default=defaults.ADDRESS_FAILURES,
+        help=f"failed passwords from one address before it is locked out (default {defaults.ADDRESS_FAILURES})",
+    )
+    server.add_argument(
+        "--lockout-minutes",
+        type=_positive,
+        default=defaults.LOCKOUT_MINUTES,
+        help=f"length of a first lockout; each next one in a row lasts twice as long, up to a day (default {defaults.LOCKOUT_MINUTES})",
+    )
+    server.add_argument(
+        "--docs", action="store_true", help="serve the API documentation (/docs, /redoc, /openapi.json)"
+    )
+    server.add_argument(
+        "--log-level",
+        choices=defaults.LOG_LEVELS,
+        default="info",
+        help="security events at this level and above (default info)",
+    )
+    server.add_argument(
+        "--log-file", type=Path, help="append the structured (JSON lines) log here instead of standard error"
+    )
     actions = server.add_subparsers(dest="server_command", metavar="ACTION")
     site = actions.add_parser("site", help="sites").add_subparsers(dest="site_command", metavar="ACTION", required=True)
     site_add = site.add_parser("add", help="add a site")
@@ -57,6 +95,16 @@ def add_server_commands(sub: Any) -> None:
     )
     user_deactivate.add_argument("name")
     _db(user_deactivate, suppress=True)
+    user_unlock = user.add_parser("unlock", help="lift a user's lockout after too many failed passwords")
+    user_unlock.add_argument("name")
+    _db(user_unlock, suppress=True)
+    address = actions.add_parser("address", help="source addresses").add_subparsers(
+        dest="address_command", metavar="ACTION", required=True
+    )
+    address_unlock = address.add_parser("unlock", help="lift an address's lockout after too many failed passwords")
+    address_unlock.add_argument("address")
+    _db(address_unlock, suppress=True)
+    _db(actions.add_parser("lockouts", help="list the user names and addresses locked out now"), suppress=True)
     device = actions.add_parser("device", help="enrolled laptops").add_subparsers(
         dest="device_command", metavar="ACTION", required=True
     )
@@ -66,10 +114,22 @@ def add_server_commands(sub: Any) -> None:
     _db(revoke, suppress=True)
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: a whole number, 1 or more")
+    return int(text)
+
+
 def run_server_command(args: argparse.Namespace) -> int:
+    from ..server import logs
     from ..server.database import ServerError
     from .common import Usage, read_password
 
+    try:
+        logs.configure(args.log_level, args.log_file)
+    except OSError as exc:
+        print(f"error: --log-file {args.log_file}: {exc.strerror}", file=sys.stderr)
+        return 1
     try:
         return _dispatch(args, read_password)
     except (ServerError, Usage) as exc:
@@ -91,6 +151,15 @@ def _dispatch(args: argparse.Namespace, password: Any) -> int:
                 engine, args.name, password("CIK_ECRF_NEW_PASSWORD", f"New password for {args.name}: ", confirm=True)
             )
             print(f"password set for {args.name}; laptops of the site take it at their next sync")
+        elif args.server_command == "user" and args.user_command == "unlock":
+            lifted = admin.unlock_user(engine, args.name)
+            print(f"unlocked {args.name}" if lifted else f"{args.name} was not locked out")
+        elif args.server_command == "address":
+            lifted = admin.unlock_address(engine, args.address)
+            print(f"unlocked {args.address}" if lifted else f"{args.address} was not locked out")
+        elif args.server_command == "lockouts":
+            for key, until in admin.lockouts(engine):
+                print(f"{key.replace(':', ' ', 1)} until {until[:19].replace('T', ' ')} UTC")
         elif args.server_command == "user" and args.user_command == "deactivate":
             admin.set_active(engine, args.name, False)
             print(f"deactivated {args.name}")
@@ -115,22 +184,46 @@ def _dispatch(args: argparse.Namespace, password: Any) -> int:
 
 
 def _serve(url: str, args: argparse.Namespace) -> int:
+    import datetime as dt
+
     import uvicorn
 
+    from ..server import logs
+    from ..server.ratelimit import Limits
+    from ..server.settings import ServerSettings
+
+    settings = ServerSettings(
+        max_body_mb=args.max_body_mb,
+        docs=args.docs,
+        login=Limits(
+            user_failures=args.login_failures,
+            address_failures=args.address_failures,
+            lockout=dt.timedelta(minutes=args.lockout_minutes),
+        ),
+    )
     tls = {"ssl_certfile": str(args.cert), "ssl_keyfile": str(args.key)} if args.cert else {}
     scheme = "https" if tls else "http"
     print(
-        f"CIK-eCRF server on {scheme}://{args.host}:{args.port} ({args.workers} worker(s)); OpenAPI at /openapi.json",
+        f"CIK-eCRF server on {scheme}://{args.host}:{args.port} ({args.workers} worker(s))"
+        + ("; API documentation at /docs" if args.docs else ""),
         file=sys.stderr,
     )
+    # the workers are processes of their own: they read their settings from the environment
     os.environ["CIK_ECRF_SERVER_DATABASE_URL"] = url
+    os.environ.update(settings.to_env())
+    os.environ[logs.LEVEL_ENV] = args.log_level
+    if args.log_file:
+        os.environ[logs.FILE_ENV] = str(args.log_file.resolve())
+    else:
+        os.environ.pop(logs.FILE_ENV, None)
     uvicorn.run(
         "cik_ecrf.server.app:app_from_environment",
         factory=True,
         host=args.host,
         port=args.port,
         workers=args.workers,
-        log_level="warning",
+        log_level="warning" if args.log_level in ("debug", "info") else args.log_level,
+        access_log=False,
         **tls,
     )
     return 0

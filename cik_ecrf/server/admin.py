@@ -1,4 +1,6 @@
-"""Central administration: sites, users (they reach every laptop of their site) and device tokens."""
+"""Central administration: sites, users (they reach every laptop of their site), device tokens and
+lockouts. Security-relevant acts (revocations, unlocks, passwords set, deactivations) are logged as
+structured lines (logs.py), like the server's own events."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..core import crypto
 from ..core.errors import UserError as StoreError
 from ..core.passwords import check_password, check_role, check_username, hash_password
+from . import logs, ratelimit
 from .database import ServerError, now
 from .models import Device, Site, User
 
@@ -75,6 +78,7 @@ def set_password(engine: Engine, username: str, password: str) -> None:
         if user is None:
             raise ServerError(f"no user {username}")
         _set_password(user, password)
+    logs.event("password_set", user=username)
 
 
 def set_active(engine: Engine, username: str, active: bool) -> None:
@@ -84,6 +88,30 @@ def set_active(engine: Engine, username: str, active: bool) -> None:
         if user is None:
             raise ServerError(f"no user {username}")
         user.active = active
+    logs.event("activated" if active else "deactivated", user=username)
+
+
+def unlock_user(engine: Engine, username: str) -> bool:
+    """Lift the lockout on a user name after failed passwords; False when it was not locked."""
+    with Session(engine) as session, session.begin():
+        lifted = ratelimit.unlock(session, ratelimit.user_key(username))
+        if not lifted and session.scalar(select(User.id).where(User.username == username)) is None:
+            raise ServerError(f"no user {username}, and no failed sign-ins under that name")
+    logs.event("unlocked", user=username, lifted=lifted)
+    return lifted
+
+
+def unlock_address(engine: Engine, address: str) -> bool:
+    """Lift the lockout on a source address; False when it was not locked."""
+    with Session(engine) as session, session.begin():
+        lifted = ratelimit.unlock(session, ratelimit.address_key(address))
+    logs.event("unlocked", address=address, lifted=lifted)
+    return lifted
+
+
+def lockouts(engine: Engine) -> list[tuple[str, str]]:
+    with Session(engine) as session:
+        return ratelimit.lockouts(session)
 
 
 def revoke_device(engine: Engine, device_id: str) -> None:
@@ -92,6 +120,9 @@ def revoke_device(engine: Engine, device_id: str) -> None:
         if device is None:
             raise ServerError(f"no device {device_id}")
         device.revoked = True
+        user = session.get(User, device.user_id)
+        what = {"device_code": device.code, "site": device.site_code, "user": user.username if user else device.user_id}
+    logs.event("revoked", device=device_id, **what)
 
 
 def devices(engine: Engine) -> list[tuple[str, str, str, bool]]:

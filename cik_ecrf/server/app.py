@@ -1,9 +1,11 @@
-"""The HTTP API: enrol, push, pull, site users. OpenAPI at /openapi.json.
+"""The HTTP API: enrol, push, pull, site users. OpenAPI at /openapi.json (and /docs) with --docs only.
 
 (No `from __future__ import annotations` here: FastAPI reads the route signatures at run time.)
 
 Each request is one transaction. Refusals are JSON `{"detail": ...}` with 401 (who are you), 403
-(not yours), 409 (taken) or 410 (unknown cursor: pull everything again).
+(not yours), 409 (taken), 410 (unknown cursor: pull everything again), 413 (body too large), 422
+(not the protocol: where and what, never the body sent) or 429 (locked out after failed passwords).
+Token-protected routes check the token before reading the body (limits.py).
 """
 
 import contextlib
@@ -13,10 +15,13 @@ import threading
 from collections.abc import Iterator
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi import Depends, FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
 from .. import __version__
 from ..sync.protocol import (
@@ -33,54 +38,126 @@ from ..sync.protocol import (
     ServerInfo,
     SiteUsers,
 )
-from . import auth
+from . import auth, logs
 from .apply import BatchApplier
 from .database import epoch, make_engine, now, open_database
+from .limits import OPEN_ROUTE_MAX_BODY, BodyLimit
 from .models import Change as ChangeRow
 from .models import SeqCounter, User
+from .settings import ServerSettings
 
 SKEW_WARNING = dt.timedelta(minutes=5)
 PULLED = tuple(sorted(DATA_ACTIONS | SERVER_ACTIONS))
-ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 409, 410)}
+ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 409, 410, 413)}
+OPEN_ROUTES = frozenset({f"{API}/info", f"{API}/enrol"})  # no token needed (every other API route needs one)
+MAX_ERRORS = 20  # validation errors listed in a 422
+MAX_TEXT = 200  # characters of any one location part or message in a 422
 
 
-def create_app(engine: Engine) -> FastAPI:
-    app = FastAPI(title="CIK-eCRF central server", version=__version__)
+def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAPI:
+    settings = settings or ServerSettings()
+    docs = settings.docs
+    app = FastAPI(
+        title="CIK-eCRF central server",
+        version=__version__,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
+    )
     sqlite = engine.dialect.name == "sqlite"
     reader = make_engine(engine.url.render_as_string(hide_password=False), readonly=True) if sqlite else engine
     push_lock = threading.Lock() if sqlite else contextlib.nullcontext()  # SQLite: queue here, not in its busy handler
     app.state.reader = reader  # disposed by whoever disposes the engine
+    auth.dummy_hash()  # computed now, not during the first unknown user's enrolment
 
-    def session() -> Iterator[Session]:
-        with Session(engine) as s, s.begin():
-            yield s
+    def authenticate(token: str | None) -> auth.DeviceContext:
+        with Session(reader) as s, s.begin():
+            return auth.authenticate(s, token)
+
+    async def token_gate(scope: Scope) -> tuple[int, str] | None:
+        """Before any body byte is read: a protected route needs a live device token."""
+        path = scope.get("path", "")
+        if not path.startswith(API) or path in OPEN_ROUTES:
+            return None
+        token = _bearer(scope)
+        try:
+            scope.setdefault("state", {})["device"] = await run_in_threadpool(authenticate, token)
+        except auth.Denied as exc:
+            logs.event(
+                "auth_failed",
+                path=path,
+                address=logs.client_address(scope),
+                token=auth.token_hash(token)[:12] if token else None,
+                reason=str(exc),
+            )
+            return exc.status, str(exc)
+        return None
+
+    def limit_for(scope: Scope) -> int:
+        return min(settings.max_body, OPEN_ROUTE_MAX_BODY) if scope.get("path") in OPEN_ROUTES else settings.max_body
+
+    app.add_middleware(BodyLimit, limit_for=limit_for, gate=token_gate)
+    app.add_middleware(logs.RequestIds)  # outermost: every answer, refusals included, carries its id
 
     def read_session() -> Iterator[Session]:
         with Session(reader) as s, s.begin():
             yield s
 
-    def read_device(
-        s: Annotated[Session, Depends(read_session)], authorization: Annotated[str | None, Header()] = None
-    ) -> auth.DeviceContext:
-        token = authorization[7:] if authorization and authorization.startswith("Bearer ") else None
-        return auth.authenticate(s, token)
+    def read_device(request: Request) -> auth.DeviceContext:
+        device = getattr(request.state, "device", None)  # the token gate authenticated it
+        return device if isinstance(device, auth.DeviceContext) else authenticate(_bearer(request.scope))
 
     @app.exception_handler(auth.Denied)
     def _denied(_request: Request, exc: auth.Denied) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        """Where and what, bounded: never the input (FastAPI's default echoes it, a whole body if need be)."""
+        errors = exc.errors()
+        device = getattr(request.state, "device", None)
+        logs.event(
+            "request_invalid",
+            path=request.url.path,
+            user=getattr(device, "user_id", None),
+            device=getattr(device, "device_id", None),
+            address=logs.client_address(request.scope),
+            errors=len(errors),
+            first=_error_text(errors[0]) if errors else None,
+        )
+        detail = [
+            {
+                "loc": [_bounded(part) for part in error.get("loc", ())][:10],
+                "msg": _bounded(str(error.get("msg", ""))),
+                "type": _bounded(str(error.get("type", ""))),
+            }
+            for error in errors[:MAX_ERRORS]
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
+
     @app.get(f"{API}/info", response_model=ServerInfo)
     def info(s: Annotated[Session, Depends(read_session)]) -> ServerInfo:
         return ServerInfo(protocol=PROTOCOL, epoch=epoch(s), server_time_utc=now())
 
-    @app.post(f"{API}/enrol", response_model=EnrolResponse, responses=ERRORS)
-    def enrol(body: EnrolRequest, s: Annotated[Session, Depends(session)]) -> EnrolResponse:
-        return auth.enrol(s, body)
+    @app.post(f"{API}/enrol", response_model=EnrolResponse, responses={**ERRORS, 429: {"model": ErrorBody}})
+    def enrol(body: EnrolRequest, request: Request) -> EnrolResponse:
+        return auth.enrol(engine, reader, settings.login, body, logs.client_address(request.scope))
 
     @app.post(f"{API}/push", response_model=PushResponse, responses=ERRORS)
     def push(body: PushRequest, ctx: Annotated[auth.DeviceContext, Depends(read_device)]) -> Response:
         with push_lock, Session(engine) as s, s.begin():
             results = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes).run()
+        rejected = [r for r in results if r.disposition == "rejected"]
+        if rejected:
+            logs.event(
+                "push_refused",
+                user=ctx.user_id,
+                device=ctx.device_id,
+                site=ctx.site_code,
+                rejected=len(rejected),
+                of=len(results),
+                first=f"{rejected[0].id}: {rejected[0].reason}",
+            )
         # built from validated models already: serialised once, not validated again against response_model
         return Response(
             PushResponse(results=results, warnings=_skew(body.client_time_utc)).model_dump_json(),
@@ -141,6 +218,24 @@ def create_app(engine: Engine) -> FastAPI:
     return app
 
 
+def _bearer(scope: Scope) -> str | None:
+    for name, value in scope.get("headers", []):
+        if name == b"authorization":
+            text = value.decode("latin-1")
+            return text[7:] if text.startswith("Bearer ") and len(text) > 7 else None
+    return None
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_TEXT:
+        return value[:MAX_TEXT] + "…"
+    return value if isinstance(value, str | int) else _bounded(str(value))
+
+
+def _error_text(error: Any) -> str:
+    return f"{'.'.join(str(_bounded(p)) for p in error.get('loc', ()))}: {_bounded(str(error.get('msg', '')))}"
+
+
 def _skew(client_time: str | None) -> list[str]:
     if not client_time:
         return []
@@ -160,5 +255,6 @@ def _skew(client_time: str | None) -> list[str]:
 
 
 def app_from_environment() -> FastAPI:
-    """The factory uvicorn workers call: the database URL comes from the `server` command's environment."""
-    return create_app(open_database(os.environ["CIK_ECRF_SERVER_DATABASE_URL"]))
+    """The factory uvicorn workers call: the database URL and settings come from the `server` command's environment."""
+    logs.configure()
+    return create_app(open_database(os.environ["CIK_ECRF_SERVER_DATABASE_URL"]), ServerSettings.from_env())

@@ -4,25 +4,33 @@ A laptop enrols once with a user's name and password and receives a device token
 stored on the server only as a SHA-256 hash (a slow hash adds nothing to a secret that long), bound
 to that user, that device and the user's site, and revocable. Every request names its token; the
 device's site scopes everything it can read or write.
+
+Enrolment checks a password, so it is throttled (ratelimit.py) and takes the same time whether the
+user exists or not: an unknown name is checked against a dummy argon2 hash of the same cost. At most
+VERIFY_SLOTS checks run at once per process: each holds argon2's 64 MiB, and they need no token.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import secrets
+import threading
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ..core.passwords import verify_password
+from ..core.passwords import hash_password, verify_password
 from ..sync.protocol import EnrolRequest, EnrolResponse, LoginKey, UserRecord
+from . import logs, ratelimit
 from .database import epoch, now
 from .models import Device, Site, User
 
 CODE_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+VERIFY_SLOTS = threading.BoundedSemaphore(2)
 
 
 class Denied(Exception):
@@ -68,9 +76,52 @@ def user_record(user: User) -> UserRecord:
     )
 
 
-def enrol(session: Session, request: EnrolRequest) -> EnrolResponse:
-    user = session.scalar(select(User).where(User.username == request.username))
-    if user is None or not user.active or not verify_password(user.password_hash, request.password):
+@functools.cache
+def dummy_hash() -> str:
+    """What an unknown user's password is checked against: a hash with the real ones' cost."""
+    return hash_password(secrets.token_urlsafe(24))
+
+
+def check_password(
+    engine: Engine, reader: Engine, limits: ratelimit.Limits, username: str, password: str, address: str
+) -> str:
+    """The user's id if `password` is theirs; Denied (401, or 429 while locked out) otherwise."""
+    refusal = ratelimit.begin(engine, limits, username, address)
+    if refusal is not None:
+        logs.event("login_locked", user=username, address=address, locked=refusal.key, until=refusal.until)
+        raise Denied(429, refusal.message(username))
+    with Session(reader) as session:
+        user = session.scalar(select(User).where(User.username == username))
+        stored = user.password_hash if user is not None else ""
+        found = user is not None and user.active
+        user_id = user.id if user is not None else ""
+    with VERIFY_SLOTS:  # an unknown or inactive user costs the same argon2 check as a known one
+        right = verify_password(stored if found else dummy_hash(), password)
+    if not (found and right):
+        logs.event("auth_failed", user=username, address=address, reason="unknown user or wrong password")
+        raise Denied(401, "unknown user or wrong password")
+    return user_id
+
+
+def enrol(
+    engine: Engine, reader: Engine, limits: ratelimit.Limits, request: EnrolRequest, address: str
+) -> EnrolResponse:
+    user_id = check_password(engine, reader, limits, request.username, request.password, address)
+    with Session(engine) as session, session.begin():
+        ratelimit.succeeded(session, request.username, address)
+    try:
+        with Session(engine) as session, session.begin():
+            answer = _enrol_device(session, user_id, request)
+    except Denied as exc:
+        logs.event("enrol_refused", user=request.username, device=request.device_id, address=address, detail=str(exc))
+        raise
+    logs.event("enrolled", user=request.username, device=request.device_id, site=answer.site_code, address=address)
+    return answer
+
+
+def _enrol_device(session: Session, user_id: str, request: EnrolRequest) -> EnrolResponse:
+    user = session.get(User, user_id)
+    if user is None or not user.active:  # deactivated since the password check
         raise Denied(401, "unknown user or wrong password")
     if request.site_code is not None and request.site_code.upper() != user.site_code:
         raise Denied(

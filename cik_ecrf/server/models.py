@@ -52,6 +52,21 @@ class User(Base):
     password_set_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
+class LoginThrottle(Base):
+    """Failed password checks per user name (`user:NAME`) or source address (`address:IP`), and their lockout.
+
+    Kept in the database so that a lockout holds across server processes and restarts. Unknown user
+    names get rows too: a locked name must not tell whether the user exists.
+    """
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)  # attempts not (yet) known to have succeeded, this window
+    lockouts: Mapped[int] = mapped_column(Integer)  # lockouts in a row: each lasts twice the one before
+    last_failure_at: Mapped[str] = mapped_column(String(40))
+    locked_until: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
 class Device(Base):
     """An enrolled laptop; its token is stored as a SHA-256 hash (tokens are 256 random bits)."""
 
@@ -88,9 +103,12 @@ class Change(Base):
 
 
 class Subject(Base):
+    """A subject's number is unique within its site: sites number subjects on their own (paper screening logs)."""
+
     __tablename__ = "subject"
+    __table_args__ = (UniqueConstraint("site_code", "number", name="uq_subject_site_number"),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    number: Mapped[str] = mapped_column(String(40), unique=True)
+    number: Mapped[str] = mapped_column(String(40))
     site_code: Mapped[str] = mapped_column(ForeignKey("site.code"))
 
 

@@ -6,7 +6,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from devices import close_clients
 from live_server import LiveServer, backends, database_url, open_server_db, site_with_users
+
+
+@pytest.fixture(autouse=True)
+def _closed_clients() -> Iterator[None]:
+    """Every HTTP client a test made through devices.py is closed when the test ends."""
+    yield
+    close_clients()
 
 
 @pytest.fixture(params=backends())

@@ -1,4 +1,8 @@
-"""Hand-driven devices for protocol tests: they build changes the way the store writes them."""
+"""Hand-driven devices for protocol tests: they build changes the way the store writes them.
+
+Every HTTP client made here is kept in CLIENTS and closed when its test ends (conftest.py), so no
+socket outlives the test that opened it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,21 @@ from live_server import PASSWORD
 
 from cik_ecrf.sync.protocol import API, Change
 
+CLIENTS: list[httpx.Client] = []
+
+
+def client(server: Any, token: str | None = None) -> httpx.Client:
+    """An HTTP client of `server`'s API (with a device token), closed when the test ends."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    made = httpx.Client(base_url=server.url + API, headers=headers)
+    CLIENTS.append(made)
+    return made
+
+
+def close_clients() -> None:
+    while CLIENTS:
+        CLIENTS.pop().close()
+
 
 def enrol(server: Any, user: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
     device_id = str(uuid.uuid4())
@@ -19,9 +38,7 @@ def enrol(server: Any, user: str, password: str = PASSWORD) -> tuple[httpx.Clien
         f"{server.url}{API}/enrol", json={"username": user, "password": password, "device_id": device_id}
     )
     assert answer.status_code == 200, answer.text
-    return httpx.Client(
-        base_url=server.url + API, headers={"Authorization": f"Bearer {answer.json()['token']}"}
-    ), device_id
+    return client(server, answer.json()["token"]), device_id
 
 
 class Device:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
+import signal
 import socket
 import ssl
 import subprocess
@@ -15,7 +17,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from sqlalchemy import Engine, create_engine, text
 from cik_ecrf.server import admin
 from cik_ecrf.server.app import create_app
 from cik_ecrf.server.database import open_database
+from cik_ecrf.server.settings import ServerSettings
 from cik_ecrf.store.api import Store
 from cik_ecrf.sync.enrol import enrol
 
@@ -79,14 +82,14 @@ class _SignallingServer(uvicorn.Server):
 class LiveServer:
     """uvicorn serving the app in a thread, on a port the OS picked."""
 
-    def __init__(self, engine: Engine, port: int = 0) -> None:
+    def __init__(self, engine: Engine, port: int = 0, settings: ServerSettings | None = None) -> None:
         self.engine = engine
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", port))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(engine)
+        self.app = create_app(engine, settings)
         config = uvicorn.Config(self.app, log_level="warning", lifespan="off", access_log=False)
         self.server = _SignallingServer(config)
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
@@ -139,8 +142,28 @@ def test_env() -> dict[str, str]:
     }
 
 
+def group_members(group: int) -> list[int]:
+    """The live (not zombie) processes of a process group (Linux: read from /proc)."""
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # ended meanwhile
+            continue
+        state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == group and state != "Z":
+            members.append(int(entry.name))
+    return members
+
+
 class ServerProcess:
-    """`cik-ecrf server` in a child process, so that a test can SIGKILL it and start it again."""
+    """`cik-ecrf server` in a child process, so that a test can SIGKILL it and start it again.
+
+    It leads a process group of its own: `kill` stops the whole group (uvicorn's worker processes
+    and multiprocessing's resource tracker too) and waits until every one of them has ended.
+    """
 
     def __init__(
         self,
@@ -149,8 +172,10 @@ class ServerProcess:
         port: int | None = None,
         tls: tuple[Path, Path] | None = None,
         workers: int = 1,
+        options: Sequence[str] = (),
     ) -> None:
         self.database_url = database_url
+        self.options = tuple(options)  # more `cik-ecrf server` options
         self.workers = workers
         self.log = log
         self.port = port or free_port()
@@ -173,8 +198,11 @@ class ServerProcess:
         ]
         if self.tls:
             command += ["--cert", str(self.tls[0]), "--key", str(self.tls[1])]
+        command += self.options
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen(command, env=test_env(), stdout=subprocess.DEVNULL, stderr=log)
+            self.process = subprocess.Popen(
+                command, env=test_env(), stdout=subprocess.DEVNULL, stderr=log, start_new_session=True
+            )
         deadline = time.monotonic() + 60
         while not self._ready():
             if time.monotonic() > deadline:
@@ -194,9 +222,28 @@ class ServerProcess:
             return False
 
     def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
+        """SIGKILL the server's whole process group, and wait until none of its processes is left."""
+        if self.process is None:
+            return
+        if not hasattr(os, "killpg"):  # Windows: no process groups to signal
             self.process.kill()
             self.process.wait(timeout=30)
+            return
+        group = self.process.pid
+        handles = []
+        for pid in group_members(group):  # a pidfd becomes readable when its process ends
+            with contextlib.suppress(ProcessLookupError):
+                handles.append(os.pidfd_open(pid))
+        try:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, signal.SIGKILL)
+            self.process.wait(timeout=30)
+            for handle in handles:
+                if not select.select([handle], [], [], 30)[0]:
+                    raise TimeoutError(f"a process of server group {group} outlived SIGKILL by 30 s")
+        finally:
+            for handle in handles:
+                os.close(handle)
 
     def __enter__(self) -> ServerProcess:
         return self.start()

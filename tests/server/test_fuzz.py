@@ -18,13 +18,15 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from cik_ecrf.server.settings import ServerSettings
+
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveServer, str]]:
     root: Path = tmp_path_factory.mktemp("fuzz")
     engine = open_server_db(f"sqlite:///{root / 'server.db'}")
     site_with_users(engine)
-    with LiveServer(engine) as server:
+    with LiveServer(engine, settings=ServerSettings(docs=True)) as server:  # /openapi.json is served with --docs only
         client, _ = enrol(server, "nurse1")
         yield server, client.headers["Authorization"]
         client.close()
