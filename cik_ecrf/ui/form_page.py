@@ -1,24 +1,36 @@
 """A form of one subject at one visit: loaded and saved through the background worker.
 
 Saving asks what the store will insist on, before it refuses: confirmation of the soft checks the
-nurse has not yet confirmed, and a reason when a completed form changes. Right-click on a field
-shows its audit history.
+nurse has not yet confirmed, a reason when a completed form changes, and, before a signed form is
+changed, whether to clear its signatures. Nothing typed is dropped silently: leaving a form with
+unsaved input asks first, and when another user signs in at the idle lock, the input is put aside
+for its author (see `drafts`). History opens from the button, Ctrl+H or a right-click.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QPoint, Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QInputDialog, QLabel, QMenu, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEventLoop, QPoint, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
-from ..rules import SubjectData
+from ..rules import Clock, SubjectData
+from ..rules.cross import needs_attention
 from ..store.api import Store
 from ..store.entry import SaveRequest, SaveResult
 from ..store.signatures import SIGNER_ROLES, SignatureRecord, SignResult, needs_resigning
 from .conflicts import candidate_text
+from .drafts import HELD, DraftKey
+from .field_history import confirmed_keys, history_lines, role_text
+from .form_dialogs import (
+    ask_leave_dialog,
+    ask_reason_dialog,
+    confirm_dialog,
+    confirm_unsign_dialog,
+    show_history_dialog,
+)
 from .form_view import FormView
 from .record_actions import RecordActions, RecordScope, SigningSession
 from .subject_view import status_text
@@ -29,9 +41,15 @@ CONTEXT = "FormPage"
 TEXTS = {
     "loading": QT_TRANSLATE_NOOP("FormPage", "Loading…"),
     "saved": QT_TRANSLATE_NOOP("FormPage", "Saved"),
-    "reason": QT_TRANSLATE_NOOP("FormPage", "This form is complete. Reason for the change:"),
-    "confirm": QT_TRANSLATE_NOOP("FormPage", "Confirm these values outside the expected range?"),
+    "unsaved": QT_TRANSLATE_NOOP("FormPage", "Unsaved changes"),
+    "unchanged": QT_TRANSLATE_NOOP("FormPage", "Nothing has changed since the last save; nothing to save."),
+    "no_reason": QT_TRANSLATE_NOOP(
+        "FormPage", "Not saved: a completed form is changed only with a reason. Please give one."
+    ),
+    "restored": QT_TRANSLATE_NOOP("FormPage", "Your unsaved input from before the lock is back."),
     "history": QT_TRANSLATE_NOOP("FormPage", "History"),
+    "history_button": QT_TRANSLATE_NOOP("FormPage", "History (Ctrl+H)"),
+    "history_tip": QT_TRANSLATE_NOOP("FormPage", "The audit history of the field with the cursor"),
     "no_history": QT_TRANSLATE_NOOP("FormPage", "No changes recorded yet."),
     "sign": QT_TRANSLATE_NOOP("FormPage", "Sign…"),
     "print": QT_TRANSLATE_NOOP("FormPage", "Print…"),
@@ -41,20 +59,12 @@ TEXTS = {
     "signed_by": QT_TRANSLATE_NOOP("FormPage", "✔ Signed by {name} ({role}) on {at}: {meaning}"),
     "conflict": QT_TRANSLATE_NOOP("FormPage", "⚠ {field} is in conflict: {values}. Resolve it under Conflicts."),
     "resign": QT_TRANSLATE_NOOP("FormPage", "⚠ A change cleared this form's signature: it needs signing again."),
+    "attention": QT_TRANSLATE_NOOP(
+        "FormPage", "⚠ Needs attention: this form is {status} but no longer passes its checks — {lines}"
+    ),
 }
-
-
 _t = translator(CONTEXT, TEXTS)
-
-
-def ask_reason_dialog(parent: QWidget, language: str) -> str | None:
-    text, ok = QInputDialog.getText(parent, _t("reason", language), _t("reason", language))
-    return text.strip() if ok and text.strip() else None
-
-
-def confirm_dialog(parent: QWidget, lines: list[str], language: str) -> bool:
-    answer = QMessageBox.question(parent, _t("confirm", language), _t("confirm", language) + "\n\n" + "\n".join(lines))
-    return answer == QMessageBox.StandardButton.Yes
+Loaded = tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord], list[Any], frozenset[str]]
 
 
 class FormPage(QWidget):
@@ -63,6 +73,9 @@ class FormPage(QWidget):
 
     sig_refused = Signal(list)
     """The store's refusal lines (`FIELD: message`), also shown on the page."""
+
+    sig_back_requested = Signal()
+    """Esc or Alt+Left: the window goes back (asking first, through `confirm_leave`, if input is unsaved)."""
 
     def __init__(
         self,
@@ -77,18 +90,29 @@ class FormPage(QWidget):
         confirm: Callable[[list[str]], bool] | None = None,
         parent: QWidget | None = None,
         signing: SigningSession | None = None,
+        ask_leave: Callable[[], str] | None = None,
+        confirm_unsign: Callable[[int], bool] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName(f"page_{visit}_{form}")
-        self.store, self.worker = store, worker
+        self._store = store
+        self.worker = worker
         self.subject, self.visit, self.form, self.instance = subject, visit, form, instance
         self.language = language
-        self.ask_reason = ask_reason or (lambda: ask_reason_dialog(self, language))
-        self.confirm = confirm or (lambda lines: confirm_dialog(self, lines, language))
+        self.clock = clock
+        self.ask_reason = ask_reason or (lambda: ask_reason_dialog(self, self.language))
+        self.confirm = confirm or (lambda lines: confirm_dialog(self, lines, self.language))
+        self.ask_leave = ask_leave or (lambda: ask_leave_dialog(self, self.language))
+        self.confirm_unsign = confirm_unsign or (lambda forms: confirm_unsign_dialog(self, forms, self.language))
         self.status: str | None = None
         self.view: FormView | None = None
+        self.saved_values: dict[str, Any] = {}
+        self.subject_data = SubjectData()
+        self.confirmed: frozenset[str] = frozenset()
         self.signatures: list[SignatureRecord] = []  # those covering this form
         self._all_signatures: list[SignatureRecord] = []
+        self._message = ""  # a one-off line (saved, refused, restored) shown before the status
         self.layout_ = QVBoxLayout(self)
         top = QHBoxLayout()
         self.notice = QLabel(_t("loading", language))
@@ -98,62 +122,145 @@ class FormPage(QWidget):
         self.actions = RecordActions(self, lambda: self.store, worker, signing or SigningSession(), language)
         self.actions.sig_signed.connect(self._signed)
         self.actions.sig_progress.connect(self._show_progress)
+        self.history_button = QPushButton(_t("history_button", language))
+        self.history_button.setObjectName("history")
+        self.history_button.setToolTip(_t("history_tip", language))
+        self.history_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the cursor stays in the field it asks about
+        self.history_button.clicked.connect(self.history_of_focused)
         self.sign_button = QPushButton(_t("sign", language))
         self.sign_button.setObjectName("sign")
         self.sign_button.clicked.connect(lambda: self.actions.sign(self._scope()))
         self.print_button = QPushButton(_t("print", language))
         self.print_button.setObjectName("print")
         self.print_button.clicked.connect(lambda: self.actions.print_(self._scope()))
-        for button in (self.sign_button, self.print_button):
+        for button in (self.history_button, self.sign_button, self.print_button):
             button.setEnabled(False)  # until the form is loaded
             top.addWidget(button)
         self.layout_.addLayout(top)
-        self.signature_info = QLabel("")
-        self.signature_info.setObjectName("signatureInfo")
-        self.signature_info.setWordWrap(True)
-        self.signature_info.setVisible(False)
-        self.layout_.addWidget(self.signature_info)
-        self.conflict_info = QLabel("")
-        self.conflict_info.setObjectName("conflictInfo")
-        self.conflict_info.setWordWrap(True)
-        self.conflict_info.setStyleSheet("color: #842029")
-        self.conflict_info.setVisible(False)
-        self.layout_.addWidget(self.conflict_info)
+        self.info: dict[str, QLabel] = {}
+        for name, colour in (("signatureInfo", ""), ("conflictInfo", "#842029"), ("attentionInfo", "#8a5a00")):
+            label = QLabel("")
+            label.setObjectName(name)
+            label.setWordWrap(True)
+            if colour:
+                label.setStyleSheet(f"color: {colour}")
+            label.setVisible(False)
+            self.layout_.addWidget(label)
+            self.info[name] = label
+        self.signature_info, self.conflict_info, self.attention_info = (
+            self.info["signatureInfo"],
+            self.info["conflictInfo"],
+            self.info["attentionInfo"],
+        )
+        self._shortcuts()
         self.worker.submit(self._load, self._loaded, self._show_refusal)
+
+    def _shortcuts(self) -> None:
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        keys: list[tuple[QKeySequence | str, Callable[[], Any]]] = [
+            (QKeySequence.StandardKey.Save, self.save_now),
+            ("Ctrl+Return", self.complete_now),
+            ("Ctrl+Enter", self.complete_now),
+            ("Esc", self.sig_back_requested.emit),
+            ("Alt+Left", self.sig_back_requested.emit),
+            ("Ctrl+H", self.history_of_focused),
+        ]
+        self.shortcuts = []
+        for key, slot in keys:
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(context)
+            shortcut.activated.connect(slot)
+            self.shortcuts.append(shortcut)
+
+    # ------------------------------------------------------------------ the user behind the page
+
+    @property
+    def store(self) -> Store:
+        return self._store
+
+    @store.setter
+    def store(self, store: Store) -> None:
+        """Set by the window after a sign-in at the lock; another user gets a clean form, never this one's input."""
+        previous, self._store = self._store, store
+        if previous is store:
+            return
+        if previous.actor.username != store.actor.username and self.view is not None:
+            if self.view.is_dirty():
+                HELD.keep(self._draft_key(previous.actor.username), self.view.entries())
+            self.view.setEnabled(False)
+            self.worker.submit(self._load, self._loaded, self._show_refusal)  # a clean form, as saved
+        self._enable_actions()
+
+    def _draft_key(self, username: str | None = None) -> DraftKey:
+        repeating = self.store.study.forms[self.form].repeating
+        return DraftKey(
+            str(self.store.directory),
+            username or self.store.actor.username,
+            self.subject,
+            self.visit,
+            self.form,
+            (self.instance or "") if repeating else "",
+        )
 
     # ------------------------------------------------------------------ loading (worker thread)
 
-    def _load(self) -> tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord], list[Any]]:
+    def _load(self) -> Loaded:
         _, rows = self.store.subject_values(self.subject)
         forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
         own: dict[str, Any] = {}
         status = instance = None
         for row in rows:
-            forms.setdefault((row["visit"], row["form"]), []).append(row["values"])
             mine = row["instance"] == self.instance or (
                 self.instance is None and not self.store.study.forms[self.form].repeating
             )
             if row["visit"] == self.visit and row["form"] == self.form and mine:
                 own, status, instance = row["values"], row["status"], row["instance"]
+            else:
+                forms.setdefault((row["visit"], row["form"]), []).append(row["values"])
         conflicts = [c for c in self.store.conflicts() if c.instance_id == instance] if instance else []
-        return own, SubjectData.of(forms), status, instance, self.store.signatures(self.subject), conflicts
+        confirmed = confirmed_keys(self.store.audit_events(self.subject), instance) if instance else frozenset()
+        return own, SubjectData.of(forms), status, instance, self.store.signatures(self.subject), conflicts, confirmed
 
-    def _loaded(
-        self, result: tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord], list[Any]]
-    ) -> None:
-        own, self.subject_data, self.status, self.instance, signatures, conflicts = result
+    def _loaded(self, result: Loaded) -> None:
+        own, self.subject_data, self.status, self.instance, signatures, conflicts, self.confirmed = result
+        self.saved_values = own
         self._show_conflicts(conflicts)
         self._show_view(own)
-        self.notice.setText(self._status_text())
+        held = HELD.take(self._draft_key())
+        if held is not None and self.view is not None:
+            self.view.restore(held)
+            self._message = _t("restored", self.language)
+        self._refresh_notice()
         self._show_signatures(signatures)
+        self._show_attention()
         self._enable_actions()
+        if self.view is not None and self.isVisible():
+            self.view.focus_first()
 
-    def _show_view(self, values: dict[str, Any]) -> None:
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        if self.view is not None and not self.view.isAncestorOf(QApplication.focusWidget()):
+            self.view.focus_first()
+
+    def _show_view(self, values: dict[str, Any], entries: dict[str, Any] | None = None) -> None:
         old, self.view = (
             self.view,
-            FormView(self.store.rules, self.form, self.visit, values, self.subject_data, language=self.language),
+            FormView(
+                self.store.rules,
+                self.form,
+                self.visit,
+                values,
+                self.subject_data,
+                self.clock,
+                language=self.language,
+                role=self.store.actor.role,
+                confirmed=self.confirmed,
+            ),
         )
+        if entries is not None:
+            self.view.restore(entries)
         self.view.sig_save_requested.connect(self.save)
+        self.view.sig_edited.connect(lambda _field: self._refresh_notice())
         for field_id, widget in self.view.widgets.items():
             widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
             widget.customContextMenuRequested.connect(lambda pos, fid=field_id: self._context_menu(fid, pos))
@@ -165,18 +272,67 @@ class FormPage(QWidget):
             old.deleteLater()
 
     def set_language(self, language: str) -> None:
-        """The same form in another language, with what has been typed (saved or not) kept."""
+        """The same form in another language, with what has been typed (saved or not) kept exactly as typed."""
         self.language = language
-        self.ask_reason = lambda: ask_reason_dialog(self, language)  # tests' own callbacks are not kept
-        self.confirm = lambda lines: confirm_dialog(self, lines, language)
         self.actions.language = language
         self.sign_button.setText(_t("sign", language))
         self.print_button.setText(_t("print", language))
+        self.history_button.setText(_t("history_button", language))
+        self.history_button.setToolTip(_t("history_tip", language))
         if self.view is not None:
-            self._show_view(self.view.values())
-            self.notice.setText(self._status_text())
+            entries, self.confirmed = self.view.entries(), frozenset(self.view.confirmed)
+            self._show_view(self.saved_values, entries)
+            self._refresh_notice()
             self._show_signatures(self._all_signatures)
+            self._show_attention()
             self._enable_actions()
+
+    # ------------------------------------------------------------------ unsaved input
+
+    def has_unsaved_changes(self) -> bool:
+        return self.view is not None and self.view.is_dirty()
+
+    def confirm_leave(self) -> bool:
+        """True when the page may go: nothing unsaved, or the user saved it or chose to discard it."""
+        if not self.has_unsaved_changes():
+            return True
+        choice = self.ask_leave()
+        if choice == "discard":
+            HELD.drop(self._draft_key())
+            assert self.view is not None
+            self.view.mark_clean()
+            return True
+        if choice != "save":
+            return False
+        return self._save_and_wait()
+
+    def _save_and_wait(self) -> bool:
+        """Save as Ctrl+S would and wait for the store's answer (the page is about to go)."""
+        loop = QEventLoop()
+        outcome: list[bool] = []
+
+        def finished(ok: bool) -> None:
+            outcome.append(ok)
+            loop.quit()
+
+        on_saved, on_refused = (lambda _r: finished(True)), (lambda _l: finished(False))
+        self.sig_saved.connect(on_saved)
+        self.sig_refused.connect(on_refused)
+        try:
+            if self.save_now():
+                loop.exec()
+        finally:
+            self.sig_saved.disconnect(on_saved)
+            self.sig_refused.disconnect(on_refused)
+        return bool(outcome and outcome[0])
+
+    def _refresh_notice(self) -> None:
+        parts = [self._message] if self._message else []
+        if self.has_unsaved_changes():
+            parts.append(_t("unsaved", self.language))
+        parts.append(self._status_text())
+        self.notice.setText(" · ".join(parts))
+        self.notice.setStyleSheet("color: #8a5a00" if self.has_unsaved_changes() else "")
 
     # ------------------------------------------------------------------ signatures and printing
 
@@ -188,6 +344,7 @@ class FormPage(QWidget):
         self.sign_button.setEnabled(may_sign and self.status in ("complete", "signed"))
         self.sign_button.setToolTip("" if may_sign else _t("only_investigators", self.language))
         self.print_button.setEnabled(self.instance is not None)
+        self.history_button.setEnabled(self.view is not None)
 
     def _show_signatures(self, signatures: list[SignatureRecord]) -> None:
         """Active signatures on this form with their manifestation; a warning when a change cleared one."""
@@ -195,7 +352,10 @@ class FormPage(QWidget):
         self.signatures = [s for s in signatures if self.instance in s.instances]
         lines = [
             _t("signed_by", self.language).format(
-                name=s.full_name, role=s.role, at=s.signed_at(), meaning=s.meaning_text(self.language)
+                name=s.full_name,
+                role=role_text(s.role, self.language),
+                at=s.signed_at(),
+                meaning=s.meaning_text(self.language),
             )
             for s in self.signatures
             if s.active
@@ -216,10 +376,28 @@ class FormPage(QWidget):
         self.conflict_info.setText("\n".join(lines))
         self.conflict_info.setVisible(bool(lines))
 
+    def _show_attention(self) -> None:
+        """A completed form a value elsewhere has since broken (the guardian's signature, a date order)."""
+        lines: list[str] = []
+        if self.status in ("complete", "signed") and self.view is not None:
+            issues = needs_attention(
+                self.store.rules, self.form, self.visit, self.saved_values, self.subject_data, self.view.clock
+            )
+            lines = [f"{self.view._label(i.field)}: {i.message.get(self.language)}" for i in issues]
+        text = (
+            _t("attention", self.language).format(
+                status=status_text(self.status or "", self.language), lines="; ".join(lines)
+            )
+            if lines
+            else ""
+        )
+        self.attention_info.setText(text)
+        self.attention_info.setVisible(bool(lines))
+
     def _signed(self, result: SignResult) -> None:
         if any(ref.instance == self.instance for ref in result.signed):
             self.status = "signed"
-        self.notice.setText(self._status_text())
+        self._refresh_notice()
         self._enable_actions()
         self.worker.submit(lambda: self.store.signatures(self.subject), self._show_signatures)
 
@@ -230,30 +408,77 @@ class FormPage(QWidget):
         visit = self.store.study.visit(self.visit).label.get(self.language)
         return f"{self.subject} · {visit} · {status_text(self.status or 'not started', self.language)}"
 
+    def _signed_forms(self) -> int:
+        """How many forms lose a signature if this one changes (a visit signature covers all its forms)."""
+        covering = [s for s in self._all_signatures if s.active and self.instance in s.instances]
+        return len({i for s in covering for i in s.instances})
+
     # ------------------------------------------------------------------ saving
 
-    def save(self, values: dict[str, Any], draft: bool) -> None:
+    def save_now(self) -> bool:
+        """Ctrl+S: a completed form is saved complete (checked first); any other as a draft."""
+        if self.view is None:
+            return False
+        if self.status in ("complete", "signed"):
+            if self.view.show_problems():
+                return False
+            return self.save(self.view.values(), False)
+        return self.save(self.view.values(), True)
+
+    def complete_now(self) -> None:
+        if self.view is not None:
+            self.view.request_complete()
+
+    def save(self, values: dict[str, Any], draft: bool) -> bool:
+        """Ask what is needed, then queue the save; False when nothing was queued (and the page says why)."""
         assert self.view is not None
+        if self.status in ("complete", "signed") and not self.view.is_dirty():
+            self._say(_t("unchanged", self.language))
+            return False
+        unsign = self._signed_forms()
+        if unsign and not self.confirm_unsign(unsign):
+            return False
         evaluation = self.view.session.snapshot()
         confirm_warnings = False
-        if evaluation.warnings:
-            lines = [f"{self.view._label(w.field)}: {w.message.get(self.language)}" for w in evaluation.warnings]
+        unconfirmed = [w for w in evaluation.warnings if f"{w.field}:{w.code}" not in self.view.confirmed]
+        if unconfirmed:
+            lines = [f"{self.view._label(w.field)}: {w.message.get(self.language)}" for w in unconfirmed]
             if not self.confirm(lines):
-                return
-            confirm_warnings = True
+                return False
+        confirm_warnings = bool(evaluation.warnings)
         reason = None
         if self.status in ("complete", "signed"):
             reason = self.ask_reason()
             if reason is None:
-                return
+                return False
+            if not reason.strip():
+                self._say(_t("no_reason", self.language), error=True)
+                return False
         request = SaveRequest(
             self.subject, self.visit, self.form, values, draft, self.instance, reason, confirm_warnings
         )
-        self.worker.submit(lambda: self.store.save(request), self._saved, self._show_refusal)
+        entries = self.view.entries()
+        if confirm_warnings:
+            self.view.confirm_warnings()
+        self.worker.submit(
+            lambda: self.store.save(request), lambda result: self._saved(result, values, entries), self._show_refusal
+        )
+        return True
 
-    def _saved(self, result: SaveResult) -> None:
+    def _say(self, text: str, error: bool = False) -> None:
+        self._message = text
+        self._refresh_notice()
+        if error:
+            self.notice.setStyleSheet("color: #b00020")
+
+    def _saved(self, result: SaveResult, values: dict[str, Any], entries: dict[str, Any]) -> None:
         self.instance, self.status = result.instance_id, result.status
-        self.notice.setText(f"{_t('saved', self.language)} · {self._status_text()}")
+        self.saved_values = values
+        if self.view is not None:
+            self.view.mark_clean(entries)
+        self._message = _t("saved", self.language)
+        self._refresh_notice()
+        self._show_attention()
         self._enable_actions()
         self.worker.submit(
             lambda: self.store.signatures(self.subject), self._show_signatures
@@ -275,26 +500,41 @@ class FormPage(QWidget):
         action.triggered.connect(lambda: self.show_history(field_id))
         menu.popup(self.view.widgets[field_id].mapToGlobal(pos))
 
+    def focused_field(self) -> str | None:
+        if self.view is None:
+            return None
+        focus = QApplication.focusWidget()
+        for field_id, widget in self.view.widgets.items():
+            if focus is not None and (focus is widget or widget.isAncestorOf(focus)):
+                return field_id
+        return None
+
+    def history_of_focused(self) -> None:
+        field_id = self.focused_field() or (next(iter(self.view.widgets)) if self.view else None)
+        if field_id is not None:
+            self.show_history(field_id)
+
     def history_lines(self, field_id: str) -> list[str]:
         """Runs on the worker: the field's audit events, oldest first, as lines a person reads."""
-        lines = []
-        for e in self.store.audit_events(self.subject):
-            if e.field_id == field_id and e.instance_id == self.instance:
-                old = json.loads(e.old_json) if e.old_json else "—"
-                new = json.loads(e.new_json) if e.new_json else "—"
-                reason = f" ({e.reason})" if e.reason else ""
-                lines.append(
-                    f"{e.at_utc[:16].replace('T', ' ')} UTC{e.utc_offset_min / 60:+.0f} {e.username} ({e.role}): {old} → {new}{reason}"
-                )
-        return lines
+        assert self.view is not None
+        view, language = self.view, self.language
+        spec = view.form.fields[field_id]
+        return history_lines(
+            self.store.audit_events(self.subject),
+            field_id,
+            self.instance,
+            lambda value: view.value_text(spec, value),
+            language,
+        )
 
     def show_history(self, field_id: str, on_ready: Callable[[list[str]], None] | None = None) -> None:
         def present(lines: list[str]) -> None:
             if on_ready is not None:
                 on_ready(lines)
                 return
-            QMessageBox.information(
-                self, _t("history", self.language), "\n".join(lines) or _t("no_history", self.language)
+            label = self.view._label(field_id) if self.view else field_id
+            show_history_dialog(
+                self, f"{_t('history', self.language)}: {label}", lines or [_t("no_history", self.language)]
             )
 
         self.worker.submit(lambda: self.history_lines(field_id), present, self._show_refusal)

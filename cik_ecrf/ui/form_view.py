@@ -4,11 +4,16 @@ Every keystroke goes to the rules engine's incremental path (`FormSession.set_va
 returned `Delta` updates only the fields whose visibility, requiredness, derived value or messages
 moved. The rules are in-memory and take well under a millisecond, so this runs on the UI thread;
 saving (database work) is requested by signal and done elsewhere.
+
+Each field's message line is reserved even while empty, so a message appearing never pushes the
+fields below it (and the one under the pointer) down. Tab, Shift+Tab and Enter move field by field
+in the form's order; a radio group is one stop (arrow keys choose within it).
 """
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
@@ -27,11 +32,13 @@ from PySide6.QtWidgets import (
 )
 
 from ..rules import Clock, Delta, FormSession, Issue, RulesEngine, SubjectData
+from ..rules.cross import issues_elsewhere
 from ..rules.jsonvalues import to_json
-from .fields import FieldWidget, make_field_widget
+from .fields import DerivedField, FieldWidget, make_field_widget
+from .group_table import GroupField
+from .messages import COLOURS, Problem, ProblemList, issue_text, missing_text, worst
 from .texts import translator
 
-COLOURS = {"error": "#b00020", "warning": "#8a5a00", "info": "#1f5fa8"}
 CONTEXT = "FormView"
 TEXTS = {
     "required": QT_TRANSLATE_NOOP("FormView", "Required"),
@@ -39,6 +46,7 @@ TEXTS = {
     "complete": QT_TRANSLATE_NOOP("FormView", "Mark complete"),
     "missing": QT_TRANSLATE_NOOP("FormView", "Cannot complete: fill in"),
     "errors": QT_TRANSLATE_NOOP("FormView", "Cannot complete: correct"),
+    "cannot": QT_TRANSLATE_NOOP("FormView", "Cannot complete yet — click a line to go to the field:"),
     "criterion": QT_TRANSLATE_NOOP("FormView", "Criterion"),
     "outcome": QT_TRANSLATE_NOOP("FormView", "Outcome"),
     "sources": QT_TRANSLATE_NOOP("FormView", "Source values"),
@@ -47,11 +55,16 @@ TEXTS = {
     "present": QT_TRANSLATE_NOOP("FormView", "present"),
     "absent": QT_TRANSLATE_NOOP("FormView", "absent"),
     "not evaluable": QT_TRANSLATE_NOOP("FormView", "not evaluable"),
+    "not entered": QT_TRANSLATE_NOOP("FormView", "not entered"),
+    "rows": QT_TRANSLATE_NOOP("FormView", "{n} row(s)"),
+    "investigator_only": QT_TRANSLATE_NOOP(
+        "FormView", "Only an investigator can give this confirmation; it is shown read-only to you."
+    ),
+    "draft_tip": QT_TRANSLATE_NOOP("FormView", "Save what is entered so far (Ctrl+S)"),
+    "complete_tip": QT_TRANSLATE_NOOP("FormView", "Check every field and mark the form complete (Ctrl+Enter)"),
 }
-
-
-def _shown(value: Any) -> str:
-    return "—" if value is None else json.dumps(to_json(value), ensure_ascii=False)
+INVESTIGATOR_ONLY = {"eligibility": frozenset({"IECONF"})}
+"""Fields only an investigator may set: the investigator's own confirmation of the eligibility assessment."""
 
 
 _t = translator(CONTEXT, TEXTS)
@@ -64,6 +77,9 @@ class FormView(QWidget):
     sig_completion_refused = Signal(list)
     """The lines saying why "Mark complete" was refused (errors, unfilled required fields)."""
 
+    sig_edited = Signal(str)
+    """The id of a field the user just changed (the page marks the form as having unsaved changes)."""
+
     def __init__(
         self,
         engine: RulesEngine,
@@ -74,22 +90,29 @@ class FormView(QWidget):
         clock: Clock | None = None,
         language: str = "en",
         parent: QWidget | None = None,
+        role: str | None = None,
+        confirmed: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(parent)
         self.language = language
-        self.session = FormSession(
-            engine, form_id, visit_id, values or {}, subject or SubjectData(), clock or Clock.system()
-        )
+        self.engine, self.visit_id = engine, visit_id
+        self.subject = subject or SubjectData()
+        self.clock = clock or Clock.system()
+        self.session = FormSession(engine, form_id, visit_id, values or {}, self.subject, self.clock)
         self.form = self.session.form
+        self.role = role
+        self.confirmed = set(confirmed)
         self.setObjectName(f"form_{form_id}")
         self.widgets: dict[str, FieldWidget] = {}
         self.labels: dict[str, QLabel] = {}
         self.messages: dict[str, QLabel] = {}
         self.rows: dict[str, tuple[QLabel, QWidget]] = {}
+        self.elsewhere: dict[str, tuple[Issue, ...]] = {}
         self._shown_criteria: object = None
         self._palettes = {severity: self._palette(colour) for severity, colour in COLOURS.items()}
         self._build(values or {})
         self._apply_all()
+        self.baseline = self.entries()
 
     # ------------------------------------------------------------------ building
 
@@ -106,15 +129,26 @@ class FormView(QWidget):
         body = QWidget()
         layout = QFormLayout(body)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        layout.setVerticalSpacing(2)
+        restricted = INVESTIGATOR_ONLY.get(self.form.id, frozenset())
         for field_id, spec in self.form.fields.items():
             widget = make_field_widget(spec, self.language)
             if field_id in values:
                 widget.set_raw(values[field_id])
             widget.edited.connect(lambda raw, fid=field_id: self.on_edited(fid, raw))
-            widget.focus_target().installEventFilter(self)
+            for target in widget.focus_chain():
+                target.installEventFilter(self)
+            if field_id in restricted and self.role is not None and self.role != "investigator":
+                widget.set_read_only(True, _t("investigator_only", self.language))
+                note = QLabel(_t("investigator_only", self.language))
+                note.setObjectName(f"{field_id}_readOnlyReason")
+                note.setWordWrap(True)
+                note.setStyleSheet("color: #5f6368")
+                widget.layout_.addWidget(note, 1)
             label = QLabel(spec.definition.label.get(self.language))
             label.setTextFormat(Qt.TextFormat.PlainText)  # rich text costs a QTextDocument per label
             label.setObjectName(f"{field_id}_label")
+            label.setWordWrap(True)
             label.setBuddy(widget.focus_target())
             if spec.definition.help:
                 label.setToolTip(spec.definition.help.get(self.language))
@@ -122,38 +156,46 @@ class FormView(QWidget):
             message.setObjectName(f"{field_id}_message")
             message.setTextFormat(Qt.TextFormat.PlainText)
             message.setWordWrap(True)
-            message.setVisible(False)
+            message.setMinimumHeight(message.fontMetrics().height())  # reserved: appearing moves nothing
             # The message gets its own row under the field rather than a wrapper widget around both: one
             # widget and layout fewer per field is most of what the renderer costs over a hand-built form.
             layout.addRow(label, widget)
             layout.setWidget(layout.rowCount(), QFormLayout.ItemRole.FieldRole, message)
             self.widgets[field_id], self.labels[field_id], self.messages[field_id] = widget, label, message
             self.rows[field_id] = (label, widget)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(body)
-        outer.addWidget(scroll, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(body)
+        outer.addWidget(self.scroll, 3)
         self.criteria_table: QTableWidget | None = None
         if self.form.criteria:
             self.criteria_table = self._criteria_table()
-            outer.addWidget(self.criteria_table, 1)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        draft = QPushButton(_t("draft", self.language))
-        draft.setObjectName("saveDraft")
-        draft.clicked.connect(lambda: self.sig_save_requested.emit(self.values(), True))
-        complete = QPushButton(_t("complete", self.language))
-        complete.setObjectName("markComplete")
-        complete.clicked.connect(self.request_complete)
-        buttons.addWidget(draft)
-        buttons.addWidget(complete)
-        outer.addLayout(buttons)
+            outer.addWidget(self.criteria_table, 2)
         self.summary = QLabel("")
         self.summary.setObjectName("completionSummary")
         self.summary.setWordWrap(True)
+        self.summary.setPalette(self._palettes["error"])
+        self.summary.setVisible(False)
         outer.addWidget(self.summary)
-        focusable = [self.widgets[f].focus_target() for f in self.form.fields if not self.form.fields[f].read_only]
-        for first, second in zip(focusable, focusable[1:]):
+        self.problems = ProblemList()
+        self.problems.sig_field_chosen.connect(self.go_to)
+        outer.addWidget(self.problems)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.draft_button = QPushButton(_t("draft", self.language))
+        self.draft_button.setObjectName("saveDraft")
+        self.draft_button.setToolTip(_t("draft_tip", self.language))
+        self.draft_button.clicked.connect(lambda: self.sig_save_requested.emit(self.values(), True))
+        self.complete_button = QPushButton(_t("complete", self.language))
+        self.complete_button.setObjectName("markComplete")
+        self.complete_button.setToolTip(_t("complete_tip", self.language))
+        self.complete_button.clicked.connect(self.request_complete)
+        buttons.addWidget(self.draft_button)
+        buttons.addWidget(self.complete_button)
+        outer.addLayout(buttons)
+        chain = [w for f in self.form.fields for w in self.widgets[f].focus_chain()]
+        chain += [self.draft_button, self.complete_button]
+        for first, second in zip(chain, chain[1:]):
             QWidget.setTabOrder(first, second)
 
     def _criteria_table(self) -> QTableWidget:
@@ -162,15 +204,43 @@ class FormView(QWidget):
         table.setObjectName("eligibilityCriteria")
         table.setHorizontalHeaderLabels([_t(k, self.language) for k in ("criterion", "outcome", "sources")])
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setWordWrap(True)  # criterion names are long; they wrap, never cut off
         table.horizontalHeader().setStretchLastSection(True)
         table.verticalHeader().setVisible(False)
-        table.setColumnWidth(0, 340)
-        table.setColumnWidth(1, 110)
+        table.setColumnWidth(0, 380)
+        table.setColumnWidth(1, 100)
         for row, criterion in enumerate(self.form.criteria):
             item = QTableWidgetItem(f"{criterion.id} {criterion.definition.label.get(self.language)}")
-            item.setToolTip(criterion.definition.rule)
+            item.setToolTip(item.text())
             table.setItem(row, 0, item)
         return table
+
+    def source_text(self, name: str, value: Any) -> str:
+        """`diagnosis.DXSTAT` = "RELAPSED" as the investigator reads it: "Disease status: Relapsed"."""
+        form_part, _, field_id = name.rpartition(".")
+        form_id = form_part.split("@")[0]
+        form = self.engine.study.forms.get(form_id)
+        spec = form.fields.get(field_id) if form else None
+        if spec is None:
+            return f"{name}: {self.value_text(None, value)}"
+        return f"{spec.definition.label.get(self.language)}: {self.value_text(spec, value)}"
+
+    def value_text(self, spec: Any, value: Any) -> str:
+        if value is None or value == []:
+            return _t("not entered", self.language)
+        if isinstance(value, list):
+            if value and isinstance(value[0], dict):
+                return _t("rows", self.language).format(n=len(value))
+            return ", ".join(self.value_text(spec, v) for v in value)
+        if spec is not None and spec.codes:
+            label = spec.code_label(to_json(value), self.language)
+            if label:
+                return label
+        if isinstance(value, dt.datetime):
+            return value.astimezone().strftime("%Y-%m-%d %H:%M")
+        units = spec.definition.units if spec is not None else None
+        suffix = f" {units if isinstance(units, str) else units.get(self.language)}" if units else ""
+        return f"{value if isinstance(value, Decimal) else to_json(value)}{suffix}"
 
     def _show_criteria(self) -> None:
         result = self.session.criteria
@@ -185,13 +255,21 @@ class FormView(QWidget):
             )
             outcome.setForeground(QColor(colour))
             self.criteria_table.setItem(row, 1, outcome)
-            sources = ", ".join(f"{name}={_shown(value)}" for name, value in criterion.values.items())
-            self.criteria_table.setItem(row, 2, QTableWidgetItem(sources))
+            sources = "; ".join(self.source_text(name, value) for name, value in criterion.values.items())
+            item = QTableWidgetItem(sources)
+            item.setData(Qt.ItemDataRole.UserRole, dict(criterion.values))
+            item.setToolTip(sources)
+            self.criteria_table.setItem(row, 2, item)
+        self.criteria_table.resizeRowsToContents()
 
     # ------------------------------------------------------------------ reacting
 
     def on_edited(self, field_id: str, raw: Any) -> None:
         self.apply(self.session.set_value(field_id, raw))
+        self.refresh_elsewhere()
+        if self.problems.isVisible() or self.summary.isVisible():
+            self.show_problems()  # live: the list never goes stale
+        self.sig_edited.emit(field_id)
 
     def apply(self, delta: Delta) -> None:
         for field_id, value in delta.values.items():
@@ -201,8 +279,8 @@ class FormView(QWidget):
             self._show(field_id, shown)
         for field_id in delta.required:
             self._mark_required(field_id)
-        for field_id, issues in delta.issues.items():
-            self._show_issues(field_id, issues)
+        for field_id in delta.issues:
+            self._show_issues(field_id)
         self._show_criteria()
 
     def _apply_all(self) -> None:
@@ -211,15 +289,28 @@ class FormView(QWidget):
                 self.widgets[field_id].set_raw(self.session.local.get(field_id))
             self._show(field_id, self.session.visible[field_id])
             self._mark_required(field_id)
-            self._show_issues(field_id, self.session.issues_for(field_id))
+        self.refresh_elsewhere(force=True)
         self._show_criteria()
+
+    def refresh_elsewhere(self, force: bool = False) -> None:
+        """Rules of the subject's other forms that this form's values now break, shown at the fields they read."""
+        found: dict[str, list[Issue]] = {}
+        for issue in issues_elsewhere(
+            self.engine, self.form.id, self.visit_id, self.session.raw, self.subject, self.clock
+        ):
+            found.setdefault(issue.field, []).append(issue)
+        now = {f: tuple(v) for f, v in found.items()}
+        changed = set(now) | set(self.elsewhere)
+        self.elsewhere = now
+        for field_id in self.form.fields if force else changed:
+            if field_id in self.messages:
+                self._show_issues(field_id)
 
     def _show(self, field_id: str, shown: bool) -> None:
         label, widget = self.rows[field_id]
         label.setVisible(shown)
         widget.setVisible(shown)
-        message = self.messages[field_id]
-        message.setVisible(shown and bool(message.text()))
+        self.messages[field_id].setVisible(shown)
 
     def _mark_required(self, field_id: str) -> None:
         spec = self.form.fields[field_id]
@@ -228,27 +319,32 @@ class FormView(QWidget):
         self.labels[field_id].setText(f"{text} *" if required else text)
         self.labels[field_id].setAccessibleDescription(_t("required", self.language) if required else "")
 
-    def _show_issues(self, field_id: str, issues: tuple[Issue, ...]) -> None:
-        label = self.messages[field_id]
-        if not issues:
-            label.setVisible(False)
-            label.setText("")
-            return
-        worst = (
-            "error"
-            if any(i.severity == "error" for i in issues)
-            else "warning"
-            if any(i.severity == "warning" for i in issues)
-            else "info"
-        )
-        lines = [f"{'⚠ ' if i.severity != 'info' else ''}{i.message.get(self.language)}" for i in issues]
-        label.setText("\n".join(lines))
-        if label.property("severity") != worst:
-            label.setPalette(self._palettes[worst])  # a palette, not a style sheet: no re-polish on every keystroke
-            label.setProperty("severity", worst)
-        label.setVisible(bool(self.session.visible[field_id]))
+    def field_issues(self, field_id: str) -> tuple[Issue, ...]:
+        return self.session.issues_for(field_id) + self.elsewhere.get(field_id, ())
 
-    # ------------------------------------------------------------------ completion
+    def _show_issues(self, field_id: str) -> None:
+        issues = self.field_issues(field_id)
+        label = self.messages[field_id]
+        widget = self.widgets[field_id]
+        if isinstance(widget, GroupField):
+            widget.show_issues(issues)
+            issues = tuple(i for i in issues if i.row is None)  # row problems are shown in their row
+        confirmed = frozenset(self.confirmed)
+        lines = [issue_text(i, self.language, f"{i.field}:{i.code}" in confirmed) for i in issues]
+        label.setText("\n".join(lines))
+        severity = worst(issues, confirmed)
+        if label.property("severity") != severity:
+            label.setPalette(self._palettes[severity])  # a palette, not a style sheet: no re-polish on every keystroke
+            label.setProperty("severity", severity)
+
+    def confirm_warnings(self) -> None:
+        """The warnings showing now were confirmed by the user: they say so from here on."""
+        for issue in self.session.snapshot().warnings:
+            self.confirmed.add(f"{issue.field}:{issue.code}")
+        for field_id in self.form.fields:
+            self._show_issues(field_id)
+
+    # ------------------------------------------------------------------ what was typed
 
     def values(self) -> dict[str, Any]:
         """What the nurse entered, as the store takes it (derived and server fields left out)."""
@@ -261,46 +357,131 @@ class FormView(QWidget):
                 out[field_id] = raw
         return out
 
-    def completion_problems(self) -> list[str]:
+    def entries(self) -> dict[str, Any]:
+        """Every field as it is on screen (typed text kept as typed), for `restore` and the unsaved check."""
+        return {f: w.entry() for f, w in self.widgets.items() if not self.form.fields[f].read_only}
+
+    def restore(self, entries: dict[str, Any]) -> None:
+        """Put back what was on screen (after a change of language or of user); the rules see it as typed."""
+        for field_id, entry in entries.items():
+            widget = self.widgets.get(field_id)
+            if widget is None or self.form.fields[field_id].read_only or widget.entry() == entry:
+                continue
+            widget.set_entry(entry)
+            self.apply(self.session.set_value(field_id, widget.raw()))
+        self.refresh_elsewhere()
+
+    def is_dirty(self) -> bool:
+        return self.entries() != self.baseline
+
+    def mark_clean(self, entries: dict[str, Any] | None = None) -> None:
+        self.baseline = self.entries() if entries is None else entries
+
+    # ------------------------------------------------------------------ completion
+
+    def problem_list(self) -> list[Problem]:
         evaluation = self.session.snapshot()
-        lines = [f"{self._label(i.field)}: {i.message.get(self.language)}" for i in evaluation.errors]
-        lines += [f"{_t('missing', self.language)} {self._label(m.split('[')[0])}" for m in evaluation.missing_required]
-        return lines
+        problems = [
+            Problem(i.field, "error", f"{self._label(i.field)}: {issue_text(i, self.language)}")
+            for i in evaluation.errors
+        ]
+        problems += [
+            Problem(i.field, "error", f"{self._label(i.field)}: {issue_text(i, self.language)}")
+            for issues in self.elsewhere.values()
+            for i in issues
+            if i.severity == "error"
+        ]
+        problems += [
+            Problem(m.split("[")[0], "warning", missing_text(self._label(m.split("[")[0]), self.language))
+            for m in evaluation.missing_required
+        ]
+        return problems
+
+    def completion_problems(self) -> list[str]:
+        return [p.text for p in self.problem_list()]
+
+    def show_problems(self) -> list[Problem]:
+        problems = self.problem_list()
+        self.summary.setText(_t("cannot", self.language))
+        self.summary.setVisible(bool(problems))
+        self.problems.show_problems(problems)
+        return problems
 
     def _label(self, field_id: str) -> str:
         spec = self.form.fields.get(field_id)
         return spec.definition.label.get(self.language) if spec else field_id
 
-    def request_complete(self) -> None:
-        problems = self.completion_problems()
-        if problems:
-            self.summary.setText("\n".join(problems))
-            self.summary.setStyleSheet(f"color: {COLOURS['error']}")
-            self.sig_completion_refused.emit(problems)
-            first = next(
-                (
-                    f
-                    for f in self.form.fields
-                    if self.messages[f].isVisible() or f in self.session.snapshot().missing_required
-                ),
-                None,
-            )
-            if first:
-                self.widgets[first].focus_target().setFocus()
+    def go_to(self, field_id: str) -> None:
+        """Scroll to the field and put the cursor in it."""
+        widget = self.widgets.get(field_id)
+        if widget is None:
             return
-        self.summary.setText("")
+        self.scroll.ensureWidgetVisible(widget)
+        widget.focus_target().setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def request_complete(self) -> None:
+        problems = self.show_problems()
+        if problems:
+            self.sig_completion_refused.emit([p.text for p in problems])
+            self.go_to(problems[0].field)
+            return
         self.sig_save_requested.emit(self.values(), False)
 
     # ------------------------------------------------------------------ keyboard
 
+    def stops(self) -> list[QWidget]:
+        """Where Tab and Enter go, in the form's order: one stop per visible, changeable field widget."""
+        out: list[QWidget] = []
+        for field_id, widget in self.widgets.items():
+            if isinstance(widget, DerivedField) or not widget.isEnabled() or not self.session.visible[field_id]:
+                continue
+            if isinstance(widget, GroupField):
+                out += widget.focus_chain()
+            elif widget.focus_chain():
+                out += [widget.focus_target()] if self._is_radio(widget) else widget.focus_chain()
+        return [*out, self.draft_button, self.complete_button]
+
+    @staticmethod
+    def _is_radio(widget: FieldWidget) -> bool:
+        return bool(getattr(widget, "radios", None))
+
+    def focus_first(self) -> None:
+        first = next(iter(self.stops()), None)
+        if first is not None and first not in (self.draft_button, self.complete_button):
+            first.setFocus(Qt.FocusReason.TabFocusReason)
+
+    def _owner(self, watched: QObject) -> FieldWidget | None:
+        return next((w for w in self.widgets.values() if watched in w.focus_chain()), None)
+
+    def move_focus(self, watched: QObject, forward: bool) -> None:
+        stops = self.stops()
+        owner = self._owner(watched)
+        if owner is not None and self._is_radio(owner):
+            current = owner.focus_target()
+        else:
+            current = watched
+        if current not in stops:
+            return
+        index = stops.index(current) + (1 if forward else -1)
+        if 0 <= index < len(stops):
+            target = stops[index]
+            self.scroll.ensureWidgetVisible(target)
+            target.setFocus(Qt.FocusReason.TabFocusReason if forward else Qt.FocusReason.BacktabFocusReason)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """Enter moves to the next field, as on a paper form."""
-        if (
-            event.type() == QEvent.Type.KeyPress
-            and isinstance(event, QKeyEvent)
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-        ):
-            if isinstance(watched, QWidget) and not watched.inherits("QTableWidget"):
-                self.focusNextChild()
+        """Enter and Tab move to the next field, as on a paper form; Shift+Tab goes back."""
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and isinstance(watched, QWidget):
+            key = event.key()
+            enter = key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers() & (
+                Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+            )
+            if enter and not watched.inherits("QTableWidget") and not watched.inherits("QPushButton"):
+                self.move_focus(watched, True)
+                return True
+            if key == Qt.Key.Key_Tab and not event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+                self.move_focus(watched, True)
+                return True
+            if key == Qt.Key.Key_Backtab:
+                self.move_focus(watched, False)
                 return True
         return super().eventFilter(watched, event)

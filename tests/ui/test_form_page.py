@@ -103,7 +103,7 @@ def test_changing_a_completed_form_asks_for_a_reason_and_audits_it(
     history: list[list[str]] = []
     widget.show_history("HR", history.append)
     qtbot.waitUntil(lambda: bool(history))
-    assert len(history[0]) == 2 and "80 → 82 (transcription error)" in history[0][1]
+    assert len(history[0]) == 2 and "80 /min → 82 /min (transcription error)" in history[0][1]
 
 
 def test_no_reason_no_save(qtbot: Any, store: Store, worker: StoreWorker) -> None:
