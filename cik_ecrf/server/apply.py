@@ -1,13 +1,18 @@
-"""Applying one pushed batch in one transaction: idempotence, field-level merge, conflicts, refusals.
+"""Applying one pushed batch in one transaction: the server decides what every change may do.
 
-Each change names the server version of the field it was based on. Based on the current version:
-applied. Same value as the current one: merged. Based on an older version, but every change since
-then came from the same laptop (its own offline edits, one after another): applied. Otherwise both
-values are kept and the field is put in conflict on every laptop by a server `sync_conflict` event;
-only a `conflict_resolve` change (audited, with a reason) that saw that event closes it. Client
-clocks never decide anything. A signed or locked form refuses edits from any laptop, except a signed
-one whose signature the editing laptop cleared first (`signature_cleared`: it knew, and said why). The batch is read in a few bulk queries and written in a few
-executemany statements: a push of thousands of changes stays a handful of round trips.
+Each change is read on its own (a malformed one is refused alone), then checked in this order: the
+same id again (duplicate), this device's own change, its place in the device's sequence (exactly one
+after the last one logged: a gap or a replay is refused and not logged, so it can come again in
+order), the event type and the author's role as the SERVER records it, the payload against the study
+definitions, a base version that exists, and finally the event's own rules against the server's
+state (`cik_ecrf.events`). A refused change is logged as rejected, never sent to another laptop.
+
+Values: based on the current version, applied. Same value as the current one: merged. Based on an
+older version, but every change since then came from the same laptop: applied. Otherwise both values
+are kept and the field is put in conflict on every laptop by a server `sync_conflict` event, which
+holds each competing value once (at most ten, bounded in size); only a `conflict_resolve` (audited,
+with a reason) that saw that event closes it. Client clocks never decide anything. The batch is read
+in a few bulk queries and written in a few executemany statements.
 """
 
 from __future__ import annotations
@@ -20,30 +25,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from pydantic import ValidationError
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ..core.roles import ENTRY_ROLES
-from ..sync.protocol import Change, ChangeResult
+from ..core.status import FROZEN_STATUSES, FormStatus
+from ..definitions.spec import StudyDefinition
+from ..events import registry
+from ..events.base import Outcome, Refused
+from ..events.change import Change
+from ..events.sync_conflict import MAX_BODY, MAX_CANDIDATES
+from ..sync.protocol import ChangeResult
+from .covers import SignatureCover
 from .database import now
 from .models import Change as ChangeRow
 from .models import FieldState, Instance, SeqCounter, Subject, User
 
 SERVER_DEVICE = "server"
-VALUE_ACTIONS = frozenset({"value_set", "value_clear", "conflict_resolve"})
-ENTRY_ACTIONS = frozenset(
-    {
-        "subject_add",
-        "form_create",
-        "value_set",
-        "value_clear",
-        "status_change",
-        "warnings_confirmed",
-        "conflict_resolve",
-        "signature_cleared",
-    }
-)
-FROZEN_STATUSES = frozenset({"signed", "locked"})
+VALUE_ACTIONS = registry.VALUE_ACTIONS
 CHUNK = 500
+MAX_REASON = 500
 
 
 @dataclass
@@ -56,38 +57,56 @@ class FieldRow:
     dirty: bool = False
 
 
-class Refused(Exception):
-    """A change that cannot be applied; it is logged as rejected and the batch goes on."""
-
-
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
 
 
-class BatchApplier:
-    """One push transaction for one device of one site."""
+def _read(raw: Any, index: int) -> tuple[Change | None, str, str | None]:
+    """A pushed item as a Change, or the id to answer with and why it cannot be read."""
+    if isinstance(raw, Change):
+        return raw, raw.id, None
+    given = raw.get("id") if isinstance(raw, dict) else None
+    answer_id = given if isinstance(given, str) and 0 < len(given) <= 36 else f"#{index}"
+    try:
+        return Change.model_validate(raw), answer_id, None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ())) or "change"
+        return None, answer_id, f"malformed change: {where}: {first.get('msg', 'invalid')}"[:MAX_REASON]
 
-    def __init__(self, conn: Connection, site_code: str, device_id: str, changes: Sequence[Change]) -> None:
+
+class BatchApplier:
+    """One push transaction for one device of one site; the `ServerState` the event types act on."""
+
+    def __init__(self, conn: Connection, site_code: str, device_id: str, changes: Sequence[Any]) -> None:
         self.conn = conn
         self.site = site_code
         self.device_id = device_id
-        self.changes = changes
+        self.study: StudyDefinition = _study()
+        self.read = [_read(raw, index) for index, raw in enumerate(changes)]
+        parsed = [c for c, _, _ in self.read if c is not None]
+        self.changes = parsed
         counter = conn.execute(select(SeqCounter.next_seq).where(SeqCounter.id == 1).with_for_update()).scalar_one()
         self.next_seq = int(counter)
+        self.high = self.next_seq - 1  # the newest change a base version may name
         self.rows: list[dict[str, Any]] = []
         self.received_at = now()
         self.users = {
             u.username: u
-            for u in conn.execute(select(User.username, User.role, User.site_code).where(User.site_code == site_code))
+            for u in conn.execute(
+                select(User.username, User.role, User.site_code, User.active).where(User.site_code == site_code)
+            )
         }
+        last = conn.execute(select(func.max(ChangeRow.device_seq)).where(ChangeRow.device_id == device_id)).scalar()
+        self.device_seq = int(last or 0)
         self.existing: dict[str, tuple[str, int]] = {}
-        for part in _chunks([c.id for c in changes]):
+        for part in _chunks([c.id for c in parsed]):
             for cid, digest, seq in conn.execute(
                 select(ChangeRow.id, ChangeRow.digest, ChangeRow.seq).where(ChangeRow.id.in_(part))
             ):
                 self.existing[cid] = (digest, seq)
-        instance_ids = sorted({c.instance_id for c in changes if c.instance_id})
+        instance_ids = sorted({c.instance_id for c in parsed if c.instance_id})
         self.instances: dict[str, dict[str, Any]] = {}
         self.fields: dict[tuple[str, str], FieldRow] = {}
         for part in _chunks(instance_ids):
@@ -98,27 +117,39 @@ class BatchApplier:
                     row["value_json"], row["version"], row["device_id"], row["conflict_seq"]
                 )
         subject_ids = sorted(
-            {c.subject_id for c in changes if c.subject_id} | {i["subject_id"] for i in self.instances.values()}
+            {c.subject_id for c in parsed if c.subject_id} | {i["subject_id"] for i in self.instances.values()}
         )
         self.subjects: dict[str, dict[str, Any]] = {}
         for part in _chunks(subject_ids):
             for row in conn.execute(select(Subject).where(Subject.id.in_(part))).mappings():
                 self.subjects[row["id"]] = dict(row)
         self.new_subjects: list[dict[str, Any]] = []
-        numbers = sorted({n for c in changes if c.action == "subject_add" and (n := _text(c.new_json))})
-        self.numbers: set[str] = set()  # subject numbers taken, among those this batch adds
+        numbers = sorted({c.new_json.strip('"') for c in parsed if c.action == "subject_add" and c.new_json})
+        self.numbers: set[str] = set()  # subject numbers of this site taken, among those this batch adds
         for part in _chunks(numbers):
-            self.numbers |= set(conn.execute(select(Subject.number).where(Subject.number.in_(part))).scalars())
+            self.numbers |= set(
+                conn.execute(
+                    select(Subject.number).where(Subject.number.in_(part), Subject.site_code == site_code)
+                ).scalars()
+            )
         self.new_instances: list[dict[str, Any]] = []
         self.status_updates: dict[str, str] = {}
         self.refused_edits: set[str] = set()  # instances whose edit was refused in this batch (signed or locked)
+        self.covers: dict[str, dict[str, int]] = {}  # instance -> active signature -> signed seq (loaded lazily)
+        self.new_covers: list[dict[str, Any]] = []
+        self.cleared: dict[str, int] = {}  # signature -> the seq that cleared it
+        self.position = 0  # index of the change being applied, for looking ahead in the batch
 
     # ------------------------------------------------------------------ the batch
 
     def run(self) -> list[ChangeResult]:
         results = []
         seen: dict[str, tuple[str, int]] = {}
-        for change in self.changes:
+        for index, (change, answer_id, problem) in enumerate(self.read):
+            if change is None:
+                results.append(ChangeResult(id=answer_id, disposition="rejected", reason=problem))
+                continue
+            self.position = index
             body = change.model_dump_json()
             digest = change.digest(body)
             known = self.existing.get(change.id) or seen.get(change.id)
@@ -143,17 +174,25 @@ class BatchApplier:
                     )
                 )
                 continue
+            if change.device_seq != self.device_seq + 1:
+                why = "comes again" if change.device_seq <= self.device_seq else "follows a gap"
+                reason = f"out of order: device_seq {change.device_seq} {why} (the server expects {self.device_seq + 1}); send this device's changes in order"
+                results.append(ChangeResult(id=change.id, disposition="rejected", reason=reason))
+                continue
+            self.device_seq = change.device_seq
             try:
-                disposition, reason, after = self._apply(change)
+                outcome = self._apply(change)
             except Refused as exc:
-                disposition, reason, after = "rejected", str(exc), None
-            seq = self._log(change, digest, disposition, reason, body=body)
+                outcome = Outcome("rejected", str(exc)[:MAX_REASON])
+            seq = self._log(change, digest, outcome.disposition, outcome.reason, body=body)
             seen[change.id] = (digest, seq)
-            if after is not None:
-                after(seq)
+            if outcome.after is not None:
+                outcome.after(seq)
             results.append(
-                ChangeResult.model_construct(id=change.id, disposition=disposition, reason=reason, server_seq=seq)
-            )  # internal values: not validated again
+                ChangeResult.model_construct(
+                    id=change.id, disposition=outcome.disposition, reason=outcome.reason, server_seq=seq
+                )
+            )
         self._write()
         return results
 
@@ -181,110 +220,148 @@ class BatchApplier:
 
     # ------------------------------------------------------------------ one change
 
-    def _apply(self, change: Change) -> tuple[str, str | None, Any]:
-        if change.action not in ENTRY_ACTIONS:
-            return "applied", None, None  # logins, user changes...: kept in the central trail, no state
-        user = self.users.get(change.username)
-        if user is None:
-            raise Refused(f"{change.username} is not a user of site {self.site} on the server")
-        if user.role not in ENTRY_ROLES:
-            raise Refused(f"a {user.role} cannot enter data")
-        if change.action == "subject_add":
-            return self._subject_add(change)
-        instance = self._instance(change)
-        if change.action == "form_create":
-            if instance is not None:  # the same non-repeating form started on two laptops: one instance
-                status = (json.loads(change.new_json).get("status") if change.new_json else None) or instance["status"]
-                if status != instance["status"] and instance["status"] not in FROZEN_STATUSES:
-                    self.status_updates[instance["id"]] = instance["status"] = status
-                return "merged", None, None
-            return self._form_create(change)
-        if instance is None:
-            raise Refused(f"form instance {change.instance_id} is unknown on the server")
-        if change.action == "signature_cleared":  # the laptop knew the form was signed and cleared it to change it
-            if instance["status"] == "signed":
-                self.status_updates[instance["id"]] = instance["status"] = "complete"
-            return "applied", None, None
-        if change.action == "status_change":
-            if instance["id"] in self.refused_edits or instance["status"] == "locked":
+    def _apply(self, change: Change) -> Outcome:
+        event = registry.event(change.action)
+        if event is None:
+            raise Refused(f"unknown action {change.action!r}")
+        if event.origin != "laptop":
+            raise Refused(f"{change.action} is written by the server only")
+        if event.roles is not None or event.data:
+            user = self.users.get(change.username)
+            if user is None:
+                raise Refused(f"{change.username} is not a user of site {self.site} on the server")
+            if event.roles is not None and user.role not in event.roles:
+                what = "enter data" if event.roles <= ENTRY_ROLES and event.data else change.action.replace("_", " ")
                 raise Refused(
-                    f"{instance['form_id']} at {instance['visit_id']} is {instance['status']}: its status cannot change with this edit"
+                    f"a {user.role} cannot {what} ({change.action} by {change.username}, a {user.role} on the server)"
                 )
-            self.status_updates[instance["id"]] = instance["status"] = _text(change.new_json) or instance["status"]
-            return "applied", None, None
-        if instance["status"] in FROZEN_STATUSES:
-            self.refused_edits.add(instance["id"])
-            raise Refused(
-                f"{instance['form_id']} at {instance['visit_id']} is {instance['status']}: it cannot be changed"
-            )
-        if change.action == "warnings_confirmed":
-            return "applied", None, None
-        return self._value(change, instance)
+        event.check(self.study, change)
+        if change.base_version is not None and change.base_version > self.high:
+            raise Refused(f"base version {change.base_version} is newer than anything on the server ({self.high})")
+        return event.server_apply(self, change)
 
-    def _subject(self, subject_id: str | None) -> dict[str, Any] | None:
+    # ------------------------------------------------------------------ ServerState
+
+    def role_of(self, username: str) -> str | None:
+        user = self.users.get(username)
+        return None if user is None else user.role
+
+    def subject(self, subject_id: str | None) -> dict[str, Any] | None:
         subject = self.subjects.get(subject_id or "")
         if subject is not None and subject["site_code"] != self.site:
             raise Refused(f"subject {subject['number']} belongs to another site")
         return subject
 
-    def _subject_add(self, change: Change) -> tuple[str, str | None, Any]:
-        number = _text(change.new_json)
-        if not change.subject_id or not number:
-            raise Refused("subject_add without a subject id and number")
-        if self._subject(change.subject_id) is not None:
-            return "merged", None, None
-        if number in self.numbers:
-            raise Refused(f"subject number {number} is already taken by another subject")
-        self.numbers.add(number)
-        row = {"id": change.subject_id, "number": number, "site_code": self.site}
-        self.subjects[change.subject_id] = row
-        self.new_subjects.append(row)
-        return "applied", None, None
+    def number_taken(self, number: str) -> bool:
+        return number in self.numbers
 
-    def _instance(self, change: Change) -> dict[str, Any] | None:
-        instance = self.instances.get(change.instance_id or "")
+    def add_subject(self, subject_id: str, number: str) -> None:
+        self.numbers.add(number)
+        row = {"id": subject_id, "number": number, "site_code": self.site}
+        self.subjects[subject_id] = row
+        self.new_subjects.append(row)
+
+    def instance(self, instance_id: str | None) -> dict[str, Any] | None:
+        instance = self.instances.get(instance_id or "")
         if instance is not None and instance["site_code"] != self.site:
             raise Refused("this form belongs to another site")
         return instance
 
-    def _form_create(self, change: Change) -> tuple[str, str | None, Any]:
-        if not (change.instance_id and change.visit_id and change.form_id):
-            raise Refused("form_create without instance, visit and form")
-        study = _study()
-        if (
-            change.form_id not in study.forms
-            or change.visit_id not in study.visit_ids()
-            or change.form_id not in study.forms_at(change.visit_id)
-        ):
-            raise Refused(f"form {change.form_id} is not collected at visit {change.visit_id} in this study")
-        if self._subject(change.subject_id) is None:
-            raise Refused(f"subject {change.subject_id} is unknown on the server")
-        status = (json.loads(change.new_json).get("status") if change.new_json else None) or "draft"
-        row = {
-            "id": change.instance_id,
-            "subject_id": change.subject_id,
-            "visit_id": change.visit_id,
-            "form_id": change.form_id,
-            "status": status,
-            "site_code": self.site,
-        }
-        self.instances[change.instance_id] = row
+    def add_instance(self, row: dict[str, Any]) -> None:
+        self.instances[row["id"]] = row
         self.new_instances.append(row)
-        return "applied", None, None
 
-    def _value(self, change: Change, instance: dict[str, Any]) -> tuple[str, str | None, Any]:
-        form = _study().forms.get(instance["form_id"])
-        if not change.field_id or form is None or change.field_id not in form.fields:
-            raise Refused(f"{change.action}: form {instance['form_id']} has no field {change.field_id}")
-        key = (instance["id"], change.field_id)
+    def set_status(self, instance: dict[str, Any], status: str) -> None:
+        self.status_updates[instance["id"]] = instance["status"] = status
+
+    def edit_refused(self, instance: dict[str, Any]) -> bool:
+        if instance["status"] in FROZEN_STATUSES:
+            self.refused_edits.add(instance["id"])
+        return instance["id"] in self.refused_edits
+
+    def refuse_edits(self, instance: dict[str, Any]) -> None:
+        self.refused_edits.add(instance["id"])
+
+    def _covers(self, instance_id: str) -> dict[str, int]:
+        if instance_id not in self.covers:
+            rows = self.conn.execute(
+                select(SignatureCover.signature_id, SignatureCover.signed_seq).where(
+                    SignatureCover.instance_id == instance_id, SignatureCover.cleared_seq.is_(None)
+                )
+            )
+            self.covers[instance_id] = {sid: seq for sid, seq in rows if sid not in self.cleared}
+        return self.covers[instance_id]
+
+    def active_signatures(self, instance_id: str) -> set[str]:
+        return set(self._covers(instance_id))
+
+    def add_signature(self, signature_id: str, instance_ids: list[str]) -> None:
+        for instance_id in instance_ids:
+            self._covers(instance_id)[signature_id] = self.next_seq
+            self.new_covers.append(
+                {"signature_id": signature_id, "instance_id": instance_id, "signed_seq": self.next_seq}
+            )
+            instance = self.instances[instance_id]
+            if instance["status"] != FormStatus.SIGNED:
+                self.set_status(instance, FormStatus.SIGNED.value)
+            self.refused_edits.discard(instance_id)
+
+    def clear_signature(self, signature_id: str) -> list[str]:
+        covered = set(
+            self.conn.execute(
+                select(SignatureCover.instance_id).where(SignatureCover.signature_id == signature_id)
+            ).scalars()
+        )
+        covered |= {c["instance_id"] for c in self.new_covers if c["signature_id"] == signature_id}
+        self.cleared[signature_id] = self.next_seq
+        for instance_id in covered:
+            active = self._covers(instance_id)
+            active.pop(signature_id, None)
+            instance = self.instances.get(instance_id) or self._load_instance(instance_id)
+            if instance is not None and not active and instance["status"] == FormStatus.SIGNED:
+                self.set_status(instance, FormStatus.COMPLETE.value)
+                self.refused_edits.discard(instance_id)
+        return sorted(covered)
+
+    def _load_instance(self, instance_id: str) -> dict[str, Any] | None:
+        row = self.conn.execute(select(Instance).where(Instance.id == instance_id)).mappings().first()
+        if row is not None:
+            self.instances[instance_id] = dict(row)
+        return self.instances.get(instance_id)
+
+    def touched_since_signed(self, change: Change, signature_id: str) -> bool:
+        """Does a value change really touch the signed form? Later in this push by this laptop, or by
+        another laptop after this laptop's own last change of the form (the signing laptop clears a
+        signature when a pulled change from elsewhere lands on data it signed)."""
+        for later, _, _ in self.read[self.position + 1 :]:
+            if later is not None and later.instance_id == change.instance_id and later.action in VALUE_ACTIONS:
+                return True
+        own = self.conn.execute(
+            select(func.max(ChangeRow.seq)).where(
+                ChangeRow.instance_id == change.instance_id,
+                ChangeRow.device_id == self.device_id,
+                ChangeRow.action.in_(VALUE_ACTIONS),
+            )
+        ).scalar()
+        other = select(ChangeRow.seq).where(
+            ChangeRow.instance_id == change.instance_id,
+            ChangeRow.device_id != self.device_id,
+            ChangeRow.action.in_(VALUE_ACTIONS),
+            ChangeRow.disposition.in_(("applied", "merged")),
+            ChangeRow.seq > (own or 0),
+        )
+        return self.conn.execute(other.limit(1)).first() is not None
+
+    def value_outcome(self, change: Change, instance: dict[str, Any], value: str | None) -> Outcome:
+        key = (instance["id"], change.field_id or "")
         state = self.fields.get(key)
-        value = None if change.action == "value_clear" else change.new_json
+        set_it = Outcome("applied", None, lambda seq: self._set(key, value, seq, change.device_id))
         if state is not None and state.conflict_seq is not None:
             if change.action == "conflict_resolve" and (change.base_version or 0) >= state.conflict_seq:
-                return "applied", None, lambda seq: self._set(key, value, seq, change.device_id)
+                return set_it
             if state.value_json == value:
-                return "merged", None, lambda seq: None
-            return (
+                return Outcome("merged", None, lambda seq: None)
+            return Outcome(
                 "conflict",
                 "the field is in conflict: resolve it with a reason",
                 lambda seq: self._conflict(change, key, seq),
@@ -294,12 +371,12 @@ class BatchApplier:
             or state.version == change.base_version
             or (state.value_json is None and change.base_version is None)
         ):
-            return "applied", None, lambda seq: self._set(key, value, seq, change.device_id)
+            return set_it
         if state.value_json == value:
-            return "merged", None, lambda seq: self._set(key, value, seq, change.device_id)
+            return Outcome("merged", None, lambda seq: self._set(key, value, seq, change.device_id))
         if not self._changed_elsewhere(key, change.base_version, change.device_id):
-            return "applied", None, lambda seq: self._set(key, value, seq, change.device_id)
-        return (
+            return set_it
+        return Outcome(
             "conflict",
             "the field was changed on another laptop since this change's base: both values are kept",
             lambda seq: self._conflict(change, key, seq),
@@ -350,16 +427,17 @@ class BatchApplier:
         return json.loads(body) if body else {}
 
     def _conflict(self, change: Change, key: tuple[str, str], seq: int) -> None:
-        """Keep both values: the current one stays, the field is flagged, every laptop is told."""
+        """Keep both values: the current one stays, the field is flagged, every laptop is told. Each
+        competing value is held once; the record keeps the current value's author and the newest
+        others, within `MAX_CANDIDATES` and `MAX_BODY`."""
         state = self.fields[key]
         if state.conflict_seq is not None:
             candidates = json.loads(self._author(state.conflict_seq)["new_json"])["candidates"]
         else:
-            author = self._author(state.version)
-            candidates = [_candidate(author, state.value_json, state.version)]
-        candidates.append(
-            _candidate(change.model_dump(), None if change.action == "value_clear" else change.new_json, seq)
-        )
+            candidates = [_candidate(self._author(state.version), state.value_json, state.version)]
+        value = None if change.action == "value_clear" else change.new_json
+        candidates = [c for c in candidates if c["value_json"] != value] + [_candidate(change.model_dump(), value, seq)]
+        body = _conflict_body(state.value_json, candidates)
         event = Change(
             id=str(uuid.uuid4()),
             device_id=SERVER_DEVICE,
@@ -373,7 +451,7 @@ class BatchApplier:
             form_id=change.form_id,
             instance_id=key[0],
             field_id=key[1],
-            new_json=json.dumps({"current": state.value_json, "candidates": candidates}, sort_keys=True),
+            new_json=body,
             base_version=state.version,
         )
         state.conflict_seq = self._log(event, event.digest(), "applied", None)
@@ -425,6 +503,14 @@ class BatchApplier:
                 FieldState.instance_id == bindparam("b_instance"), FieldState.field_id == bindparam("b_field")
             )
             conn.execute(statement, changed)
+        if self.new_covers:
+            conn.execute(insert(SignatureCover), self.new_covers)
+        for signature_id, seq in self.cleared.items():
+            conn.execute(
+                update(SignatureCover)
+                .where(SignatureCover.signature_id == signature_id, SignatureCover.cleared_seq.is_(None))
+                .values(cleared_seq=seq)
+            )
         conn.execute(update(SeqCounter).where(SeqCounter.id == 1).values(next_seq=self.next_seq))
 
 
@@ -437,16 +523,11 @@ def _bulk_insert(conn: Connection, table: str, rows: list[dict[str, Any]]) -> No
 
 
 @functools.cache
-def _study() -> Any:
-    """The shipped study: the server checks that forms, visits and fields exist (the laptops check values)."""
+def _study() -> StudyDefinition:
+    """The shipped study: every pushed change is checked against its forms, fields and rules."""
     from ..definitions.loader import load_study
 
     return load_study()
-
-
-def _text(new_json: str | None) -> str | None:
-    value = json.loads(new_json) if new_json else None
-    return value if isinstance(value, str) else None
 
 
 def _candidate(event: dict[str, Any], value_json: str | None, seq: int) -> dict[str, Any]:
@@ -459,3 +540,13 @@ def _candidate(event: dict[str, Any], value_json: str | None, seq: int) -> dict[
         "utc_offset_min": event.get("utc_offset_min"),
         "change_id": event.get("id"),
     }
+
+
+def _conflict_body(current: str | None, candidates: list[dict[str, Any]]) -> str:
+    """The first candidate (the value the field held) stays; the oldest of the others go first."""
+    kept = candidates[:1] + candidates[1:][-(MAX_CANDIDATES - 1) :]
+    body = json.dumps({"current": current, "candidates": kept}, sort_keys=True)
+    while len(body) > MAX_BODY and len(kept) > 2:
+        kept = kept[:1] + kept[2:]
+        body = json.dumps({"current": current, "candidates": kept}, sort_keys=True)
+    return body

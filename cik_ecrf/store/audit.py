@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .errors import StoreError
 from .models import AuditEvent, Device, Meta
 
 GENESIS = "0" * 64
@@ -70,6 +71,8 @@ _CONTEXT = (
     "base_version",
 )
 _COLUMNS = (*HASHED, "hash")
+#: what the sync protocol carries at most (`events.change.Change`): refused at the save, never a stuck outbox
+_SENDABLE = (("old_json", 100_000), ("new_json", 100_000), ("reason", 10_000), ("confirmed_json", 10_000))
 _INSERT = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
@@ -115,6 +118,11 @@ class Chain:
             "prev_hash": self.previous,
             **{k: fields.get(k) for k in _CONTEXT},
         }
+        for name, limit in _SENDABLE:
+            value = row[name]
+            if value is not None and len(value) > limit:
+                where = row["field_id"] or name
+                raise StoreError(f"{where}: too long to keep and send ({len(value):,} characters; at most {limit:,})")
         row["hash"] = event_hash(row)
         self.next_seq += 1
         self.previous = row["hash"]

@@ -6,19 +6,27 @@ uuid, device, sequence, user and time; the local chain hash links them in) and a
 current values, together with the new cursor, in one transaction. A field this laptop changed and
 has not pushed yet is never overwritten by a pull: the push decides (applied, or a conflict).
 
-Pure store code: no HTTP here (`cik_ecrf.sync` talks to the server), plain dicts in and out.
+Pure store code: no HTTP here (`cik_ecrf.sync` talks to the server). What each kind of change does
+here is its event type's business (`cik_ecrf.events`); this module is the laptop's state they act on.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import Connection
 
+from ..definitions.spec import StudyDefinition
+from ..events import registry
+from ..events.base import Refused
+from ..events.change import CHANGE_FIELDS, Change
 from . import audit
 from .errors import StoreError
 
@@ -31,21 +39,8 @@ SERVER_URL, TOKEN, EPOCH, CURSOR, PUSHED, LAST_SYNC = (
     "sync_last_at",
 )
 CURSOR_ID = "sync_cursor_id"  # the id of the server change at the cursor: a restored server has other ones there
-DATA_ACTIONS = (
-    "subject_add",
-    "form_create",
-    "value_set",
-    "value_clear",
-    "status_change",
-    "warnings_confirmed",
-    "conflict_resolve",
-    "signature_cleared",
-)
-VALUE_ACTIONS = ("value_set", "value_clear", "conflict_resolve")
-CHANGE_FIELDS = (
-    "id device_id device_seq user_id username role at_utc utc_offset_min action subject_id visit_id form_id "
-    "instance_id field_id old_json new_json reason confirmed_json base_version"
-).split()
+DATA_ACTIONS = tuple(sorted(registry.DATA_ACTIONS))
+VALUE_ACTIONS = tuple(sorted(registry.VALUE_ACTIONS))
 _COLUMNS = (*CHANGE_FIELDS, "prev_hash", "hash")
 _INSERT = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
@@ -196,15 +191,103 @@ def _user_ids(conn: Connection, events: list[dict[str, Any]]) -> dict[str, str]:
     return known
 
 
+class PulledPage:
+    """One page of pulled changes applied to this laptop: the `LaptopState` the event types act on.
+
+    Value writes are collected (last one wins, in server order) and written in a few executemany
+    statements at the end; a field this laptop changed and has not pushed yet is left alone."""
+
+    def __init__(self, conn: Connection, study: StudyDefinition, users: dict[str, str]) -> None:
+        self.conn = conn
+        self.study = study
+        self.users = users
+        self.pending = _pending_fields(conn)
+        self.instances = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, status FROM form_instance")}
+        self.subjects = {r[0] for r in conn.exec_driver_sql("SELECT id FROM subject")}
+        self.writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]] = {}
+
+    def has_subject(self, subject_id: str | None) -> bool:
+        return subject_id in self.subjects
+
+    def add_subject(self, change: Change, number: str) -> None:
+        if self.conn.exec_driver_sql("SELECT 1 FROM subject WHERE number = ?", (number,)).first() is not None:
+            raise Refused(f"subject number {number} is another subject's on this laptop")
+        site = self.conn.exec_driver_sql(
+            "SELECT site_code FROM device WHERE id = ?", (device_id(self.conn),)
+        ).scalar_one()
+        self.conn.exec_driver_sql(
+            "INSERT INTO subject (id, number, site_code, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
+            (change.subject_id, number, site, change.at_utc, self.users.get(change.username, "")),
+        )
+        self.subjects.add(change.subject_id or "")
+
+    def instance_status(self, instance_id: str | None) -> str | None:
+        return self.instances.get(instance_id or "")
+
+    def add_instance(self, change: Change, status: str, version: str) -> None:
+        from .save_sql import insert_instance, visit_pk
+
+        visit = visit_pk(self.conn, change.subject_id, change.visit_id)
+        insert_instance(self.conn, change.instance_id, visit, change.form_id, version, status, change.at_utc)
+        self.instances[change.instance_id or ""] = status
+
+    def set_status(self, change: Change, status: str) -> None:
+        self.conn.exec_driver_sql(
+            "UPDATE form_instance SET status = ?, updated_at = ? WHERE id = ?",
+            (status, change.at_utc, change.instance_id),
+        )
+        self.instances[change.instance_id or ""] = status
+
+    def write_value(self, seq: int, change: Change, value_json: str | None, *, conflict: bool = False) -> None:
+        key = (change.instance_id or "", change.field_id or "")
+        if key in self.pending:
+            return
+        if conflict:
+            self.writes[key] = (value_json, change.base_version, None, change.at_utc, True)
+        else:
+            self.writes[key] = (value_json, seq, self.users.get(change.username, ""), change.at_utc, False)
+
+    def open_conflict(self, seq: int, change: Change, current: str | None, candidates: list[dict[str, Any]]) -> None:
+        self.conn.exec_driver_sql(
+            "INSERT OR REPLACE INTO sync_conflict (instance_id, field_id, conflict_seq, current_json, candidates_json, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (change.instance_id, change.field_id, seq, current, json.dumps(candidates), change.at_utc),
+        )
+
+    def close_conflict(self, change: Change, up_to: int) -> None:
+        self.conn.exec_driver_sql(
+            "DELETE FROM sync_conflict WHERE instance_id = ? AND field_id = ? AND conflict_seq <= ?",
+            (change.instance_id, change.field_id, up_to),
+        )
+
+
+def _readable(
+    changes: Sequence[tuple[int, str, Any]],
+) -> tuple[list[tuple[int, str, Change]], list[tuple[str, int, str]]]:
+    """Pulled items as Changes; an item that is not one is refused here (the rest of the page goes on)."""
+    readable, refused = [], []
+    for seq, disposition, raw in changes:
+        try:
+            readable.append((seq, disposition, raw if isinstance(raw, Change) else Change.model_validate(raw)))
+        except ValidationError as exc:
+            given = raw.get("id") if isinstance(raw, dict) else None
+            name = given if isinstance(given, str) and len(given) <= 36 else f"server-seq-{seq}"
+            refused.append((name, seq, f"received from the server (seq {seq}) unreadable: {exc.errors()[0]['msg']}"))
+    return readable, refused
+
+
 def apply_pulled(
     conn: Connection,
-    changes: Sequence[tuple[int, str, dict[str, Any]]],
+    changes: Sequence[tuple[int, str, Any]],
     cursor: int,
     epoch: str,
     cursor_id: str | None = None,
+    study: StudyDefinition | None = None,
 ) -> int:
-    """Apply one page of pulled changes and store the cursor after it: one transaction. Returns how many were new here."""
-    ids = [c["id"] for _, _, c in changes]
+    """Apply one page of pulled changes and store the cursor after it: one transaction. Returns how many
+    were new here. Each change is checked by its event type against this laptop's study first: one
+    this laptop cannot apply (an old server let it in) is quarantined and reported, never a crash."""
+    readable, refused = _readable(changes)
+    ids = [c.id for _, _, c in readable]
     present: set[str] = set()
     for start in range(0, len(ids), 500):
         part = ids[start : start + 500]
@@ -214,77 +297,47 @@ def apply_pulled(
                 f"SELECT id FROM audit_event WHERE id IN ({', '.join('?' * len(part))})", tuple(part)
             )
         }
-    fresh = [c for _, _, c in changes if c["id"] not in present]
-    users = _user_ids(conn, fresh)
-    _append_to_trail(conn, fresh)
-    pending = _pending_fields(conn)
-    instances = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, status FROM form_instance")} if changes else {}
-    subjects = {r[0] for r in conn.exec_driver_sql("SELECT id FROM subject")} if changes else set()
-    writes: dict[
-        tuple[str, str], tuple[str | None, int | None, str | None, str, bool]
-    ] = {}  # last one wins: server order
-    for seq, disposition, change in changes:
+    fresh = [c for _, _, c in readable if c.id not in present]
+    users = _user_ids(conn, [c.model_dump() for c in fresh])
+    _append_to_trail(conn, [c.model_dump() for c in fresh])
+    page = PulledPage(conn, study or _default_study(), users)
+    for seq, disposition, change in readable:
         if disposition not in ("applied", "merged"):
             continue  # a conflicting change: kept in the trail; the server's sync_conflict event carries its value
-        action = change["action"]
-        user_id = users.get(change["username"], "")
-        if action == "subject_add" and change["subject_id"] not in subjects:
-            number = json.loads(change["new_json"])
-            if conn.exec_driver_sql("SELECT 1 FROM subject WHERE number = ?", (number,)).first() is None:
-                site = conn.exec_driver_sql(
-                    "SELECT site_code FROM device WHERE id = ?", (device_id(conn),)
-                ).scalar_one()
-                conn.exec_driver_sql(
-                    "INSERT INTO subject (id, number, site_code, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
-                    (change["subject_id"], number, site, change["at_utc"], user_id),
-                )
-                subjects.add(change["subject_id"])
-        elif action == "form_create" and change["instance_id"] not in instances and change["subject_id"] in subjects:
-            _create_instance(conn, change)
-            instances[change["instance_id"]] = json.loads(change["new_json"] or "{}").get("status", "draft")
-        elif (
-            action == "form_create" and disposition == "merged" and change["instance_id"] in instances
-        ):  # started on two laptops
-            status_value = json.loads(change["new_json"] or "{}").get("status")
-            if status_value and instances[change["instance_id"]] not in ("signed", "locked"):
-                conn.exec_driver_sql(
-                    "UPDATE form_instance SET status = ? WHERE id = ?", (status_value, change["instance_id"])
-                )
-        elif action == "status_change" and change["instance_id"] in instances:
-            status_value = json.loads(change["new_json"])
-            conn.exec_driver_sql(
-                "UPDATE form_instance SET status = ?, updated_at = ? WHERE id = ?",
-                (status_value, change["at_utc"], change["instance_id"]),
-            )
-        elif action in VALUE_ACTIONS and change["instance_id"] in instances:
-            key = (change["instance_id"], change["field_id"])
-            if key not in pending:
-                writes[key] = (
-                    None if action == "value_clear" else change["new_json"],
+        event = registry.event(change.action)
+        try:
+            if event is None or not event.data:
+                raise Refused(f"{change.action!r} is not a change laptops apply")
+            event.check(page.study, change)
+            if event.laptop_apply is not None:
+                with conn.begin_nested():
+                    event.laptop_apply(page, seq, disposition, change)
+        except Refused as exc:
+            refused.append(
+                (
+                    change.id,
                     seq,
-                    user_id,
-                    change["at_utc"],
-                    False,
+                    f"received from the server (seq {seq}, {change.action} by {change.username}): {exc}"[:500],
                 )
-            if action == "conflict_resolve":
-                conn.exec_driver_sql(
-                    "DELETE FROM sync_conflict WHERE instance_id = ? AND field_id = ? AND conflict_seq <= ?",
-                    (*key, change["base_version"] or 0),
-                )
-        elif action == "sync_conflict" and change["instance_id"] in instances:
-            key = (change["instance_id"], change["field_id"])
-            body = json.loads(change["new_json"])
-            if key not in pending:
-                writes[key] = (body["current"], change["base_version"], None, change["at_utc"], True)
-            conn.exec_driver_sql(
-                "INSERT OR REPLACE INTO sync_conflict (instance_id, field_id, conflict_seq, current_json, candidates_json, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (*key, seq, body["current"], json.dumps(body["candidates"]), change["at_utc"]),
             )
-    _write_values(conn, writes)
+    _write_values(conn, page.writes)
+    if refused:
+        at = dt.datetime.now(dt.UTC).isoformat()
+        conn.exec_driver_sql(
+            "INSERT OR REPLACE INTO sync_quarantine (change_id, device_seq, reason, at_utc) VALUES (?, ?, ?, ?)",
+            [(cid, seq, reason, at) for cid, seq, reason in refused],
+        )
     put(conn, CURSOR, str(cursor))
     put(conn, CURSOR_ID, cursor_id)
     put(conn, EPOCH, epoch)
     return len(fresh)
+
+
+@functools.cache
+def _default_study() -> StudyDefinition:
+    from ..definitions.loader import load_study
+
+    return load_study()
 
 
 def clear_signatures_under_pulled(
@@ -297,8 +350,14 @@ def clear_signatures_under_pulled(
 
     changed: dict[str, str] = {}
     for _, disposition, change in changes:
-        if disposition in ("applied", "merged") and change["action"] in VALUE_ACTIONS and change["instance_id"]:
-            changed[change["instance_id"]] = change["username"]
+        if not isinstance(change, dict):
+            continue
+        if (
+            disposition in ("applied", "merged")
+            and change.get("action") in VALUE_ACTIONS
+            and isinstance(change.get("instance_id"), str)
+        ):
+            changed[change["instance_id"]] = str(change.get("username"))
     cleared = 0
     for instance_id, username in changed.items():
         row = conn.exec_driver_sql(

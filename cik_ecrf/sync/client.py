@@ -221,7 +221,7 @@ class SyncClient:
         while True:
             _check(cancel)
             page = transport.pull(cursor, epoch, self.pull_batch, cursor_id)
-            changes = [(c.seq, c.disposition, c.change.model_dump()) for c in page.changes]
+            changes = [(c.seq, c.disposition, c.change) for c in page.changes]
             new += self.store.sync_apply_pull(changes, page.next_cursor, page.epoch, page.cursor_id)
             cursor, epoch, cursor_id = page.next_cursor, page.epoch, page.cursor_id
             seen += len(changes)

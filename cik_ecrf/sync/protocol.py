@@ -8,71 +8,22 @@ disagree about the protocol fail loudly instead of dropping data.
 
 from __future__ import annotations
 
-import hashlib
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from ..events.change import Change, Id, Model, Name, Short
+from ..events.registry import DATA_ACTIONS, PULLED_ACTIONS, SERVER_ACTIONS
 
 PROTOCOL = 1
 API = "/api/v1"
 
-Id = Annotated[str, Field(min_length=1, max_length=36)]
-Name = Annotated[str, Field(min_length=1, max_length=64)]
-Short = Annotated[str, Field(min_length=1, max_length=40)]
 Disposition = Literal["applied", "merged", "duplicate", "conflict", "rejected"]
-
-#: actions that change clinical data; the server applies these to its current state
-DATA_ACTIONS = frozenset(
-    {
-        "subject_add",
-        "form_create",
-        "value_set",
-        "value_clear",
-        "status_change",
-        "warnings_confirmed",
-        "conflict_resolve",
-        "signature_cleared",
-    }
-)
-#: events the server writes itself (a conflict opened); laptops apply them as they apply data changes
-SERVER_ACTIONS = frozenset({"sync_conflict"})
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Change(Model):
-    """One audit event as the laptop wrote it (its local chain hash stays on the laptop)."""
-
-    id: Id
-    device_id: Id
-    device_seq: int = Field(ge=1, le=2**62)
-    user_id: Id | None = None
-    username: Name
-    role: Short | None = None
-    at_utc: Short
-    utc_offset_min: int = Field(ge=-24 * 60, le=24 * 60)
-    action: Annotated[str, Field(min_length=1, max_length=30)]
-    subject_id: Id | None = None
-    visit_id: Annotated[str, Field(max_length=20)] | None = None
-    form_id: Annotated[str, Field(max_length=40)] | None = None
-    instance_id: Id | None = None
-    field_id: Annotated[str, Field(max_length=40)] | None = None
-    old_json: Annotated[str, Field(max_length=100_000)] | None = None
-    new_json: Annotated[str, Field(max_length=100_000)] | None = None
-    reason: Annotated[str, Field(max_length=10_000)] | None = None
-    confirmed_json: Annotated[str, Field(max_length=10_000)] | None = None
-    base_version: int | None = Field(default=None, ge=0, le=2**62)
-
-    def digest(self, body: str | None = None) -> str:
-        """What "the same change" means: the same uuid with the same content (`body`: this change's
-        `model_dump_json()`, when the caller has it already; its field order is the model's, so stable)."""
-        return hashlib.sha256((body or self.model_dump_json()).encode("utf-8")).hexdigest()
 
 
 class PushRequest(Model):
-    changes: list[Change] = Field(max_length=5000)
+    # Each change is read on its own (`Change`): a malformed one is refused alone, never the whole batch.
+    changes: list[Any] = Field(max_length=5000)
     client_time_utc: Short | None = None  # for the clock-skew warning only; clocks never pick a winner
 
 
@@ -93,7 +44,8 @@ class ServerChange(Model):
 
     seq: int
     disposition: Disposition
-    change: Change
+    # read on its own by the laptop (`Change`): one it cannot read is quarantined there, the page goes on
+    change: dict[str, Any]
 
 
 class PullResponse(Model):
@@ -153,3 +105,17 @@ class ServerInfo(Model):
 
 class ErrorBody(Model):
     detail: str
+
+
+__all__ = [
+    "API",
+    "DATA_ACTIONS",
+    "PROTOCOL",
+    "PULLED_ACTIONS",
+    "SERVER_ACTIONS",
+    "Change",
+    "Id",
+    "Model",
+    "Name",
+    "Short",
+]

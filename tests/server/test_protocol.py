@@ -4,6 +4,7 @@ authorisation, signed forms, unknown cursors, clock skew. Every check goes throu
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 from typing import Any
 
@@ -92,24 +93,37 @@ def test_roles_are_checked_per_change(server: LiveServer) -> None:
 
 
 def test_signed_forms_refuse_edits_unless_the_laptop_cleared_the_signature(server: LiveServer) -> None:
-    a, b = Device(server, "nurse1"), Device(server, "nurse2")
+    admin.add_user(server.engine, "inv1", "investigator", "BJ01", PASSWORD, full_name="Inv One")
+    a, b, pi = Device(server, "nurse1"), Device(server, "nurse2"), Device(server, "inv1")
     subject, instance, changes = a.new_form(number="BJ01-AAAA-0001")
     hr = a.value(subject, instance, "HR", 80)
-    a.push(changes + [hr])
-    seq = a.push([hr])["results"][0]["server_seq"]
-    a.push(
-        [
-            a.change(
-                "status_change",
-                subject_id=subject,
-                visit_id="D1",
-                form_id="vitals",
-                instance_id=instance,
-                old_json='"complete"',
-                new_json='"signed"',
-            )
-        ]
+    complete = a.change(
+        "status_change",
+        subject_id=subject,
+        visit_id="D1",
+        form_id="vitals",
+        instance_id=instance,
+        new_json='"complete"',
     )
+    seq = a.push(changes + [hr, complete])["results"][-2]["server_seq"]
+    signature = str(uuid.uuid4())
+    body = {
+        "signature": signature,
+        "scope": "form",
+        "meaning": "approve",
+        "full_name": "Inv One",
+        "content_sha256": "a" * 64,
+        "instances": [instance],
+    }
+    signed = pi.change(
+        "signature",
+        subject_id=subject,
+        visit_id="D1",
+        form_id="vitals",
+        instance_id=instance,
+        new_json=json.dumps(body),
+    )
+    assert dispositions(pi.push([signed])) == ["applied"]
     edit = [
         b.value(subject, instance, "HR", 95, base=seq),
         b.change(
@@ -124,6 +138,16 @@ def test_signed_forms_refuse_edits_unless_the_laptop_cleared_the_signature(serve
     ]
     results = b.push(edit)["results"]
     assert [r["disposition"] for r in results] == ["rejected", "rejected"] and "signed" in results[0]["reason"]
+    forged = b.change(
+        "signature_cleared",
+        subject_id=subject,
+        visit_id="D1",
+        form_id="vitals",
+        instance_id=instance,
+        old_json=json.dumps({"signature": str(uuid.uuid4())}),
+        reason="typo",
+    )
+    assert dispositions(b.push([forged])) == ["rejected"]
     cleared = [
         a.change(
             "signature_cleared",
@@ -131,6 +155,7 @@ def test_signed_forms_refuse_edits_unless_the_laptop_cleared_the_signature(serve
             visit_id="D1",
             form_id="vitals",
             instance_id=instance,
+            old_json=json.dumps({"signature": signature}),
             reason="typo",
         ),
         a.value(subject, instance, "HR", 85, base=seq, reason="typo"),
@@ -182,6 +207,7 @@ def test_a_revoked_token_is_refused(server: LiveServer) -> None:
 def test_forms_and_fields_the_study_does_not_have_are_refused(server: LiveServer) -> None:
     device = Device(server, "nurse1")
     subject, instance, changes = device.new_form(number="BJ01-AAAA-0001")
+    nosuch = device.value(subject, instance, "NOSUCH", 1)  # device_seq in push order
     wrong_visit = device.change(
         "form_create",
         subject_id=subject,
@@ -190,6 +216,6 @@ def test_forms_and_fields_the_study_does_not_have_are_refused(server: LiveServer
         instance_id=str(uuid.uuid4()),
         new_json="{}",
     )
-    results = device.push(changes + [device.value(subject, instance, "NOSUCH", 1), wrong_visit])["results"]
+    results = device.push(changes + [nosuch, wrong_visit])["results"]
     assert [r["disposition"] for r in results] == ["applied", "applied", "rejected", "rejected"]
     assert "no field NOSUCH" in results[2]["reason"] and "not collected at visit D99" in results[3]["reason"]

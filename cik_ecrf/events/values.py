@@ -1,0 +1,83 @@
+"""A field value as it travels: JSON text that must be what a laptop's save could have stored.
+
+The server reads every pushed value with the same typed readers the laptop's form uses, and applies
+the hard checks (type, code list, hard range, length, pattern, calendar dates). Soft ranges stay
+warnings: a confirmed out-of-range value is valid data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ..definitions.spec import FieldSpec, FormSpec, StudyDefinition
+from ..rules.coerce import Unreadable, check_value, read_rows, read_scalar
+from ..rules.env import Clock
+from .base import Refused, load_json, need
+
+#: laptops' clocks and time zones run ahead of the server's: "today" and "now" bounds get this much slack
+CLOCK_SLACK = dt.timedelta(days=2)
+
+
+def form_at(study: StudyDefinition, form_id: str | None, visit_id: str | None) -> FormSpec:
+    need(form_id in study.forms, f"form {form_id!r} is not a form of this study")
+    need(
+        visit_id in study.visit_ids(),
+        f"form {form_id} is not collected at visit {visit_id} (no such visit in this study)",
+    )
+    need(form_id in study.forms_at(visit_id or ""), f"form {form_id} is not collected at visit {visit_id}")
+    return study.forms[form_id or ""]
+
+
+def entered_field(study: StudyDefinition, form_id: str | None, visit_id: str | None, field_id: str | None) -> FieldSpec:
+    """The field a change writes, refusing fields nobody may type (derived, set by the server)."""
+    form = form_at(study, form_id, visit_id)
+    spec = form.fields.get(field_id or "")
+    need(spec is not None, f"{field_id}: form {form_id} has no field {field_id}")
+    assert spec is not None
+    need(spec.definition.type != "derived", f"{field_id}: is derived (computed), it is never entered")
+    need(spec.definition.entry != "server", f"{field_id}: is set by the central server, never by a laptop")
+    need(form.applies(spec.id, visit_id or ""), f"{field_id}: is not collected at visit {visit_id}")
+    return spec
+
+
+def check_value_json(spec: FieldSpec, value_json: str | None) -> None:
+    """Refuse a value its field could not hold; None (a cleared field) is always valid."""
+    if value_json is None:
+        return
+    raw = load_json(value_json, spec.id, exact=True)
+    clock = Clock(dt.datetime.now(dt.UTC) + CLOCK_SLACK)
+    if spec.kind == "group":
+        rows, issues = read_rows(spec, raw)
+        need(rows is not None or not issues, f"{spec.id}: {issues[0].message.en if issues else 'not a list of rows'}")
+        _problems(spec, issues)
+        columns = {sub.id: sub for sub in spec.sub_fields}
+        for index, row in enumerate(rows or []):
+            for key, value in row.items():
+                if value is not None:
+                    _problems(spec, check_value(columns[key], value, clock, row=index, field_id=spec.id))
+        return
+    need(
+        not isinstance(raw, (dict, list)) or spec.kind == "multichoice",
+        f"{spec.id}: {_short(raw)} is not a single value",
+    )
+    try:
+        typed = read_scalar(spec, raw)
+    except Unreadable as exc:
+        raise Refused(f"{spec.id}: {exc.message.en}") from None
+    need(typed is not None, f"{spec.id}: an empty value is sent as a cleared field, not as {_short(raw)}")
+    if spec.kind != "multichoice":
+        _problems(spec, check_value(spec, typed, clock))
+
+
+def _problems(spec: FieldSpec, issues: list[Any]) -> None:
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        first = errors[0]
+        where = f" (row {first.row + 1}, {first.column})" if first.row is not None else ""
+        raise Refused(f"{spec.id}{where}: {first.message.en}")
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
