@@ -1,0 +1,1 @@
+"""The laptop's encrypted local store: database, key wrapping, keyring, audit trail, repositories."""
