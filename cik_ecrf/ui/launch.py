@@ -1,5 +1,10 @@
 """Start-up: first-run setup, sign-in, then the main window.
 
+On X11 the system libraries Qt needs are checked first (`system_libraries`): a fresh laptop missing
+one is told which package to install instead of Qt's plugin error. `--demo` signs in as the demo
+nurse by itself, through the same sign-in window. The main window takes the screen's available area
+when it is smaller than the preferred size (a 1366×768 ward laptop).
+
 The sign-in window is what the nurse waits for, so it shows before the heavy part of the client is
 imported: the store (SQLAlchemy, SQLCipher), the definitions (pydantic) and the rules are imported
 and the study's forms loaded on the background worker while the window is already on screen.
@@ -12,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject
+from PySide6.QtCore import QEvent, QObject, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ..client_settings import LoadedSettings, load_settings
@@ -65,6 +70,13 @@ def run_client(
     data_dir: Path, language: str | None = None, demo: bool = False, study: StudyDefinition | None = None
 ) -> int:
     """`cik-ecrf` without a command. The language is the one given, else the laptop's saved setting."""
+    if QApplication.instance() is None:
+        from .system_libraries import check_before_qt
+
+        problem = check_before_qt()
+        if problem:
+            print(problem, file=sys.stderr)
+            return 1
     app = QApplication.instance() or QApplication(sys.argv)
     install_fonts(app)  # type: ignore[arg-type]
     worker = StoreWorker()
@@ -86,6 +98,11 @@ def run_client(
             worker.shutdown()
             return 0
     login = prepare_login(data_dir, worker, language, username, study)
+    if demo:
+        from ..demo import NURSE_PASSWORD
+
+        login.panel.password.setText(NURSE_PASSWORD)
+        QTimer.singleShot(0, login.panel.sign_in)  # the demo signs in by itself, as the README says
     opened = []
     login.sig_logged_in.connect(opened.append)
     if not login.exec() or not opened:
@@ -94,7 +111,7 @@ def run_client(
     from .app import MainWindow
 
     window = MainWindow(opened[0], worker, language, loaded.settings.idle_minutes, settings_dir=data_dir)
-    window.resize(1100, 800)
+    window.fit_to_screen()
     window.show()
     window.show_subjects()
     if loaded.problem:

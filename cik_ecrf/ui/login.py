@@ -74,6 +74,9 @@ _REFUSALS_ZH: list[tuple[re.Pattern[str], str]] = [
         "用户名 {0}：2–32 个字符，小写字母、数字、'.'、'_' 或 '-'，以字母开头",
     ),
     (re.compile(r"^(.*): a store already exists here$"), "{0}：此处已有数据库"),
+    (re.compile(r"^subject (.*) already exists$"), "受试者 {0} 已存在"),
+    (re.compile(r"^a subject number is 1–40 characters$"), "受试者编号须为 1–40 个字符"),
+    (re.compile(r"^a (\S+) cannot add subjects$"), "当前角色不能添加受试者"),
 ]
 _WEAK_ZH = {
     "at least 10 characters": "至少 10 个字符",

@@ -1,11 +1,12 @@
-"""Bundled resources for the client: fonts now; icons, styles and translations alongside them."""
+"""Bundled resources for the client: fonts, icons (our own SVGs, CC0: resources/icons/LICENSE.md), translations."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
-from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase, QIcon
 from PySide6.QtWidgets import QApplication
 
 CJK_FONT = "fonts/DroidSansFallbackFull.ttf"
@@ -37,3 +38,10 @@ def install_fonts(app: QApplication) -> str | None:
     font.setFamilies([app.font().family(), family])
     app.setFont(font)
     return family
+
+
+@functools.cache
+def icon(name: str) -> QIcon:
+    """`resources/icons/NAME.svg` (an empty icon when missing, so a broken install still starts)."""
+    path = resources_dir() / "icons" / f"{name}.svg"
+    return QIcon(str(path)) if path.is_file() else QIcon()

@@ -1,7 +1,9 @@
 """One subject's schedule of events: visits × forms with each form's status, windows and the logs.
 
-The grid is read by `store.overview.schedule_grid` on the background worker. A double-click on a
-form cell (or Enter) asks for that form; on a subject-level log it asks for that entry, or for a new
+The grid is read by `store.overview.schedule_grid` on the background worker. The visit column stays
+put while the form columns scroll (`frozen.FrozenColumn`); each cell carries its status as an icon
+and a word (not started, draft, complete, signed, locked), each visit whether it is done (every form
+finished), started or overdue. A double-click on a form cell (or Enter) asks for that form; on a subject-level log it asks for that entry, or for a new
 one on the log's own line when the log repeats (adverse events, medications).
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, QSize, Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -30,7 +32,9 @@ from ..definitions.spec import SUBJECT_VISIT
 from ..store.api import Store
 from ..store.overview import FormCell, LogEntry, ScheduleGrid, VisitRow, schedule_grid
 from ..store.signatures import SIGNER_ROLES
+from .frozen import FrozenColumn
 from .record_actions import RecordActions, RecordScope, SigningSession
+from .resources import icon
 from .texts import translator
 from .worker import StoreWorker
 
@@ -66,9 +70,15 @@ TEXTS = {
     "window": QT_TRANSLATE_NOOP("SubjectView", "Window"),
     "warnings": QT_TRANSLATE_NOOP("SubjectView", "{n} open warning(s) or error(s)"),
     "done_on": QT_TRANSLATE_NOOP("SubjectView", "done {date}"),
+    "started_on": QT_TRANSLATE_NOOP("SubjectView", "started {date}"),
+    "visit_overdue": QT_TRANSLATE_NOOP("SubjectView", "overdue: not every form is complete"),
+    "visit_done": QT_TRANSLATE_NOOP("SubjectView", "Every form of this visit is complete"),
+    "visit_started": QT_TRANSLATE_NOOP("SubjectView", "Some forms of this visit are not complete yet"),
+    "overdue_more": QT_TRANSLATE_NOOP("SubjectView", "{n} visits overdue: {visits}"),
     "logs": QT_TRANSLATE_NOOP("SubjectView", "Subject-level logs"),
     "new": QT_TRANSLATE_NOOP("SubjectView", "+ new"),
     "entries": QT_TRANSLATE_NOOP("SubjectView", "{n} entries"),
+    "entry_one": QT_TRANSLATE_NOOP("SubjectView", "1 entry"),
     "loading": QT_TRANSLATE_NOOP("SubjectView", "Loading…"),
     "header": QT_TRANSLATE_NOOP("SubjectView", "{number} · {status} · D0 {d0}"),
     "next": QT_TRANSLATE_NOOP("SubjectView", "Next visit: {visit} ({date})"),
@@ -121,6 +131,7 @@ class SubjectView(QWidget):
         layout = QVBoxLayout(self)
         self.header = QLabel(number)
         self.header.setObjectName("subjectHeader")
+        self.header.setStyleSheet("font-size: 15pt; font-weight: 600;")
         layout.addWidget(self.header)
         self.next_label = QLabel("")
         self.next_label.setObjectName("subjectNextVisit")
@@ -130,8 +141,11 @@ class SubjectView(QWidget):
         self.grid.setObjectName("scheduleGrid")
         self.grid.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.grid.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.grid.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.grid.setIconSize(QSize(16, 16))
         self.grid.cellDoubleClicked.connect(lambda row, column: self._request(self.grid.item(row, column)))
         self.grid.installEventFilter(self)
+        self.frozen = FrozenColumn(self.grid)
         splitter.addWidget(self.grid)
         logs = QWidget()
         logs_layout = QVBoxLayout(logs)
@@ -234,12 +248,18 @@ class SubjectView(QWidget):
     def _fill_next(self, grid: ScheduleGrid) -> None:
         if grid.next_visit is None:
             self.next_label.setText("")
+            self.next_label.setProperty("overdue", False)
             return
         row = next((r for r in grid.rows if r.visit == grid.next_visit), None)
         date = row.window.target.isoformat() if row and row.window else "—"
         text = _t("next", self.language).format(visit=self._visit_label(grid.next_visit), date=date)
-        if grid.overdue:
+        if grid.next_visit in grid.overdue_visits:
             text += f" <b style='color:#842029'>{_t('overdue', self.language)}</b>"
+        others = [v for v in grid.overdue_visits if v != grid.next_visit]
+        if others:
+            names = ", ".join(self._visit_label(v) for v in others)
+            more = _t("overdue_more", self.language).format(n=len(others), visits=names)
+            text += f"<br><span style='color:#842029'>{more}</span>"
         self.next_label.setText(text)
         self.next_label.setProperty("overdue", grid.overdue)
 
@@ -256,6 +276,8 @@ class SubjectView(QWidget):
                 if cell.form in grid.forms:
                     table.setItem(index, 1 + grid.forms.index(cell.form), self._cell_item(row.visit, cell))
         table.resizeColumnsToContents()
+        table.setColumnWidth(0, min(table.columnWidth(0), 330))
+        self.frozen.sync()
 
     def _window_item(self, row: VisitRow) -> QTableWidgetItem:
         parts = []
@@ -263,11 +285,24 @@ class SubjectView(QWidget):
             w = row.window
             parts.append(w.target.isoformat() if w.earliest == w.latest else f"{w.target} ({w.earliest} – {w.latest})")
         if row.date is not None:
-            done = _t("done_on", self.language).format(date=row.date.isoformat())
+            key = "done_on" if row.done else "started_on"
+            done = _t(key, self.language).format(date=row.date.isoformat())
             parts.append(f"{done} · {_t(row.window_status, self.language)}" if row.window_status else done)
+        if row.overdue:
+            parts.append(_t("overdue", self.language))
         item = QTableWidgetItem("  ".join(parts))
         item.setFlags(Qt.ItemFlag.ItemIsEnabled)
         item.setData(Qt.ItemDataRole.UserRole, row.window_status)
+        if row.overdue:
+            item.setIcon(icon("overdue"))
+            item.setToolTip(_t("visit_overdue", self.language))
+            item.setForeground(QBrush(QColor("#842029")))
+        elif row.done:
+            item.setIcon(icon("visit-done"))
+            item.setToolTip(_t("visit_done", self.language))
+        elif row.started:
+            item.setIcon(icon("visit-started"))
+            item.setToolTip(_t("visit_started", self.language))
         if row.window_status in WINDOW_COLOURS:
             item.setBackground(QBrush(QColor(WINDOW_COLOURS[row.window_status])))
         return item
@@ -277,9 +312,7 @@ class SubjectView(QWidget):
         text = _t(cell.status, self.language)
         if len(cell.instances) > 1:
             text += f" ×{len(cell.instances)}"
-        if issues:
-            text = f"⚠ {text}"
-        item = QTableWidgetItem(text)
+        item = QTableWidgetItem(icon("warning" if issues else cell.status), text)
         item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
         item.setBackground(QBrush(QColor(STATUS_COLOURS[cell.status])))
         item.setData(STATUS_ROLE, cell.status)
@@ -288,8 +321,9 @@ class SubjectView(QWidget):
         if issues:
             item.setForeground(QBrush(WARNING_FOREGROUND))
             item.setToolTip(_t("warnings", self.language).format(n=issues))
+        spoken = f"{text}, {_t('warnings', self.language).format(n=issues)}" if issues else text
         item.setData(
-            Qt.ItemDataRole.AccessibleTextRole, f"{self._visit_label(visit)}, {self._form_label(cell.form)}: {text}"
+            Qt.ItemDataRole.AccessibleTextRole, f"{self._visit_label(visit)}, {self._form_label(cell.form)}: {spoken}"
         )
         return item
 
@@ -298,12 +332,15 @@ class SubjectView(QWidget):
         for log in logs:
             title = self._form_label(log.form)
             if log.repeating:
-                head = QListWidgetItem(
-                    f"{title}: {_t('entries', self.language).format(n=log.count)}   {_t('new', self.language)}"
+                count = (
+                    _t("entry_one", self.language)
+                    if log.count == 1
+                    else _t("entries", self.language).format(n=log.count)
                 )
+                head = QListWidgetItem(icon(log.status), f"{title}: {count}   {_t('new', self.language)}")
                 head.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, None))
             else:
-                head = QListWidgetItem(f"{title}: {_t(log.status, self.language)}")
+                head = QListWidgetItem(icon(log.status), f"{title}: {_t(log.status, self.language)}")
                 head.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, log.entries[0].instance if log.entries else None))
             head.setData(STATUS_ROLE, log.status)
             head.setData(Qt.ItemDataRole.UserRole, log.form)
@@ -312,7 +349,8 @@ class SubjectView(QWidget):
             if log.repeating:
                 for number, entry in enumerate(log.entries, 1):
                     item = QListWidgetItem(
-                        f"    {number}. {entry.summary or title} — {_t(entry.status, self.language)}"
+                        icon(entry.status),
+                        f"    {number}. {entry.summary or title} — {_t(entry.status, self.language)}",
                     )
                     item.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, entry.instance))
                     item.setData(STATUS_ROLE, entry.status)

@@ -1,5 +1,7 @@
 """The subject list: every subject with its status, D0, next visit due; overdue visits highlighted.
 
+"Add subject…" (Ctrl+N) asks for a new or a paper screening number and opens the new subject.
+
 Rows are read by `store.overview.subject_rows` on the background worker; searching and filtering
 only hide rows already loaded, so typing in the search box never touches the database.
 """
@@ -10,7 +12,7 @@ import datetime as dt
 from collections.abc import Callable
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent
+from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -26,6 +29,8 @@ from PySide6.QtWidgets import (
 
 from ..store.api import Store
 from ..store.overview import SUBJECT_STATUSES, SubjectRow, subject_rows
+from .add_subject import ADDING_ROLES, AddSubjectDialog
+from .resources import icon
 from .texts import translator
 from .worker import StoreWorker
 
@@ -48,6 +53,10 @@ TEXTS = {
     "next": QT_TRANSLATE_NOOP("SubjectList", "Next visit"),
     "due": QT_TRANSLATE_NOOP("SubjectList", "Due date"),
     "overdue": QT_TRANSLATE_NOOP("SubjectList", "overdue"),
+    "overdue_n": QT_TRANSLATE_NOOP("SubjectList", "{n} visits overdue"),
+    "on_time": QT_TRANSLATE_NOOP("SubjectList", "No visit overdue"),
+    "add": QT_TRANSLATE_NOOP("SubjectList", "Add subject…"),
+    "add_tip": QT_TRANSLATE_NOOP("SubjectList", "Add a subject (Ctrl+N)"),
     "window": QT_TRANSLATE_NOOP("SubjectList", "Window {earliest} – {latest}"),
     "loading": QT_TRANSLATE_NOOP("SubjectList", "Loading…"),
     "count": QT_TRANSLATE_NOOP("SubjectList", "{shown} of {total} subjects"),
@@ -101,6 +110,15 @@ class SubjectList(QWidget):
         for status in SUBJECT_STATUSES:
             self.status_filter.addItem(_t(status, language), status)
         self.status_filter.currentIndexChanged.connect(self.apply_filter)
+        self.add_button = QPushButton(icon("add-subject"), _t("add", language))
+        self.add_button.setObjectName("addSubject")
+        self.add_button.setToolTip(_t("add_tip", language))
+        self.add_button.clicked.connect(self.add_subject)
+        self.add_shortcut = QShortcut(QKeySequence.StandardKey.New, self)
+        self.add_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.add_shortcut.activated.connect(self.add_subject)
+        self.add_dialog: AddSubjectDialog | None = None
+        bar.addWidget(self.add_button)
         bar.addWidget(self.search, 1)
         bar.addWidget(self.status_filter)
         layout.addLayout(bar)
@@ -122,6 +140,31 @@ class SubjectList(QWidget):
         self.notice.setWordWrap(True)
         layout.addWidget(self.notice)
         self.search.returnPressed.connect(self._open_first_shown)
+        self.update_actions()
+
+    def update_actions(self) -> None:
+        allowed = self.store.actor.role in ADDING_ROLES
+        self.add_button.setEnabled(allowed)
+        self.add_shortcut.setEnabled(allowed)
+
+    # ------------------------------------------------------------------ adding
+
+    def add_subject(self) -> AddSubjectDialog | None:
+        """Ask for the number (window-modal); the new subject opens once the store has it."""
+        if self.store.actor.role not in ADDING_ROLES:
+            return None
+        if self.add_dialog is not None and not self.add_dialog.busy:
+            self.add_dialog.deleteLater()  # kept until now: a slow add still reports to it
+        dialog = AddSubjectDialog(self.store, self.worker, self.language, self)
+        dialog.sig_added.connect(self._added)
+        self.add_dialog = dialog
+        dialog.open()
+        dialog.add_button.setFocus()
+        return dialog
+
+    def _added(self, number: str) -> None:
+        self.refresh()
+        self.sig_subject_opened.emit(number)
 
     # ------------------------------------------------------------------ loading
 
@@ -145,6 +188,13 @@ class SubjectList(QWidget):
                 item.setData(Qt.ItemDataRole.UserRole, row.number)
                 item.setData(STATUS_ROLE, row.status)
                 item.setData(OVERDUE_ROLE, row.overdue)
+                if COLUMNS[column] == "next" and row.next_visit:
+                    item.setIcon(icon("overdue" if row.overdue else "visit-done"))
+                    item.setToolTip(
+                        _t("overdue_n", self.language).format(n=len(row.overdue_visits))
+                        if row.overdue
+                        else _t("on_time", self.language)
+                    )
                 if row.overdue:
                     item.setBackground(QBrush(OVERDUE_BACKGROUND))
                     item.setForeground(QBrush(OVERDUE_FOREGROUND))
@@ -171,7 +221,9 @@ class SubjectList(QWidget):
                 next_visit = row.next_visit
         due = row.due.isoformat() if row.due else ""
         if row.overdue:
-            due = f"{due}  {_t('overdue', self.language)}".strip()
+            count = len(row.overdue_visits)
+            flag = _t("overdue", self.language) if count <= 1 else _t("overdue_n", self.language).format(n=count)
+            due = f"{due}  {flag}".strip()
         return [row.number, _t(row.status, self.language), row.d0.isoformat() if row.d0 else "", next_visit, due]
 
     # ------------------------------------------------------------------ filtering

@@ -28,14 +28,64 @@ TEXTS = {
     "never": QT_TRANSLATE_NOOP("Sync", "○ Not synced yet"),
     "not_enrolled": QT_TRANSLATE_NOOP("Sync", "○ Not connected to a server"),
     "last": QT_TRANSLATE_NOOP("Sync", "last sync {time}"),
-    "waiting": QT_TRANSLATE_NOOP("Sync", "{n} change(s) waiting"),
+    "waiting": QT_TRANSLATE_NOOP("Sync", "{n} changes waiting"),
+    "waiting_one": QT_TRANSLATE_NOOP("Sync", "1 change waiting"),
     "conflicts": QT_TRANSLATE_NOOP("Sync", "{n} conflict(s)"),
     "syncing": QT_TRANSLATE_NOOP("Sync", "Syncing…"),
     "push": QT_TRANSLATE_NOOP("Sync", "Syncing: sent {done} of {total}"),
     "pull": QT_TRANSLATE_NOOP("Sync", "Syncing: received {done}"),
-    "enrol_hint": QT_TRANSLATE_NOOP("Sync", "Enrol this laptop with `cik-ecrf enrol --server URL` to sync."),
+    "wait_sentence": QT_TRANSLATE_NOOP("Sync", "{n} changes wait on this laptop and go out at the next connection."),
+    "wait_sentence_one": QT_TRANSLATE_NOOP(
+        "Sync", "1 change waits on this laptop and goes out at the next connection."
+    ),
+    "nothing_waits": QT_TRANSLATE_NOOP("Sync", "Nothing is waiting to be sent."),
+    "why_not_enrolled": QT_TRANSLATE_NOOP(
+        "Sync",
+        "This laptop is not connected to the study server yet, so nothing is sent from it. {waiting} "
+        "Everything stays safely on this laptop; the site's IT contact connects it once.",
+    ),
+    "why_offline": QT_TRANSLATE_NOOP("Sync", "Not connected to the server. {waiting} Nothing is lost."),
+    "why_refused": QT_TRANSLATE_NOOP(
+        "Sync", "The server did not accept this sync; the changes stay on this laptop. {waiting} Reason: {error}"
+    ),
+    "why_ok": QT_TRANSLATE_NOOP("Sync", "Synced: {pushed} changes sent, {pulled} received."),
+    "why_rejected": QT_TRANSLATE_NOOP(
+        "Sync", "The server refused {n} changes; they are kept on this laptop for the data manager to review."
+    ),
 }
 _t = translator(CONTEXT, TEXTS)
+
+
+def waiting_text(n: int, language: str) -> str:
+    return _t("waiting_one", language) if n == 1 else _t("waiting", language).format(n=n)
+
+
+def explain(status: SyncStatus | None, outcome: SyncOutcome | None, language: str) -> str:
+    """The sync state in plain words for a nurse: why nothing went out, and that nothing is lost."""
+    waiting_n = outcome.waiting if outcome is not None else status.waiting if status is not None else 0
+    if waiting_n == 0:
+        waiting = _t("nothing_waits", language)
+    elif waiting_n == 1:
+        waiting = _t("wait_sentence_one", language)
+    else:
+        waiting = _t("wait_sentence", language).format(n=waiting_n)
+    if status is not None and not status.enrolled:
+        return _t("why_not_enrolled", language).format(waiting=waiting)
+    if outcome is None:
+        return waiting
+    if outcome.error is not None:
+        if is_unreachable(outcome.error):
+            return _t("why_offline", language).format(waiting=waiting)
+        return _t("why_refused", language).format(waiting=waiting, error=outcome.error)
+    text = _t("why_ok", language).format(pushed=outcome.pushed, pulled=outcome.pulled)
+    if outcome.rejected:
+        text += " " + _t("why_rejected", language).format(n=len(outcome.rejected))
+    return text if waiting_n == 0 else f"{text} {waiting}"
+
+
+def is_unreachable(error: str) -> bool:
+    """The transport's wording for no answer (the laptop is offline or the server is down)."""
+    return "no answer from the server" in error
 
 
 def local_time(at_utc: str) -> str:
@@ -160,8 +210,9 @@ class SyncIndicator(QLabel):
     def render(self) -> None:
         status, last, t = self.controller.status, self.controller.last, self.language
         if status is not None and not status.enrolled:
-            self.setText(_t("not_enrolled", t))
-            self.setToolTip(_t("enrol_hint", t))
+            self.setText(f"{_t('not_enrolled', t)} · {waiting_text(status.waiting, t)}")
+            self.setStyleSheet("color: #495057")
+            self.setToolTip(explain(status, None, t))
             return
         if self.controller.running:
             head = _t("syncing", t)
@@ -173,16 +224,12 @@ class SyncIndicator(QLabel):
         if status is not None and status.last_sync_utc:
             parts.append(_t("last", t).format(time=local_time(status.last_sync_utc)))
         if status is not None:
-            parts.append(_t("waiting", t).format(n=status.waiting))
+            parts.append(waiting_text(status.waiting, t))
             if status.conflicts:
                 parts.append(_t("conflicts", t).format(n=status.conflicts))
         self.setText(" · ".join(parts))
         colour = "#842029" if (status and status.conflicts) or (last and last.error) else "#0f5132" if last else ""
         self.setStyleSheet(f"color: {colour}" if colour else "")
-        self.setToolTip(
-            "\n".join(
-                ([last.error] if last and last.error else [])
-                + (list(last.warnings) if last else [])
-                + (list(last.rejected) if last else [])
-            )
-        )
+        details = ([last.error] if last and last.error else []) + (list(last.warnings) if last else [])
+        details += list(last.rejected) if last else []
+        self.setToolTip("\n".join([explain(status, last, t), *details]))

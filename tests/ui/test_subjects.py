@@ -142,8 +142,8 @@ def test_list_shows_every_subject_with_status_d0_and_next_visit(qtbot: Any, stor
     assert headers == ["Subject", "Status", "D0 (infusion)", "Next visit", "Due date"]
     infused = row_of(table, "BJ01-0002")
     assert [table.item(infused, c).text() for c in range(3)] == ["BJ01-0002", "In follow-up", "2025-04-01"]
-    assert table.item(infused, 3).text() == "Day 2"
-    assert table.item(infused, 4).text().startswith("2025-04-03")
+    assert table.item(infused, 3).text() == "Day 1"  # only vitals of D1's three forms are in
+    assert table.item(infused, 4).text().startswith("2025-04-02")
     screening = row_of(table, "BJ01-0001")
     assert table.item(screening, 1).text() == "Screening" and table.item(screening, 2).text() == ""
 
@@ -177,7 +177,10 @@ def test_overdue_row_is_highlighted(qtbot: Any, store: Store, worker: StoreWorke
     overdue, other = row_of(table, "BJ01-0002"), row_of(table, "BJ01-0001")
     assert all(table.item(overdue, c).data(subjects.OVERDUE_ROLE) for c in range(table.columnCount()))
     assert table.item(overdue, 0).background().color() == subjects.OVERDUE_BACKGROUND
-    assert "overdue" in table.item(overdue, 4).text() and table.item(overdue, 4).font().bold()
+    # screening, baseline, D0 (vitals missing), D1 (partial), D2, D3 (D4 is today): every overdue visit counts
+    assert "6 visits overdue" in table.item(overdue, 4).text() and table.item(overdue, 4).font().bold()
+    assert "6 visits overdue" in table.item(overdue, 3).toolTip()
+    assert not table.item(overdue, 3).icon().isNull()
     assert not table.item(other, 0).data(subjects.OVERDUE_ROLE)
     assert table.item(other, 0).background().color() != subjects.OVERDUE_BACKGROUND
 
@@ -228,7 +231,7 @@ def test_grid_shows_statuses_with_colours(qtbot: Any, store: Store, worker: Stor
 def test_grid_window_column_and_logs(qtbot: Any, store: Store, worker: StoreWorker) -> None:
     view = loaded_view(qtbot, store, worker, "BJ01-0002")
     rows = [r.visit for r in view.grid_data.rows]
-    assert view.grid.item(rows.index("D1"), 0).text() == "2025-04-02  done 2025-04-02 · in window"
+    assert view.grid.item(rows.index("D1"), 0).text() == "2025-04-02  started 2025-04-02 · in window  overdue"
     assert view.grid.item(rows.index("D14"), 0).text() == "2025-04-15 (2025-04-13 – 2025-04-17)"
     assert "In follow-up" in view.header.text() and "2025-04-01" in view.header.text()
     assert "overdue" in view.next_label.text()
@@ -241,7 +244,8 @@ def test_grid_window_column_and_logs(qtbot: Any, store: Store, worker: StoreWork
 def test_open_warning_is_marked(qtbot: Any, store: Store, worker: StoreWorker) -> None:
     view = loaded_view(qtbot, store, worker, "BJ01-0001")
     vitals = cell_item(view, "screening", "vitals")  # HR 195 pulled from the server, never confirmed here
-    assert vitals.text() == "⚠ draft" and vitals.data(subject_view.WARNINGS_ROLE) == 1
+    assert vitals.text() == "draft" and vitals.data(subject_view.WARNINGS_ROLE) == 1
+    assert vitals.icon().cacheKey() == subject_view.icon("warning").cacheKey()  # the warning icon, not "draft"
     assert vitals.foreground().color() == subject_view.WARNING_FOREGROUND and "1 open warning" in vitals.toolTip()
     demographics = cell_item(view, "screening", "demographics")
     assert demographics.text() == "draft" and demographics.data(subject_view.WARNINGS_ROLE) == 0
@@ -275,3 +279,101 @@ def test_refresh_after_a_save_updates_the_grid(qtbot: Any, store: Store, worker:
     with qtbot.waitSignal(view.sig_loaded, timeout=10000):
         view.refresh()
     assert cell_item(view, "screening", "consent").text() == "draft"
+
+
+# ---------------------------------------------------------------------------- adding a subject
+
+
+def test_add_subject_with_a_new_number_opens_it(qtbot: Any, store: Store, worker: StoreWorker) -> None:
+    widget = loaded_list(qtbot, store, worker)
+    assert widget.add_button.isEnabled()
+    qtbot.mouseClick(widget.add_button, Qt.MouseButton.LeftButton)
+    dialog = widget.add_dialog
+    assert dialog is not None and dialog.isVisible() and dialog.new_number.isChecked()
+    qtbot.waitUntil(lambda: "BJ01-UI02-" in dialog.new_number.text())  # the example is this laptop's pattern
+    with qtbot.waitSignal(widget.sig_subject_opened, timeout=10000) as opened:
+        qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    number = opened.args[0]
+    assert number.startswith("BJ01-UI02-") and not dialog.isVisible()
+    qtbot.waitUntil(lambda: number in widget.visible_numbers(), timeout=10000)
+
+
+def test_ctrl_n_adds_a_paper_screening_number_and_a_duplicate_stays_in_the_dialog(
+    qtbot: Any, store: Store, worker: StoreWorker
+) -> None:
+    widget = loaded_list(qtbot, store, worker)
+    widget.table.setFocus()
+    qtbot.keyClick(widget.table, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    dialog = widget.add_dialog
+    assert dialog is not None and dialog.isVisible()
+    qtbot.keyClicks(dialog.number, "BJ01-0001")  # typing the number chooses the paper option
+    assert dialog.paper.isChecked()
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "already exists" in dialog.message.text(), timeout=10000)
+    assert dialog.isVisible() and dialog.add_button.isEnabled()  # the nurse corrects it in place
+    dialog.number.clear()
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    assert "Type the paper screening number" in dialog.message.text()
+    qtbot.keyClicks(dialog.number, "PAPER-017")
+    with qtbot.waitSignal(widget.sig_subject_opened, timeout=10000) as opened:
+        qtbot.keyClick(dialog.number, Qt.Key.Key_Return)
+    assert opened.args == ["PAPER-017"]
+
+
+def test_add_subject_dialog_in_chinese_and_refusal_translated(qtbot: Any, store: Store, worker: StoreWorker) -> None:
+    widget = loaded_list(qtbot, store, worker, "zh")
+    assert widget.add_button.text() == "添加受试者…"
+    dialog = widget.add_subject()
+    qtbot.keyClicks(dialog.number, "BJ01-0002")
+    qtbot.mouseClick(dialog.add_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.message.text() == "受试者 BJ01-0002 已存在", timeout=10000)
+
+
+def test_a_monitor_cannot_add_subjects(qtbot: Any, store_dir: Path, tmp_path: Path, study: Any) -> None:
+    copy = tmp_path / "store"
+    shutil.copytree(store_dir, copy)
+    with Store.open(copy, ADMIN, ADMIN_PW, study) as admin:
+        admin.add_user("mona", "monitor", "Monitor-pass-2024")
+    monitor = Store.open(copy, "mona", "Monitor-pass-2024", study)
+    monitor.must_change_password = False  # the first-password step is the login's business, not the list's
+    running = StoreWorker()
+    try:
+        widget = SubjectList(monitor, running, "en", today=lambda: TODAY)
+        qtbot.addWidget(widget)
+        assert not widget.add_button.isEnabled() and widget.add_subject() is None
+    finally:
+        running.shutdown()
+        monitor.close()
+
+
+# ---------------------------------------------------------------------------- the schedule's looks
+
+
+def test_visit_column_stays_while_the_form_columns_scroll(qtbot: Any, store: Store, worker: StoreWorker) -> None:
+    view = loaded_view(qtbot, store, worker, "BJ01-0002")
+    view.resize(900, 600)
+    frozen = view.frozen.view
+    assert frozen.isVisible() and not frozen.isColumnHidden(0)
+    assert all(frozen.isColumnHidden(c) for c in range(1, view.grid.columnCount()))
+    assert view.grid.columnCount() == 1 + len(view.grid_data.forms) == 15  # the window column and every visit form
+    before = frozen.geometry()
+    bar = view.grid.horizontalScrollBar()
+    assert bar.maximum() > 0  # 14 form columns do not fit in 900 px
+    bar.setValue(bar.maximum())
+    assert frozen.geometry() == before and frozen.columnWidth(0) == view.grid.columnWidth(0)
+    assert frozen.model() is view.grid.model()  # the same items: the visit's window and status
+
+
+def test_signed_form_shows_signed_and_visit_icons(qtbot: Any, store: Store, worker: StoreWorker, study: Any) -> None:
+    with store.unit_of_work() as session:  # as the store's signing step leaves it
+        session.connection().exec_driver_sql("UPDATE form_instance SET status = 'signed' WHERE form_id = 'infusion'")
+    view = loaded_view(qtbot, store, worker, "BJ01-0002")
+    infusion = cell_item(view, "D0", "infusion")
+    assert infusion.text() == "signed" and infusion.data(subject_view.STATUS_ROLE) == "signed"
+    assert infusion.icon().cacheKey() == subject_view.icon("signed").cacheKey()
+    rows = [r.visit for r in view.grid_data.rows]
+    d1 = view.grid.item(rows.index("D1"), 0)
+    assert d1.icon().cacheKey() == subject_view.icon("overdue").cacheKey()
+    assert "not every form is complete" in d1.toolTip()
+    assert view.grid.item(rows.index("D14"), 0).icon().isNull()  # nothing yet, not due yet
+    assert "Day 1" in view.next_label.text() and "visits overdue" in view.next_label.text()
