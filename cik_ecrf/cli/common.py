@@ -45,11 +45,27 @@ def bounded(text: object, limit: int = MAX_LINE) -> str:
     return f"{line[:limit]}… ({len(line) - limit} more characters)"
 
 
-def open_store(args: argparse.Namespace):
+def open_store(args: argparse.Namespace, report: bool = True):
+    """Log in as --user; `report` prints what the login found (`audit verify` reports it its own way)."""
     from ..store.api import Store
 
     if not args.user:
         raise Usage("--user is required")
     password = read_password("CIK_ECRF_PASSWORD", f"Password for {args.user}: ")
-    store = Store.open(args.data_dir or default_data_dir(), args.user, password)
+    directory = args.data_dir or default_data_dir()
+    store = Store.open(directory, args.user, password)
+    if report:
+        report_login(directory, store)
     return store, password
+
+
+def report_login(directory: Path, store: object) -> None:
+    """What the login found (a rolled-back or damaged store, an edited lockout state) and a read-only
+    store's reason, as warnings on stderr: the verb still runs, reading is still allowed."""
+    from ..store.database import read_only
+    from ..store.integrity import reported
+
+    for finding in reported(directory):
+        print(f"warning: {bounded(finding)}", file=sys.stderr)
+    if read_only(store.engine):  # type: ignore[attr-defined]
+        print(f"warning: {directory}: opened read-only; changes are refused", file=sys.stderr)

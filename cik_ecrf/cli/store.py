@@ -215,7 +215,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         print(f"created store {info.store_id} for site {info.site} (device {info.device_code}) in {directory}")
         return 0
     values = _read_values(args.values) if command == "enter" else None  # a bad file is refused before any login
-    opened, password = open_store(args)
+    opened, password = open_store(args, report=not (command == "audit" and args.audit_command == "verify"))
     with opened as store:
         if command == "user" and args.user_command == "role":
             store.set_role(args.name, args.role)
@@ -262,11 +262,33 @@ def _dispatch(args: argparse.Namespace) -> int:
         elif command == "audit" and args.audit_command == "log":
             _audit_log(store, args)
         elif command == "audit":
-            check = store.verify_audit()
-            if not check.ok:
-                print(f"audit trail BROKEN: {check.problem}", file=sys.stderr)
-                return 1
-            print(f"audit trail intact: {check.events} events")
+            return _verify(store)
+    return 0
+
+
+#: what a login found about the store itself; the first two mean committed work is missing or unreadable
+LOST = ("store_rolled_back", "store_damaged")
+NOTED = ("lockout_state_edited", "store_head_unreadable")
+
+
+def _verify(store: Any) -> int:
+    """The chain, and what logins found: a chain that is whole but shorter than what was committed is not intact."""
+    check = store.verify_audit()
+    if not check.ok:
+        print(f"audit trail BROKEN: {check.problem}", file=sys.stderr)
+        return 1
+    findings = [e for e in store.audit_events() if e.action in LOST + NOTED]
+    for event in findings:
+        print(f"found at login {event.at_utc} ({event.username}): {bounded(event.reason)}", file=sys.stderr)
+    lost = [e for e in findings if e.action in LOST]
+    if lost:
+        print(
+            f"audit trail INCOMPLETE: its {check.events} events chain correctly, but committed work was lost "
+            f"or damaged {len(lost)} time(s) (see above); recover from the server or a backup",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"audit trail intact: {check.events} events")
     return 0
 
 

@@ -204,12 +204,21 @@ class Visit(Strict):
     repeatable: bool = False
 
 
+class Security(Strict):
+    """Login lockout on the laptops: a study setting shipped with the definitions, so no laptop's
+    environment can loosen it (a test mode may lower the key-derivation cost, never these)."""
+
+    max_failed_logins: Annotated[int, Field(ge=1, le=20)] = 5
+    lockout_minutes: Annotated[int, Field(ge=1, le=1440)] = 15
+
+
 class Study(Strict):
     id: str
     title: I18n
     version: str
     codelists: dict[str, CodeList]
     visits: Annotated[list[Visit], Field(min_length=1)]
+    security: Security = Field(default_factory=Security)
 
 
 FieldDef.model_rebuild()

@@ -1,24 +1,37 @@
 """Logging in to a store: unwrap the data key with a password, count failures, lock out.
 
 Lockout state and failed logins live in the keyring, because a failed login has no key to open the
-store with; the failed logins are copied into the audit trail by the next successful login.
+store with; the failed logins are copied into the audit trail by the next successful login. The limits
+are study settings (`security` in study.json), never the environment.
+
+Anyone who can write the folder can edit keyring.json, so each successful login mirrors the lockout
+state inside the encrypted database, and the next one checks that the keyring's state follows from
+that mirror and the failed logins recorded since (numbered, so none can be taken away unnoticed):
+counters cleared or locks lifted by hand are audited as `lockout_state_edited`. A whole earlier copy
+of keyring.json put back cannot be told from the real one on a plain file system; the argon2id cost
+of each guess is the defence there, as it is against a copy of the files.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
-import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import sqlcipher3
 
 from ..core import crypto
+from . import faults, integrity
 from .audit import now_with_offset
-from .errors import AuthError
+from .errors import AuthError, StoreError
 from .keyring import Keyring
-from .users import LOCKOUT_MINUTES, MAX_FAILURES
+
+if TYPE_CHECKING:
+    from ..definitions.spec import StudyDefinition
 
 
 def _associated(store_id: str, username: str) -> bytes:
@@ -28,21 +41,20 @@ def _associated(store_id: str, username: str) -> bytes:
 
 @dataclass(frozen=True)
 class Policy:
-    max_failures: int = MAX_FAILURES
-    lockout_minutes: int = LOCKOUT_MINUTES
+    max_failures: int
+    lockout_minutes: int
 
     @classmethod
-    def from_env(cls) -> Policy:
-        return cls(
-            int(os.environ.get("CIK_ECRF_MAX_FAILURES", MAX_FAILURES)),
-            int(os.environ.get("CIK_ECRF_LOCKOUT_MINUTES", LOCKOUT_MINUTES)),
-        )
+    def of(cls, study: StudyDefinition) -> Policy:
+        """The study's limits (study.json `security`): the same on every laptop, whatever its environment."""
+        security = study.study.security
+        return cls(security.max_failed_logins, security.lockout_minutes)
 
 
 def create_keyring(directory: Path, store_id: str, username: str, password: str, data_key: bytes) -> None:
     keyring = Keyring(directory)
     with keyring.locked() as data:
-        data.update({"store_id": store_id, "users": {}, "failures": {}, "pending_events": []})
+        data.update({"store_id": store_id, "users": {}, "failures": {}, "pending_events": [], "attempts": 0})
         data["users"][username] = crypto.wrap(
             data_key, password, crypto.KdfParams.from_env(), _associated(store_id, username)
         )
@@ -71,65 +83,175 @@ def set_central_key(
         return True
 
 
-def _record_failure(data: dict[str, Any], username: str, why: str, policy: Policy) -> str:
+def _event(data: dict[str, Any], username: str, kind: str, why: str, **extra: Any) -> dict[str, Any]:
+    """A failed login (or a login while locked), numbered in the keyring's own count of them."""
     at, offset = now_with_offset()
+    data["attempts"] = int(data.get("attempts", 0)) + 1
+    event = {
+        "id": str(uuid.uuid4()),
+        "n": data["attempts"],
+        "kind": kind,
+        "username": username,
+        "at": at,
+        "offset": offset,
+        "why": why,
+        **extra,
+    }
+    data.setdefault("pending_events", []).append(event)
+    return event
+
+
+def _record_failure(data: dict[str, Any], username: str, why: str, policy: Policy, now: dt.datetime) -> str:
     failures = data.setdefault("failures", {}).setdefault(username, {"count": 0, "locked_until": None})
     failures["count"] += 1
     message = "unknown user or wrong password"
+    extra: dict[str, Any] = {}
     if failures["count"] >= policy.max_failures:
-        until = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=policy.lockout_minutes)
-        failures["locked_until"] = until.isoformat()
+        until = now + dt.timedelta(minutes=policy.lockout_minutes)
+        failures["locked_until"] = extra["locked_until"] = until.isoformat()
         failures["count"] = 0
         why += f"; account locked for {policy.lockout_minutes} minutes"
         message = f"too many failed logins: {username} is locked for {policy.lockout_minutes} minutes"
-    data.setdefault("pending_events", []).append(
-        {"id": str(uuid.uuid4()), "username": username, "at": at, "offset": offset, "why": why}
-    )
+    _event(data, username, "failure", why, **extra)
     return message
 
 
+def _replay(start: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The per-user lockout state that `start` and these failed logins lead to, by the rules above."""
+    state = copy.deepcopy(start)
+    for event in events:
+        if event.get("kind") != "failure":
+            continue  # a login while locked changes nothing
+        user = state.setdefault(event["username"], {"count": 0, "locked_until": None})
+        if user.get("locked_until") and dt.datetime.fromisoformat(user["locked_until"]) <= dt.datetime.fromisoformat(
+            event["at"]
+        ):
+            user["locked_until"] = None
+        user["count"] += 1
+        if event.get("locked_until"):
+            user["locked_until"], user["count"] = event["locked_until"], 0
+    return _normal(state)
+
+
+def _normal(state: Any) -> dict[str, Any]:
+    if not isinstance(state, dict):
+        return {"?": state}
+    return {u: s for u, s in state.items() if not isinstance(s, dict) or s.get("count") or s.get("locked_until")}
+
+
+def _lockout_edits(data: dict[str, Any], mirror: dict[str, Any] | None) -> str | None:
+    """How keyring.json's lockout state departs from what the store saw plus the failures since, if it does."""
+    if mirror is None:
+        return None  # a store older than the mirror, or its first login: the mirror starts now
+    base = int(mirror.get("attempts", 0))
+    attempts = data.get("attempts", 0)
+    if not isinstance(attempts, int) or attempts < base:
+        return f"keyring.json: the count of failed logins went back from {base} to {attempts}"
+    events = [e for e in data.get("pending_events", []) if isinstance(e.get("n"), int) and e["n"] > base]
+    numbers = sorted(e["n"] for e in events)
+    expected = list(range(base + 1, attempts + 1))
+    if numbers != expected:
+        missing = sorted(set(expected) - set(numbers))
+        return f"keyring.json: {len(missing) or 'some'} failed-login record(s) were removed or renumbered"
+    events.sort(key=lambda e: e["n"])
+    found = _normal(data.get("failures", {}))
+    starts = [mirror.get("failures", {}), mirror.get("failures_before")]
+    if any(start is not None and _replay(start, events) == found for start in starts):
+        return None
+    expected_state = _replay(starts[0], events)
+    users = sorted(u for u in set(found) | set(expected_state) if found.get(u) != expected_state.get(u))
+    return f"keyring.json: failure counts or lock times were changed by hand (users: {', '.join(users)[:200]})"
+
+
+def _login_checks(
+    directory: Path, key: bytes, data: dict[str, Any], username: str, media_read_only: bool
+) -> list[integrity.Finding]:
+    """Damage, rollback and lockout edits; then the user's failures are cleared and mirrored."""
+    found: list[integrity.Finding] = []
+    before = copy.deepcopy(data.get("failures", {}))
+    try:
+        with integrity.connect(directory, key, writable=not media_read_only) as conn:
+            damaged = integrity.damage(conn, directory)
+            rolled = None if damaged else integrity.rollback(conn, directory)
+            found += [f for f in (damaged, rolled) if f]
+            mirror = None if damaged else integrity.read_mirror(conn)
+            edited = None if (damaged or rolled) else _lockout_edits(data, mirror)
+            if edited:
+                found.append(integrity.Finding("lockout_state_edited", edited))
+            if media_read_only:
+                return found  # nothing can be written: the keyring stays as it is
+            data.setdefault("failures", {}).pop(username, None)
+            if damaged:
+                return found
+            state = {"attempts": data.get("attempts", 0), "failures": data["failures"], "failures_before": before}
+            if state != mirror:
+                integrity.write_mirror(conn, state)  # before the keyring: see `failures_before`
+            if rolled:
+                integrity.record_head(conn, directory)
+    except sqlcipher3.Error as exc:
+        faults.mark_damaged(directory / "store.db", str(exc))
+        found.append(integrity.Finding("store_damaged", f"store.db is damaged: {exc}"))
+        data.setdefault("failures", {}).pop(username, None)
+    return found
+
+
 def unlock_key(
-    directory: Path, username: str, password: str, policy: Policy | None = None
+    directory: Path, username: str, password: str, policy: Policy | None = None, now: dt.datetime | None = None
 ) -> tuple[bytes, list[dict[str, Any]]]:
-    """The data key for a correct password, and the failed logins waiting to be audited."""
-    policy = policy or Policy.from_env()
+    """The data key for a correct password, and the events waiting to be audited (failed logins, findings)."""
+    if policy is None:
+        from ..definitions.loader import load_study
+
+        policy = Policy.of(load_study())
+    now = now or dt.datetime.now(dt.UTC)
     keyring = Keyring(directory)
     if not keyring.exists():
         raise AuthError(f"{directory}: no store here; create one with `cik-ecrf init`")
+    media_read_only = faults.is_read_only(directory)
     refusal: AuthError | None = None
-    with keyring.locked() as data:  # written back even when the login fails: that is the point
-        state = data.setdefault("failures", {}).get(username)
-        if state and state.get("locked_until"):
-            until = dt.datetime.fromisoformat(state["locked_until"])
-            if until > dt.datetime.now(dt.UTC):
-                at, offset = now_with_offset()
-                data.setdefault("pending_events", []).append(
-                    {
-                        "id": str(uuid.uuid4()),
-                        "username": username,
-                        "at": at,
-                        "offset": offset,
-                        "why": "login while locked",
-                    }
-                )
-                refusal = AuthError(
-                    f"{username} is locked after repeated failed logins until {until.astimezone().strftime('%H:%M')}"
-                )
-            else:
-                state["locked_until"] = None
+    findings: list[integrity.Finding] = []
+    try:
+        with keyring.locked() as data:  # written back even when the login fails: that is the point
+            state = data.setdefault("failures", {}).get(username)
+            if state and state.get("locked_until"):
+                until = dt.datetime.fromisoformat(state["locked_until"])
+                if until > now:
+                    _event(data, username, "locked", "login while locked")
+                    refusal = AuthError(
+                        f"{username} is locked after repeated failed logins until {until.astimezone().strftime('%H:%M')}"
+                    )
+                elif not media_read_only:  # nothing is written there; the time check above still holds
+                    state["locked_until"] = None
+            if refusal is None:
+                entry = data.get("users", {}).get(username)
+                key = crypto.unwrap(entry, password, _associated(data["store_id"], username)) if entry else None
+                if key is None:
+                    why = "unknown user" if entry is None else "wrong password"
+                    refusal = AuthError(_record_failure(data, username, why, policy, now))
+                else:
+                    findings = _login_checks(directory, key, data, username, media_read_only)
+                    for finding in findings:
+                        at, offset = now_with_offset()
+                        data.setdefault("pending_events", []).append(
+                            {
+                                "id": str(uuid.uuid4()),
+                                "kind": "finding",
+                                "action": finding.action,
+                                "username": username,
+                                "at": at,
+                                "offset": offset,
+                                "why": finding.reason,
+                            }
+                        )
+                    pending = list(data.get("pending_events", []))  # removed only once they are in the trail
+    except StoreError:
         if refusal is None:
-            entry = data.get("users", {}).get(username)
-            key = crypto.unwrap(entry, password, _associated(data["store_id"], username)) if entry else None
-            if key is None:
-                refusal = AuthError(
-                    _record_failure(data, username, "unknown user" if entry is None else "wrong password", policy)
-                )
-            else:
-                data["failures"].pop(username, None)
-                pending = list(data.get("pending_events", []))  # removed only once they are in the trail
+            raise
+        # a full disk or read-only medium: this failure cannot be counted, the login is refused all the same
     if refusal is not None:
         raise refusal
-    return key, pending
+    integrity.report(directory, findings)
+    return key, [] if media_read_only else pending
 
 
 def forget_pending(directory: Path, pending: list[dict[str, Any]]) -> None:

@@ -30,7 +30,7 @@ from . import (
     sync_local,  # ---- sync (issue 5)
 )
 from . import signatures as esign
-from .database import DB_FILE, open_engine
+from .database import DB_FILE, open_engine, read_only
 from .entry import SaveRequest, SaveResult, save_form
 from .errors import AuthError, PermissionDenied, StoreError
 from .models import AuditEvent, Device, Meta, Site, Subject, User
@@ -134,7 +134,8 @@ class Store:
     @classmethod
     def open(cls, directory: Path, username: str, password: str, study: StudyDefinition | None = None) -> Store:
         """Log in: unwrap the key, open and migrate the file, audit the login (and earlier failures)."""
-        key, pending = access.unlock_key(directory, username, password)
+        study = study or load_study()
+        key, pending = access.unlock_key(directory, username, password, access.Policy.of(study))
         try:
             engine = open_engine(directory / DB_FILE, key)
             with Session(engine) as session, session.begin():
@@ -152,23 +153,25 @@ class Store:
                     audit.append(
                         session,
                         audit.Actor(who.id if who else None, failed["username"], who.role if who else None),
-                        "login_failed",
+                        failed.get("action", "login_failed"),  # or what the login's checks found
                         reason=failed["why"],
                         at=(failed["at"], failed["offset"]),
                         event_id=event_id,
                     )
-                audit.append(session, audit.Actor(user.id, user.username, user.role), "login")
+                if not read_only(engine):  # read-only media or a damaged store: nothing can be written
+                    audit.append(session, audit.Actor(user.id, user.username, user.role), "login")
                 session.expunge(user)
         except BaseException:
             with contextlib.suppress(NameError):
                 engine.dispose()
             raise
         access.forget_pending(directory, pending)
-        return cls(directory, engine, user, study or load_study())
+        return cls(directory, engine, user, study)
 
     def close(self) -> None:
-        with self.unit_of_work() as session:
-            audit.append(session, self.actor, "logout")
+        if not read_only(self.engine):
+            with self.unit_of_work() as session:
+                audit.append(session, self.actor, "logout")
         self.engine.dispose()
 
     def __enter__(self) -> Store:
@@ -445,11 +448,15 @@ class Store:
         with self.unit_of_work() as session:
             sync_local.record_push(session.connection(), last_seq, rejected, _now())
 
+    def sync_rewind_push(self, last_seq: int) -> None:
+        with self.unit_of_work() as session:
+            sync_local.rewind_push(session.connection(), last_seq)
+
     def sync_apply_pull(
         self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None
     ) -> int:
         with self.unit_of_work() as session:
-            fresh = sync_local.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id)
+            fresh = sync_local.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id, self.study)
             chain = audit.Chain(session)
             sync_local.clear_signatures_under_pulled(session.connection(), chain, self.actor, changes)
             chain.close()

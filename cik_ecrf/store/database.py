@@ -1,12 +1,16 @@
 """Opening the encrypted SQLite file: SQLCipher key, durability pragmas, migrations at open.
 
 Every write transaction starts with BEGIN IMMEDIATE, so two processes on one laptop queue for the
-write lock instead of interleaving; that is what keeps the audit chain a chain.
+write lock instead of interleaving; that is what keeps the audit chain a chain. Storage faults (a full
+disk, read-only media, a damaged file) surface as one `StoreError` line (`faults`), and each commit
+leaves the trail's head in a record beside the file (`head`). A store on read-only media, or one found
+damaged, opens read-only: it can be read, every change is refused with the reason.
 """
 
 from __future__ import annotations
 
 import functools
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +22,17 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DatabaseError
 from sqlalchemy.pool import QueuePool
 
+from . import faults
 from .errors import StoreError
-from .files import DB_FILE  # noqa: F401 - re-exported: callers import it from here
+from .files import (
+    DB_FILE,  # noqa: F401 - re-exported: callers import it from here
+    make_private,
+)
+from .head import HeadConnection
+from .integrity import read_only_uri
 
+#: why an engine refuses changes (read-only media, damage); engines without an entry are writable
+_refusals: weakref.WeakKeyDictionary[Engine, StoreError | None] = weakref.WeakKeyDictionary()
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 10_000
 
@@ -43,8 +55,18 @@ def known_revisions() -> frozenset[str]:
     return frozenset(rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions())
 
 
-def make_engine(path: Path, data_key: bytes) -> Engine:
-    url = URL.create("sqlite+pysqlcipher", password=f"x'{data_key.hex()}'", database=str(path))
+def make_engine(
+    path: Path, data_key: bytes, refusal: StoreError | None = None, media_read_only: bool = False
+) -> Engine:
+    """The engine; with a `refusal` it is read-only (query_only) and every write is refused with that line."""
+    if media_read_only:  # nothing may be created beside the file: no -shm, no journal, no head record
+        uri, _, options = read_only_uri(path).partition("?")
+        key, _, value = options.partition("=")
+        url = URL.create(
+            "sqlite+pysqlcipher", password=f"x'{data_key.hex()}'", database=uri, query={"uri": "true", key: value}
+        )
+    else:
+        url = URL.create("sqlite+pysqlcipher", password=f"x'{data_key.hex()}'", database=str(path))
     # A queue pool, not the dialect's default SingletonThreadPool: the client uses the store from the UI
     # thread, the store worker and the sync thread, and SingletonThreadPool closes connections other
     # threads still hold once it has more threads than its size (seen as "closed database" and crashes).
@@ -53,44 +75,83 @@ def make_engine(path: Path, data_key: bytes) -> Engine:
         poolclass=QueuePool,
         pool_size=4,
         max_overflow=8,
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000, "factory": HeadConnection},
     )
+    _refusals[engine] = refusal
+    writable = refusal is None
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        if writable:
+            dbapi_connection.directory = path.parent  # the head record follows each commit
         cursor = dbapi_connection.cursor()
-        for pragma in (
+        pragmas = [
             "PRAGMA cipher_log_level = NONE",  # a wrong key is reported by us, in one line
             f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}",
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = FULL",
             "PRAGMA foreign_keys = ON",
-        ):
+        ]
+        if writable:
+            pragmas += ["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"]
+        elif not media_read_only:
+            pragmas += ["PRAGMA query_only = ON"]  # a damaged store: reads only, SQLite refuses the rest
+        for pragma in pragmas:
             cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writable else "BEGIN")
 
     return engine
 
 
+def _user_errors(engine: Engine, path: Path) -> None:
+    """From here on a storage fault is one line for the user; anything else stays a bug with its traceback."""
+
+    @event.listens_for(engine, "handle_error")
+    def _fault(context: Any) -> None:
+        original = context.original_exception
+        mapped = faults.from_sqlite(path, original)
+        refusal = _refusals.get(engine)
+        if refusal is not None and isinstance(mapped, faults.StoreReadOnly):
+            mapped = refusal  # a damaged store says it is damaged, not merely read-only
+        if mapped is not None:
+            raise mapped from None
+
+
+def read_only(engine: Engine) -> bool:
+    """Whether this store refuses changes (read-only media, or found damaged): then not even a login is written."""
+    return _refusals.get(engine) is not None
+
+
 def open_engine(path: Path, data_key: bytes, create: bool = False) -> Engine:
-    """Open (or create) the store file and bring its schema to head; refuse a newer store."""
+    """Open (or create) the store file and bring its schema to head; refuse a newer store.
+
+    Read-only media and a store marked damaged open read-only, with the reason every change is refused for.
+    """
     if not create and not path.is_file():
         raise StoreError(f"{path}: no store here; create one with `cik-ecrf init`")
-    engine = make_engine(path, data_key)
+    media = not create and faults.is_read_only(path.parent)
+    noted = None if create else faults.damage_noted(path.parent)
+    refusal = faults.read_only(path) if media else (faults.damaged(path, noted) if noted else None)
+    engine = make_engine(path, data_key, refusal, media)
     try:
         with engine.connect() as conn:
             conn.execute(text("SELECT count(*) FROM sqlite_master")).scalar()
     except DatabaseError as exc:
         engine.dispose()
         raise StoreError(
-            f"{path}: cannot be read with this key (not a CIK-eCRF store, or damaged): {exc.orig}"
+            f"{path}: cannot be read with this key (not a CIK-eCRF store, or damaged: {exc.orig}); {faults.RECOVER}"
         ) from None
-    migrate(engine, path)
+    _user_errors(engine, path)
+    try:
+        migrate(engine, path)
+    except StoreError:
+        engine.dispose()
+        raise
+    if not media:
+        make_private(path.parent)
     return engine
 
 
@@ -112,6 +173,9 @@ def migrate(engine: Engine, path: Path, target: str = "head") -> None:
         )
     if revision == head_revision() and target == "head":
         return  # the usual case: nothing to run, and alembic's machinery need not start
+    if read_only(engine):
+        engine.dispose()
+        raise StoreError(f"{path}: this store needs an upgrade to this version, which cannot be written here")
     config = _alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn

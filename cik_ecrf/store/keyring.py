@@ -2,12 +2,14 @@
 
 It holds each user's wrapped data key, the failed-login counters that drive lockout, and the failed
 logins not yet copied into the audit trail (a failed login cannot write to a store it could not
-open). Written atomically (temp file, fsync, rename) under an exclusive lock.
+open). Written atomically (temp file, fsync, rename) under an exclusive lock, and only when something
+changed: a login that changes nothing writes nothing, so a store on read-only media can still be opened.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 import tempfile
@@ -15,6 +17,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import faults
+from .errors import StoreError
 from .files import KEYRING_FILE as KEYRING
 
 try:
@@ -34,13 +38,28 @@ class Keyring:
         return self.path.is_file()
 
     def read(self) -> dict[str, Any]:
-        data = json.loads(self.path.read_text(encoding="utf-8"))
-        if data.get("format") != FORMAT:
-            raise ValueError(f"{self.path}: keyring format {data.get('format')} is not supported by this version")
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise StoreError(f"{self.path}: cannot read: {exc.strerror or exc}") from None
+        except ValueError:
+            raise StoreError(
+                f"{self.path}: damaged (not JSON); restore keyring.json from a backup, or {faults.RECOVER}"
+            ) from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            version = data.get("format") if isinstance(data, dict) else None
+            raise StoreError(f"{self.path}: keyring format {version} is not supported by this version")
         return data
 
     def write(self, data: dict[str, Any]) -> None:
+        """Temp file (0600), fsync, rename: a full disk or read-only medium leaves the old file whole."""
         data = {"format": FORMAT, **{k: v for k, v in data.items() if k != "format"}}
+        try:
+            self._write(data)
+        except OSError as exc:
+            raise faults.from_os_error(self.path, exc) from None
+
+    def _write(self, data: dict[str, Any]) -> None:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".keyring-", suffix=".tmp")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -56,15 +75,36 @@ class Keyring:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[dict[str, Any]]:
-        """Read-modify-write under an exclusive lock; the dict yielded is written back on success."""
-        with open(self.lock_path, "a+b") as lock:
-            _lock(lock)
+        """Read-modify-write under an exclusive lock; the dict yielded is written back if it changed."""
+        with self._lock_file() as lock:
+            if lock is not None:
+                _lock(lock)
             try:
                 data = self.read() if self.exists() else {"format": FORMAT}
+                before = copy.deepcopy(data)
                 yield data
-                self.write(data)
+                if data != before or not self.exists():
+                    self.write(data)
             finally:
-                _unlock(lock)
+                if lock is not None:
+                    _unlock(lock)
+
+    @contextlib.contextmanager
+    def _lock_file(self) -> Iterator[Any]:
+        """The lock file, opened for writing; read-only where it cannot be (a lock works either way), or
+        none at all on read-only media without one (nobody can write there anyway)."""
+        handle = None
+        for flags in (os.O_RDWR | os.O_CREAT, os.O_RDONLY):
+            try:
+                handle = os.fdopen(os.open(self.lock_path, flags, 0o600), "rb")
+                break
+            except OSError:
+                continue
+        try:
+            yield handle
+        finally:
+            if handle is not None:
+                handle.close()
 
 
 def _lock(handle: Any) -> None:

@@ -7,6 +7,7 @@ per module and copied into each test's tmp_path, so each test has its own real s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shutil
@@ -367,23 +368,10 @@ def test_five_wrong_passwords_lock_even_the_right_one(store_dir: Path, study, cl
     assert all("locked" in e.reason for e in failed[5:])
 
 
-def test_lockout_with_zero_minutes_expires_at_once(
-    store_dir: Path, study, clean_policy: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CIK_ECRF_LOCKOUT_MINUTES", "0")
-    for attempt in range(5):
-        with pytest.raises(AuthError):
-            Store.open(store_dir, "nurse.chen", f"Wrong{attempt}pass99", study)
-    with login(store_dir, "nurse.chen", study) as store:
-        assert store.actor.username == "nurse.chen"
-        failed = [e for e in store.audit_events() if e.action == "login_failed"]
-        assert len(failed) == 5 and "locked for 0 minutes" in failed[-1].reason
-
-
-def test_max_failures_is_configurable(
-    store_dir: Path, study, clean_policy: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("CIK_ECRF_MAX_FAILURES", "2")
+def test_max_failures_is_a_study_setting(store_dir: Path, study, clean_policy: None) -> None:
+    # the limits come from study.json (`security`), never the environment: tests/test_lockout.py
+    security = study.study.security.model_copy(update={"max_failed_logins": 2})
+    study = dataclasses.replace(study, study=study.study.model_copy(update={"security": security}))
     with pytest.raises(AuthError, match="wrong password"):
         Store.open(store_dir, "dr.wu", "Wrong0pass99", study)
     with pytest.raises(AuthError, match="locked"):

@@ -1,0 +1,127 @@
+"""The head record: the audit trail's length and last hash, kept in a small file beside store.db.
+
+The trail's own head lives inside the database, so a database that lost its last commits (store.db-wal
+deleted after a crash, an older copy put back) agrees with itself and `audit verify` alone cannot tell.
+This file is rewritten after every commit that moved the head; at the next login the database must
+still hold that event at that position, or committed work has vanished. It is written without fsync:
+after a power cut it may lag behind the database (no alarm), never run ahead of it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlcipher3
+
+from .files import HEAD_FILE
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Head:
+    events: int
+    hash: str
+
+
+def read(directory: Path) -> Head | None:
+    """The recorded head; None when there is none yet; ValueError when the file is unreadable."""
+    path = directory / HEAD_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a head record of this version")
+    try:
+        return Head(int(data["events"]), str(data["hash"]))
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"{path}: incomplete") from None
+
+
+def write(directory: Path, head: Head) -> None:
+    """Replace the record atomically (temp file, rename); 0600 like the store it describes."""
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".head-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"format": FORMAT, "events": head.events, "hash": head.hash}, handle)
+        os.replace(tmp, directory / HEAD_FILE)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def of_database(cursor: Any) -> Head | None:
+    """The head the database itself records (meta), read with any DB-API connection or cursor."""
+    rows = dict(cursor.execute("SELECT key, value FROM meta WHERE key IN ('audit_count', 'audit_head')").fetchall())
+    if "audit_head" not in rows:
+        return None
+    return Head(int(rows.get("audit_count", 0)), rows["audit_head"])
+
+
+_written: dict[Path, Head] = {}
+_lock = threading.Lock()
+
+
+class HeadConnection(sqlcipher3.Connection):
+    """A SQLCipher connection that records the trail's head beside the file after each commit.
+
+    The head is read inside the transaction (so it is the one being committed) and written once the
+    commit succeeded. A head record that cannot be written (a full disk) is left as it was: it then
+    lags behind, which is never mistaken for lost work.
+    """
+
+    directory: Path | None = None
+
+    def commit(self) -> None:
+        head = None
+        if self.directory is not None and self.in_transaction:
+            try:
+                head = of_database(self)
+            except sqlcipher3.Error:
+                head = None
+        super().commit()
+        if head is None or self.directory is None:
+            return
+        with _lock:
+            if _written.get(self.directory) == head:
+                return
+            with contextlib.suppress(OSError):
+                write(self.directory, head)
+                _written[self.directory] = head
+
+
+def forget(directory: Path) -> None:
+    """Drop the cached head of a store (it was moved, recovered or checked anew)."""
+    with _lock:
+        _written.pop(directory, None)
+
+
+def compare(cursor: Any, recorded: Head) -> str | None:
+    """Why the database does not reach the recorded head, or None when it does."""
+    current = of_database(cursor)
+    events = current.events if current else 0
+    if events < recorded.events:
+        return (
+            f"committed work has vanished: the audit trail has {events} events, but {recorded.events} were "
+            "committed (store.db-wal deleted, or an older copy of store.db put back)"
+        )
+    row = cursor.execute(
+        "SELECT hash FROM audit_event ORDER BY seq LIMIT 1 OFFSET ?", (recorded.events - 1,)
+    ).fetchone()
+    if recorded.events and (row is None or row[0] != recorded.hash):
+        return (
+            f"store.db is not the store that was last committed here: its event {recorded.events} differs "
+            "from the one recorded (an older or different copy put back)"
+        )
+    return None
