@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..selftest import version_text  # installer (issue 7): light, stdlib only
 from .pdf import add_pdf_commands, run_pdf_command  # ---- signatures and PDFs (issue 6)
+from .report import add_report_commands, run_report_command
 from .server import add_server_commands, run_server_command
 from .store import add_store_commands, run_store_command
 from .sync import add_sync_commands, run_sync_command  # central server and sync (issue 5)
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("directory", nargs="?", type=Path, help="definitions directory (default: the shipped forms)")
     common = add_store_commands(sub)
     add_pdf_commands(sub, common)  # ---- signatures and PDFs (issue 6)
+    add_report_commands(sub, common)
     add_sync_commands(sub, common)  # ---- central server and sync (issue 5)
     add_server_commands(sub)
     elig = sub.add_parser(
@@ -113,6 +115,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_server_command(args)
     if args.command in ("sign", "pdf"):  # ---- signatures and PDFs (issue 6)
         return run_pdf_command(args)
+    if args.command == "report":
+        return run_report_command(args)
     if args.command is not None:
         return run_store_command(args)
     from ..ui.launch import run_client
