@@ -66,6 +66,12 @@ def prepare_login(
     return login
 
 
+def sign_in_automatically(login: LoginDialog, password: str) -> None:
+    """The demo signs in by itself as the README says, through the real sign-in (shown while it works)."""
+    login.panel.password.setText(password)
+    QTimer.singleShot(0, login.panel.sign_in)
+
+
 def run_client(
     data_dir: Path, language: str | None = None, demo: bool = False, study: StudyDefinition | None = None
 ) -> int:
@@ -101,8 +107,7 @@ def run_client(
     if demo:
         from ..demo import NURSE_PASSWORD
 
-        login.panel.password.setText(NURSE_PASSWORD)
-        QTimer.singleShot(0, login.panel.sign_in)  # the demo signs in by itself, as the README says
+        sign_in_automatically(login, NURSE_PASSWORD)
     opened = []
     login.sig_logged_in.connect(opened.append)
     if not login.exec() or not opened:
