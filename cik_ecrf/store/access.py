@@ -116,7 +116,7 @@ def _record_failure(data: dict[str, Any], username: str, why: str, policy: Polic
     return message
 
 
-def _replay(start: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+def _replay(start: dict[str, Any], events: list[dict[str, Any]], now: dt.datetime) -> dict[str, Any]:
     """The per-user lockout state that `start` and these failed logins lead to, by the rules above."""
     state = copy.deepcopy(start)
     for event in events:
@@ -130,16 +130,29 @@ def _replay(start: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, An
         user["count"] += 1
         if event.get("locked_until"):
             user["locked_until"], user["count"] = event["locked_until"], 0
-    return _normal(state)
+    return _normal(state, now)
 
 
-def _normal(state: Any) -> dict[str, Any]:
+def _normal(state: Any, now: dt.datetime) -> dict[str, Any]:
+    """Users with failures or a lock still running at `now` (a lock that ran out may or may not be cleared yet)."""
     if not isinstance(state, dict):
         return {"?": state}
-    return {u: s for u, s in state.items() if not isinstance(s, dict) or s.get("count") or s.get("locked_until")}
+    kept = {}
+    for user, entry in state.items():
+        if not isinstance(entry, dict):
+            kept[user] = entry
+            continue
+        until = entry.get("locked_until")
+        try:
+            running = bool(until) and dt.datetime.fromisoformat(until) > now
+        except (TypeError, ValueError):
+            running = True  # not a time: an edit, and compared as it is
+        if entry.get("count") or running:
+            kept[user] = {**entry, "locked_until": until if running else None}
+    return kept
 
 
-def _lockout_edits(data: dict[str, Any], mirror: dict[str, Any] | None) -> str | None:
+def _lockout_edits(data: dict[str, Any], mirror: dict[str, Any] | None, now: dt.datetime) -> str | None:
     """How keyring.json's lockout state departs from what the store saw plus the failures since, if it does."""
     if mirror is None:
         return None  # a store older than the mirror, or its first login: the mirror starts now
@@ -154,17 +167,17 @@ def _lockout_edits(data: dict[str, Any], mirror: dict[str, Any] | None) -> str |
         missing = sorted(set(expected) - set(numbers))
         return f"keyring.json: {len(missing) or 'some'} failed-login record(s) were removed or renumbered"
     events.sort(key=lambda e: e["n"])
-    found = _normal(data.get("failures", {}))
+    found = _normal(data.get("failures", {}), now)
     starts = [mirror.get("failures", {}), mirror.get("failures_before")]
-    if any(start is not None and _replay(start, events) == found for start in starts):
+    if any(start is not None and _replay(start, events, now) == found for start in starts):
         return None
-    expected_state = _replay(starts[0], events)
+    expected_state = _replay(starts[0], events, now)
     users = sorted(u for u in set(found) | set(expected_state) if found.get(u) != expected_state.get(u))
     return f"keyring.json: failure counts or lock times were changed by hand (users: {', '.join(users)[:200]})"
 
 
 def _login_checks(
-    directory: Path, key: bytes, data: dict[str, Any], username: str, media_read_only: bool
+    directory: Path, key: bytes, data: dict[str, Any], username: str, media_read_only: bool, now: dt.datetime
 ) -> list[integrity.Finding]:
     """Damage, rollback and lockout edits; then the user's failures are cleared and mirrored."""
     found: list[integrity.Finding] = []
@@ -175,7 +188,7 @@ def _login_checks(
             rolled = None if damaged else integrity.rollback(conn, directory)
             found += [f for f in (damaged, rolled) if f]
             mirror = None if damaged else integrity.read_mirror(conn)
-            edited = None if (damaged or rolled) else _lockout_edits(data, mirror)
+            edited = None if (damaged or rolled) else _lockout_edits(data, mirror, now)
             if edited:
                 found.append(integrity.Finding("lockout_state_edited", edited))
             if media_read_only:
@@ -229,7 +242,7 @@ def unlock_key(
                     why = "unknown user" if entry is None else "wrong password"
                     refusal = AuthError(_record_failure(data, username, why, policy, now))
                 else:
-                    findings = _login_checks(directory, key, data, username, media_read_only)
+                    findings = _login_checks(directory, key, data, username, media_read_only, now)
                     for finding in findings:
                         at, offset = now_with_offset()
                         data.setdefault("pending_events", []).append(
