@@ -18,6 +18,10 @@ NAMES = (
     "signature_refused",
     "users_synced",
     "sync_repair",
+    "lockout_state_edited",
+    "store_damaged",
+    "store_head_unreadable",
+    "store_rolled_back",
 )
 
 EVENTS = tuple(EventType(name, "laptop", False, None, doc=__doc__ or "") for name in NAMES)

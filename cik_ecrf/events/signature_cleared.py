@@ -4,7 +4,6 @@ the same push, or by another laptop since it was signed."""
 
 from __future__ import annotations
 
-from ..core.roles import ENTRY_ROLES
 from ..definitions.spec import StudyDefinition
 from .base import APPLIED, EventType, Outcome, Refused, ServerState, load_json, need
 from .change import Change
@@ -38,4 +37,5 @@ def server_apply(state: ServerState, change: Change) -> Outcome:
     return APPLIED
 
 
-EVENT = EventType("signature_cleared", "laptop", True, ENTRY_ROLES, check, server_apply, None, __doc__ or "")
+# any user of the site: the laptop that holds a signature clears it whoever syncs when a pulled change lands
+EVENT = EventType("signature_cleared", "laptop", True, None, check, server_apply, None, __doc__ or "")

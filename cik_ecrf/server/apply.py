@@ -2,8 +2,8 @@
 
 Each change is read on its own (a malformed one is refused alone), then checked in this order: the
 same id again (duplicate), this device's own change, its place in the device's sequence (exactly one
-after the last one logged: a gap or a replay is refused and not logged, so it can come again in
-order), the event type and the author's role as the SERVER records it, the payload against the study
+after the last one logged: a change after a gap is held, not logged, and the laptop sends again
+from where the server is), the event type and the author's role as the SERVER records it, the payload against the study
 definitions, a base version that exists, and finally the event's own rules against the server's
 state (`cik_ecrf.events`). A refused change is logged as rejected, never sent to another laptop.
 
@@ -176,8 +176,14 @@ class BatchApplier:
                 continue
             if change.device_seq != self.device_seq + 1:
                 why = "comes again" if change.device_seq <= self.device_seq else "follows a gap"
-                reason = f"out of order: device_seq {change.device_seq} {why} (the server expects {self.device_seq + 1}); send this device's changes in order"
-                results.append(ChangeResult(id=change.id, disposition="rejected", reason=reason))
+                reason = (
+                    f"out of order: device_seq {change.device_seq} {why}; the server takes {self.device_seq + 1} next"
+                )
+                results.append(
+                    ChangeResult(
+                        id=change.id, disposition="held", reason=reason, expected_device_seq=self.device_seq + 1
+                    )
+                )
                 continue
             self.device_seq = change.device_seq
             try:

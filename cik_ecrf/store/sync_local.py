@@ -129,6 +129,11 @@ def record_push(conn: Connection, last_seq: int, rejected: Sequence[tuple[str, i
     put(conn, PUSHED, str(max(last_seq, pushed_mark(conn))))
 
 
+def rewind_push(conn: Connection, last_seq: int) -> None:
+    """The server holds this laptop's changes only up to `last_seq` (it was restored): send again from there."""
+    put(conn, PUSHED, str(min(last_seq, pushed_mark(conn))))
+
+
 def status(conn: Connection) -> LocalStatus:
     marks = (device_id(conn), pushed_mark(conn), *DATA_ACTIONS)
     waiting = conn.exec_driver_sql(

@@ -170,22 +170,27 @@ class SyncClient:
     ) -> int:
         """Batches in device order; the next batch is read and encoded while the server applies this one."""
         done = 0
-        events = self.store.sync_outbox(self.push_batch)
-        if not events:
-            return done
-        total = self.store.sync_status().waiting
-        batch = _encode(events)
-        with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sync-push") as pool:
-            while events:
-                _check(cancel)
-                changes, refused, request = batch
-                pending = pool.submit(transport.push, request) if request is not None else None
-                upcoming = self.store.sync_outbox(self.push_batch, after=events[-1]["device_seq"])
-                batch = _encode(upcoming) if upcoming else ([], [], None)
-                response = pending.result() if pending is not None else None
-                done += self._acknowledge(events, changes, refused, response, rejected, warnings)
-                report(SyncProgress("push", done, max(total, done)))
-                events = upcoming
+        for _round in range(2):  # a second round only when the server asked to resume earlier (held)
+            events = self.store.sync_outbox(self.push_batch)
+            if not events:
+                return done
+            total = self.store.sync_status().waiting
+            batch = _encode(events)
+            rewound = False
+            with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sync-push") as pool:
+                while events and not rewound:
+                    _check(cancel)
+                    changes, refused, request = batch
+                    pending = pool.submit(transport.push, request) if request is not None else None
+                    upcoming = self.store.sync_outbox(self.push_batch, after=events[-1]["device_seq"])
+                    batch = _encode(upcoming) if upcoming else ([], [], None)
+                    response = pending.result() if pending is not None else None
+                    count, rewound = self._acknowledge(events, changes, refused, response, rejected, warnings)
+                    done += count
+                    report(SyncProgress("push", done, max(total, done)))
+                    events = upcoming
+            if not rewound:
+                return done
         return done
 
     def _acknowledge(
@@ -196,17 +201,37 @@ class SyncClient:
         response: Any,
         rejected: list[str],
         warnings: list[str],
-    ) -> int:
-        """Record the server's answers to one batch (the pushed mark moves past it)."""
+    ) -> tuple[int, bool]:
+        """Record the server's answers to one batch (the pushed mark moves past it); True when the server
+        held a change and the push must start again from where the server is."""
         answers = {r.id: r for r in response.results} if response else {}
         if any(c.id not in answers for c in changes):
             raise SyncError("the server did not answer every change of the batch; it will be sent again")
         seqs = {c.id: c.device_seq for c in changes}
+        held = sorted(
+            (seqs[r.id], r.expected_device_seq or seqs[r.id]) for r in answers.values() if r.disposition == "held"
+        )
+        if held:  # the server is missing earlier changes of this laptop (restored from a backup): send again from there
+            first, expected = held[0]
+            answered = [c for c in changes if c.device_seq < first]
+            refused += [
+                (r.id, seqs[r.id], r.reason or "refused")
+                for r in answers.values()
+                if r.disposition == "rejected" and seqs[r.id] < first
+            ]
+            if expected > first:
+                raise SyncError(
+                    f"the server has this laptop's changes up to {expected - 1}, past what it holds here ({first}): it was restored from an older copy"
+                )
+            self.store.sync_record_push(answered[-1].device_seq if answered else first - 1, refused)
+            self.store.sync_rewind_push(expected - 1)
+            rejected += [f"{cid}: {reason}" for cid, _, reason in refused]
+            return len(answered), True
         refused += [(r.id, seqs[r.id], r.reason or "refused") for r in answers.values() if r.disposition == "rejected"]
         self.store.sync_record_push(events[-1]["device_seq"], refused)
         rejected += [f"{cid}: {reason}" for cid, _, reason in refused]
         warnings += response.warnings if response else []
-        return len(events)
+        return len(events), False
 
     def _pull(
         self,

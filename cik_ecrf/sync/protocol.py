@@ -18,7 +18,8 @@ from ..events.registry import DATA_ACTIONS, PULLED_ACTIONS, SERVER_ACTIONS
 PROTOCOL = 1
 API = "/api/v1"
 
-Disposition = Literal["applied", "merged", "duplicate", "conflict", "rejected"]
+#: held: not applied and not logged: it follows a gap in its device's sequence; send again from `expected_device_seq`
+Disposition = Literal["applied", "merged", "duplicate", "conflict", "rejected", "held"]
 
 
 class PushRequest(Model):
@@ -32,6 +33,7 @@ class ChangeResult(Model):
     disposition: Disposition
     reason: str | None = None
     server_seq: int | None = None  # where the change sits in the server's log (not for rejected ones)
+    expected_device_seq: int | None = None  # with `held`: the device_seq the server takes next
 
 
 class PushResponse(Model):

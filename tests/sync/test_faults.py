@@ -158,7 +158,8 @@ def test_a_poison_change_is_quarantined_while_the_rest_goes_through(
             main(["sync", "--data-dir", str(tmp_path / "b"), "--user", "nurse2"]) == 1
         )  # headless: non-zero, with the reason
         out = capsys.readouterr().out
-        assert "refused" in out and "PAPER-001 is already taken" in out and b.sync_status().quarantined == 1
+        # quarantined: its own refused subject, and the other laptop's PAPER-001 it cannot take beside it
+        assert "refused" in out and "PAPER-001 is already taken" in out and b.sync_status().quarantined == 2
         again = sync(b)
         assert again.rejected == () and again.pushed < 10  # the poison change is not sent again
         sync(a)
