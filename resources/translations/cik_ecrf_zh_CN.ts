@@ -2,6 +2,45 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN" sourcelanguage="en_US">
 <context>
+    <name>AddSubject</name>
+    <message>
+        <source>Add a subject</source>
+        <translation>添加受试者</translation>
+    </message>
+    <message>
+        <source>New subject number from this laptop (e.g. {example})</source>
+        <translation>由本机生成新的受试者编号（例如 {example}）</translation>
+    </message>
+    <message>
+        <source>Paper screening number already given:</source>
+        <translation>已有的纸质筛选编号：</translation>
+    </message>
+    <message>
+        <source>number on the paper screening log</source>
+        <translation>纸质筛选登记表上的编号</translation>
+    </message>
+    <message>
+        <source>Add and open</source>
+        <translation>添加并打开</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Adding…</source>
+        <translation>正在添加…</translation>
+    </message>
+    <message>
+        <source>Type the paper screening number, or choose a new number.</source>
+        <translation>请输入纸质筛选编号，或选择生成新编号。</translation>
+    </message>
+    <message>
+        <source>The subject is added to this laptop&apos;s store and reaches the server at the next sync.</source>
+        <translation>受试者将添加到本机数据库，并在下次同步时上传到服务器。</translation>
+    </message>
+</context>
+<context>
     <name>Conflicts</name>
     <message>
         <source>Conflicts</source>
@@ -54,6 +93,203 @@
     <message>
         <source>Resolved: {field} = {value}</source>
         <translation>已解决：{field} = {value}</translation>
+    </message>
+</context>
+<context>
+    <name>Dashboard</name>
+    <message>
+        <source>Study dashboard</source>
+        <translation>研究总览</translation>
+    </message>
+    <message>
+        <source>{study} · site {site} · as of {today} · this laptop&apos;s data</source>
+        <translation>{study} · 中心 {site} · 截至 {today} · 本机数据</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Counting…</source>
+        <translation>正在统计…</translation>
+    </message>
+    <message>
+        <source>Enrolled</source>
+        <translation>已入组</translation>
+    </message>
+    <message>
+        <source>{n} of {target} ({percent:.1f} %)</source>
+        <translation>{n} / {target}（{percent:.1f}%）</translation>
+    </message>
+    <message>
+        <source>Screened</source>
+        <translation>已筛选</translation>
+    </message>
+    <message>
+        <source>Screen failures</source>
+        <translation>筛选失败</translation>
+    </message>
+    <message>
+        <source>Visits due (7 days)</source>
+        <translation>7 天内到期访视</translation>
+    </message>
+    <message>
+        <source>Visits overdue</source>
+        <translation>逾期访视</translation>
+    </message>
+    <message>
+        <source>Enrolment against the target of {target}</source>
+        <translation>入组进度（目标 {target} 例）</translation>
+    </message>
+    <message>
+        <source>Cumulative by month. Screened: consent date recorded. Enrolled: randomized, or infused where no randomization record is on this laptop.</source>
+        <translation>按月累计。已筛选：已记录知情同意日期。已入组：已随机；本机无随机记录时以已回输计。</translation>
+    </message>
+    <message>
+        <source>No subject has consented yet.</source>
+        <translation>尚无受试者签署知情同意。</translation>
+    </message>
+    <message>
+        <source>Screen failures by criterion</source>
+        <translation>按标准统计的筛选失败</translation>
+    </message>
+    <message>
+        <source>{n} subjects not eligible; a subject counts once under each criterion not met or present.</source>
+        <translation>{n} 名受试者不符合入组条件；每名受试者在其每条不符合的入选标准或存在的排除标准下各计一次。</translation>
+    </message>
+    <message>
+        <source>No screen failure.</source>
+        <translation>无筛选失败。</translation>
+    </message>
+    <message>
+        <source>Visits due and overdue</source>
+        <translation>到期及逾期访视</translation>
+    </message>
+    <message>
+        <source>{subjects} subjects have an overdue visit. Due: the window is open or opens within 7 days.</source>
+        <translation>{subjects} 名受试者有逾期访视。到期：访视窗口已开启或将在 7 天内开启。</translation>
+    </message>
+    <message>
+        <source>{visit} — due</source>
+        <translation>{visit} — 到期</translation>
+    </message>
+    <message>
+        <source>{visit} — overdue</source>
+        <translation>{visit} — 逾期</translation>
+    </message>
+    <message>
+        <source>Nothing due or overdue.</source>
+        <translation>无到期或逾期访视。</translation>
+    </message>
+    <message>
+        <source>Forms by status</source>
+        <translation>按状态统计的表单</translation>
+    </message>
+    <message>
+        <source>{total} forms entered.</source>
+        <translation>已录入 {total} 份表单。</translation>
+    </message>
+    <message>
+        <source>Draft</source>
+        <translation>草稿</translation>
+    </message>
+    <message>
+        <source>Complete</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>Signed</source>
+        <translation>已签名</translation>
+    </message>
+    <message>
+        <source>Locked</source>
+        <translation>已锁定</translation>
+    </message>
+    <message>
+        <source>Not started, visit overdue</source>
+        <translation>未开始（访视已逾期）</translation>
+    </message>
+    <message>
+        <source>Subjects by status</source>
+        <translation>按状态统计的受试者</translation>
+    </message>
+    <message>
+        <source>Screening</source>
+        <translation>筛选中</translation>
+    </message>
+    <message>
+        <source>Eligible</source>
+        <translation>符合入组</translation>
+    </message>
+    <message>
+        <source>Randomized</source>
+        <translation>已随机</translation>
+    </message>
+    <message>
+        <source>In follow-up</source>
+        <translation>随访中</translation>
+    </message>
+    <message>
+        <source>Ended</source>
+        <translation>已结束</translation>
+    </message>
+    <message>
+        <source>Queries and source data verification</source>
+        <translation>质疑与源数据核查</translation>
+    </message>
+    <message>
+        <source>Not available in this version: there is no query or SDV workflow yet, so there is nothing to count. Open queries by age and SDV progress will appear here once they exist.</source>
+        <translation>本版本尚无此功能：目前还没有质疑及源数据核查（SDV）流程，因此没有可统计的数据。待相关流程上线后，此处将显示按时长统计的未关闭质疑及 SDV 进度。</translation>
+    </message>
+</context>
+<context>
+    <name>DateField</name>
+    <message>
+        <source>YYYY-MM-DD</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>YYYY-MM-DD, YYYY-MM or YYYY</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>YYYY-MM-DD HH:MM (24 h, local time)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>HH:MM (24 h)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Choose from a calendar (Alt+Down)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>FieldHistory</name>
+    <message>
+        <source>research nurse</source>
+        <translation type="unfinished">研究护士</translation>
+    </message>
+    <message>
+        <source>investigator</source>
+        <translation type="unfinished">研究者</translation>
+    </message>
+    <message>
+        <source>monitor</source>
+        <translation type="unfinished">监查员</translation>
+    </message>
+    <message>
+        <source>data manager</source>
+        <translation type="unfinished">数据管理员</translation>
+    </message>
+    <message>
+        <source>administrator</source>
+        <translation type="unfinished">管理员</translation>
+    </message>
+    <message>
+        <source>system</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -112,6 +348,49 @@
     </message>
 </context>
 <context>
+    <name>FormDialogs</name>
+    <message>
+        <source>This form is complete. Reason for the change:</source>
+        <translation type="unfinished">此表单已完成。修改原因：</translation>
+    </message>
+    <message>
+        <source>Confirm these values outside the expected range?</source>
+        <translation type="unfinished">确认以下超出常见范围的数值？</translation>
+    </message>
+    <message>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This form has changes that are not saved. Save them before leaving, or discard them?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Discard changes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Stay on the form</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Signed data</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This form is signed. Saving a change clears its signature; it must be signed again. Continue?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>This form is covered by a signature on {n} forms. Saving a change clears that signature on all {n}; they must be signed again. Continue?</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>FormPage</name>
     <message>
         <source>Loading…</source>
@@ -122,16 +401,32 @@
         <translation>已保存</translation>
     </message>
     <message>
-        <source>This form is complete. Reason for the change:</source>
-        <translation>此表单已完成。修改原因：</translation>
+        <source>Unsaved changes</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <source>Confirm these values outside the expected range?</source>
-        <translation>确认以下超出常见范围的数值？</translation>
+        <source>Nothing has changed since the last save; nothing to save.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Not saved: a completed form is changed only with a reason. Please give one.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Your unsaved input from before the lock is back.</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>History</source>
         <translation>修改记录</translation>
+    </message>
+    <message>
+        <source>History (Ctrl+H)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The audit history of the field with the cursor</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>No changes recorded yet.</source>
@@ -161,6 +456,10 @@
         <source>⚠ A change cleared this form&apos;s signature: it needs signing again.</source>
         <translation>⚠ 修改已清除本表单的签名：需要重新签名。</translation>
     </message>
+    <message>
+        <source>⚠ Needs attention: this form is {status} but no longer passes its checks — {lines}</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>FormView</name>
@@ -183,6 +482,10 @@
     <message>
         <source>Cannot complete: correct</source>
         <translation>无法完成，请更正</translation>
+    </message>
+    <message>
+        <source>Cannot complete yet — click a line to go to the field:</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <source>Criterion</source>
@@ -215,6 +518,45 @@
     <message>
         <source>not evaluable</source>
         <translation>无法判定</translation>
+    </message>
+    <message>
+        <source>not entered</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{n} row(s)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Only an investigator can give this confirmation; it is shown read-only to you.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save what is entered so far (Ctrl+S)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Check every field and mark the form complete (Ctrl+Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>GroupField</name>
+    <message>
+        <source>Add a row (Insert)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Remove the selected row (Ctrl+Delete)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Problems</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Row {n}</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -345,6 +687,41 @@
         <source>Settings could not be saved: {error}</source>
         <translation>无法保存设置：{error}</translation>
     </message>
+    <message>
+        <source>Dashboard</source>
+        <translation>研究总览</translation>
+    </message>
+    <message>
+        <source>Lock now</source>
+        <translation>立即锁定</translation>
+    </message>
+    <message>
+        <source>Sign out</source>
+        <translation>退出登录</translation>
+    </message>
+    <message>
+        <source>Hide patient data now; sign in again to continue (Ctrl+L)</source>
+        <translation>立即隐藏患者数据；重新登录后继续（Ctrl+L）</translation>
+    </message>
+    <message>
+        <source>End your session and hand the laptop to another user</source>
+        <translation>结束本次登录，将电脑交给其他用户</translation>
+    </message>
+    <message>
+        <source>Back (Alt+Left)</source>
+        <translation>返回（Alt+左方向键）</translation>
+    </message>
+</context>
+<context>
+    <name>Messages</name>
+    <message>
+        <source>Confirmed: {message}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>{field}: required, not filled in</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>RecordActions</name>
@@ -369,6 +746,15 @@
         <translation>已保存 {path}</translation>
     </message>
     <message>
+        <source>PDF saved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>The PDF of {what} was saved as:
+{path}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <source>Sent to {printer}</source>
         <translation>已发送到 {printer}</translation>
     </message>
@@ -383,6 +769,38 @@
     <message>
         <source>Signing…</source>
         <translation>正在签名…</translation>
+    </message>
+    <message>
+        <source>A {role} cannot sign: only investigators sign. Nothing was signed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Wrong password: nothing was signed. Try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>No printer is set up on this laptop. Save the record as a PDF file instead, and print it elsewhere.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>File name:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>File type:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Look in:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation type="unfinished">取消</translation>
     </message>
 </context>
 <context>
@@ -426,6 +844,22 @@
         <source>Password</source>
         <translation>密码</translation>
     </message>
+    <message>
+        <source>Checking the password and signing…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Sign</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation type="unfinished">取消</translation>
+    </message>
+    <message>
+        <source>Enter your password to sign.</source>
+        <translation type="unfinished"></translation>
+    </message>
 </context>
 <context>
     <name>SubjectList</name>
@@ -460,6 +894,22 @@
     <message>
         <source>overdue</source>
         <translation>已逾期</translation>
+    </message>
+    <message>
+        <source>{n} visits overdue</source>
+        <translation>{n} 次访视已逾期</translation>
+    </message>
+    <message>
+        <source>No visit overdue</source>
+        <translation>无逾期访视</translation>
+    </message>
+    <message>
+        <source>Add subject…</source>
+        <translation>添加受试者…</translation>
+    </message>
+    <message>
+        <source>Add a subject (Ctrl+N)</source>
+        <translation>添加受试者（Ctrl+N）</translation>
     </message>
     <message>
         <source>Window {earliest} – {latest}</source>
@@ -541,6 +991,26 @@
         <translation>实际 {date}</translation>
     </message>
     <message>
+        <source>started {date}</source>
+        <translation>已开始 {date}</translation>
+    </message>
+    <message>
+        <source>overdue: not every form is complete</source>
+        <translation>已逾期：尚有表单未完成</translation>
+    </message>
+    <message>
+        <source>Every form of this visit is complete</source>
+        <translation>本次访视的所有表单均已完成</translation>
+    </message>
+    <message>
+        <source>Some forms of this visit are not complete yet</source>
+        <translation>本次访视尚有表单未完成</translation>
+    </message>
+    <message>
+        <source>{n} visits overdue: {visits}</source>
+        <translation>{n} 次访视已逾期：{visits}</translation>
+    </message>
+    <message>
         <source>Subject-level logs</source>
         <translation>受试者层面记录</translation>
     </message>
@@ -551,6 +1021,10 @@
     <message>
         <source>{n} entries</source>
         <translation>{n} 条</translation>
+    </message>
+    <message>
+        <source>1 entry</source>
+        <translation>1 条</translation>
     </message>
     <message>
         <source>Loading…</source>
@@ -628,8 +1102,44 @@
         <translation>上次同步 {time}</translation>
     </message>
     <message>
-        <source>{n} change(s) waiting</source>
-        <translation>{n} 项修改待上传</translation>
+        <source>{n} changes waiting</source>
+        <translation>{n} 条更改待上传</translation>
+    </message>
+    <message>
+        <source>1 change waiting</source>
+        <translation>1 条更改待上传</translation>
+    </message>
+    <message>
+        <source>{n} changes wait on this laptop and go out at the next connection.</source>
+        <translation>本机有 {n} 条更改等待上传，将在下次连接时发送。</translation>
+    </message>
+    <message>
+        <source>1 change waits on this laptop and goes out at the next connection.</source>
+        <translation>本机有 1 条更改等待上传，将在下次连接时发送。</translation>
+    </message>
+    <message>
+        <source>Nothing is waiting to be sent.</source>
+        <translation>没有待上传的更改。</translation>
+    </message>
+    <message>
+        <source>This laptop is not connected to the study server yet, so nothing is sent from it. {waiting} Everything stays safely on this laptop; the site&apos;s IT contact connects it once.</source>
+        <translation>本机尚未连接研究服务器，因此不会发送任何数据。{waiting}所有数据都安全保存在本机；由本中心的 IT 联系人完成一次连接设置即可。</translation>
+    </message>
+    <message>
+        <source>Not connected to the server. {waiting} Nothing is lost.</source>
+        <translation>未连接到服务器。{waiting}数据不会丢失。</translation>
+    </message>
+    <message>
+        <source>The server did not accept this sync; the changes stay on this laptop. {waiting} Reason: {error}</source>
+        <translation>服务器未接受本次同步，更改仍保存在本机。{waiting}原因：{error}</translation>
+    </message>
+    <message>
+        <source>Synced: {pushed} changes sent, {pulled} received.</source>
+        <translation>已同步：发送 {pushed} 条更改，接收 {pulled} 条。</translation>
+    </message>
+    <message>
+        <source>The server refused {n} changes; they are kept on this laptop for the data manager to review.</source>
+        <translation>服务器拒绝了 {n} 条更改；这些更改保留在本机，供数据管理员审核。</translation>
     </message>
     <message>
         <source>{n} conflict(s)</source>
@@ -646,10 +1156,6 @@
     <message>
         <source>Syncing: received {done}</source>
         <translation>正在同步：已接收 {done}</translation>
-    </message>
-    <message>
-        <source>Enrol this laptop with `cik-ecrf enrol --server URL` to sync.</source>
-        <translation>请先用 `cik-ecrf enrol --server URL` 登记本机，然后才能同步。</translation>
     </message>
 </context>
 </TS>
