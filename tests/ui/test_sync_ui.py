@@ -55,11 +55,13 @@ def test_sync_now_sends_the_waiting_changes_and_the_status_line_says_so(
     number = store.add_subject()
     save(store, number, "D1", "vitals", VITALS)
     window = client_window(qtbot, store)
-    assert "waiting" in window.sync_indicator.text() and "0 change(s) waiting" not in window.sync_indicator.text()
+    assert "waiting" in window.sync_indicator.text() and "0 changes waiting" not in window.sync_indicator.text()
     outcome = press_sync_now(qtbot, window)
     assert outcome.ok and outcome.pushed > 0 and outcome.waiting == 0
-    qtbot.waitUntil(lambda: "0 change(s) waiting" in window.sync_indicator.text())
+    qtbot.waitUntil(lambda: "0 changes waiting" in window.sync_indicator.text())
     assert window.sync_indicator.text().startswith("● Online") and "last sync" in window.sync_indicator.text()
+    said = window.statusBar().currentMessage()
+    assert said.startswith(f"Synced: {outcome.pushed} changes sent, {outcome.pulled} received.")
 
 
 def test_a_change_from_another_laptop_arrives_and_the_subject_list_shows_it(
@@ -90,6 +92,10 @@ def test_an_unreachable_server_shows_offline_and_retries_with_backoff(
     assert window.sync.last.error and not window.sync.last.ok
     qtbot.waitUntil(lambda: window.sync_indicator.text().startswith("○ Offline"))
     assert window.sync.last.error in window.sync_indicator.toolTip()
+    waiting = store.sync_status().waiting
+    assert window.sync_indicator.toolTip().startswith(
+        f"Not connected to the server. {waiting} change{'s wait' if waiting > 1 else ' waits'} on this laptop"
+    )
     assert 540_000 < window.sync.next_attempt_ms <= 630_000  # the first retry, give or take a coarse timer's slack
     assert store.sync_status().waiting > 0  # nothing lost: still waiting for the next attempt
 
@@ -140,7 +146,10 @@ def test_the_conflict_view_shows_both_values_and_resolves_with_a_reason(
 
 def test_a_laptop_without_a_server_says_how_to_connect(qtbot: Any, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: window.sync.status is not None)
-    assert window.sync_indicator.text() == "○ Not connected to a server"
-    assert "cik-ecrf enrol" in window.sync_indicator.toolTip()
+    waiting = window.sync.status.waiting
+    assert window.sync_indicator.text() == f"○ Not connected to a server · {waiting} changes waiting"
+    assert "not connected to the study server" in window.sync_indicator.toolTip()
+    assert "cik-ecrf" not in window.sync_indicator.toolTip()  # plain words, no shell command
     outcome = press_sync_now(qtbot, window)
     assert "not enrolled" in (outcome.error or "")
+    assert f"{waiting} changes wait on this laptop" in window.statusBar().currentMessage()
