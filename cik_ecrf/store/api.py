@@ -448,6 +448,16 @@ class Store:
         with self.unit_of_work() as session:
             sync_local.record_push(session.connection(), last_seq, rejected, _now())
 
+    def sync_heal(self) -> list[str]:
+        """Repair (audited) what an older server let through; once per store. Returns what was repaired."""
+        from . import health
+
+        with self.unit_of_work() as session:
+            chain = audit.Chain(session)
+            repairs = health.heal(session.connection(), chain, self.actor, self.study)
+            chain.close()
+        return [f"repaired {r.describe()}" for r in repairs]
+
     def sync_rewind_push(self, last_seq: int) -> None:
         with self.unit_of_work() as session:
             sync_local.rewind_push(session.connection(), last_seq)

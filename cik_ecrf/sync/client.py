@@ -37,7 +37,7 @@ class SyncProgress:
 
 @dataclass(frozen=True)
 class SyncOutcome:
-    pushed: int
+    pushed: int  # changes the server acknowledged in this sync, even when it stopped part way
     pulled: int  # changes new to this laptop
     conflicts: int  # fields in conflict on this laptop after the sync
     waiting: int  # data changes still waiting to be pushed
@@ -45,6 +45,7 @@ class SyncOutcome:
     warnings: tuple[str, ...] = ()  # e.g. clock skew
     error: str | None = None
     full_pull: bool = False  # the server did not know our cursor: everything was pulled again
+    to_push: int | None = None  # changes waiting when the sync started (what `pushed` is out of)
 
     @property
     def ok(self) -> bool:
@@ -63,6 +64,22 @@ class SyncStatus:
 
 class Cancelled(SyncError):
     pass
+
+
+@dataclass
+class _Tally:
+    """Counts kept as each batch is acknowledged or applied, so that a sync stopped part way still says
+    how far it got (a count returned at the end of a phase is lost with the exception that ends it)."""
+
+    pushed: int = 0
+    pulled: int = 0
+    to_push: int | None = None
+
+    def pushing(self, waiting: int) -> None:
+        if self.to_push is None:
+            self.to_push = waiting
+        else:  # a later round (after a full pull, or what the pull produced): out of everything sent
+            self.to_push = max(self.to_push, self.pushed + waiting)
 
 
 class SyncClient:
@@ -118,7 +135,7 @@ class SyncClient:
         self, progress: Callable[[SyncProgress], None] | None = None, cancel: threading.Event | None = None
     ) -> SyncOutcome:
         report = progress or (lambda _p: None)
-        pushed = pulled = 0
+        tally = _Tally()
         rejected: list[str] = []
         warnings: list[str] = []
         full = False
@@ -128,15 +145,19 @@ class SyncClient:
             if not url or not token:
                 raise SyncError("this laptop is not enrolled: run `cik-ecrf enrol --server URL`")
             transport = self._connect(url, token)
-            pushed += self._push(transport, report, rejected, warnings, cancel)
+            self._push(transport, report, rejected, warnings, cancel, tally)
             try:
-                pulled += self._pull(transport, report, cancel, settings)
+                self._pull(transport, report, cancel, tally, settings)
             except UnknownCursor:
                 full = True
                 self.store.sync_reset_full()
-                pushed += self._push(transport, report, rejected, warnings, cancel)
-                pulled += self._pull(transport, report, cancel)
-            if pulled or self._users_at is None or time.monotonic() - self._users_at > USERS_EVERY:
+                self._push(transport, report, rejected, warnings, cancel, tally)
+                self._pull(transport, report, cancel, tally)
+            warnings += self.store.sync_heal()  # once per store: what an older server let through
+            if tally.pulled and self.store.sync_status().waiting:
+                # what the pull itself produced (a signature cleared by a change from another laptop) goes now
+                self._push(transport, report, rejected, warnings, cancel, tally)
+            if tally.pulled or self._users_at is None or time.monotonic() - self._users_at > USERS_EVERY:
                 self.store.sync_users([u.model_dump() for u in transport.users().users])
                 self._users_at = time.monotonic()
             warnings += _skew(transport.server_date)
@@ -150,14 +171,15 @@ class SyncClient:
                 self.close()
         status = self.store.sync_status()
         return SyncOutcome(
-            pushed,
-            pulled,
+            tally.pushed,
+            tally.pulled,
             status.conflicts,
             status.waiting,
             tuple(rejected),
             tuple(dict.fromkeys(warnings)),
             error,
             full,
+            tally.to_push,
         )
 
     def _push(
@@ -167,14 +189,16 @@ class SyncClient:
         rejected: list[str],
         warnings: list[str],
         cancel: threading.Event | None,
+        tally: _Tally,
     ) -> int:
         """Batches in device order; the next batch is read and encoded while the server applies this one."""
-        done = 0
+        done, pushed_before = 0, tally.pushed
         for _round in range(2):  # a second round only when the server asked to resume earlier (held)
             events = self.store.sync_outbox(self.push_batch)
             if not events:
                 return done
             total = self.store.sync_status().waiting
+            tally.pushing(total)
             batch = _encode(events)
             rewound = False
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sync-push") as pool:
@@ -186,7 +210,8 @@ class SyncClient:
                     batch = _encode(upcoming) if upcoming else ([], [], None)
                     response = pending.result() if pending is not None else None
                     count, rewound = self._acknowledge(events, changes, refused, response, rejected, warnings)
-                    done += count
+                    done += _data_changes(events[:count])  # in the units of `waiting`: data changes
+                    tally.pushed = pushed_before + done
                     report(SyncProgress("push", done, max(total, done)))
                     events = upcoming
             if not rewound:
@@ -238,6 +263,7 @@ class SyncClient:
         transport: Transport,
         report: Callable[[SyncProgress], None],
         cancel: threading.Event | None,
+        tally: _Tally,
         settings: dict[str, str | None] | None = None,
     ) -> int:
         settings = settings or self.store.sync_settings()
@@ -247,7 +273,9 @@ class SyncClient:
             _check(cancel)
             page = transport.pull(cursor, epoch, self.pull_batch, cursor_id)
             changes = [(c.seq, c.disposition, c.change) for c in page.changes]
-            new += self.store.sync_apply_pull(changes, page.next_cursor, page.epoch, page.cursor_id)
+            fresh = self.store.sync_apply_pull(changes, page.next_cursor, page.epoch, page.cursor_id)
+            new += fresh
+            tally.pulled += fresh
             cursor, epoch, cursor_id = page.next_cursor, page.epoch, page.cursor_id
             seen += len(changes)
             report(SyncProgress("pull", seen, None))
@@ -263,6 +291,11 @@ def _encode(events: list[dict[str, Any]]) -> tuple[list[Change], list[tuple[str,
         except ValidationError as exc:  # cannot even be sent: quarantined here, the rest goes on
             refused.append((event["id"], event["device_seq"], f"not sendable: {exc.errors()[0]['msg']}"))
     return changes, refused, PushRequest(changes=changes, client_time_utc=utc_now()) if changes else None
+
+
+def _data_changes(events: list[dict[str, Any]]) -> int:
+    """Data changes among pushed events (logins and the like travel too, but are not what waits)."""
+    return sum(1 for event in events if event["action"] in sync_local.DATA_ACTIONS)
 
 
 def _check(cancel: threading.Event | None) -> None:
@@ -304,9 +337,13 @@ class Backoff:
 
 
 def describe(outcome: SyncOutcome) -> list[Any]:
-    """One line per fact, for the CLI and logs."""
+    """One line per fact, for the CLI and logs; `pushed N of M, ..., then: why` when the sync stopped part way."""
+    pushed = f"pushed {outcome.pushed}"
+    if outcome.to_push is not None and outcome.pushed < outcome.to_push:
+        pushed += f" of {outcome.to_push}"
     lines: list[Any] = [
-        f"pushed {outcome.pushed}, pulled {outcome.pulled}, waiting {outcome.waiting}, conflicts {outcome.conflicts}"
+        f"{pushed}, pulled {outcome.pulled}, waiting {outcome.waiting}, conflicts {outcome.conflicts}"
+        + (f", then: {outcome.error}" if outcome.error else "")
     ]
     if outcome.full_pull:
         lines.append("the server did not know this laptop's cursor: everything was pulled (and pushed) again")
