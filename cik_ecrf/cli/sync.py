@@ -1,7 +1,8 @@
 """`cik-ecrf enrol` and `cik-ecrf sync`: the laptop's side of the central server, headless.
 
-`sync` exits 0 when everything is pushed and pulled, 1 with the reason otherwise (server
-unreachable, token revoked, changes refused).
+`sync` exits 0 when everything is pushed and pulled (including what the pull itself produced, such as
+a signature it cleared), 1 with the reason otherwise (server unreachable, token revoked, changes
+refused). The counts are what the server acknowledged, also when the sync stopped part way.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def add_sync_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def run_sync_command(args: argparse.Namespace) -> int:
     from ..store.errors import StoreError
-    from .common import Usage, default_data_dir, read_password
+    from .common import Usage, bounded, default_data_dir, read_password
 
     try:
         if not args.user:
@@ -44,7 +45,7 @@ def run_sync_command(args: argparse.Namespace) -> int:
             return _enrol(directory, args.server, args.user, password, verify)
         return _sync(directory, args.user, password, verify, args.json, args.batch)
     except (StoreError, Usage) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {bounded(exc)}", file=sys.stderr)
         return 1
 
 
@@ -65,17 +66,19 @@ def _sync(
 
     from ..store.api import Store
     from ..sync.client import SyncClient, describe
+    from .common import bounded, report_login
 
     with Store.open(directory, user, password) as store:
+        report_login(directory, store)
         sizes = {"push_batch": batch, "pull_batch": batch} if batch else {}
         outcome = SyncClient(store, verify=verify, **sizes).run()
     if as_json:
         print(json.dumps(dataclasses.asdict(outcome), indent=2))
     else:
         for line in describe(outcome):
-            print(line)
+            print(bounded(line, 2000))
     if outcome.error:
-        print(f"error: {outcome.error}", file=sys.stderr)
+        print(f"error: {bounded(outcome.error)}", file=sys.stderr)
     elif not outcome.ok:
         print(
             f"error: not everything went through ({len(outcome.rejected)} refused, {outcome.waiting} waiting)",
