@@ -41,7 +41,7 @@ def pushed_and_pulled(server: Any) -> None:
     def push_many(device: Device) -> None:
         try:
             for round_ in range(15):
-                device.push([device.value(subject, instance, FIELDS[round_ % 5], round_) for _ in range(10)])
+                device.push([device.value(subject, instance, FIELDS[round_ % 5], 60 + round_) for _ in range(10)])
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
