@@ -6,8 +6,13 @@ newcomer sees is the product working, not a mock-up.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
+import os
+import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -119,9 +124,73 @@ def _screening(consent_day: dt.date, birth: str, sex: str) -> dict[str, dict[str
     }
 
 
+DEMO_PREFIX = "cik-ecrf-demo-"
+OWNER_FILE = "owner.pid"
+STALE_AFTER = 24 * 3600.0  # where a process cannot be asked whether it still runs: a day-old demo is left over
+
+
+def throwaway_store(study: StudyDefinition) -> Path:
+    """The demo's store in a fresh temporary folder, removed when this process exits.
+
+    Demo folders left behind by a process that died without tidying (a crash, a power cut) are removed
+    at the next demo start.
+    """
+    remove_stale_demos()
+    root = Path(tempfile.mkdtemp(prefix=DEMO_PREFIX))
+    (root / OWNER_FILE).write_text(str(os.getpid()), encoding="ascii")
+    atexit.register(remove_demo, root)
+    try:
+        return build_demo_store(study, root / "store")
+    except BaseException:
+        remove_demo(root)
+        raise
+
+
+def remove_demo(root: Path) -> None:
+    """Remove a demo folder (on Windows a file still open is retried once the engines let go)."""
+    for _ in range(3):
+        shutil.rmtree(root, ignore_errors=True)
+        if not root.exists():
+            return
+        import gc
+
+        gc.collect()  # a store engine nobody refers to any more closes its files here
+
+
+def remove_stale_demos(now: float | None = None) -> list[Path]:
+    """Demo folders whose process is gone; returns those removed."""
+    removed = []
+    for root in Path(tempfile.gettempdir()).glob(DEMO_PREFIX + "*"):
+        if root.is_dir() and not _in_use(root, now or time.time()):
+            remove_demo(root)
+            if not root.exists():
+                removed.append(root)
+    return removed
+
+
+def _in_use(root: Path, now: float) -> bool:
+    try:
+        pid = int((root / OWNER_FILE).read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        pid = None
+    if pid is not None and os.name == "posix":
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True  # someone else's process
+        return True
+    with contextlib.suppress(OSError):
+        return now - root.stat().st_mtime < STALE_AFTER
+    return False
+
+
 def build_demo_store(study: StudyDefinition, directory: Path | None = None, today: dt.date | None = None) -> Path:
     """Four subjects: screening in progress, eligible, in follow-up after infusion, and ended."""
-    directory = directory or Path(tempfile.mkdtemp(prefix="cik-ecrf-demo-")) / "store"
+    directory = directory or Path(tempfile.mkdtemp(prefix=DEMO_PREFIX)) / "store"
     today = today or dt.date.today()
     Store.init(directory, "DEMO", ADMIN, ADMIN_PASSWORD, full_name="Demo Administrator", device_code="D1")
     with Store.open(directory, ADMIN, ADMIN_PASSWORD, study) as admin:

@@ -89,10 +89,10 @@ def run_client(
     username = ""
     if demo:
         from ..definitions.loader import load_study
-        from ..demo import NURSE, build_demo_store
+        from ..demo import NURSE, throwaway_store
 
         study = study or load_study()
-        data_dir, username = build_demo_store(study), NURSE
+        data_dir, username = throwaway_store(study), NURSE  # removed when the client exits
     loaded: LoadedSettings = load_settings(data_dir)
     language = language or loaded.settings.language
     install_language(app, language)
@@ -103,6 +103,10 @@ def run_client(
         if not setup.exec():
             worker.shutdown()
             return 0
+    if sys.platform == "win32":  # PDFs handed to the spooler by earlier sessions
+        from .printing import tidy_at_start
+
+        tidy_at_start()
     login = prepare_login(data_dir, worker, language, username, study)
     if demo:
         from ..demo import NURSE_PASSWORD
