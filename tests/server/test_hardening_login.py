@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from live_server import PASSWORD, LiveServer, open_server_db, site_with_users
+from live_server import PASSWORD, LiveServer, backends, database_url, open_server_db, site_with_users
 
 from cik_ecrf.cli import main
 from cik_ecrf.server import admin
@@ -24,14 +24,14 @@ from cik_ecrf.sync.protocol import API
 LIMITS = Limits(user_failures=3, address_failures=8, lockout=dt.timedelta(minutes=15))
 
 
-@pytest.fixture
-def url(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'server.db'}"
-    engine = open_server_db(url)
-    site_with_users(engine, "BJ01", (("nurse1", "nurse"), ("nurse2", "nurse"), ("gone1", "nurse")))
-    admin.set_active(engine, "gone1", False)
-    engine.dispose()
-    yield url
+@pytest.fixture(params=backends())
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with database_url(tmp_path, request.param) as url:
+        engine = open_server_db(url)
+        site_with_users(engine, "BJ01", (("nurse1", "nurse"), ("nurse2", "nurse"), ("gone1", "nurse")))
+        admin.set_active(engine, "gone1", False)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture
