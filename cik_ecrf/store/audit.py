@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..events.registry import LAPTOP_ACTIONS
 from .errors import StoreError
 from .models import AuditEvent, Device, Meta
 
@@ -104,6 +105,8 @@ class Chain:
         self.at = now_with_offset()  # one user action, one moment: every event of it carries the same time
 
     def append(self, actor: Actor, action: str, **fields: Any) -> dict[str, Any]:
+        if action not in LAPTOP_ACTIONS:  # a bug, not a user's mistake: every event type is declared in events/
+            raise ValueError(f"{action!r} is not an event type a laptop writes (cik_ecrf/events/registry.py)")
         at_utc, offset = fields.pop("at", None) or self.at
         row: dict[str, Any] = {
             "id": fields.pop("event_id", None) or str(uuid.uuid4()),
