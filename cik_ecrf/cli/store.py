@@ -273,6 +273,13 @@ NOTED = ("lockout_state_edited", "store_head_unreadable")
 
 def _verify(store: Any) -> int:
     """The chain, and what logins found: a chain that is whole but shorter than what was committed is not intact."""
+    from ..store.faults import RECOVER
+    from ..store.integrity import scan
+
+    damage = scan(store.engine, store.directory)  # every page, whatever the size: this is the full check
+    if damage:
+        print(f"store DAMAGED: {bounded('; '.join(damage))}; {RECOVER}", file=sys.stderr)
+        return 1
     check = store.verify_audit()
     if not check.ok:
         print(f"audit trail BROKEN: {check.problem}", file=sys.stderr)

@@ -28,6 +28,7 @@ from ..core import crypto
 from . import faults, integrity
 from .audit import now_with_offset
 from .errors import AuthError, StoreError
+from .files import DB_FILE
 from .keyring import Keyring
 
 if TYPE_CHECKING:
@@ -184,7 +185,8 @@ def _login_checks(
     before = copy.deepcopy(data.get("failures", {}))
     try:
         with integrity.connect(directory, key, writable=not media_read_only) as conn:
-            damaged = integrity.damage(conn, directory)
+            full_scan = integrity.scan_due(conn, directory, now)
+            damaged = integrity.damage(conn, directory, full_scan)
             rolled = None if damaged else integrity.rollback(conn, directory)
             found += [f for f in (damaged, rolled) if f]
             mirror = None if damaged else integrity.read_mirror(conn)
@@ -199,10 +201,12 @@ def _login_checks(
             state = {"attempts": data.get("attempts", 0), "failures": data["failures"], "failures_before": before}
             if state != mirror:
                 integrity.write_mirror(conn, state)  # before the keyring: see `failures_before`
+            if full_scan and (directory / DB_FILE).stat().st_size > integrity.SCAN_EVERY_LOGIN_BYTES:
+                integrity.record_scan(conn, now)
             if rolled:
                 integrity.record_head(conn, directory)
     except sqlcipher3.Error as exc:
-        faults.mark_damaged(directory / "store.db", str(exc))
+        faults.mark_damaged(directory / DB_FILE, str(exc))
         found.append(integrity.Finding("store_damaged", f"store.db is damaged: {exc}"))
         data.setdefault("failures", {}).pop(username, None)
     return found

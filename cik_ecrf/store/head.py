@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,17 +47,23 @@ def read(directory: Path) -> Head | None:
         raise ValueError(f"{path}: incomplete") from None
 
 
+#: the record is always this long (JSON padded with spaces): each write replaces it whole, in place
+RECORD_BYTES = 160
+
+
 def write(directory: Path, head: Head) -> None:
-    """Replace the record atomically (temp file, rename); 0600 like the store it describes."""
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".head-", suffix=".tmp")
+    """Overwrite the record in place: one open, one write of a fixed length, no rename (~0.1 ms).
+
+    It runs after every commit; a rename per commit made ext4 flush the new file's data each time and
+    cost more than the commit's own work. A write this small lands whole in practice; a torn one reads
+    as unreadable, which is reported and never taken for lost work. 0600 like the store it describes.
+    """
+    text = json.dumps({"format": FORMAT, "events": head.events, "hash": head.hash}).encode("ascii")
+    fd = os.open(directory / HEAD_FILE, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump({"format": FORMAT, "events": head.events, "hash": head.hash}, handle)
-        os.replace(tmp, directory / HEAD_FILE)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+        os.write(fd, text.ljust(RECORD_BYTES))  # a fresh descriptor writes at offset 0
+    finally:
+        os.close(fd)
 
 
 def of_database(cursor: Any) -> Head | None:

@@ -300,3 +300,37 @@ def test_store_files_are_owner_only(tmp_path: Path) -> None:
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
     finally:
         store.close()
+
+
+def test_large_stores_are_scanned_weekly_and_audit_verify_always_scans(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cik_ecrf.store import integrity
+
+    monkeypatch.setattr(integrity, "SCAN_EVERY_LOGIN_BYTES", 0)  # every store counts as large here
+    store_dir = tmp_path / "store"
+    make_store(store_dir, subjects=40)
+
+    def scanned() -> str:
+        with Store.open(store_dir, NURSE, PASSWORD) as store, store.unit_of_work() as session:
+            return (
+                session.connection()
+                .exec_driver_sql("SELECT value FROM meta WHERE key = ?", (integrity.SCANNED_KEY,))
+                .scalar_one()
+            )
+
+    first = scanned()
+    assert scanned() == first  # within the week: not scanned again
+    store = Store.open(store_dir, NURSE, PASSWORD)
+    data = bytearray((store_dir / DB_FILE).read_bytes())
+    data[len(data) - 4096 + 200] ^= 0x10  # the last page
+    with open(store_dir / DB_FILE, "r+b") as handle:
+        handle.write(bytes(data))
+    found = integrity.scan(store.engine, store_dir)  # what `audit verify` runs first
+    store.engine.dispose()
+    assert found and (store_dir / DAMAGED_FILE).exists()
+    code, out, err = run(store_dir, "audit", "verify", capsys=capsys)
+    assert code == 1 and out == [] and len(err) == 1
+    assert "damaged" in err[0].lower() and "recover it from the server" in err[0], err
+    code, _out, err = run(store_dir, "subject", "add", capsys=capsys)  # and from now on it refuses changes
+    assert code == 1 and "damaged" in err[-1] and "recover it from the server" in err[-1]
