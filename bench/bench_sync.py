@@ -83,6 +83,14 @@ def drop(handle: Any) -> None:
         engine.dispose()
 
 
+def vitals_at(visit: str) -> dict[str, Any]:
+    """The vitals form's values at a visit: height is measured at screening, ECOG at screening and baseline."""
+    skip = ({"HEIGHT"} if visit != "screening" else set()) | (
+        {"ECOG"} if visit not in ("screening", "baseline") else set()
+    )
+    return {k: v for k, v in VITALS.items() if k not in skip}
+
+
 def fill(store: Store, forms: int) -> None:
     done = 0
     while done < forms:
@@ -90,7 +98,7 @@ def fill(store: Store, forms: int) -> None:
         for visit in VISITS:
             if done == forms:
                 break
-            store.save(SaveRequest(number, visit, "vitals", VITALS))
+            store.save(SaveRequest(number, visit, "vitals", vitals_at(visit)))
             done += 1
 
 

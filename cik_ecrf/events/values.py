@@ -13,31 +13,45 @@ from typing import Any
 from ..definitions.spec import FieldSpec, FormSpec, StudyDefinition
 from ..rules.coerce import Unreadable, check_value, read_rows, read_scalar
 from ..rules.env import Clock
-from .base import Refused, load_json, need
+from .base import Refused, load_json
 
 #: laptops' clocks and time zones run ahead of the server's: "today" and "now" bounds get this much slack
 CLOCK_SLACK = dt.timedelta(days=2)
 
 
 def form_at(study: StudyDefinition, form_id: str | None, visit_id: str | None) -> FormSpec:
-    need(form_id in study.forms, f"form {form_id!r} is not a form of this study")
-    need(
-        visit_id in study.visit_ids(),
-        f"form {form_id} is not collected at visit {visit_id} (no such visit in this study)",
-    )
-    need(form_id in study.forms_at(visit_id or ""), f"form {form_id} is not collected at visit {visit_id}")
-    return study.forms[form_id or ""]
+    form = study.forms.get(form_id or "")
+    if form is None:
+        raise Refused(f"form {form_id!r} is not a form of this study")
+    if (visit_id, form_id) not in _collected(study):
+        raise Refused(f"form {form_id} is not collected at visit {visit_id}")
+    return form
+
+
+_COLLECTED: dict[int, tuple[StudyDefinition, frozenset[tuple[str, str]]]] = {}
+
+
+def _collected(study: StudyDefinition) -> frozenset[tuple[str, str]]:
+    """(visit, form) pairs of the schedule, computed once per loaded study (checked for every change)."""
+    cached = _COLLECTED.get(id(study))
+    if cached is None or cached[0] is not study:
+        cached = (study, frozenset((v, f) for v in study.visit_ids() for f in study.forms_at(v)))
+        _COLLECTED[id(study)] = cached
+    return cached[1]
 
 
 def entered_field(study: StudyDefinition, form_id: str | None, visit_id: str | None, field_id: str | None) -> FieldSpec:
     """The field a change writes, refusing fields nobody may type (derived, set by the server)."""
     form = form_at(study, form_id, visit_id)
     spec = form.fields.get(field_id or "")
-    need(spec is not None, f"{field_id}: form {form_id} has no field {field_id}")
-    assert spec is not None
-    need(spec.definition.type != "derived", f"{field_id}: is derived (computed), it is never entered")
-    need(spec.definition.entry != "server", f"{field_id}: is set by the central server, never by a laptop")
-    need(form.applies(spec.id, visit_id or ""), f"{field_id}: is not collected at visit {visit_id}")
+    if spec is None:
+        raise Refused(f"{field_id}: form {form_id} has no field {field_id}")
+    if spec.definition.type == "derived":
+        raise Refused(f"{field_id}: is derived (computed), it is never entered")
+    if spec.definition.entry == "server":
+        raise Refused(f"{field_id}: is set by the central server, never by a laptop")
+    if not form.applies(spec.id, visit_id or ""):
+        raise Refused(f"{field_id}: is not collected at visit {visit_id}")
     return spec
 
 
@@ -49,7 +63,8 @@ def check_value_json(spec: FieldSpec, value_json: str | None) -> None:
     clock = Clock(dt.datetime.now(dt.UTC) + CLOCK_SLACK)
     if spec.kind == "group":
         rows, issues = read_rows(spec, raw)
-        need(rows is not None or not issues, f"{spec.id}: {issues[0].message.en if issues else 'not a list of rows'}")
+        if rows is None and issues:
+            raise Refused(f"{spec.id}: {issues[0].message.en}")
         _problems(spec, issues)
         columns = {sub.id: sub for sub in spec.sub_fields}
         for index, row in enumerate(rows or []):
@@ -57,15 +72,14 @@ def check_value_json(spec: FieldSpec, value_json: str | None) -> None:
                 if value is not None:
                     _problems(spec, check_value(columns[key], value, clock, row=index, field_id=spec.id))
         return
-    need(
-        not isinstance(raw, (dict, list)) or spec.kind == "multichoice",
-        f"{spec.id}: {_short(raw)} is not a single value",
-    )
+    if isinstance(raw, (dict, list)) and spec.kind != "multichoice":
+        raise Refused(f"{spec.id}: {_short(raw)} is not a single value")
     try:
         typed = read_scalar(spec, raw)
     except Unreadable as exc:
         raise Refused(f"{spec.id}: {exc.message.en}") from None
-    need(typed is not None, f"{spec.id}: an empty value is sent as a cleared field, not as {_short(raw)}")
+    if typed is None:
+        raise Refused(f"{spec.id}: an empty value is sent as a cleared field, not as {_short(raw)}")
     if spec.kind != "multichoice":
         _problems(spec, check_value(spec, typed, clock))
 

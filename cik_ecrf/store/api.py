@@ -26,6 +26,7 @@ from ..rules import Clock, EligibilityResult, RulesEngine
 from . import (
     access,
     audit,
+    health,
     repository,
     sync_local,  # ---- sync (issue 5)
 )
@@ -122,6 +123,7 @@ class Store:
                     new_json=json.dumps({"site": site.upper(), "device_code": code.upper()}),
                 )
                 audit.append(session, actor, "user_add", new_json=json.dumps({"username": admin, "role": role}))
+                health.mark_healthy(session.connection())  # a new store holds nothing an older server let in
             engine.dispose()
             access.create_keyring(directory, store_id, admin, password, key)
         except BaseException:
@@ -450,8 +452,6 @@ class Store:
 
     def sync_heal(self) -> list[str]:
         """Repair (audited) what an older server let through; once per store. Returns what was repaired."""
-        from . import health
-
         with self.unit_of_work() as session:
             chain = audit.Chain(session)
             repairs = health.heal(session.connection(), chain, self.actor, self.study)

@@ -67,6 +67,8 @@ def _request_problems(study: StudyDefinition, request: SaveRequest) -> list[str]
             problems.append(f"{field_id}: is derived (computed), it cannot be entered")
         elif spec.definition.entry == "server":
             problems.append(f"{field_id}: is set by the central server, it cannot be entered here")
+        elif not form.applies(field_id, request.visit):
+            problems.append(f"{field_id}: is not collected at visit {request.visit}")
     return problems
 
 
@@ -84,11 +86,16 @@ def save_form(
         )
     problems = _request_problems(study, request)
     if problems and not problems[0].startswith(("visit:", "form:")):
-        known = study.forms[request.form].fields
+        form_spec = study.forms[request.form]
+        known = form_spec.fields
         request = SaveRequest(
             **{
                 **request.__dict__,
-                "values": {k: v for k, v in request.values.items() if k in known and not known[k].read_only},
+                "values": {
+                    k: v
+                    for k, v in request.values.items()
+                    if k in known and not known[k].read_only and form_spec.applies(k, request.visit)
+                },
             }
         )
     elif problems:

@@ -6,7 +6,7 @@ this pass repairs what a laptop already holds from before. Each repair replays t
 audit trail for that field or form, keeping only the events the registry accepts, so the field goes
 back to the last value it validly had (never a guess). Every repair is an audited `sync_repair`
 event, and each is reported in words a data manager can act on. It runs once per store (a mark in
-`meta`), at the first sync after the upgrade; after that, pull-side checks keep the store clean.
+`meta`, set when a store is created), at the first sync after the upgrade; after that, pull-side checks keep the store clean.
 """
 
 from __future__ import annotations
@@ -73,6 +73,10 @@ def heal(conn: Connection, chain: audit.Chain, actor: audit.Actor, study: StudyD
         )
     _put(conn, HEALED_KEY, HEALTH_VERSION)
     return repairs
+
+
+def mark_healthy(conn: Connection) -> None:
+    _put(conn, HEALED_KEY, HEALTH_VERSION)
 
 
 def _forged_conflicts(

@@ -313,10 +313,10 @@ def apply_pulled(
         try:
             if event is None or not event.data:
                 raise Refused(f"{change.action!r} is not a change laptops apply")
-            event.check(page.study, change)
-            if event.laptop_apply is not None:
-                with conn.begin_nested():
-                    event.laptop_apply(page, seq, disposition, change)
+            if change.id not in present:  # this laptop's own changes coming back were checked when saved
+                event.check(page.study, change)
+            if event.laptop_apply is not None:  # each refuses before it writes: no half-applied change
+                event.laptop_apply(page, seq, disposition, change)
         except Refused as exc:
             refused.append(
                 (
