@@ -41,7 +41,7 @@ def test_a_restored_server_gets_back_what_it_lost(tmp_path: Path, study) -> None
         save(a, number, "D1", "vitals", {"RESP": 25}, reason="re-counted")  # not pushed yet
         outcome = sync(a)
         # the server held a's next change (its earlier ones were lost) and a sent again from where the server is
-        assert outcome.ok and outcome.pushed >= 3
+        assert outcome.ok and outcome.pushed >= 2  # data changes: HR = 95 again, and RESP = 25
         again = sync(b)
         assert again.ok
         assert values(a, number)[("D1", "vitals")]["HR"] == 95 and values(a, number)[("D1", "vitals")]["RESP"] == 25
