@@ -24,7 +24,10 @@ def new_status(change: Change) -> str:
 def check(study: StudyDefinition, change: Change) -> None:
     need(change.instance_id, "status_change without a form instance")
     form_at(study, change.form_id, change.visit_id)
-    new_status(change)
+    if new_status(change) == FormStatus.LOCKED:  # locks are the server's own events, never a status change
+        raise Refused(
+            f"{change.form_id} at {change.visit_id}: a laptop cannot lock a form (locks are the data manager's, on the server)"
+        )
 
 
 def server_apply(state: ServerState, change: Change) -> Outcome:
