@@ -34,6 +34,7 @@ from . import signatures as esign
 from .database import DB_FILE, open_engine, read_only
 from .entry import SaveRequest, SaveResult, save_form
 from .errors import AuthError, PermissionDenied, StoreError
+from .files import STORE_FILES
 from .models import AuditEvent, Device, Meta, Site, Subject, User
 from .users import ADMIN_ROLES, check_password, check_role, check_username, hash_password, verify_password
 
@@ -127,7 +128,7 @@ class Store:
             engine.dispose()
             access.create_keyring(directory, store_id, admin, password, key)
         except BaseException:
-            for name in (DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm", "keyring.json", ".keyring.lock"):
+            for name in STORE_FILES:  # the head record too: a new store here must not be checked against it
                 with contextlib.suppress(FileNotFoundError):
                     (directory / name).unlink()
             raise

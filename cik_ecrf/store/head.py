@@ -28,6 +28,7 @@ FORMAT = 1
 class Head:
     events: int
     hash: str
+    store: str = ""  # the store id: a record left by another store in this folder is not this one's
 
 
 def read(directory: Path) -> Head | None:
@@ -42,13 +43,13 @@ def read(directory: Path) -> Head | None:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ValueError(f"{path}: not a head record of this version")
     try:
-        return Head(int(data["events"]), str(data["hash"]))
+        return Head(int(data["events"]), str(data["hash"]), str(data.get("store", "")))
     except (KeyError, TypeError, ValueError):
         raise ValueError(f"{path}: incomplete") from None
 
 
 #: the record is always this long (JSON padded with spaces): each write replaces it whole, in place
-RECORD_BYTES = 160
+RECORD_BYTES = 256
 
 
 def write(directory: Path, head: Head) -> None:
@@ -58,7 +59,8 @@ def write(directory: Path, head: Head) -> None:
     cost more than the commit's own work. A write this small lands whole in practice; a torn one reads
     as unreadable, which is reported and never taken for lost work. 0600 like the store it describes.
     """
-    text = json.dumps({"format": FORMAT, "events": head.events, "hash": head.hash}).encode("ascii")
+    record = {"format": FORMAT, "events": head.events, "hash": head.hash, "store": head.store}
+    text = json.dumps(record).encode("ascii")
     fd = os.open(directory / HEAD_FILE, os.O_WRONLY | os.O_CREAT | getattr(os, "O_BINARY", 0), 0o600)
     try:
         os.write(fd, text.ljust(RECORD_BYTES))  # a fresh descriptor writes at offset 0
@@ -68,10 +70,12 @@ def write(directory: Path, head: Head) -> None:
 
 def of_database(cursor: Any) -> Head | None:
     """The head the database itself records (meta), read with any DB-API connection or cursor."""
-    rows = dict(cursor.execute("SELECT key, value FROM meta WHERE key IN ('audit_count', 'audit_head')").fetchall())
+    rows = dict(
+        cursor.execute("SELECT key, value FROM meta WHERE key IN ('audit_count', 'audit_head', 'store_id')").fetchall()
+    )
     if "audit_head" not in rows:
         return None
-    return Head(int(rows.get("audit_count", 0)), rows["audit_head"])
+    return Head(int(rows.get("audit_count", 0)), rows["audit_head"], rows.get("store_id", ""))
 
 
 _written: dict[Path, Head] = {}
@@ -115,6 +119,8 @@ def forget(directory: Path) -> None:
 def compare(cursor: Any, recorded: Head) -> str | None:
     """Why the database does not reach the recorded head, or None when it does."""
     current = of_database(cursor)
+    if current is not None and recorded.store and current.store and recorded.store != current.store:
+        return None  # left by an earlier store in this folder: the next commit replaces it
     events = current.events if current else 0
     if events < recorded.events:
         return (

@@ -334,3 +334,18 @@ def test_large_stores_are_scanned_weekly_and_audit_verify_always_scans(
     assert "damaged" in err[0].lower() and "recover it from the server" in err[0], err
     code, _out, err = run(store_dir, "subject", "add", capsys=capsys)  # and from now on it refuses changes
     assert code == 1 and "damaged" in err[-1] and "recover it from the server" in err[-1]
+
+
+def test_a_head_record_left_by_an_earlier_store_is_not_an_alarm(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_dir = tmp_path / "store"
+    make_store(store_dir, subjects=5)
+    left = (store_dir / HEAD_FILE).read_bytes()
+    shutil.rmtree(store_dir)
+    store_dir.mkdir()
+    (store_dir / HEAD_FILE).write_bytes(left)  # the old store was deleted by hand, its record stayed
+    make_store(store_dir, subjects=1)
+    code, _out, err = run(store_dir, "subject", "list", capsys=capsys)
+    assert (code, err) == (0, [])
+    assert (store_dir / HEAD_FILE).read_bytes() != left
