@@ -18,6 +18,7 @@ in a few bulk queries and written in a few executemany statements.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import operator
 import uuid
@@ -84,6 +85,7 @@ class BatchApplier:
         self.site = site_code
         self.device_id = device_id
         self.study: StudyDefinition = _study()
+        self.raw = changes
         self.read = [_read(raw, index) for index, raw in enumerate(changes)]
         parsed = [c for c, _, _ in self.read if c is not None]
         self.changes = parsed
@@ -147,7 +149,8 @@ class BatchApplier:
         seen: dict[str, tuple[str, int]] = {}
         for index, (change, answer_id, problem) in enumerate(self.read):
             if change is None:
-                results.append(ChangeResult(id=answer_id, disposition="rejected", reason=problem))
+                seq = self._log_malformed(self.raw[index], answer_id, problem or "malformed change")
+                results.append(ChangeResult(id=answer_id, disposition="rejected", reason=problem, server_seq=seq))
                 continue
             self.position = index
             body = change.model_dump_json()
@@ -223,6 +226,38 @@ class BatchApplier:
             }
         )
         return seq
+
+    def _log_malformed(self, raw: Any, answer_id: str, reason: str) -> int | None:
+        """A change that cannot be read still takes its place in its device's sequence when it names it
+        (this device, the next seq, an unused id): logged as rejected, so the laptop's later changes are
+        not held behind it forever. Anything else is answered and not logged."""
+        if not isinstance(raw, dict) or raw.get("device_id") != self.device_id:
+            return None
+        seq_given = raw.get("device_seq")
+        if type(seq_given) is not int or seq_given != self.device_seq + 1 or answer_id.startswith("#"):
+            return None
+        if answer_id in self.existing or any(r["id"] == answer_id for r in self.rows):
+            return None
+        self.device_seq = seq_given
+        action = raw.get("action") if isinstance(raw.get("action"), str) else "?"
+        body = json.dumps(
+            {
+                "id": answer_id,
+                "device_id": self.device_id,
+                "device_seq": seq_given,
+                "action": action[:30],
+                "malformed": reason,
+            }
+        )
+        placeholder = Change.model_construct(
+            id=answer_id,
+            device_id=self.device_id,
+            device_seq=seq_given,
+            action=action[:30],
+            instance_id=None,
+            field_id=None,
+        )
+        return self._log(placeholder, hashlib.sha256(body.encode()).hexdigest(), "rejected", reason, body=body)
 
     # ------------------------------------------------------------------ one change
 

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 
 from ..store import sync_local
 from ..store.api import Store
+from ..store.errors import StoreError
 from .protocol import Change, PushRequest
 from .transport import SyncError, Transport, UnknownCursor, utc_now
 
@@ -163,7 +164,7 @@ class SyncClient:
             warnings += _skew(transport.server_date)
             self.store.set_sync_settings(last_sync=utc_now())
             error = None
-        except SyncError as exc:
+        except StoreError as exc:  # the network or server (SyncError), or this laptop's disk (full, read-only)
             error = str(exc)
             self.close()  # a fresh connection next time
         finally:
@@ -288,8 +289,8 @@ def _encode(events: list[dict[str, Any]]) -> tuple[list[Change], list[tuple[str,
     for event in events:
         try:
             changes.append(Change(**event))
-        except ValidationError as exc:  # cannot even be sent: quarantined here, the rest goes on
-            refused.append((event["id"], event["device_seq"], f"not sendable: {exc.errors()[0]['msg']}"))
+        except ValidationError:  # sent as it is: the server refuses it on its own and keeps its place in order
+            changes.append(Change.model_construct(**event))
     return changes, refused, PushRequest(changes=changes, client_time_utc=utc_now()) if changes else None
 
 
