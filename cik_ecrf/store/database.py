@@ -141,6 +141,9 @@ def open_engine(path: Path, data_key: bytes, create: bool = False) -> Engine:
             conn.execute(text("SELECT count(*) FROM sqlite_master")).scalar()
     except DatabaseError as exc:
         engine.dispose()
+        fault = faults.from_sqlite(path, exc.orig, mark=False)
+        if fault is not None and not isinstance(fault, faults.StoreDamaged):
+            raise fault from None  # a full disk, read-only or missing folder: not a question of the key
         raise StoreError(
             f"{path}: cannot be read with this key (not a CIK-eCRF store, or damaged: {exc.orig}); {faults.RECOVER}"
         ) from None

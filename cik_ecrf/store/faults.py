@@ -54,8 +54,11 @@ def from_os_error(where: Path, exc: OSError) -> StoreError:
     return StoreError(f"{where}: cannot write: {exc.strerror or exc}")
 
 
-def from_sqlite(where: Path, exc: BaseException) -> StoreError | None:
-    """The user's line for a SQLite error, or None for an error that is not a storage fault (a bug)."""
+def from_sqlite(where: Path, exc: BaseException, mark: bool = True) -> StoreError | None:
+    """The user's line for a SQLite error, or None for an error that is not a storage fault (a bug).
+
+    `mark=False` while a file is first tried with a key: an unreadable file then may be the wrong file.
+    """
     name = getattr(exc, "sqlite_errorname", "") or ""
     message = str(exc)
     if name.startswith("SQLITE_FULL") or "database or disk is full" in message:
@@ -63,7 +66,8 @@ def from_sqlite(where: Path, exc: BaseException) -> StoreError | None:
     if name.startswith("SQLITE_READONLY") or "readonly database" in message:
         return read_only(where)
     if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or "malformed" in message or "not a database" in message:
-        mark_damaged(where, message)
+        if mark:
+            mark_damaged(where, message)
         return damaged(where, message)
     if name.startswith("SQLITE_IOERR") or "disk I/O error" in message:
         return StoreError(

@@ -349,3 +349,15 @@ def test_a_head_record_left_by_an_earlier_store_is_not_an_alarm(
     code, _out, err = run(store_dir, "subject", "list", capsys=capsys)
     assert (code, err) == (0, [])
     assert (store_dir / HEAD_FILE).read_bytes() != left
+
+
+def test_init_on_a_full_disk_says_so_and_leaves_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    if sys.platform != "linux":
+        pytest.skip("a tmpfs is a Linux filesystem")
+    with mounted(tmp_path / "small", "-t", "tmpfs", "-o", "size=1m", "tmpfs") as disk:
+        fill(disk)
+        capsys.readouterr()
+        code = main(["init", "--site", "BJ01", "--admin", NURSE, "--data-dir", str(disk / "store")])
+        err = capsys.readouterr().err.splitlines()
+        assert code == 1 and len(err) == 1 and "the disk is full" in err[0], err
+        assert list((disk / "store").iterdir()) == []

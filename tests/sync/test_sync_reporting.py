@@ -113,3 +113,41 @@ def test_a_sync_that_clears_a_signature_did_everything_and_exits_0(
                 assert again.sync_status().waiting == 0
             b.close()
         engine.dispose()
+
+
+def test_a_full_disk_during_sync_is_an_outcome_not_a_crash(tmp_path: Path, study: Any) -> None:
+    import contextlib
+    import subprocess
+    import sys
+
+    if sys.platform != "linux":
+        pytest.skip("a tmpfs is a Linux filesystem")
+    disk = tmp_path / "small"
+    disk.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs ({done.stderr.strip()}): needs root or CAP_SYS_ADMIN")
+    try:
+        with database_url(tmp_path) as url:
+            engine = open_server_db(url)
+            site_with_users(engine, users=USERS)
+            with LiveServer(engine) as server:
+                a = laptop(disk / "a", server.url, "nurse2", study)
+                b = laptop(tmp_path / "b", server.url, "dr.li", study)
+                enter(b, subjects=6)
+                sync(b)
+                with open(disk / "filler", "wb", buffering=0) as handle:
+                    for size in (1 << 16, 4096, 512, 1):
+                        with contextlib.suppress(OSError):
+                            while True:
+                                handle.write(b"\0" * size)
+                outcome = SyncClient(a).run()
+                assert outcome.error is not None and "the disk is full" in outcome.error
+                assert describe(outcome)[0].endswith(f", then: {outcome.error}")
+                (disk / "filler").unlink()
+                again = sync(a)
+                assert again.ok and again.pulled > 0
+                a.close(), b.close()
+            engine.dispose()
+    finally:
+        subprocess.run(["umount", "--lazy", str(disk)], check=False)
