@@ -6,10 +6,11 @@ and the server all read it; the protocol module re-exports it.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Id = Annotated[str, Field(min_length=1, max_length=36)]
 Name = Annotated[str, Field(min_length=1, max_length=64)]
@@ -47,6 +48,18 @@ class Change(Model):
     reason: Annotated[str, Field(max_length=10_000)] | None = None
     confirmed_json: Annotated[str, Field(max_length=10_000)] | None = None
     base_version: int | None = Field(default=None, ge=0, le=2**62)
+
+    @field_validator("at_utc")
+    @classmethod
+    def _a_time(cls, value: str) -> str:
+        """A real time with its offset: every laptop shows it, and a forged one must not break that."""
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ValueError("at_utc: expected an ISO 8601 time with its UTC offset") from None
+        if when.tzinfo is None:
+            raise ValueError("at_utc: expected an ISO 8601 time with its UTC offset")
+        return value
 
     def digest(self, body: str | None = None) -> str:
         """What "the same change" means: the same uuid with the same content (`body`: this change's
