@@ -304,6 +304,8 @@ class BatchApplier:
 
     def instance(self, instance_id: str | None) -> dict[str, Any] | None:
         instance = self.instances.get(instance_id or "")
+        if instance is None and instance_id:  # named inside a payload (a visit's signature), not preloaded
+            instance = self._load_instance(instance_id)
         if instance is not None and instance["site_code"] != self.site:
             raise Refused("this form belongs to another site")
         return instance
@@ -381,13 +383,13 @@ class BatchApplier:
             select(func.max(ChangeRow.seq)).where(
                 ChangeRow.instance_id == change.instance_id,
                 ChangeRow.device_id == self.device_id,
-                ChangeRow.action.in_(VALUE_ACTIONS),
+                ChangeRow.action.in_(sorted(VALUE_ACTIONS)),
             )
         ).scalar()
         other = select(ChangeRow.seq).where(
             ChangeRow.instance_id == change.instance_id,
             ChangeRow.device_id != self.device_id,
-            ChangeRow.action.in_(VALUE_ACTIONS),
+            ChangeRow.action.in_(sorted(VALUE_ACTIONS)),
             ChangeRow.disposition.in_(("applied", "merged")),
             ChangeRow.seq > (own or 0),
         )

@@ -12,6 +12,10 @@ from sync_fixtures import VITALS, save, server_state, sync, values
 from cik_ecrf.store.signatures import needs_resigning
 
 USERS = (("dr.li", "investigator"), ("nurse2", "nurse"))
+LABS = {
+    **{"LBDAT": "2026-01-01", "WBC": 3.2, "ANC": 1.1, "HGB": 98, "PLT": 85, "PBBLST": 2.0, "CREAT": 45.0},
+    **{"CREAT_ULN": 80.0, "BUN": 4.1, "BUN_ULN": 7.1, "ALT": 30, "ALT_ULN": 40, "TBIL": 8.0, "TBIL_ULN": 21.0},
+}
 
 
 def status_on_server(engine: Any, instance: str) -> str:
@@ -64,4 +68,27 @@ def test_a_change_from_another_laptop_before_the_signature_arrived_clears_it(tmp
             assert status_on_server(engine, instance) == "complete"
             assert a.verify_audit().ok and b.verify_audit().ok
             a.close(), b.close()
+        engine.dispose()
+
+
+def test_a_visit_signed_offline_reaches_the_server_and_a_correction_of_one_form_clears_it(
+    tmp_path: Path, study: Any
+) -> None:
+    """A visit's signature covers several forms: the server marks each signed, and a correction of one
+    of them clears the signature for all (the others go back to complete, needing signing again)."""
+    with database_url(tmp_path) as url:
+        engine = open_server_db(url)
+        site_with_users(engine, users=USERS)
+        with LiveServer(engine) as live:
+            a = laptop(tmp_path / "a", live.url, "dr.li", study)
+            number = a.add_subject()
+            vitals = save(a, number, "D1", "vitals", VITALS)
+            labs = save(a, number, "D1", "labs", LABS)
+            a.sign(number, "D1", None, meaning="review", username="dr.li", password=PASSWORD)
+            assert sync(a).rejected == ()
+            assert (status_on_server(engine, vitals), status_on_server(engine, labs)) == ("signed", "signed")
+            save(a, number, "D1", "vitals", {"HR": 96}, reason="transcription error")
+            assert sync(a).rejected == ()
+            assert (status_on_server(engine, vitals), status_on_server(engine, labs)) == ("complete", "complete")
+            a.close()
         engine.dispose()
