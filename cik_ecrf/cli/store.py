@@ -273,13 +273,15 @@ NOTED = ("lockout_state_edited", "store_head_unreadable")
 
 def _verify(store: Any) -> int:
     """The chain, and what logins found: a chain that is whole but shorter than what was committed is not intact."""
-    from ..store.faults import RECOVER
+    from ..store.faults import RECOVER, clear_damage_mark
     from ..store.integrity import scan
 
     damage = scan(store.engine, store.directory)  # every page, whatever the size: this is the full check
     if damage:
         print(f"store DAMAGED: {bounded('; '.join(damage))}; {RECOVER}", file=sys.stderr)
         return 1
+    if clear_damage_mark(store.directory):
+        print("note: store.db passes a full scan now; the earlier damage mark is removed", file=sys.stderr)
     check = store.verify_audit()
     if not check.ok:
         print(f"audit trail BROKEN: {check.problem}", file=sys.stderr)

@@ -247,7 +247,8 @@ def unlock_key(
                     refusal = AuthError(_record_failure(data, username, why, policy, now))
                 else:
                     findings = _login_checks(directory, key, data, username, media_read_only, now)
-                    for finding in findings:
+                    writable = not (media_read_only or faults.damage_noted(directory))
+                    for finding in findings if writable else ():  # a store refusing writes cannot audit them
                         at, offset = now_with_offset()
                         data.setdefault("pending_events", []).append(
                             {
@@ -268,7 +269,7 @@ def unlock_key(
     if refusal is not None:
         raise refusal
     integrity.report(directory, findings)
-    return key, [] if media_read_only else pending
+    return key, pending if writable else []  # read-only: the failed logins wait in the keyring
 
 
 def forget_pending(directory: Path, pending: list[dict[str, Any]]) -> None:

@@ -97,6 +97,15 @@ def mark_damaged(where: Path, detail: str) -> None:
         pass  # read-only or full: the open-time check finds the damage again
 
 
+def clear_damage_mark(directory: Path) -> bool:
+    """After a full scan found every page sound (`audit verify`): True if a mark was removed."""
+    try:
+        (directory / DAMAGED_FILE).unlink()
+    except OSError:
+        return False
+    return True
+
+
 def damage_noted(directory: Path) -> str | None:
     marker = directory / DAMAGED_FILE
     try:

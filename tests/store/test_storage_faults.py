@@ -322,6 +322,8 @@ def test_large_stores_are_scanned_weekly_and_audit_verify_always_scans(
     first = scanned()
     assert scanned() == first  # within the week: not scanned again
     store = Store.open(store_dir, NURSE, PASSWORD)
+    with store.engine.connect() as conn:  # every page in store.db itself, none waiting in the WAL
+        conn.connection.dbapi_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     data = bytearray((store_dir / DB_FILE).read_bytes())
     data[len(data) - 4096 + 200] ^= 0x10  # the last page
     with open(store_dir / DB_FILE, "r+b") as handle:
@@ -361,3 +363,33 @@ def test_init_on_a_full_disk_says_so_and_leaves_nothing(tmp_path: Path, capsys: 
         err = capsys.readouterr().err.splitlines()
         assert code == 1 and len(err) == 1 and "the disk is full" in err[0], err
         assert list((disk / "store").iterdir()) == []
+
+
+def test_a_damaged_store_can_still_be_read(pristine: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store_dir = tmp_path / "store"
+    shutil.copytree(pristine, store_dir)
+    data = bytearray((store_dir / DB_FILE).read_bytes())
+    data[len(data) - 4096 + 200] ^= 0x10  # the last page: a subject list does not need it
+    (store_dir / DB_FILE).write_bytes(bytes(data))
+    keyring = (store_dir / KEYRING_FILE).read_bytes()
+    for _ in range(2):
+        code, out, err = run(store_dir, "subject", "list", capsys=capsys)
+        assert code == 0 and len(out) == 40
+        assert err[0].startswith("warning: store.db ") and "damaged" in err[0]
+        assert err[-1] == f"warning: {store_dir}: opened read-only; changes are refused"
+    assert (store_dir / KEYRING_FILE).read_bytes() == keyring  # nothing piles up where it cannot be audited
+
+
+def test_a_full_scan_that_finds_the_store_sound_lifts_an_old_mark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_dir = tmp_path / "store"
+    make_store(store_dir)
+    faults.mark_damaged(store_dir / DB_FILE, "disk I/O error")  # a fault met once, since gone
+    code, _out, err = run(store_dir, "subject", "add", capsys=capsys)
+    assert code == 1 and "damaged" in err[-1]
+    code, out, err = run(store_dir, "audit", "verify", capsys=capsys)
+    assert code == 0 and out[0].startswith("audit trail intact")
+    assert err == ["note: store.db passes a full scan now; the earlier damage mark is removed"]
+    code, _out, err = run(store_dir, "subject", "add", capsys=capsys)
+    assert (code, err) == (0, [])
