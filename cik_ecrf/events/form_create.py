@@ -3,26 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..core.roles import ENTRY_ROLES
-from ..core.status import FROZEN_STATUSES, SAVE_STATUSES
+from ..core.status import FROZEN_STATUSES
 from ..definitions.spec import StudyDefinition
-from .base import APPLIED, MERGED, EventType, LaptopState, Outcome, Refused, ServerState, load_json, need
+from .base import APPLIED, MERGED, EventType, LaptopState, Outcome, Refused, ServerState, need
 from .change import Change
+from .payloads import FormCreated, read
 from .values import form_at
 
 
 def payload(change: Change) -> tuple[str, str]:
-    body: Any = load_json(change.new_json, "form_create") or {}
-    need(isinstance(body, dict) and set(body) <= {"status", "version"}, "form_create: expected {status, version}")
-    status, version = body.get("status", "draft"), body.get("version", "")
-    need(status in SAVE_STATUSES, f"form_create: a form starts as draft or complete, not {str(status)[:40]!r}")
-    need(
-        isinstance(version, str) and len(version) <= 20,
-        "form_create: the form version is text of at most 20 characters",
-    )
-    return status, version
+    body = read(FormCreated, change.new_json, "form_create")
+    return body.status, body.version
 
 
 def check(study: StudyDefinition, change: Change) -> None:

@@ -5,14 +5,13 @@ the same push, or by another laptop since it was signed."""
 from __future__ import annotations
 
 from ..definitions.spec import StudyDefinition
-from .base import APPLIED, EventType, Outcome, Refused, ServerState, load_json, need
+from .base import APPLIED, EventType, Outcome, Refused, ServerState, need
 from .change import Change
+from .payloads import SignatureCleared, read
 
 
 def signature_id(change: Change) -> str:
-    body = load_json(change.old_json, "signature_cleared")
-    need(isinstance(body, dict) and isinstance(body.get("signature"), str), "signature_cleared: names no signature")
-    return body["signature"]
+    return read(SignatureCleared, change.old_json, "signature_cleared").signature
 
 
 def check(_study: StudyDefinition, change: Change) -> None:

@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..definitions.spec import StudyDefinition
-from .base import EventType, LaptopState, load_json, need
+from .base import EventType, LaptopState, need
 from .change import Change
+from .payloads import ConflictOpened, read
 from .values import check_value_json, entered_field
 
 MAX_CANDIDATES = 10
@@ -15,18 +16,8 @@ MAX_BODY = 16_000
 
 
 def payload(change: Change) -> tuple[str | None, list[dict[str, Any]]]:
-    body = load_json(change.new_json, "sync_conflict")
-    need(
-        isinstance(body, dict) and isinstance(body.get("candidates"), list),
-        "sync_conflict: expected {current, candidates}",
-    )
-    current, candidates = body.get("current"), body["candidates"]
-    need(current is None or isinstance(current, str), "sync_conflict: current is a value's JSON text")
-    need(
-        0 < len(candidates) <= MAX_CANDIDATES and all(isinstance(c, dict) for c in candidates),
-        f"sync_conflict: 1 to {MAX_CANDIDATES} candidates",
-    )
-    return current, candidates
+    body = read(ConflictOpened, change.new_json, "sync_conflict")
+    return body.current, [c.model_dump() for c in body.candidates]
 
 
 def check(study: StudyDefinition, change: Change) -> None:
@@ -35,9 +26,7 @@ def check(study: StudyDefinition, change: Change) -> None:
     current, candidates = payload(change)
     check_value_json(spec, current)
     for candidate in candidates:
-        value = candidate.get("value_json")
-        need(value is None or isinstance(value, str), "sync_conflict: a candidate's value is JSON text")
-        check_value_json(spec, value)
+        check_value_json(spec, candidate["value_json"])
 
 
 def laptop_apply(state: LaptopState, seq: int, _disposition: str, change: Change) -> None:
