@@ -148,3 +148,19 @@ def test_generated_values_never_crash(
     lines = err.splitlines()
     assert lines, "a refusal says why"
     assert all(len(line) <= MAX_LINE + 60 for line in lines)
+
+
+def test_values_from_stdin_are_read_as_bytes(
+    store: tuple[Path, str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+    import sys
+
+    directory, number = store
+    monkeypatch.setenv("CIK_ECRF_PASSWORD", PASSWORD)
+    for raw, expected in ((b'{"HR": \xc3}', "not UTF-8 text"), (b"{" * 50, "nested 33 deep")):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(raw), encoding="utf-8"))
+        capsys.readouterr()
+        code = main(["enter", number, "D1", "vitals", "--values", "-", "--data-dir", str(directory), "--user", NURSE])
+        err = capsys.readouterr().err
+        assert code == 1 and err.startswith("error: <stdin>: ") and expected in err and err.count("\n") == 1

@@ -393,3 +393,25 @@ def test_a_full_scan_that_finds_the_store_sound_lifts_an_old_mark(
     assert err == ["note: store.db passes a full scan now; the earlier damage mark is removed"]
     code, _out, err = run(store_dir, "subject", "add", capsys=capsys)
     assert (code, err) == (0, [])
+
+
+@pytest.mark.parametrize("content", [b"", b'{"format": 1, "users": {', b"\x00" * 64, b"[]"])
+def test_a_damaged_keyring_is_one_line(tmp_path: Path, content: bytes, capsys: pytest.CaptureFixture[str]) -> None:
+    store_dir = tmp_path / "store"
+    make_store(store_dir, subjects=0)
+    (store_dir / KEYRING_FILE).write_bytes(content)
+    code, out, err = run(store_dir, "subject", "list", capsys=capsys)
+    assert code == 1 and out == [] and len(err) == 1
+    assert err[0].startswith(f"error: {store_dir / KEYRING_FILE}: "), err
+
+
+def test_an_unreadable_head_record_is_reported_once_and_rewritten(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store_dir = tmp_path / "store"
+    make_store(store_dir)
+    (store_dir / HEAD_FILE).write_bytes(b"\x00garbage")
+    code, _out, err = run(store_dir, "subject", "list", capsys=capsys)
+    assert code == 0 and len(err) == 1 and err[0].startswith("warning: ") and "could not be checked" in err[0]
+    code, _out, err = run(store_dir, "subject", "list", capsys=capsys)
+    assert (code, err) == (0, [])
