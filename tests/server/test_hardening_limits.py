@@ -60,13 +60,13 @@ def test_a_declared_length_past_the_limit_is_refused_before_the_body_is_sent(sma
 def test_a_chunked_body_is_counted_as_it_streams(small: LiveServer) -> None:
     device = Device(small, "nurse1")
     token = device.http.headers["Authorization"]
-    chunk = b"x" * 65536
-    chunks = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(MB // len(chunk) + 1))
+    pieces = [b"x" * 65536] * (MB // 65536) + [b"x"]  # 1 MB, then the one byte too many
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(piece), piece) for piece in pieces)
     status, _, body = raw(
         small,
         f"POST {API}/push HTTP/1.1\nHost: x\nAuthorization: {token}\nContent-Type: application/json\n"
         "Transfer-Encoding: chunked\n",
-        chunks,  # 1 MB and one chunk, and no end: the server stops reading at the limit
+        chunks,  # no final chunk: the server answers at the byte past the limit, not at the end
     )
     assert status == 413 and "1 MB" in json.loads(body)["detail"]
     within = device.http.post("/push", json={"changes": []})
