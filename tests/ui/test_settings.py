@@ -50,15 +50,19 @@ def test_language_switch_keeps_unsaved_input_and_redraws_in_chinese(qtbot: Any, 
         assert page.findChild(QLabel, "HR_label").text() != english_label
         assert page.findChild(QLabel, "HR_label").text().startswith("心率")
         assert page.findChild(QLabel, "HR_message").isVisible()  # the warning, re-evaluated, in Chinese
-        actions = {a.objectName(): a.text() for a in window.findChild(QToolBar, "mainToolbar").actions()}
+        toolbar = window.findChild(QToolBar, "mainToolbar")
+        actions = {a.objectName(): a.text() for a in toolbar.actions() if a.objectName()}
         assert actions == {
             "showSubjects": "受试者",
             "back": "返回",
+            "showDashboard": "研究总览",
             "syncNow": "立即同步",
             "showConflicts": "冲突",
             "openSettings": "设置",
+            "lockNow": "立即锁定",
+            "signOut": "退出登录",
         }
-        assert window.sync_indicator.text() == "○ 未连接服务器"
+        assert window.sync_indicator.text().startswith("○ 未连接服务器 · ")
         assert _header_texts(window.subject_list.findChild(QTableWidget, "subjectTable"))[0] == "受试者编号"
         assert window.lock_screen.findChild(QLabel, "lockTitle").text().endswith("</h2>")
         assert "锁定" in window.lock_screen.findChild(QLabel, "lockTitle").text()
