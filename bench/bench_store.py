@@ -41,12 +41,13 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event, insert, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from cik_ecrf.core import crypto  # noqa: E402
 from cik_ecrf.definitions.loader import load_study  # noqa: E402
 from cik_ecrf.definitions.spec import StudyDefinition  # noqa: E402
 from cik_ecrf.rules import RulesEngine, SubjectData  # noqa: E402
 from cik_ecrf.rules import session as rules_session  # noqa: E402
 from cik_ecrf.rules.coerce import read_rows, read_scalar  # noqa: E402
-from cik_ecrf.store import access, api, audit, crypto, database, repository, save_sql  # noqa: E402
+from cik_ecrf.store import access, api, audit, database, repository, save_sql  # noqa: E402
 from cik_ecrf.store.api import Store  # noqa: E402
 from cik_ecrf.store.database import DB_FILE, make_engine  # noqa: E402
 from cik_ecrf.store.entry import SaveRequest, _dump  # noqa: E402

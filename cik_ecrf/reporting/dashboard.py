@@ -19,18 +19,14 @@ showing a number.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections import Counter
 from dataclasses import dataclass
-
-from sqlalchemy import func, select
 
 from ..definitions.spec import SUBJECT_VISIT
 from ..rules import Clock
 from ..store import repository
 from ..store.api import Store
-from ..store.models import FieldValue, FormInstance, Subject, Visit
-from ..store.overview import FORM_STATUSES, SUBJECT_STATUSES, SubjectRow, subject_rows
+from ..store.overview import FORM_STATUSES, SUBJECT_STATUSES, FormFact, SubjectRow, subject_overview
 
 TARGET = 213  # planned enrolment of NCT06389305
 DUE_AHEAD_DAYS = 7
@@ -137,37 +133,20 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
-_DATES = {("consent", "ICFDAT"), ("randomization", "RANDNO"), ("randomization", "RANDDTC"), ("infusion", "INFSTDTC")}
+def _first(facts: tuple[FormFact, ...], form: str, field: str) -> dt.date | None:
+    return min((d for f in facts if f.form == form and (d := _date(f.values.get(field)))), default=None)
 
 
-def _key_values(store: Store) -> dict[str, dict[str, list[object]]]:
-    """subject number -> "form.FIELD" -> values, for the few fields enrolment is counted from."""
-    query = (
-        select(Subject.number, FormInstance.form_id, FieldValue.field_id, FieldValue.value_json)
-        .join(Visit, Visit.subject_id == Subject.id)
-        .join(FormInstance, FormInstance.visit_pk == Visit.id)
-        .join(FieldValue, FieldValue.instance_id == FormInstance.id)
-        .where(FormInstance.form_id.in_(["consent", "randomization", "infusion"]))
-        .where(FieldValue.field_id.in_(["ICFDAT", "RANDNO", "RANDDTC", "INFSTDTC"]))
-    )
-    out: dict[str, dict[str, list[object]]] = {}
-    with store.unit_of_work() as session:
-        for number, form, field, value_json in session.execute(query):
-            if (form, field) in _DATES:
-                out.setdefault(number, {}).setdefault(f"{form}.{field}", []).append(json.loads(value_json))
-    return out
-
-
-def _enrolment(rows: list[SubjectRow], values: dict[str, dict[str, list[object]]], today: dt.date) -> Enrolment:
+def _enrolment(rows: list[SubjectRow], facts: dict[str, tuple[FormFact, ...]], today: dt.date) -> Enrolment:
     screened: list[dt.date] = []
     enrolled: list[dt.date] = []
     for row in rows:
-        own = values.get(row.number, {})
-        consent = min((d for v in own.get("consent.ICFDAT", []) if (d := _date(v))), default=None)
+        own = facts.get(row.number, ())
+        consent = _first(own, "consent", "ICFDAT")
         if consent:
             screened.append(consent)
-        randomized = any(own.get("randomization.RANDNO", []))
-        rand_day = min((d for v in own.get("randomization.RANDDTC", []) if (d := _date(v))), default=None)
+        randomized = any(f.form == "randomization" and f.values.get("RANDNO") for f in own)
+        rand_day = _first(own, "randomization", "RANDDTC")
         if randomized and rand_day:
             enrolled.append(rand_day)
         elif row.d0 is not None:
@@ -226,40 +205,33 @@ def _visits(store: Store, rows: list[SubjectRow], today: dt.date) -> VisitsDue:
     return VisitsDue(sum(due.values()), sum(overdue.values()), sum(1 for r in rows if r.overdue_visits), by_visit)
 
 
-def _forms(store: Store, rows: list[SubjectRow]) -> FormsByStatus:
-    with store.unit_of_work() as session:
-        counted = dict(session.execute(select(FormInstance.status, func.count()).group_by(FormInstance.status)).all())
-        started = {
-            (number, visit, form)
-            for number, visit, form in session.execute(
-                select(Subject.number, Visit.visit_id, FormInstance.form_id)
-                .join(Visit, Visit.subject_id == Subject.id)
-                .join(FormInstance, FormInstance.visit_pk == Visit.id)
+def _forms(store: Store, rows: list[SubjectRow], facts: dict[str, tuple[FormFact, ...]]) -> FormsByStatus:
+    counted = Counter(f.status for own in facts.values() for f in own)
+    missing = 0
+    for row in rows:
+        if row.overdue_visits:
+            started = {(f.visit, f.form) for f in facts.get(row.number, ())}
+            missing += sum(
+                1
+                for visit in row.overdue_visits
+                for form in store.study.forms_at(visit)
+                if (visit, form) not in started
             )
-        }
-    missing = sum(
-        1
-        for row in rows
-        for visit in row.overdue_visits
-        for form in store.study.forms_at(visit)
-        if (row.number, visit, form) not in started
-    )
-    counts = tuple((s, int(counted.get(s, 0))) for s in FORM_STATUSES[1:])
-    return FormsByStatus(counts, missing)
+    return FormsByStatus(tuple((s, counted.get(s, 0)) for s in FORM_STATUSES[1:]), missing)
 
 
 def dashboard(store: Store, today: dt.date | None = None) -> Dashboard:
     """Every number of the dashboard (a few read transactions; run it off the UI thread)."""
     today = today or dt.date.today()
-    rows = subject_rows(store, today)
+    rows, facts = subject_overview(store, today)
     by_status = Counter(r.status for r in rows)
     return Dashboard(
         store.study.study.id,
         store.sync_device()[1],
         today,
         tuple((s, by_status[s]) for s in SUBJECT_STATUSES),
-        _enrolment(rows, _key_values(store), today),
+        _enrolment(rows, facts, today),
         _screen_failures(store, rows, today),
         _visits(store, rows, today),
-        _forms(store, rows),
+        _forms(store, rows, facts),
     )

@@ -25,11 +25,13 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..definitions.models import Visit as Visit_
 from ..definitions.schedule import VisitWindow, WindowStatus, visit_window
 from ..definitions.spec import SUBJECT_VISIT, UNSCHEDULED_VISIT, StudyDefinition
 from ..rules import Clock, SubjectData
@@ -48,10 +50,10 @@ FINISHED: frozenset[str] = frozenset({"complete", "signed", "locked"})
 
 # A visit's date, read from its forms (the first of these found, earliest value across the visit's forms).
 VISIT_DATE_FIELDS = ("INFSTDTC", "VSDAT", "LBDAT", "BMDAT", "RSDAT", "CPDAT", "LKADAT", "ICFDAT", "IEDAT", "RANDDTC")
-# Fields whose values the subject list needs for every subject (anchors, randomization number).
+# Fields whose values the subject list needs for every subject (anchors, randomization number and date).
 _ANCHOR_FIELDS = {
     "infusion": ("INFSTDTC",),
-    "randomization": ("RANDNO",),
+    "randomization": ("RANDNO", "RANDDTC"),
     "eligibility": ("IEDAT",),
     "consent": ("ICFDAT",),
 }
@@ -259,19 +261,43 @@ def _status(store: Store, session: Session, subject: Subject, insts: Sequence[_I
     return "screening"
 
 
-def _done_visits(study: StudyDefinition, insts: Sequence[_Inst]) -> set[str]:
+@dataclass(frozen=True)
+class _Plan:
+    """The schedule as lookups, built once per study (the subject list walks it for every subject)."""
+
+    scheduled: tuple[str, ...]
+    forms: dict[str, tuple[str, ...]]
+    visits: dict[str, Visit_]
+
+
+_PLANS: dict[int, tuple[StudyDefinition, _Plan]] = {}
+
+
+def _plan(study: StudyDefinition) -> _Plan:
+    cached = _PLANS.get(id(study))
+    if cached is not None and cached[0] is study:
+        return cached[1]
+    scheduled = tuple(_scheduled(study))
+    plan = _Plan(
+        scheduled,
+        {v: tuple(study.forms_at(v)) for v in scheduled},
+        {v.id: v for v in study.study.visits},
+    )
+    _PLANS[id(study)] = (study, plan)
+    return plan
+
+
+def _done_visits(plan: _Plan, insts: Sequence[_Inst]) -> set[str]:
     """Scheduled visits whose every form exists with every instance complete, signed or locked."""
-    by_visit: dict[str, dict[str, list[str]]] = {}
+    by_visit: dict[str, dict[str, bool]] = {}
     for inst in insts:
-        by_visit.setdefault(inst.visit, {}).setdefault(inst.form, []).append(inst.status)
-    done = set()
-    for visit, forms in by_visit.items():
-        if visit in (SUBJECT_VISIT, UNSCHEDULED_VISIT):
-            continue
-        wanted = study.forms_at(visit)
-        if all(f in forms and all(s in FINISHED for s in forms[f]) for f in wanted):
-            done.add(visit)
-    return done
+        forms = by_visit.setdefault(inst.visit, {})
+        forms[inst.form] = forms.get(inst.form, True) and inst.status in FINISHED
+    return {
+        visit
+        for visit, forms in by_visit.items()
+        if visit in plan.forms and all(forms.get(f, False) for f in plan.forms[visit])
+    }
 
 
 @dataclass(frozen=True)
@@ -282,16 +308,16 @@ class _Due:
 
 
 def _due(
-    study: StudyDefinition, insts: Sequence[_Inst], status: SubjectStatus, anchors: dict[str, dt.date], today: dt.date
+    plan: _Plan, insts: Sequence[_Inst], status: SubjectStatus, anchors: dict[str, dt.date], today: dt.date
 ) -> _Due:
     """The next visit (first not done from the last visit with data) and every overdue visit.
 
     Nothing is due for an ended subject, nor for a screen failure (screening done, still not eligible).
     """
-    done = _done_visits(study, insts)
+    done = _done_visits(plan, insts)
     if status == "ended" or (status == "screening" and "screening" in done):
         return _Due(None, None, ())
-    scheduled = _scheduled(study)
+    scheduled = plan.scheduled
     with_data = {i.visit for i in insts}
     last = max((n for n, v in enumerate(scheduled) if v in with_data), default=0)
     visit = next((v for v in scheduled[last:] if v not in done), None)
@@ -299,26 +325,46 @@ def _due(
     for candidate in scheduled:
         if candidate in done:
             continue
-        window = visit_window(study.visit(candidate), anchors)
+        window = visit_window(plan.visits[candidate], anchors)
         if window is not None and today > window.latest:
             overdue.append(candidate)
-    window = visit_window(study.visit(visit), anchors) if visit else None
+    window = visit_window(plan.visits[visit], anchors) if visit else None
     return _Due(visit, window, tuple(overdue))
+
+
+@dataclass(frozen=True)
+class FormFact:
+    """One stored form instance as the study-level reports need it (only a few fields' values)."""
+
+    visit: str
+    form: str
+    status: str
+    values: Mapping[str, Any] = dc_field(hash=False)
 
 
 def subject_rows(store: Store, today: dt.date | None = None) -> list[SubjectRow]:
     """Every subject of the store with its status, D0 and next visit due (one read transaction)."""
+    return subject_overview(store, today)[0]
+
+
+def subject_overview(
+    store: Store, today: dt.date | None = None
+) -> tuple[list[SubjectRow], dict[str, tuple[FormFact, ...]]]:
+    """The subject list, and each subject's form instances (by number) from the same single read:
+    the dashboard counts from these rather than reading every instance again."""
     today = today or dt.date.today()
     store._require()
+    plan = _plan(store.study)
     with store.unit_of_work() as session:
         subjects = repository.subjects(session)
         by_subject = _instances(session, None, _ANCHOR_FIELDS)
         rows = []
+        facts: dict[str, tuple[FormFact, ...]] = {}
         for subject in subjects:
             insts = by_subject.get(subject.id, [])
             status = _status(store, session, subject, insts, today)
             anchors = _anchors(insts)
-            due = _due(store.study, insts, status, anchors, today)
+            due = _due(plan, insts, status, anchors, today)
             rows.append(
                 SubjectRow(
                     subject.number,
@@ -330,7 +376,8 @@ def subject_rows(store: Store, today: dt.date | None = None) -> list[SubjectRow]
                     due.overdue_visits,
                 )
             )
-        return rows
+            facts[subject.number] = tuple(FormFact(i.visit, i.form, i.status, i.values) for i in insts)
+        return rows, facts
 
 
 # ---------------------------------------------------------------------------- one subject
@@ -390,8 +437,9 @@ def schedule_grid(store: Store, number: str, today: dt.date | None = None, with_
             errors = sum(issues.get(i.id, (0, 0))[1] for i in found)
             return FormCell(form, _aggregate(i.status for i in found), tuple(i.id for i in found), warnings, errors)
 
-        due = _due(study, insts, status, anchors, today)
-        done = _done_visits(study, insts)
+        plan = _plan(study)
+        due = _due(plan, insts, status, anchors, today)
+        done = _done_visits(plan, insts)
         columns: list[str] = []
         rows: list[VisitRow] = []
         for visit in study.visit_ids():

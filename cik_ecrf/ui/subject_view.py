@@ -212,9 +212,19 @@ class SubjectView(QWidget):
     # ------------------------------------------------------------------ loading
 
     def refresh(self) -> None:
+        """Statuses first (a few ms on the worker), then again with every form's open warnings counted
+        by the rules engine: the schedule shows at once and the warning marks follow."""
         store, number, today = self.store, self.number, self.today()
         self.notice.setText(_t("loading", self.language))
+        self.worker.submit(
+            lambda: schedule_grid(store, number, today, with_warnings=False), self._loaded, self._refused
+        )
         self.worker.submit(lambda: schedule_grid(store, number, today), self._loaded, self._refused)
+
+    @property
+    def fully_loaded(self) -> bool:
+        """The grid is shown with its warnings counted (the second of `refresh`'s two reads)."""
+        return self.grid_data is not None and self.grid_data.warnings_evaluated
 
     def _refused(self, message: str) -> None:
         self.notice.setText(message)
@@ -265,6 +275,7 @@ class SubjectView(QWidget):
 
     def _fill_grid(self, grid: ScheduleGrid) -> None:
         table = self.grid
+        at_row, at_column = table.currentRow(), table.currentColumn()
         table.clear()
         table.setRowCount(len(grid.rows))
         table.setColumnCount(1 + len(grid.forms))
@@ -278,6 +289,8 @@ class SubjectView(QWidget):
         table.resizeColumnsToContents()
         table.setColumnWidth(0, min(table.columnWidth(0), 330))
         self.frozen.sync()
+        if 0 <= at_row < table.rowCount() and 0 <= at_column < table.columnCount():
+            table.setCurrentCell(at_row, at_column)  # the second read keeps the nurse's place
 
     def _window_item(self, row: VisitRow) -> QTableWidgetItem:
         parts = []

@@ -116,7 +116,7 @@ def loaded_view(qtbot: Any, store: Store, worker: StoreWorker, number: str, lang
     widget = SubjectView(store, worker, number, language, today=lambda: TODAY)
     qtbot.addWidget(widget)
     widget.show()
-    qtbot.waitUntil(lambda: widget.grid_data is not None, timeout=10000)
+    qtbot.waitUntil(lambda: widget.fully_loaded, timeout=10000)
     return widget
 
 
@@ -276,9 +276,9 @@ def test_refresh_after_a_save_updates_the_grid(qtbot: Any, store: Store, worker:
     view = loaded_view(qtbot, store, worker, "BJ01-0103")
     assert cell_item(view, "screening", "consent").text() == "not started"
     worker.submit(lambda: store.save(SaveRequest("BJ01-0103", "screening", "consent", {"ICFVER": "v1.0"}, draft=True)))
-    with qtbot.waitSignal(view.sig_loaded, timeout=10000):
-        view.refresh()
-    assert cell_item(view, "screening", "consent").text() == "draft"
+    view.refresh()
+    qtbot.waitUntil(lambda: cell_item(view, "screening", "consent").text() == "draft", timeout=10000)
+    qtbot.waitUntil(lambda: view.fully_loaded)
 
 
 # ---------------------------------------------------------------------------- adding a subject
@@ -377,3 +377,15 @@ def test_signed_form_shows_signed_and_visit_icons(qtbot: Any, store: Store, work
     assert "not every form is complete" in d1.toolTip()
     assert view.grid.item(rows.index("D14"), 0).icon().isNull()  # nothing yet, not due yet
     assert "Day 1" in view.next_label.text() and "visits overdue" in view.next_label.text()
+
+
+def test_statuses_show_first_then_the_warnings(qtbot: Any, store: Store, worker: StoreWorker) -> None:
+    view = SubjectView(store, worker, "BJ01-0001", "en", today=lambda: TODAY)
+    qtbot.addWidget(view)
+    grids: list[Any] = []
+    view.sig_loaded.connect(grids.append)
+    qtbot.waitUntil(lambda: len(grids) == 2, timeout=10000)
+    assert not grids[0].warnings_evaluated and grids[1].warnings_evaluated
+    assert grids[0].row("screening").cell("vitals").open_warnings == 0  # not counted yet
+    assert grids[1].row("screening").cell("vitals").open_warnings == 1
+    assert cell_item(view, "screening", "vitals").data(subject_view.WARNINGS_ROLE) == 1
