@@ -23,7 +23,7 @@ from ..store import sync_local
 from ..store.api import Store
 from ..store.errors import StoreError
 from .protocol import Change, PushRequest
-from .transport import SyncError, Transport, UnknownCursor, utc_now
+from .transport import SyncError, TooLarge, Transport, UnknownCursor, utc_now
 
 SKEW_WARNING = dt.timedelta(minutes=5)
 USERS_EVERY = 300.0  # seconds between refreshes of the site's users when nothing else arrived
@@ -194,29 +194,40 @@ class SyncClient:
     ) -> int:
         """Batches in device order; the next batch is read and encoded while the server applies this one."""
         done, pushed_before = 0, tally.pushed
-        for _round in range(2):  # a second round only when the server asked to resume earlier (held)
+        resumed = 0  # rounds started again because the server held a change (it lost earlier ones)
+        while resumed < 2:
             events = self.store.sync_outbox(self.push_batch)
             if not events:
                 return done
             total = self.store.sync_status().waiting
             tally.pushing(total)
             batch = _encode(events)
-            rewound = False
+            rewound = shrunk = False
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sync-push") as pool:
-                while events and not rewound:
+                while events and not (rewound or shrunk):
                     _check(cancel)
                     changes, refused, request = batch
                     pending = pool.submit(transport.push, request) if request is not None else None
                     upcoming = self.store.sync_outbox(self.push_batch, after=events[-1]["device_seq"])
                     batch = _encode(upcoming) if upcoming else ([], [], None)
-                    response = pending.result() if pending is not None else None
+                    try:
+                        response = pending.result() if pending is not None else None
+                    except TooLarge:
+                        if len(events) == 1:
+                            raise SyncError(
+                                f"change {events[0]['id']} alone is larger than the server accepts"
+                            ) from None
+                        self.push_batch = max(1, len(events) // 2)  # smaller batches from here on
+                        shrunk = True
+                        continue
                     count, rewound = self._acknowledge(events, changes, refused, response, rejected, warnings)
                     done += _data_changes(events[:count])  # in the units of `waiting`: data changes
                     tally.pushed = pushed_before + done
                     report(SyncProgress("push", done, max(total, done)))
                     events = upcoming
-            if not rewound:
+            if not (rewound or shrunk):
                 return done
+            resumed += 1 if rewound else 0
         return done
 
     def _acknowledge(

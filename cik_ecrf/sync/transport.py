@@ -30,6 +30,10 @@ class Unreachable(SyncError):
     """No answer from the server: the laptop is offline, or the server is down."""
 
 
+class TooLarge(SyncError):
+    """The server refused a request body as too large (413): the client sends smaller batches."""
+
+
 class UnknownCursor(SyncError):
     """The server does not know this laptop's cursor (restored from a backup): pull everything again."""
 
@@ -61,6 +65,8 @@ class Transport:
             self.server_date = email.utils.parsedate_to_datetime(response.headers.get("date", ""))
         if response.status_code == 410:
             raise UnknownCursor(_detail(response))
+        if response.status_code == 413:
+            raise TooLarge(f"{self.url}: the server refused a request as too large: {_detail(response)}")
         if response.status_code >= 400:
             raise SyncError(f"{self.url}: the server refused ({response.status_code}): {_detail(response)}")
         return response.content
