@@ -252,12 +252,62 @@ def form_section(form: PrintedForm, first: bool) -> list[Flowable]:
     table = Table([header, *item_rows(form)], colWidths=WIDTHS, repeatRows=1)
     table.setStyle(GRID)
     out.append(table)
+    out += criteria_section(form)
     if form.notes:
         out.append(para("Soft-check confirmations and reasons for change · 软核查确认与修改原因", HEADING))
         out += [para(f"{n.at} · {n.who}: {n.text}", SMALL) for n in form.notes]
     out.append(CondPageBreak(60))
     out += signature_block(form.signatures, form.needs_resigning)
     return out
+
+
+OUTCOMES = {
+    "met": "met · 符合",
+    "not met": "NOT MET · 不符合",
+    "present": "PRESENT · 存在",
+    "absent": "absent · 不存在",
+    "not evaluable": "not evaluable · 无法判定",
+}
+
+
+def _source(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return f"{len(value)} row(s) · 行"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="minutes").replace("T", " ")
+    return str(to_json(value))
+
+
+def criteria_section(form: PrintedForm) -> list[Flowable]:
+    """Each eligibility criterion with its outcome and the values it read: the decision, checkable on paper."""
+    result = form.evaluation.eligibility
+    if result is None:
+        return []
+    labels = {c.id: c.definition.label for c in form.spec.criteria}
+    header = [para(h, bold=True) for h in ("Criterion · 标准", "Outcome · 结果", "Source values · 依据数据")]
+    rows = []
+    for c in result.criteria:
+        bad = c.outcome in ("not met", "present")
+        rows.append(
+            [
+                para(f"{c.id} {bilingual(labels.get(c.id))}", SMALL),
+                para(OUTCOMES.get(c.outcome, c.outcome), BODY, bold=bad, colour="#b00000" if bad else None),
+                para("; ".join(f"{name} = {_source(v)}" for name, v in c.values.items()), SMALL),
+            ]
+        )
+    verdict = {"Y": "Eligible · 符合入组条件", "N": "NOT eligible · 不符合入组条件"}.get(
+        result.eligible or "", "Not yet evaluable · 尚无法判定"
+    )
+    table = Table([header, *rows], colWidths=(250, 85, sum(WIDTHS) - 335), repeatRows=1)
+    table.setStyle(GRID)
+    return [
+        para("Eligibility criteria, one by one · 入选/排除标准逐条结果", HEADING),
+        para(f"System assessment · 系统判定: {verdict}", BODY, bold=True),
+        Spacer(1, 2),
+        table,
+    ]
 
 
 def appendix_section(events: list[list[str]]) -> list[Flowable]:

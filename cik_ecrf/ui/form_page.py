@@ -210,13 +210,12 @@ class FormPage(QWidget):
         own: dict[str, Any] = {}
         status = instance = None
         for row in rows:
+            forms.setdefault((row["visit"], row["form"]), []).append(row["values"])
             mine = row["instance"] == self.instance or (
                 self.instance is None and not self.store.study.forms[self.form].repeating
             )
             if row["visit"] == self.visit and row["form"] == self.form and mine:
                 own, status, instance = row["values"], row["status"], row["instance"]
-            else:
-                forms.setdefault((row["visit"], row["form"]), []).append(row["values"])
         conflicts = [c for c in self.store.conflicts() if c.instance_id == instance] if instance else []
         confirmed = confirmed_keys(self.store.audit_events(self.subject), instance) if instance else frozenset()
         return own, SubjectData.of(forms), status, instance, self.store.signatures(self.subject), conflicts, confirmed

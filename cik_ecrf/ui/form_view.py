@@ -192,6 +192,8 @@ class FormView(QWidget):
         self.complete_button.clicked.connect(self.request_complete)
         buttons.addWidget(self.draft_button)
         buttons.addWidget(self.complete_button)
+        for button in (self.draft_button, self.complete_button):
+            button.installEventFilter(self)  # Shift+Tab from them goes back into the form's order
         outer.addLayout(buttons)
         chain = [w for f in self.form.fields for w in self.widgets[f].focus_chain()]
         chain += [self.draft_button, self.complete_button]
@@ -296,7 +298,7 @@ class FormView(QWidget):
         """Rules of the subject's other forms that this form's values now break, shown at the fields they read."""
         found: dict[str, list[Issue]] = {}
         for issue in issues_elsewhere(
-            self.engine, self.form.id, self.visit_id, self.session.raw, self.subject, self.clock
+            self.engine, self.form.id, self.visit_id, self.values(), self.subject, self.clock
         ):
             found.setdefault(issue.field, []).append(issue)
         now = {f: tuple(v) for f, v in found.items()}
@@ -327,7 +329,7 @@ class FormView(QWidget):
         label = self.messages[field_id]
         widget = self.widgets[field_id]
         if isinstance(widget, GroupField):
-            widget.show_issues(issues)
+            widget.show_issues(issues, self.session.snapshot().missing_required)
             issues = tuple(i for i in issues if i.row is None)  # row problems are shown in their row
         confirmed = frozenset(self.confirmed)
         lines = [issue_text(i, self.language, f"{i.field}:{i.code}" in confirmed) for i in issues]

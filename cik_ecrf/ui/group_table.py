@@ -36,7 +36,7 @@ TEXTS = {
     "add": QT_TRANSLATE_NOOP("GroupField", "Add a row (Insert)"),
     "remove": QT_TRANSLATE_NOOP("GroupField", "Remove the selected row (Ctrl+Delete)"),
     "problems": QT_TRANSLATE_NOOP("GroupField", "Problems"),
-    "row": QT_TRANSLATE_NOOP("GroupField", "Row {n}"),
+    "empty": QT_TRANSLATE_NOOP("GroupField", "required, not filled in"),
 }
 _t = translator(CONTEXT, TEXTS)
 ERROR_BACKGROUND = QColor("#fde7e9")
@@ -196,7 +196,7 @@ class GroupField(FieldWidget):
         for r in range(self.table.rowCount()):
             self._problem_item(r)
 
-    def show_issues(self, issues: tuple[Issue, ...]) -> None:
+    def show_issues(self, issues: tuple[Issue, ...], missing: tuple[str, ...] = ()) -> None:
         """Each row's problems in its own last column, the cells concerned shaded; the rest is the caller's."""
         self.table.blockSignals(True)
         by_row: dict[int, list[str]] = {}
@@ -210,6 +210,14 @@ class GroupField(FieldWidget):
             by_row.setdefault(issue.row, []).append(f"{label}: {issue.message.get(self.language)}".lstrip(": "))
             if column is not None and marked.get((issue.row, column)) != "error":
                 marked[(issue.row, column)] = issue.severity
+        for location in missing:  # "MOLEC[2].GENE": a required cell left empty
+            head, _, column_id = location.partition("].")
+            if not column_id or head.split("[")[0] != self.spec.id or column_id not in names:
+                continue
+            row = int(head.split("[")[1]) - 1
+            label = self.columns[names[column_id]].definition.label.get(self.language)
+            by_row.setdefault(row, []).append(f"{label}: {_t('empty', self.language)}")
+            marked.setdefault((row, names[column_id]), "warning")
         for r in range(self.table.rowCount()):
             problem = self._problem_item(r)
             lines = by_row.get(r, [])

@@ -23,7 +23,11 @@ CONTEXT = "Messages"
 TEXTS = {
     "confirmed": QT_TRANSLATE_NOOP("Messages", "Confirmed: {message}"),
     "missing": QT_TRANSLATE_NOOP("Messages", "{field}: required, not filled in"),
+    "future_date": QT_TRANSLATE_NOOP("Messages", "This date is in the future: it cannot be later than today."),
+    "future_time": QT_TRANSLATE_NOOP("Messages", "This time is in the future: it cannot be later than now."),
 }
+PLAIN = {" is above the maximum today": "future_date", " is above the maximum now": "future_time"}
+"""Engine wording ("2026-12-01T09:00+00:00 is above the maximum now") said the way a nurse would."""
 _t = translator(CONTEXT, TEXTS)
 CONFIRM_SUFFIXES = ("; please confirm", "，请确认")
 
@@ -40,6 +44,10 @@ class Problem:
 def issue_text(issue: Issue, language: str, confirmed: bool = False) -> str:
     """The issue's message with its symbol; a confirmed warning drops "please confirm" and says so."""
     message = issue.message.get(language)
+    if issue.code == "range":
+        plain = next((key for ending, key in PLAIN.items() if issue.message.en.endswith(ending)), None)
+        if plain is not None:
+            message = _t(plain, language)
     if confirmed and issue.severity == "warning":
         for suffix in CONFIRM_SUFFIXES:
             message = message.removesuffix(suffix)

@@ -246,50 +246,50 @@
     <name>DateField</name>
     <message>
         <source>YYYY-MM-DD</source>
-        <translation type="unfinished"></translation>
+        <translation>年-月-日（YYYY-MM-DD）</translation>
     </message>
     <message>
         <source>YYYY-MM-DD, YYYY-MM or YYYY</source>
-        <translation type="unfinished"></translation>
+        <translation>YYYY-MM-DD、YYYY-MM 或 YYYY</translation>
     </message>
     <message>
         <source>YYYY-MM-DD HH:MM (24 h, local time)</source>
-        <translation type="unfinished"></translation>
+        <translation>YYYY-MM-DD HH:MM（24小时制，本地时间）</translation>
     </message>
     <message>
         <source>HH:MM (24 h)</source>
-        <translation type="unfinished"></translation>
+        <translation>HH:MM（24小时制）</translation>
     </message>
     <message>
         <source>Choose from a calendar (Alt+Down)</source>
-        <translation type="unfinished"></translation>
+        <translation>从日历中选择（Alt+下箭头）</translation>
     </message>
 </context>
 <context>
     <name>FieldHistory</name>
     <message>
         <source>research nurse</source>
-        <translation type="unfinished">研究护士</translation>
+        <translation>研究护士</translation>
     </message>
     <message>
         <source>investigator</source>
-        <translation type="unfinished">研究者</translation>
+        <translation>研究者</translation>
     </message>
     <message>
         <source>monitor</source>
-        <translation type="unfinished">监查员</translation>
+        <translation>监查员</translation>
     </message>
     <message>
         <source>data manager</source>
-        <translation type="unfinished">数据管理员</translation>
+        <translation>数据管理员</translation>
     </message>
     <message>
         <source>administrator</source>
-        <translation type="unfinished">管理员</translation>
+        <translation>管理员</translation>
     </message>
     <message>
         <source>system</source>
-        <translation type="unfinished"></translation>
+        <translation>系统</translation>
     </message>
 </context>
 <context>
@@ -351,43 +351,43 @@
     <name>FormDialogs</name>
     <message>
         <source>This form is complete. Reason for the change:</source>
-        <translation type="unfinished">此表单已完成。修改原因：</translation>
+        <translation>此表单已完成。修改原因：</translation>
     </message>
     <message>
         <source>Confirm these values outside the expected range?</source>
-        <translation type="unfinished">确认以下超出常见范围的数值？</translation>
+        <translation>确认以下超出常见范围的数值？</translation>
     </message>
     <message>
         <source>Unsaved changes</source>
-        <translation type="unfinished"></translation>
+        <translation>未保存的修改</translation>
     </message>
     <message>
         <source>This form has changes that are not saved. Save them before leaving, or discard them?</source>
-        <translation type="unfinished"></translation>
+        <translation>此表单有未保存的修改。离开前保存，还是放弃这些修改？</translation>
     </message>
     <message>
         <source>Save</source>
-        <translation type="unfinished"></translation>
+        <translation>保存</translation>
     </message>
     <message>
         <source>Discard changes</source>
-        <translation type="unfinished"></translation>
+        <translation>放弃修改</translation>
     </message>
     <message>
         <source>Stay on the form</source>
-        <translation type="unfinished"></translation>
+        <translation>留在此表单</translation>
     </message>
     <message>
         <source>Signed data</source>
-        <translation type="unfinished"></translation>
+        <translation>已签名的数据</translation>
     </message>
     <message>
         <source>This form is signed. Saving a change clears its signature; it must be signed again. Continue?</source>
-        <translation type="unfinished"></translation>
+        <translation>此表单已签名。保存修改将清除其签名，需要重新签名。是否继续？</translation>
     </message>
     <message>
         <source>This form is covered by a signature on {n} forms. Saving a change clears that signature on all {n}; they must be signed again. Continue?</source>
-        <translation type="unfinished"></translation>
+        <translation>此表单属于一个覆盖 {n} 份表单的签名。保存修改将清除全部 {n} 份表单上的该签名，需要重新签名。是否继续？</translation>
     </message>
 </context>
 <context>
@@ -402,19 +402,19 @@
     </message>
     <message>
         <source>Unsaved changes</source>
-        <translation type="unfinished"></translation>
+        <translation>未保存的修改</translation>
     </message>
     <message>
         <source>Nothing has changed since the last save; nothing to save.</source>
-        <translation type="unfinished"></translation>
+        <translation>自上次保存以来没有修改，无需保存。</translation>
     </message>
     <message>
         <source>Not saved: a completed form is changed only with a reason. Please give one.</source>
-        <translation type="unfinished"></translation>
+        <translation>未保存：修改已完成的表单必须填写原因，请填写。</translation>
     </message>
     <message>
         <source>Your unsaved input from before the lock is back.</source>
-        <translation type="unfinished"></translation>
+        <translation>锁屏前您未保存的输入已恢复。</translation>
     </message>
     <message>
         <source>History</source>
@@ -422,11 +422,11 @@
     </message>
     <message>
         <source>History (Ctrl+H)</source>
-        <translation type="unfinished"></translation>
+        <translation>修改记录（Ctrl+H）</translation>
     </message>
     <message>
         <source>The audit history of the field with the cursor</source>
-        <translation type="unfinished"></translation>
+        <translation>光标所在字段的稽查记录</translation>
     </message>
     <message>
         <source>No changes recorded yet.</source>
@@ -458,7 +458,7 @@
     </message>
     <message>
         <source>⚠ Needs attention: this form is {status} but no longer passes its checks — {lines}</source>
-        <translation type="unfinished"></translation>
+        <translation>⚠ 需要处理：此表单状态为{status}，但已不再通过核查——{lines}</translation>
     </message>
 </context>
 <context>
@@ -485,7 +485,7 @@
     </message>
     <message>
         <source>Cannot complete yet — click a line to go to the field:</source>
-        <translation type="unfinished"></translation>
+        <translation>尚无法完成——点击某一行可跳转到该字段：</translation>
     </message>
     <message>
         <source>Criterion</source>
@@ -521,42 +521,42 @@
     </message>
     <message>
         <source>not entered</source>
-        <translation type="unfinished"></translation>
+        <translation>未填写</translation>
     </message>
     <message>
         <source>{n} row(s)</source>
-        <translation type="unfinished"></translation>
+        <translation>{n} 行</translation>
     </message>
     <message>
         <source>Only an investigator can give this confirmation; it is shown read-only to you.</source>
-        <translation type="unfinished"></translation>
+        <translation>只有研究者可以给出此确认；对您仅显示为只读。</translation>
     </message>
     <message>
         <source>Save what is entered so far (Ctrl+S)</source>
-        <translation type="unfinished"></translation>
+        <translation>保存目前已填写的内容（Ctrl+S）</translation>
     </message>
     <message>
         <source>Check every field and mark the form complete (Ctrl+Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>核查所有字段并将表单标记为完成（Ctrl+Enter）</translation>
     </message>
 </context>
 <context>
     <name>GroupField</name>
     <message>
         <source>Add a row (Insert)</source>
-        <translation type="unfinished"></translation>
+        <translation>添加一行（Insert）</translation>
     </message>
     <message>
         <source>Remove the selected row (Ctrl+Delete)</source>
-        <translation type="unfinished"></translation>
+        <translation>删除所选行（Ctrl+Delete）</translation>
     </message>
     <message>
         <source>Problems</source>
-        <translation type="unfinished"></translation>
+        <translation>问题</translation>
     </message>
     <message>
-        <source>Row {n}</source>
-        <translation type="unfinished"></translation>
+        <source>required, not filled in</source>
+        <translation>必填，未填写</translation>
     </message>
 </context>
 <context>
@@ -716,11 +716,19 @@
     <name>Messages</name>
     <message>
         <source>Confirmed: {message}</source>
-        <translation type="unfinished"></translation>
+        <translation>已确认：{message}</translation>
     </message>
     <message>
         <source>{field}: required, not filled in</source>
-        <translation type="unfinished"></translation>
+        <translation>{field}：必填，未填写</translation>
+    </message>
+    <message>
+        <source>This date is in the future: it cannot be later than today.</source>
+        <translation>此日期是将来的日期：不能晚于今天。</translation>
+    </message>
+    <message>
+        <source>This time is in the future: it cannot be later than now.</source>
+        <translation>此时间是将来的时间：不能晚于现在。</translation>
     </message>
 </context>
 <context>
@@ -747,12 +755,13 @@
     </message>
     <message>
         <source>PDF saved</source>
-        <translation type="unfinished"></translation>
+        <translation>PDF 已保存</translation>
     </message>
     <message>
         <source>The PDF of {what} was saved as:
 {path}</source>
-        <translation type="unfinished"></translation>
+        <translation>{what} 的 PDF 已保存为：
+{path}</translation>
     </message>
     <message>
         <source>Sent to {printer}</source>
@@ -772,35 +781,35 @@
     </message>
     <message>
         <source>A {role} cannot sign: only investigators sign. Nothing was signed.</source>
-        <translation type="unfinished"></translation>
+        <translation>{role}不能签名：只有研究者可以签名。未签署任何内容。</translation>
     </message>
     <message>
         <source>Wrong password: nothing was signed. Try again.</source>
-        <translation type="unfinished"></translation>
+        <translation>密码错误：未签署任何内容。请重试。</translation>
     </message>
     <message>
         <source>No printer is set up on this laptop. Save the record as a PDF file instead, and print it elsewhere.</source>
-        <translation type="unfinished"></translation>
+        <translation>此电脑未设置打印机。请将记录另存为 PDF 文件，在其他地方打印。</translation>
     </message>
     <message>
         <source>File name:</source>
-        <translation type="unfinished"></translation>
+        <translation>文件名：</translation>
     </message>
     <message>
         <source>File type:</source>
-        <translation type="unfinished"></translation>
+        <translation>文件类型：</translation>
     </message>
     <message>
         <source>Look in:</source>
-        <translation type="unfinished"></translation>
+        <translation>查找范围：</translation>
     </message>
     <message>
         <source>Save</source>
-        <translation type="unfinished"></translation>
+        <translation>保存</translation>
     </message>
     <message>
         <source>Cancel</source>
-        <translation type="unfinished">取消</translation>
+        <translation>取消</translation>
     </message>
 </context>
 <context>
@@ -846,19 +855,19 @@
     </message>
     <message>
         <source>Checking the password and signing…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在验证密码并签名…</translation>
     </message>
     <message>
         <source>Sign</source>
-        <translation type="unfinished"></translation>
+        <translation>签名</translation>
     </message>
     <message>
         <source>Cancel</source>
-        <translation type="unfinished">取消</translation>
+        <translation>取消</translation>
     </message>
     <message>
         <source>Enter your password to sign.</source>
-        <translation type="unfinished"></translation>
+        <translation>请输入密码以签名。</translation>
     </message>
 </context>
 <context>
