@@ -50,8 +50,6 @@ class FrozenColumn(QObject):
             view.setColumnWidth(0, table.columnWidth(0))
         for row in range(table.rowCount()):
             view.setRowHeight(row, table.rowHeight(row))
-        view.verticalHeader().setFixedWidth(table.verticalHeader().width())
-        view.horizontalHeader().setFixedHeight(table.horizontalHeader().height())
         self.place()
 
     def _section_resized(self, index: int, _old: int, new: int) -> None:
@@ -59,10 +57,18 @@ class FrozenColumn(QObject):
             self.view.setColumnWidth(0, new)
             self.place()
 
+    def _header_width(self) -> int:
+        """The row headers' width as laid out, or as they will be (the layout may not have run yet)."""
+        header = self.table.verticalHeader()
+        return max(header.width(), header.sizeHint().width())
+
     def place(self) -> None:
         table = self.table
         frame = table.frameWidth()
-        width = table.verticalHeader().width() + table.columnWidth(0)
+        header_width = self._header_width()
+        self.view.verticalHeader().setFixedWidth(header_width)
+        self.view.horizontalHeader().setFixedHeight(table.horizontalHeader().height())
+        width = header_width + table.columnWidth(0)
         height = table.viewport().height() + table.horizontalHeader().height()
         self.view.setGeometry(frame, frame, width, height)
 

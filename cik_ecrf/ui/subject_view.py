@@ -98,6 +98,11 @@ TEXTS = {
 _t = translator(CONTEXT, TEXTS)
 
 
+def status_icon(status: str) -> str:
+    """The icon file of a form status ("not started" -> resources/icons/not-started.svg)."""
+    return status.replace(" ", "-")
+
+
 def status_text(status: str, language: str) -> str:
     """A form's status (draft, complete, signed...) as the schedule shows it; the form page says the same."""
     return _t(status, language)
@@ -325,7 +330,7 @@ class SubjectView(QWidget):
         text = _t(cell.status, self.language)
         if len(cell.instances) > 1:
             text += f" ×{len(cell.instances)}"
-        item = QTableWidgetItem(icon("warning" if issues else cell.status), text)
+        item = QTableWidgetItem(icon("warning" if issues else status_icon(cell.status)), text)
         item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
         item.setBackground(QBrush(QColor(STATUS_COLOURS[cell.status])))
         item.setData(STATUS_ROLE, cell.status)
@@ -350,10 +355,10 @@ class SubjectView(QWidget):
                     if log.count == 1
                     else _t("entries", self.language).format(n=log.count)
                 )
-                head = QListWidgetItem(icon(log.status), f"{title}: {count}   {_t('new', self.language)}")
+                head = QListWidgetItem(icon(status_icon(log.status)), f"{title}: {count}   {_t('new', self.language)}")
                 head.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, None))
             else:
-                head = QListWidgetItem(icon(log.status), f"{title}: {_t(log.status, self.language)}")
+                head = QListWidgetItem(icon(status_icon(log.status)), f"{title}: {_t(log.status, self.language)}")
                 head.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, log.entries[0].instance if log.entries else None))
             head.setData(STATUS_ROLE, log.status)
             head.setData(Qt.ItemDataRole.UserRole, log.form)
@@ -362,7 +367,7 @@ class SubjectView(QWidget):
             if log.repeating:
                 for number, entry in enumerate(log.entries, 1):
                     item = QListWidgetItem(
-                        icon(entry.status),
+                        icon(status_icon(entry.status)),
                         f"    {number}. {entry.summary or title} — {_t(entry.status, self.language)}",
                     )
                     item.setData(REQUEST_ROLE, (SUBJECT_VISIT, log.form, entry.instance))

@@ -223,6 +223,8 @@ def test_grid_shows_statuses_with_colours(qtbot: Any, store: Store, worker: Stor
     consent, demographics, labs = (cell_item(view, "screening", f) for f in ("consent", "demographics", "labs"))
     assert (consent.text(), demographics.text(), labs.text()) == ("complete", "draft", "not started")
     assert consent.data(subject_view.STATUS_ROLE) == "complete"
+    for item, name in ((consent, "complete"), (demographics, "draft"), (labs, "not-started")):
+        assert not item.icon().isNull() and item.icon().cacheKey() == subject_view.icon(name).cacheKey()
     assert consent.background().color().name() == subject_view.STATUS_COLOURS["complete"]
     assert demographics.background().color().name() == subject_view.STATUS_COLOURS["draft"]
     assert cell_item(view, "screening", "infusion") is None  # not collected at screening
