@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,17 @@ from attacks import (
     status,
 )
 from devices import Device
-from live_server import PASSWORD, LiveServer, laptop, sync_process
+from live_server import (
+    PASSWORD,
+    LiveServer,
+    backends,
+    database_url,
+    laptop,
+    open_server_db,
+    site_with_users,
+    sync_process,
+)
+from sqlalchemy import text
 
 from cik_ecrf.server import admin
 from cik_ecrf.store.api import Store
@@ -39,31 +50,43 @@ CONFLICT_BODY_LIMIT = 16 * 1024
 MAX_CANDIDATES = 10
 
 
+@pytest.fixture(scope="module", params=backends())
+def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server per backend for the attacks: each test attacks its own subject (its `ward`), and a
+    refused change must leave the whole state as it was, whatever earlier tests left in it."""
+    with database_url(tmp_path_factory.mktemp("authority"), request.param) as url:
+        engine = open_server_db(url)
+        site_with_users(engine, "BJ01", (("nurse1", "nurse"), ("nurse2", "nurse"), ("mon1", "monitor")))
+        with LiveServer(engine) as server:
+            yield server
+        engine.dispose()
+
+
 @pytest.fixture
-def ward(server: LiveServer) -> Ward:
-    return Ward(Device(server, "nurse1"))
+def ward(live: LiveServer) -> Ward:
+    return Ward(Device(live, "nurse1"), number=f"BJ01-{uuid.uuid4().hex[:6].upper()}")
 
 
-def assert_refused(server: LiveServer, result: dict[str, Any], before: dict[str, Any], *words: str) -> None:
+def assert_refused(live: LiveServer, result: dict[str, Any], before: dict[str, Any], *words: str) -> None:
     """Rejected, with a reason naming what is wrong; nothing changed on the server; no laptop is served it."""
     assert result["disposition"] == "rejected", result
     reason = result.get("reason") or ""
     assert reason.strip(), result
     assert not words or any(w.lower() in reason.lower() for w in words), f"{reason!r} names none of {words}"
-    assert state(server.engine) == before
-    assert result["id"] not in pulled_ids(Device(server, "nurse2"))
+    assert state(live.engine) == before
+    assert result["id"] not in pulled_ids(Device(live, "nurse2"))
 
 
 # ---------------------------------------------------------------- server-only events
 
 
 @pytest.mark.parametrize("user", ["nurse1", "mon1"])
-def test_a_laptop_cannot_push_a_server_event(server: LiveServer, ward: Ward, user: str) -> None:
-    before = state(server.engine)
-    attacker = Device(server, user)
+def test_a_laptop_cannot_push_a_server_event(live: LiveServer, ward: Ward, user: str) -> None:
+    before = state(live.engine)
+    attacker = Device(live, user)
     result = push_one(attacker, forged_conflict(ward, attacker, "vitals", "HR", 200))
-    assert_refused(server, result, before, "sync_conflict", "server")
-    assert field_value(server.engine, ward.instances["vitals"], "HR") == 80
+    assert_refused(live, result, before, "sync_conflict", "server")
+    assert field_value(live.engine, ward.instances["vitals"], "HR") == 80
 
 
 # ---------------------------------------------------------------- values against the field's definition
@@ -98,31 +121,29 @@ BAD_VALUES = [
 
 @pytest.mark.parametrize(("form", "field", "new_json"), BAD_VALUES)
 def test_a_value_that_breaks_the_fields_definition_is_refused(
-    server: LiveServer, ward: Ward, form: str, field: str, new_json: str
+    live: LiveServer, ward: Ward, form: str, field: str, new_json: str
 ) -> None:
-    before = state(server.engine)
+    before = state(live.engine)
     result = push_one(ward.device, ward.value(form, field, new_json, base=ward.versions.get((form, field))))
-    assert_refused(server, result, before, field)
+    assert_refused(live, result, before, field)
 
 
-def test_a_bad_value_is_refused_as_a_conflict_resolution_too(server: LiveServer, ward: Ward) -> None:
-    before = state(server.engine)
+def test_a_bad_value_is_refused_as_a_conflict_resolution_too(live: LiveServer, ward: Ward) -> None:
+    before = state(live.engine)
     change = ward.value(
-        "vitals", "HR", '"eighty"', action="conflict_resolve", reason="agreed", base=newest_seq(server.engine)
+        "vitals", "HR", '"eighty"', action="conflict_resolve", reason="agreed", base=newest_seq(live.engine)
     )
-    assert_refused(server, push_one(ward.device, change), before, "HR")
+    assert_refused(live, push_one(ward.device, change), before, "HR")
 
 
 @pytest.mark.parametrize(("field", "value"), [("HR", 190), ("HR", 35), ("TEMP", 34.0), ("OXYSAT", 85), ("RESP", 70)])
-def test_a_soft_range_value_is_taken_without_confirmation(
-    server: LiveServer, ward: Ward, field: str, value: Any
-) -> None:
+def test_a_soft_range_value_is_taken_without_confirmation(live: LiveServer, ward: Ward, field: str, value: Any) -> None:
     """Outside the soft range but inside the hard one: the laptop asked its user to confirm; the server takes it."""
     change = ward.value("vitals", field, json.dumps(value), base=ward.versions.get(("vitals", field)))
     result = push_one(ward.device, change)
     assert result["disposition"] == "applied", result
-    assert field_value(server.engine, ward.instances["vitals"], field) == value
-    assert change.id in pulled_ids(Device(server, "nurse2"))
+    assert field_value(live.engine, ward.instances["vitals"], field) == value
+    assert change.id in pulled_ids(Device(live, "nurse2"))
 
 
 # ---------------------------------------------------------------- fields that take no input
@@ -140,13 +161,13 @@ def test_a_soft_range_value_is_taken_without_confirmation(
     ],
 )
 def test_a_field_that_takes_no_input_here_is_refused(
-    server: LiveServer, ward: Ward, form: str, field: str, new_json: str
+    live: LiveServer, ward: Ward, form: str, field: str, new_json: str
 ) -> None:
-    before = state(server.engine)
-    assert_refused(server, push_one(ward.device, ward.value(form, field, new_json)), before, field)
+    before = state(live.engine)
+    assert_refused(live, push_one(ward.device, ward.value(form, field, new_json)), before, field)
 
 
-def test_a_server_set_field_is_refused_from_a_laptop(server: LiveServer, ward: Ward) -> None:
+def test_a_server_set_field_is_refused_from_a_laptop(live: LiveServer, ward: Ward) -> None:
     """Randomization numbers come from the server: a laptop's RANDNO never lands, whatever happens to the form."""
     device = ward.device
     instance, create = start_form(device, ward.subject, "randomization")
@@ -161,19 +182,19 @@ def test_a_server_set_field_is_refused_from_a_laptop(server: LiveServer, ward: W
     )
     results = device.push([create, forged])["results"]
     assert results[1]["disposition"] == "rejected" and (results[1].get("reason") or "").strip(), results
-    assert field_value(server.engine, instance, "RANDNO") is None
-    assert forged.id not in pulled_ids(Device(server, "nurse2"))
+    assert field_value(live.engine, instance, "RANDNO") is None
+    assert forged.id not in pulled_ids(Device(live, "nurse2"))
 
 
 # ---------------------------------------------------------------- form status
 
 
-def test_status_change_moves_between_draft_and_complete(server: LiveServer, ward: Ward) -> None:
+def test_status_change_moves_between_draft_and_complete(live: LiveServer, ward: Ward) -> None:
     instance = ward.instances["vitals"]
     assert push_one(ward.device, ward.form_event("vitals", "status_change", '"complete"'))["disposition"] == "applied"
-    assert status(server.engine, instance) == "complete"
+    assert status(live.engine, instance) == "complete"
     assert push_one(ward.device, ward.form_event("vitals", "status_change", '"draft"'))["disposition"] == "applied"
-    assert status(server.engine, instance) == "draft"
+    assert status(live.engine, instance) == "draft"
 
 
 @pytest.mark.parametrize(
@@ -191,34 +212,34 @@ def test_status_change_moves_between_draft_and_complete(server: LiveServer, ward
     ],
 )
 @pytest.mark.parametrize("start", ["draft", "complete"])
-def test_a_forged_status_is_refused(server: LiveServer, ward: Ward, start: str, new_json: str) -> None:
+def test_a_forged_status_is_refused(live: LiveServer, ward: Ward, start: str, new_json: str) -> None:
     if start == "complete":
         assert (
             push_one(ward.device, ward.form_event("vitals", "status_change", '"complete"'))["disposition"] == "applied"
         )
-    before = state(server.engine)
-    assert_refused(server, push_one(ward.device, ward.form_event("vitals", "status_change", new_json)), before)
-    assert status(server.engine, ward.instances["vitals"]) == start
+    before = state(live.engine)
+    assert_refused(live, push_one(ward.device, ward.form_event("vitals", "status_change", new_json)), before)
+    assert status(live.engine, ward.instances["vitals"]) == start
 
 
 @pytest.mark.parametrize("forged", ["signed", "locked", "frozen"])
-def test_a_new_form_cannot_start_signed_or_locked(server: LiveServer, ward: Ward, forged: str) -> None:
+def test_a_new_form_cannot_start_signed_or_locked(live: LiveServer, ward: Ward, forged: str) -> None:
     """Nothing from a laptop can lock, nor sign without a signature: not through form_create either."""
     instance, create = start_form(ward.device, ward.subject, "vitals", visit="D2")
     create = create.model_copy(update={"new_json": json.dumps({"status": forged, "version": "1.0"})})
-    before = state(server.engine)
-    assert_refused(server, push_one(ward.device, create), before)
-    assert instance not in {row[0] for row in state(server.engine)["instance"]}
+    before = state(live.engine)
+    assert_refused(live, push_one(ward.device, create), before)
+    assert instance not in {row[0] for row in state(live.engine)["instance"]}
 
 
 @pytest.mark.parametrize("start", ["draft", "complete"])
-def test_clearing_a_signature_the_server_does_not_hold_is_refused(server: LiveServer, ward: Ward, start: str) -> None:
+def test_clearing_a_signature_the_server_does_not_hold_is_refused(live: LiveServer, ward: Ward, start: str) -> None:
     if start == "complete":
         push_one(ward.device, ward.form_event("vitals", "status_change", '"complete"'))
-    before = state(server.engine)
+    before = state(live.engine)
     cleared = ward.form_event("vitals", "signature_cleared", None).model_copy(update={"reason": "typo"})
-    assert_refused(server, push_one(ward.device, cleared), before, "sign")
-    assert status(server.engine, ward.instances["vitals"]) == start
+    assert_refused(live, push_one(ward.device, cleared), before, "sign")
+    assert status(live.engine, ward.instances["vitals"]) == start
 
 
 # ---------------------------------------------------------------- roles: the server's record, not the laptop's word
@@ -227,9 +248,9 @@ def test_clearing_a_signature_the_server_does_not_hold_is_refused(server: LiveSe
 @pytest.mark.parametrize("claimed", ["nurse", "investigator", "data_manager"])
 @pytest.mark.parametrize("action", ["subject_add", "form_create", "value_set"])
 def test_a_monitor_cannot_enter_data_whatever_role_the_laptop_claims(
-    server: LiveServer, ward: Ward, action: str, claimed: str
+    live: LiveServer, ward: Ward, action: str, claimed: str
 ) -> None:
-    monitor = Device(server, "mon1")
+    monitor = Device(live, "mon1")
     if action == "subject_add":
         change = monitor.change("subject_add", subject_id=str(uuid.uuid4()), new_json='"BJ01-MMMM-0001"')
     elif action == "form_create":
@@ -237,41 +258,41 @@ def test_a_monitor_cannot_enter_data_whatever_role_the_laptop_claims(
     else:
         change = ward.value("vitals", "HR", "90", device=monitor, base=ward.versions[("vitals", "HR")])
     change = change.model_copy(update={"role": claimed})
-    before = state(server.engine)
-    assert_refused(server, push_one(monitor, change), before, "monitor")
+    before = state(live.engine)
+    assert_refused(live, push_one(monitor, change), before, "monitor")
 
 
 # ---------------------------------------------------------------- versions and sequences
 
 
 @pytest.mark.parametrize("ahead", [1, 10**9])
-def test_a_base_version_from_the_future_is_refused(server: LiveServer, ward: Ward, ahead: int) -> None:
-    other = Device(server, "nurse2")
-    before = state(server.engine)
-    change = ward.value("vitals", "HR", "99", device=other, base=newest_seq(server.engine) + ahead)
-    assert_refused(server, push_one(other, change), before, "base", "version")
-    assert field_value(server.engine, ward.instances["vitals"], "HR") == 80
+def test_a_base_version_from_the_future_is_refused(live: LiveServer, ward: Ward, ahead: int) -> None:
+    other = Device(live, "nurse2")
+    before = state(live.engine)
+    change = ward.value("vitals", "HR", "99", device=other, base=newest_seq(live.engine) + ahead)
+    assert_refused(live, push_one(other, change), before, "base", "version")
+    assert field_value(live.engine, ward.instances["vitals"], "HR") == 80
 
 
 @pytest.mark.parametrize("skipped", [1, 5])
-def test_a_change_after_a_gap_in_device_seq_is_refused(server: LiveServer, ward: Ward, skipped: int) -> None:
-    before = state(server.engine)
+def test_a_change_after_a_gap_in_device_seq_is_refused(live: LiveServer, ward: Ward, skipped: int) -> None:
+    before = state(live.engine)
     change = ward.value("vitals", "HR", "95", base=ward.versions[("vitals", "HR")])
     change = change.model_copy(update={"device_seq": change.device_seq + skipped})
-    assert_refused(server, push_one(ward.device, change), before, "order", "gap", "sequence", "device_seq")
-    assert field_value(server.engine, ward.instances["vitals"], "HR") == 80
+    assert_refused(live, push_one(ward.device, change), before, "order", "gap", "sequence", "device_seq")
+    assert field_value(live.engine, ward.instances["vitals"], "HR") == 80
 
 
 @pytest.mark.parametrize("replayed", ["same-seq", "first-seq"])
-def test_an_older_change_never_overwrites_a_newer_one(server: LiveServer, ward: Ward, replayed: str) -> None:
+def test_an_older_change_never_overwrites_a_newer_one(live: LiveServer, ward: Ward, replayed: str) -> None:
     newer = ward.value("vitals", "HR", "90", base=ward.versions[("vitals", "HR")])
     result = push_one(ward.device, newer)
     assert result["disposition"] == "applied"
     older = ward.value("vitals", "HR", "70", base=result["server_seq"])
     older = older.model_copy(update={"device_seq": newer.device_seq if replayed == "same-seq" else 1})
-    before = state(server.engine)
-    assert_refused(server, push_one(ward.device, older), before, "order", "gap", "sequence", "device_seq")
-    assert field_value(server.engine, ward.instances["vitals"], "HR") == 90
+    before = state(live.engine)
+    assert_refused(live, push_one(ward.device, older), before, "order", "gap", "sequence", "device_seq")
+    assert field_value(live.engine, ward.instances["vitals"], "HR") == 90
 
 
 # ---------------------------------------------------------------- malformed batches: answered change by change
@@ -281,8 +302,8 @@ def _valid(ward: Ward, device: Device, field: str, value: Any) -> Change:
     return ward.value("vitals", field, json.dumps(value), device=device, base=ward.versions[("vitals", field)])
 
 
-def test_a_malformed_batch_is_answered_change_by_change(server: LiveServer, ward: Ward) -> None:
-    device = Device(server, "nurse2")
+def test_a_malformed_batch_is_answered_change_by_change(live: LiveServer, ward: Ward) -> None:
+    device = Device(live, "nurse2")
     first = _valid(ward, device, "HR", 81)
     frob = device.change("frobnicate", subject_id=ward.subject)
     not_json = ward.value("vitals", "RESP", "{{{", device=device)
@@ -328,9 +349,9 @@ def test_a_malformed_batch_is_answered_change_by_change(server: LiveServer, ward
     assert dispositions[0] == "applied" and dispositions[-1] == "applied", results
     assert all(d == "rejected" for d in dispositions[1:-1]), results
     assert all((r.get("reason") or "").strip() for r in results[1:-1]), results
-    assert field_value(server.engine, ward.instances["vitals"], "HR") == 81
-    assert field_value(server.engine, ward.instances["vitals"], "RESP") == 22
-    served = pulled_ids(Device(server, "nurse1"))
+    assert field_value(live.engine, ward.instances["vitals"], "HR") == 81
+    assert field_value(live.engine, ward.instances["vitals"], "RESP") == 22
+    served = pulled_ids(Device(live, "nurse1"))
     assert {first.id, last.id} <= served
     assert not served & {r["id"] for r in results[1:-1]}
 
@@ -357,9 +378,9 @@ MALFORMED = [
 
 @pytest.mark.parametrize(("spoil", "keeps_its_seq"), MALFORMED)
 def test_a_malformed_change_is_rejected_alone_and_the_next_one_applies(
-    server: LiveServer, ward: Ward, spoil: Any, keeps_its_seq: bool
+    live: LiveServer, ward: Ward, spoil: Any, keeps_its_seq: bool
 ) -> None:
-    device = Device(server, "nurse2")
+    device = Device(live, "nurse2")
     bad = spoil(ward.value("vitals", "RESP", "21", device=device).model_dump())
     if not keeps_its_seq:
         device.seq -= 1  # no usable device_seq: the next change takes its place in the device's order
@@ -372,8 +393,8 @@ def test_a_malformed_change_is_rejected_alone_and_the_next_one_applies(
     usable = isinstance(bad, dict) and isinstance(bad.get("id"), str) and 0 < len(bad["id"]) <= 36
     assert results[0]["id"] == (bad["id"] if usable else "#0"), results
     assert results[1]["disposition"] == "applied", results
-    assert field_value(server.engine, ward.instances["vitals"], "HR") == 82
-    assert field_value(server.engine, ward.instances["vitals"], "RESP") == 20
+    assert field_value(live.engine, ward.instances["vitals"], "HR") == 82
+    assert field_value(live.engine, ward.instances["vitals"], "RESP") == 20
 
 
 BAD_CONTENT = [
@@ -389,9 +410,9 @@ BAD_CONTENT = [
 
 @pytest.mark.parametrize(("action", "new_json"), BAD_CONTENT)
 def test_bad_content_in_a_well_formed_change_never_answers_5xx(
-    server: LiveServer, ward: Ward, action: str, new_json: str
+    live: LiveServer, ward: Ward, action: str, new_json: str
 ) -> None:
-    device = Device(server, "nurse2")
+    device = Device(live, "nurse2")
     if action == "subject_add":
         bad = device.change("subject_add", subject_id=str(uuid.uuid4()), new_json=new_json)
     elif action == "form_create":
@@ -400,17 +421,17 @@ def test_bad_content_in_a_well_formed_change_never_answers_5xx(
     else:
         bad = ward.form_event("vitals", action, new_json, device=device)
     good = _valid(ward, device, "RESP", 24)
-    before = state(server.engine)
+    before = state(live.engine)
     answer = post(device, {"changes": [bad.model_dump(), good.model_dump()]})
     assert answer.status_code == 200, answer.text
     results = answer.json()["results"]
     assert [r["id"] for r in results] == [bad.id, good.id]
     assert results[0]["disposition"] == "rejected" and (results[0].get("reason") or "").strip(), results
     assert results[1]["disposition"] == "applied", results
-    after = state(server.engine)
+    after = state(live.engine)
     assert after["subject"] == before["subject"] and after["instance"] == before["instance"]
-    assert field_value(server.engine, ward.instances["vitals"], "HR") == 80
-    assert field_value(server.engine, ward.instances["vitals"], "RESP") == 24
+    assert field_value(live.engine, ward.instances["vitals"], "HR") == 80
+    assert field_value(live.engine, ward.instances["vitals"], "RESP") == 24
 
 
 @pytest.mark.parametrize(
@@ -425,9 +446,9 @@ def test_bad_content_in_a_well_formed_change_never_answers_5xx(
         pytest.param({"changes": [{}], "extra": True}, False, id="extra-envelope-key"),
     ],
 )
-def test_no_envelope_of_changes_answers_5xx(server: LiveServer, body: dict[str, Any], answered: bool) -> None:
+def test_no_envelope_of_changes_answers_5xx(live: LiveServer, body: dict[str, Any], answered: bool) -> None:
     """Change by change where the envelope is sound; a refusal of the whole request (4xx) otherwise."""
-    answer = post(Device(server, "nurse1"), body)
+    answer = post(Device(live, "nurse1"), body)
     assert answer.status_code < 500, answer.text
     if answered:
         assert answer.status_code == 200, answer.text
@@ -439,8 +460,8 @@ def test_no_envelope_of_changes_answers_5xx(server: LiveServer, body: dict[str, 
 # ---------------------------------------------------------------- conflicts stay bounded
 
 
-def test_a_conflict_record_holds_each_value_once_and_stays_bounded(server: LiveServer, ward: Ward) -> None:
-    devices = [Device(server, user) for user in ("nurse1", "nurse2", "nurse1", "nurse2", "nurse1")]
+def test_a_conflict_record_holds_each_value_once_and_stays_bounded(live: LiveServer, ward: Ward) -> None:
+    devices = [Device(live, user) for user in ("nurse1", "nurse2", "nurse1", "nurse2", "nurse1")]
     base = ward.versions[("diagnosis", "KARYO")]
     texts = [f"{n:02d}" + "K" * 198 for n in range(25)]  # the longest KARYO a laptop may enter
     for round_ in range(60):
@@ -451,8 +472,9 @@ def test_a_conflict_record_holds_each_value_once_and_stays_bounded(server: LiveS
         assert push_one(device, change)["disposition"] in ("applied", "conflict", "merged")
     events = [
         c["change"]
-        for c in pulled(Device(server, "nurse2"))
-        if c["change"]["action"] == "sync_conflict" and c["change"]["field_id"] == "KARYO"
+        for c in pulled(Device(live, "nurse2"))
+        if c["change"]["action"] == "sync_conflict"
+        and (c["change"]["instance_id"], c["change"]["field_id"]) == (ward.instances["diagnosis"], "KARYO")
     ]
     assert events, "competing values on one field open a conflict"
     for event in events:
@@ -460,8 +482,11 @@ def test_a_conflict_record_holds_each_value_once_and_stays_bounded(server: LiveS
         candidates = json.loads(event["new_json"])["candidates"]
         values = [c["value_json"] for c in candidates]
         assert len(values) <= MAX_CANDIDATES and len(values) == len(set(values)), values
-    with server.engine.connect() as conn:
-        open_conflict = conn.exec_driver_sql("SELECT conflict_seq FROM field_state WHERE field_id = 'KARYO'").scalar()
+    with live.engine.connect() as conn:
+        open_conflict = conn.execute(
+            text("SELECT conflict_seq FROM field_state WHERE instance_id = :i AND field_id = 'KARYO'"),
+            {"i": ward.instances["diagnosis"]},
+        ).scalar()
     assert open_conflict is not None
 
 
