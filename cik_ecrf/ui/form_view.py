@@ -16,7 +16,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -144,11 +144,10 @@ class FormView(QWidget):
                 note.setObjectName(f"{field_id}_readOnlyReason")
                 note.setWordWrap(True)
                 note.setStyleSheet("color: #5f6368")
-                widget.layout_.addWidget(note, 1)
+                widget.layout_.insertWidget(max(widget.layout_.count() - 1, 0), note)  # beside it, before the stretch
             label = QLabel(spec.definition.label.get(self.language))
             label.setTextFormat(Qt.TextFormat.PlainText)  # rich text costs a QTextDocument per label
             label.setObjectName(f"{field_id}_label")
-            label.setWordWrap(True)
             label.setBuddy(widget.focus_target())
             if spec.definition.help:
                 label.setToolTip(spec.definition.help.get(self.language))
@@ -211,6 +210,9 @@ class FormView(QWidget):
         table.verticalHeader().setVisible(False)
         table.setColumnWidth(0, 380)
         table.setColumnWidth(1, 100)
+        # Row heights follow the column widths: wrapped names are never cut, and never leave tall gaps.
+        table.horizontalHeader().sectionResized.connect(lambda *_: table.resizeRowsToContents())
+        table.viewport().installEventFilter(self)
         for row, criterion in enumerate(self.form.criteria):
             item = QTableWidgetItem(f"{criterion.id} {criterion.definition.label.get(self.language)}")
             item.setToolTip(item.text())
@@ -384,17 +386,17 @@ class FormView(QWidget):
     def problem_list(self) -> list[Problem]:
         evaluation = self.session.snapshot()
         problems = [
-            Problem(i.field, "error", f"{self._label(i.field)}: {issue_text(i, self.language)}")
+            Problem(i.field, "error", f"{self._label(i.field)}: {issue_text(i, self.language, symbol=False)}")
             for i in evaluation.errors
         ]
         problems += [
-            Problem(i.field, "error", f"{self._label(i.field)}: {issue_text(i, self.language)}")
+            Problem(i.field, "error", f"{self._label(i.field)}: {issue_text(i, self.language, symbol=False)}")
             for issues in self.elsewhere.values()
             for i in issues
             if i.severity == "error"
         ]
         problems += [
-            Problem(m.split("[")[0], "warning", missing_text(self._label(m.split("[")[0]), self.language))
+            Problem(m.split("[")[0], "warning", missing_text(self._missing_label(m), self.language))
             for m in evaluation.missing_required
         ]
         return problems
@@ -408,6 +410,17 @@ class FormView(QWidget):
         self.summary.setVisible(bool(problems))
         self.problems.show_problems(problems)
         return problems
+
+    def _missing_label(self, location: str) -> str:
+        """`MOLEC[2].GENE` as "Molecular findings · 2 · Gene / fusion"."""
+        field_id, _, rest = location.partition("[")
+        if not rest:
+            return self._label(field_id)
+        row, _, column = rest.partition("].")
+        spec = self.form.fields.get(field_id)
+        sub = next((c for c in spec.sub_fields if c.id == column), None) if spec else None
+        column_label = sub.definition.label.get(self.language) if sub else column
+        return f"{self._label(field_id)} · {row} · {column_label}"
 
     def _label(self, field_id: str) -> str:
         spec = self.form.fields.get(field_id)
@@ -472,6 +485,10 @@ class FormView(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Enter and Tab move to the next field, as on a paper form; Shift+Tab goes back."""
+        table = getattr(self, "criteria_table", None)
+        if event.type() == QEvent.Type.Resize and table is not None and watched is table.viewport():
+            QTimer.singleShot(0, table.resizeRowsToContents)  # after the header has laid out its sections
+            return False
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and isinstance(watched, QWidget):
             key = event.key()
             enter = key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers() & (

@@ -41,7 +41,7 @@ class Problem:
     text: str
 
 
-def issue_text(issue: Issue, language: str, confirmed: bool = False) -> str:
+def issue_text(issue: Issue, language: str, confirmed: bool = False, symbol: bool = True) -> str:
     """The issue's message with its symbol; a confirmed warning drops "please confirm" and says so."""
     message = issue.message.get(language)
     if issue.code == "range":
@@ -52,7 +52,7 @@ def issue_text(issue: Issue, language: str, confirmed: bool = False) -> str:
         for suffix in CONFIRM_SUFFIXES:
             message = message.removesuffix(suffix)
         return f"{SYMBOLS['confirmed']} {_t('confirmed', language).format(message=message)}"
-    return f"{SYMBOLS[issue.severity]} {message}"
+    return f"{SYMBOLS[issue.severity]} {message}" if symbol else message
 
 
 def worst(issues: tuple[Issue, ...], confirmed: frozenset[str] = frozenset()) -> str:

@@ -136,3 +136,34 @@ def test_a_store_refusal_is_shown_on_the_page_and_nothing_saved(qtbot: Any, stor
     assert any(line.startswith("TEMP: 50 is above the maximum 45") for line in refused.args[0])
     assert "TEMP: 50 is above" in widget.notice.text()
     assert store.subject_values(subject)[1] == []
+
+
+def test_history_opens_from_the_button_and_ctrl_h_with_labels_not_codes(
+    qtbot: Any, store: Store, worker: StoreWorker
+) -> None:
+    from PySide6.QtWidgets import QComboBox, QMessageBox
+
+    from cik_ecrf.store.entry import SaveRequest
+
+    subject = store.add_subject()
+    store.save(SaveRequest(subject, "screening", "vitals", VITALS))
+    widget = page(qtbot, store, worker, subject, ask_reason=lambda: "re-assessed")
+    widget.activateWindow()
+    combo = widget.view.findChild(QComboBox, "ECOG_combo")
+    combo.setFocus()
+    qtbot.waitUntil(combo.hasFocus)
+    qtbot.keyClick(combo, Qt.Key.Key_Down)
+    with qtbot.waitSignal(widget.sig_saved):
+        qtbot.keyClick(combo, Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)  # complete: saved complete again
+    assert widget.status == "complete"
+    qtbot.keyClick(combo, Qt.Key.Key_H, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: widget.findChild(QMessageBox, "fieldHistory") is not None)
+    box = widget.findChild(QMessageBox, "fieldHistory")
+    assert "ECOG" in box.windowTitle() and "(research nurse)" in box.text()
+    assert "1 – Restricted" in box.text() and "2 – " in box.text() and "(re-assessed)" in box.text()
+    box.close()
+    box.deleteLater()
+    qtbot.waitUntil(lambda: widget.findChild(QMessageBox, "fieldHistory") is None)
+    assert widget.history_button.focusPolicy() == Qt.FocusPolicy.NoFocus  # the cursor stays in the field
+    qtbot.mouseClick(widget.history_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: widget.findChild(QMessageBox, "fieldHistory") is not None)

@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QComboBox, QLineEdit, QPushButton, QRadioButton
 
 from cik_ecrf.rules import Clock, RulesEngine, SubjectData
@@ -117,7 +117,7 @@ def test_multichoice(qtbot: Any, engine: RulesEngine) -> None:
     assert isinstance(widget, MultiChoiceField)
     for code, box in widget.boxes:
         if code in ("DEATH", "HOSPITALIZATION"):
-            qtbot.mouseClick(box, Qt.MouseButton.LeftButton)
+            qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=QPoint(8, box.height() // 2))  # on the box itself
     assert form.values()["AESCRIT"] == ["DEATH", "HOSPITALIZATION"]
     assert set(form.session.local["AESCRIT"]) == {"DEATH", "HOSPITALIZATION"}
 
