@@ -151,7 +151,8 @@ class MainWindow(QMainWindow):
         self._set_tips(language)
         self.user_label = QLabel()
         self.user_label.setObjectName("currentUser")
-        self.statusBar().addPermanentWidget(self.user_label)
+        self.user_label.setStyleSheet("color: #495057; padding: 0 8px;")
+        toolbar.insertWidget(lock, self.user_label)  # who is signed in, beside Lock now and Sign out
         self.busy = QLabel(_t("busy", language))
         self.busy.setObjectName("busyIndicator")
         self.busy.setVisible(False)

@@ -119,9 +119,12 @@ class LineChart(QWidget):
         top_value = max([1, *(v for s in self.series for v in s.values)])
         step = _nice_step(top_value)
         top_value = step * -(-top_value // step)
-        left = metrics.horizontalAdvance(str(top_value)) + 10
+        half_tick = metrics.horizontalAdvance("2026-01") / 2 + 2  # month labels are centred under their point
+        left = max(metrics.horizontalAdvance(str(top_value)) + 10, half_tick)
         legend_h = metrics.height() + 6
-        plot = QRectF(left, legend_h + 4, self.width() - left - 12, self.height() - legend_h - metrics.height() - 16)
+        plot = QRectF(
+            left, legend_h + 4, self.width() - left - half_tick, self.height() - legend_h - metrics.height() - 16
+        )
         painter.setPen(QPen(GRID, 1))
         for tick in range(0, top_value + 1, step):
             y = plot.bottom() - plot.height() * tick / top_value

@@ -18,6 +18,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QCoreApplication, QEvent, QObject,
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from .login import LoginPanel
+from .resources import resources_dir
 from .texts import translator
 from .worker import StoreWorker
 
@@ -166,7 +167,8 @@ class LockScreen(QWidget):
         outer.addStretch(1)
 
     def _set_texts(self) -> None:
-        self.title.setText(f"<h2>🔒 {_t('locked', self.language)}</h2>")
+        lock = (resources_dir() / "icons" / "lock.svg").as_posix()  # drawn, not an emoji that may be a box
+        self.title.setText(f"<h2><img src='{lock}' width='22' height='22'> {_t('locked', self.language)}</h2>")
         self.explain.setText(_t("explain", self.language))
 
     def set_language(self, language: str) -> None:
