@@ -274,7 +274,7 @@ def _source(value: Any) -> str:
     if value is None:
         return "—"
     if isinstance(value, list) and value and isinstance(value[0], dict):
-        return f"{len(value)} row(s) · 行"
+        return f"{len(value)} row{'' if len(value) == 1 else 's'} · {len(value)} 行"
     if isinstance(value, dt.datetime):
         return value.isoformat(timespec="minutes").replace("T", " ")
     return str(to_json(value))

@@ -56,7 +56,8 @@ TEXTS = {
     "absent": QT_TRANSLATE_NOOP("FormView", "absent"),
     "not evaluable": QT_TRANSLATE_NOOP("FormView", "not evaluable"),
     "not entered": QT_TRANSLATE_NOOP("FormView", "not entered"),
-    "rows": QT_TRANSLATE_NOOP("FormView", "{n} row(s)"),
+    "row": QT_TRANSLATE_NOOP("FormView", "1 row"),
+    "rows": QT_TRANSLATE_NOOP("FormView", "{n} rows"),
     "investigator_only": QT_TRANSLATE_NOOP(
         "FormView", "Only an investigator can give this confirmation; it is shown read-only to you."
     ),
@@ -234,7 +235,7 @@ class FormView(QWidget):
             return _t("not entered", self.language)
         if isinstance(value, list):
             if value and isinstance(value[0], dict):
-                return _t("rows", self.language).format(n=len(value))
+                return _t("row", self.language) if len(value) == 1 else _t("rows", self.language).format(n=len(value))
             return ", ".join(self.value_text(spec, v) for v in value)
         if spec is not None and spec.codes:
             label = spec.code_label(to_json(value), self.language)

@@ -524,7 +524,11 @@
         <translation>未填写</translation>
     </message>
     <message>
-        <source>{n} row(s)</source>
+        <source>1 row</source>
+        <translation>1 行</translation>
+    </message>
+    <message>
+        <source>{n} rows</source>
         <translation>{n} 行</translation>
     </message>
     <message>
