@@ -33,7 +33,7 @@ ADDING_ROLES = frozenset({"nurse", "investigator", "data_manager"})  # as the st
 CONTEXT = "AddSubject"
 TEXTS = {
     "title": QT_TRANSLATE_NOOP("AddSubject", "Add a subject"),
-    "new": QT_TRANSLATE_NOOP("AddSubject", "New subject number from this laptop (e.g. {example})"),
+    "new": QT_TRANSLATE_NOOP("AddSubject", "New subject number from this laptop ({example})"),
     "paper": QT_TRANSLATE_NOOP("AddSubject", "Paper screening number already given:"),
     "placeholder": QT_TRANSLATE_NOOP("AddSubject", "number on the paper screening log"),
     "add": QT_TRANSLATE_NOOP("AddSubject", "Add and open"),
@@ -60,7 +60,7 @@ class AddSubjectDialog(QDialog):
         self._busy = False
         layout = QVBoxLayout(self)
         site = "SITE"
-        self.new_number = QRadioButton(_t("new", language).format(example=f"{site}-D1-0001"))
+        self.new_number = QRadioButton(_t("new", language).format(example=f"{site}-DEVICE-NNNN"))
         self.new_number.setObjectName("newNumber")
         self.paper = QRadioButton(_t("paper", language))
         self.paper.setObjectName("paperNumber")
@@ -99,7 +99,7 @@ class AddSubjectDialog(QDialog):
 
     def _example(self, device: tuple[str, str, str]) -> None:
         _id, site, code = device
-        self.new_number.setText(_t("new", self.language).format(example=f"{site}-{code}-0001"))
+        self.new_number.setText(_t("new", self.language).format(example=f"{site}-{code}-NNNN"))
 
     def add(self) -> None:
         if self._busy:

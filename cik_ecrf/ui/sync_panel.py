@@ -41,8 +41,7 @@ TEXTS = {
     "nothing_waits": QT_TRANSLATE_NOOP("Sync", "Nothing is waiting to be sent."),
     "why_not_enrolled": QT_TRANSLATE_NOOP(
         "Sync",
-        "This laptop is not connected to the study server yet, so nothing is sent from it. {waiting} "
-        "Everything stays safely on this laptop; the site's IT contact connects it once.",
+        "This laptop is not connected to the study server yet. {waiting}",
     ),
     "why_offline": QT_TRANSLATE_NOOP("Sync", "Not connected to the server. {waiting} Nothing is lost."),
     "why_refused": QT_TRANSLATE_NOOP(

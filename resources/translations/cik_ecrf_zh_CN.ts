@@ -8,8 +8,8 @@
         <translation>添加受试者</translation>
     </message>
     <message>
-        <source>New subject number from this laptop (e.g. {example})</source>
-        <translation>由本机生成新的受试者编号（例如 {example}）</translation>
+        <source>New subject number from this laptop ({example})</source>
+        <translation>由本机生成新的受试者编号（{example}）</translation>
     </message>
     <message>
         <source>Paper screening number already given:</source>
@@ -1135,8 +1135,8 @@
         <translation>没有待上传的更改。</translation>
     </message>
     <message>
-        <source>This laptop is not connected to the study server yet, so nothing is sent from it. {waiting} Everything stays safely on this laptop; the site&apos;s IT contact connects it once.</source>
-        <translation>本机尚未连接研究服务器，因此不会发送任何数据。{waiting}所有数据都安全保存在本机；由本中心的 IT 联系人完成一次连接设置即可。</translation>
+        <source>This laptop is not connected to the study server yet. {waiting}</source>
+        <translation>本机尚未连接研究服务器。{waiting}</translation>
     </message>
     <message>
         <source>Not connected to the server. {waiting} Nothing is lost.</source>
