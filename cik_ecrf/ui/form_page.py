@@ -20,10 +20,9 @@ from ..rules import Clock, SubjectData
 from ..rules.cross import needs_attention
 from ..store.api import Store
 from ..store.entry import SaveRequest, SaveResult
-from ..store.signatures import SIGNER_ROLES, SignatureRecord, SignResult, needs_resigning
-from .conflicts import candidate_text
+from ..store.signatures import SIGNER_ROLES, SignatureRecord, SignResult
 from .drafts import HELD, DraftKey
-from .field_history import confirmed_keys, history_lines, role_text
+from .field_history import confirmed_keys, history_lines
 from .form_dialogs import (
     ask_leave_dialog,
     ask_reason_dialog,
@@ -31,6 +30,7 @@ from .form_dialogs import (
     confirm_unsign_dialog,
     show_history_dialog,
 )
+from .form_notices import attention_text, conflict_lines, signature_lines
 from .form_view import FormView
 from .record_actions import RecordActions, RecordScope, SigningSession
 from .subject_view import status_text
@@ -55,12 +55,6 @@ TEXTS = {
     "print": QT_TRANSLATE_NOOP("FormPage", "Print…"),
     "only_investigators": QT_TRANSLATE_NOOP(
         "FormPage", "Only investigators sign; a form is signed once it is complete."
-    ),
-    "signed_by": QT_TRANSLATE_NOOP("FormPage", "✔ Signed by {name} ({role}) on {at}: {meaning}"),
-    "conflict": QT_TRANSLATE_NOOP("FormPage", "⚠ {field} is in conflict: {values}. Resolve it under Conflicts."),
-    "resign": QT_TRANSLATE_NOOP("FormPage", "⚠ A change cleared this form's signature: it needs signing again."),
-    "attention": QT_TRANSLATE_NOOP(
-        "FormPage", "⚠ Needs attention: this form is {status} but no longer passes its checks — {lines}"
     ),
 }
 _t = translator(CONTEXT, TEXTS)
@@ -346,52 +340,30 @@ class FormPage(QWidget):
         self.history_button.setEnabled(self.view is not None)
 
     def _show_signatures(self, signatures: list[SignatureRecord]) -> None:
-        """Active signatures on this form with their manifestation; a warning when a change cleared one."""
         self._all_signatures = signatures
         self.signatures = [s for s in signatures if self.instance in s.instances]
-        lines = [
-            _t("signed_by", self.language).format(
-                name=s.full_name,
-                role=role_text(s.role, self.language),
-                at=s.signed_at(),
-                meaning=s.meaning_text(self.language),
-            )
-            for s in self.signatures
-            if s.active
-        ]
-        if self.instance in needs_resigning(signatures):
-            lines.append(_t("resign", self.language))
+        lines = signature_lines(signatures, self.instance, self.language)
         self.signature_info.setText("\n".join(lines))
         self.signature_info.setVisible(bool(lines))
 
     def _show_conflicts(self, conflicts: list[Any]) -> None:
-        """Fields two laptops changed differently: both values, until someone resolves them with a reason."""
-        lines = [
-            _t("conflict", self.language).format(
-                field=c.field_id, values=" / ".join(candidate_text(v) for v in c.candidates)
-            )
-            for c in conflicts
-        ]
+        lines = conflict_lines(conflicts, self.language)
         self.conflict_info.setText("\n".join(lines))
         self.conflict_info.setVisible(bool(lines))
 
     def _show_attention(self) -> None:
         """A completed form a value elsewhere has since broken (the guardian's signature, a date order)."""
-        lines: list[str] = []
+        problems: list[str] = []
         if self.status in ("complete", "signed") and self.view is not None:
             issues = needs_attention(
                 self.store.rules, self.form, self.visit, self.saved_values, self.subject_data, self.view.clock
             )
-            lines = [f"{self.view._label(i.field)}: {i.message.get(self.language)}" for i in issues]
+            problems = [f"{self.view._label(i.field)}: {i.message.get(self.language)}" for i in issues]
         text = (
-            _t("attention", self.language).format(
-                status=status_text(self.status or "", self.language), lines="; ".join(lines)
-            )
-            if lines
-            else ""
+            attention_text(status_text(self.status or "", self.language), problems, self.language) if problems else ""
         )
         self.attention_info.setText(text)
-        self.attention_info.setVisible(bool(lines))
+        self.attention_info.setVisible(bool(text))
 
     def _signed(self, result: SignResult) -> None:
         if any(ref.instance == self.instance for ref in result.signed):

@@ -12,28 +12,23 @@ in the form's order; a radio group is one stop (arrow keys choose within it).
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QFormLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QScrollArea,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
 from ..rules import Clock, Delta, FormSession, Issue, RulesEngine, SubjectData
 from ..rules.cross import issues_elsewhere
-from ..rules.jsonvalues import to_json
+from .criteria_table import CriteriaTable, value_text
 from .fields import DerivedField, FieldWidget, make_field_widget
 from .group_table import GroupField
 from .messages import COLOURS, Problem, ProblemList, issue_text, missing_text, worst
@@ -47,17 +42,6 @@ TEXTS = {
     "missing": QT_TRANSLATE_NOOP("FormView", "Cannot complete: fill in"),
     "errors": QT_TRANSLATE_NOOP("FormView", "Cannot complete: correct"),
     "cannot": QT_TRANSLATE_NOOP("FormView", "Cannot complete yet — click a line to go to the field:"),
-    "criterion": QT_TRANSLATE_NOOP("FormView", "Criterion"),
-    "outcome": QT_TRANSLATE_NOOP("FormView", "Outcome"),
-    "sources": QT_TRANSLATE_NOOP("FormView", "Source values"),
-    "met": QT_TRANSLATE_NOOP("FormView", "met"),
-    "not met": QT_TRANSLATE_NOOP("FormView", "not met"),
-    "present": QT_TRANSLATE_NOOP("FormView", "present"),
-    "absent": QT_TRANSLATE_NOOP("FormView", "absent"),
-    "not evaluable": QT_TRANSLATE_NOOP("FormView", "not evaluable"),
-    "not entered": QT_TRANSLATE_NOOP("FormView", "not entered"),
-    "row": QT_TRANSLATE_NOOP("FormView", "1 row"),
-    "rows": QT_TRANSLATE_NOOP("FormView", "{n} rows"),
     "investigator_only": QT_TRANSLATE_NOOP(
         "FormView", "Only an investigator can give this confirmation; it is shown read-only to you."
     ),
@@ -109,7 +93,6 @@ class FormView(QWidget):
         self.messages: dict[str, QLabel] = {}
         self.rows: dict[str, tuple[QLabel, QWidget]] = {}
         self.elsewhere: dict[str, tuple[Issue, ...]] = {}
-        self._shown_criteria: object = None
         self._palettes = {severity: self._palette(colour) for severity, colour in COLOURS.items()}
         self._build(values or {})
         self._apply_all()
@@ -167,9 +150,9 @@ class FormView(QWidget):
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(body)
         outer.addWidget(self.scroll, 3)
-        self.criteria_table: QTableWidget | None = None
+        self.criteria_table: CriteriaTable | None = None
         if self.form.criteria:
-            self.criteria_table = self._criteria_table()
+            self.criteria_table = CriteriaTable(self.engine.study, self.form, self.language)
             outer.addWidget(self.criteria_table, 2)
         self.summary = QLabel("")
         self.summary.setObjectName("completionSummary")
@@ -200,72 +183,12 @@ class FormView(QWidget):
         for first, second in zip(chain, chain[1:]):
             QWidget.setTabOrder(first, second)
 
-    def _criteria_table(self) -> QTableWidget:
-        """Each eligibility criterion, its outcome and the source values it read (read-only)."""
-        table = QTableWidget(len(self.form.criteria), 3)
-        table.setObjectName("eligibilityCriteria")
-        table.setHorizontalHeaderLabels([_t(k, self.language) for k in ("criterion", "outcome", "sources")])
-        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        table.setWordWrap(True)  # criterion names are long; they wrap, never cut off
-        table.horizontalHeader().setStretchLastSection(True)
-        table.verticalHeader().setVisible(False)
-        table.setColumnWidth(0, 380)
-        table.setColumnWidth(1, 100)
-        # Row heights follow the column widths: wrapped names are never cut, and never leave tall gaps.
-        table.horizontalHeader().sectionResized.connect(lambda *_: table.resizeRowsToContents())
-        table.viewport().installEventFilter(self)
-        for row, criterion in enumerate(self.form.criteria):
-            item = QTableWidgetItem(f"{criterion.id} {criterion.definition.label.get(self.language)}")
-            item.setToolTip(item.text())
-            table.setItem(row, 0, item)
-        return table
-
-    def source_text(self, name: str, value: Any) -> str:
-        """`diagnosis.DXSTAT` = "RELAPSED" as the investigator reads it: "Disease status: Relapsed"."""
-        form_part, _, field_id = name.rpartition(".")
-        form_id = form_part.split("@")[0]
-        form = self.engine.study.forms.get(form_id)
-        spec = form.fields.get(field_id) if form else None
-        if spec is None:
-            return f"{name}: {self.value_text(None, value)}"
-        return f"{spec.definition.label.get(self.language)}: {self.value_text(spec, value)}"
-
     def value_text(self, spec: Any, value: Any) -> str:
-        if value is None or value == []:
-            return _t("not entered", self.language)
-        if isinstance(value, list):
-            if value and isinstance(value[0], dict):
-                return _t("row", self.language) if len(value) == 1 else _t("rows", self.language).format(n=len(value))
-            return ", ".join(self.value_text(spec, v) for v in value)
-        if spec is not None and spec.codes:
-            label = spec.code_label(to_json(value), self.language)
-            if label:
-                return label
-        if isinstance(value, dt.datetime):
-            return value.astimezone().strftime("%Y-%m-%d %H:%M")
-        units = spec.definition.units if spec is not None else None
-        suffix = f" {units if isinstance(units, str) else units.get(self.language)}" if units else ""
-        return f"{value if isinstance(value, Decimal) else to_json(value)}{suffix}"
+        return value_text(spec, value, self.language)
 
     def _show_criteria(self) -> None:
-        result = self.session.criteria
-        if self.criteria_table is None or result is None or result is self._shown_criteria:
-            return
-        self._shown_criteria = result
-        for row, criterion in enumerate(result.criteria):
-            outcome = QTableWidgetItem(_t(criterion.outcome, self.language))
-            outcome.setData(Qt.ItemDataRole.UserRole, criterion.outcome)
-            colour = {"met": "#1b7a3a", "absent": "#1b7a3a", "not met": "#b00020", "present": "#b00020"}.get(
-                criterion.outcome, "#8a5a00"
-            )
-            outcome.setForeground(QColor(colour))
-            self.criteria_table.setItem(row, 1, outcome)
-            sources = "; ".join(self.source_text(name, value) for name, value in criterion.values.items())
-            item = QTableWidgetItem(sources)
-            item.setData(Qt.ItemDataRole.UserRole, dict(criterion.values))
-            item.setToolTip(sources)
-            self.criteria_table.setItem(row, 2, item)
-        self.criteria_table.resizeRowsToContents()
+        if self.criteria_table is not None:
+            self.criteria_table.show_result(self.session.criteria)
 
     # ------------------------------------------------------------------ reacting
 
@@ -486,10 +409,6 @@ class FormView(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Enter and Tab move to the next field, as on a paper form; Shift+Tab goes back."""
-        table = getattr(self, "criteria_table", None)
-        if event.type() == QEvent.Type.Resize and table is not None and watched is table.viewport():
-            QTimer.singleShot(0, table.resizeRowsToContents)  # after the header has laid out its sections
-            return False
         if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and isinstance(watched, QWidget):
             key = event.key()
             enter = key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not event.modifiers() & (

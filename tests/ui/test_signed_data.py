@@ -128,3 +128,23 @@ def test_the_printed_eligibility_form_lists_each_criterion(investigator_window: 
     for criterion in ("INCL01", "INCL07", "EXCL16"):
         assert criterion in text
     assert "met" in text and "System assessment" in text
+
+
+def test_a_completed_consent_broken_by_a_birth_date_says_it_needs_attention(qtbot: Any, window: MainWindow) -> None:
+    from cik_ecrf.store.entry import SaveRequest
+
+    store = window.store
+    subject = store.add_subject()
+    consent = {"ICFVER": "v1", "ICFDAT": "2026-01-10", "SUBJSIGN": "Y", "LTFUCONS": "Y"}
+    assert store.save(SaveRequest(subject, "screening", "consent", consent)).status == "complete"
+    page = window.open_form(subject, "screening", "demographics", None)
+    qtbot.waitUntil(lambda: page.view is not None)
+    page.ask_leave = lambda: "discard"
+    edit = page.view.findChild(QLineEdit, "BRTHDAT_edit")
+    qtbot.keyClicks(edit, "2016-03-01")  # a ten-year-old: the guardian must sign
+    assert "Informed consent" in page.view.messages["AGE"].text()  # shown on the form being edited
+    store.save(SaveRequest(subject, "screening", "demographics", {"BRTHDAT": "2016-03-01"}, draft=True))
+    flagged = window.open_form(subject, "screening", "consent", None)
+    qtbot.waitUntil(lambda: flagged.view is not None and flagged.attention_info.isVisible())
+    assert "Needs attention" in flagged.attention_info.text()
+    assert "Legal guardian signed consent" in flagged.attention_info.text()
