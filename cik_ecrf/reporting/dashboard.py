@@ -26,7 +26,7 @@ from ..definitions.spec import SUBJECT_VISIT
 from ..rules import Clock
 from ..store import repository
 from ..store.api import Store
-from ..store.overview import FORM_STATUSES, SUBJECT_STATUSES, FormFact, SubjectRow, subject_overview
+from ..store.overview import FORM_STATUSES, SUBJECT_STATUSES, SubjectFacts, SubjectRow, subject_overview
 
 TARGET = 213  # planned enrolment of NCT06389305
 DUE_AHEAD_DAYS = 7
@@ -133,20 +133,18 @@ def _months(first: dt.date, last: dt.date) -> list[dt.date]:
     return months
 
 
-def _first(facts: tuple[FormFact, ...], form: str, field: str) -> dt.date | None:
-    return min((d for f in facts if f.form == form and (d := _date(f.values.get(field)))), default=None)
-
-
-def _enrolment(rows: list[SubjectRow], facts: dict[str, tuple[FormFact, ...]], today: dt.date) -> Enrolment:
+def _enrolment(rows: list[SubjectRow], facts: dict[str, SubjectFacts], today: dt.date) -> Enrolment:
     screened: list[dt.date] = []
     enrolled: list[dt.date] = []
     for row in rows:
-        own = facts.get(row.number, ())
-        consent = _first(own, "consent", "ICFDAT")
+        own = facts.get(row.number)
+        if own is None:
+            continue
+        consent = own.first_date("consent.ICFDAT")
         if consent:
             screened.append(consent)
-        randomized = any(f.form == "randomization" and f.values.get("RANDNO") for f in own)
-        rand_day = _first(own, "randomization", "RANDDTC")
+        randomized = any(own.values.get("randomization.RANDNO", ()))
+        rand_day = own.first_date("randomization.RANDDTC")
         if randomized and rand_day:
             enrolled.append(rand_day)
         elif row.d0 is not None:
@@ -205,18 +203,16 @@ def _visits(store: Store, rows: list[SubjectRow], today: dt.date) -> VisitsDue:
     return VisitsDue(sum(due.values()), sum(overdue.values()), sum(1 for r in rows if r.overdue_visits), by_visit)
 
 
-def _forms(store: Store, rows: list[SubjectRow], facts: dict[str, tuple[FormFact, ...]]) -> FormsByStatus:
-    counted = Counter(f.status for own in facts.values() for f in own)
+def _forms(store: Store, rows: list[SubjectRow], facts: dict[str, SubjectFacts]) -> FormsByStatus:
+    counted: Counter[str] = Counter()
+    for own in facts.values():
+        counted.update(own.statuses)
     missing = 0
     for row in rows:
-        if row.overdue_visits:
-            started = {(f.visit, f.form) for f in facts.get(row.number, ())}
-            missing += sum(
-                1
-                for visit in row.overdue_visits
-                for form in store.study.forms_at(visit)
-                if (visit, form) not in started
-            )
+        own = facts.get(row.number)
+        started = own.started if own is not None else frozenset()
+        for visit in row.overdue_visits:
+            missing += sum(1 for form in store.study.forms_at(visit) if (visit, form) not in started)
     return FormsByStatus(tuple((s, counted.get(s, 0)) for s in FORM_STATUSES[1:]), missing)
 
 

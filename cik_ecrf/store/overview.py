@@ -25,7 +25,6 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from dataclasses import field as dc_field
 from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import select
@@ -161,7 +160,7 @@ class ScheduleGrid:
 # ---------------------------------------------------------------------------- reading
 
 
-@dataclass
+@dataclass(slots=True)
 class _Inst:
     visit: str
     repeat: int
@@ -266,7 +265,7 @@ class _Plan:
     """The schedule as lookups, built once per study (the subject list walks it for every subject)."""
 
     scheduled: tuple[str, ...]
-    forms: dict[str, tuple[str, ...]]
+    form_sets: dict[str, frozenset[str]]
     visits: dict[str, Visit_]
 
 
@@ -280,7 +279,7 @@ def _plan(study: StudyDefinition) -> _Plan:
     scheduled = tuple(_scheduled(study))
     plan = _Plan(
         scheduled,
-        {v: tuple(study.forms_at(v)) for v in scheduled},
+        {v: frozenset(study.forms_at(v)) for v in scheduled},
         {v.id: v for v in study.study.visits},
     )
     _PLANS[id(study)] = (study, plan)
@@ -289,14 +288,16 @@ def _plan(study: StudyDefinition) -> _Plan:
 
 def _done_visits(plan: _Plan, insts: Sequence[_Inst]) -> set[str]:
     """Scheduled visits whose every form exists with every instance complete, signed or locked."""
-    by_visit: dict[str, dict[str, bool]] = {}
+    finished: dict[str, set[str]] = {}
+    unfinished: dict[str, set[str]] = {}
     for inst in insts:
-        forms = by_visit.setdefault(inst.visit, {})
-        forms[inst.form] = forms.get(inst.form, True) and inst.status in FINISHED
+        (finished if inst.status in FINISHED else unfinished).setdefault(inst.visit, set()).add(inst.form)
     return {
         visit
-        for visit, forms in by_visit.items()
-        if visit in plan.forms and all(forms.get(f, False) for f in plan.forms[visit])
+        for visit, forms in finished.items()
+        if visit in plan.form_sets
+        and plan.form_sets[visit] <= forms
+        and not (plan.form_sets[visit] & unfinished.get(visit, set()))
     }
 
 
@@ -333,13 +334,26 @@ def _due(
 
 
 @dataclass(frozen=True)
-class FormFact:
-    """One stored form instance as the study-level reports need it (only a few fields' values)."""
+class SubjectFacts:
+    """What the study-level reports need of one subject, summed up from the subject list's own read."""
 
-    visit: str
-    form: str
-    status: str
-    values: Mapping[str, Any] = dc_field(hash=False)
+    statuses: Mapping[str, int]  # form instances by status
+    started: frozenset[tuple[str, str]]  # (visit, form) pairs with at least one instance
+    values: Mapping[str, tuple[Any, ...]]  # "form.FIELD" -> its stored values, for the anchor fields
+
+    def first_date(self, key: str) -> dt.date | None:
+        return min((d for v in self.values.get(key, ()) if (d := _date(v))), default=None)
+
+
+def _facts(insts: Sequence[_Inst]) -> SubjectFacts:
+    statuses: dict[str, int] = {}
+    values: dict[str, list[Any]] = {}
+    for inst in insts:
+        statuses[inst.status] = statuses.get(inst.status, 0) + 1
+        for name, value in inst.values.items():
+            values.setdefault(f"{inst.form}.{name}", []).append(value)
+    started = frozenset((i.visit, i.form) for i in insts)
+    return SubjectFacts(statuses, started, {k: tuple(v) for k, v in values.items()})
 
 
 def subject_rows(store: Store, today: dt.date | None = None) -> list[SubjectRow]:
@@ -347,11 +361,9 @@ def subject_rows(store: Store, today: dt.date | None = None) -> list[SubjectRow]
     return subject_overview(store, today)[0]
 
 
-def subject_overview(
-    store: Store, today: dt.date | None = None
-) -> tuple[list[SubjectRow], dict[str, tuple[FormFact, ...]]]:
-    """The subject list, and each subject's form instances (by number) from the same single read:
-    the dashboard counts from these rather than reading every instance again."""
+def subject_overview(store: Store, today: dt.date | None = None) -> tuple[list[SubjectRow], dict[str, SubjectFacts]]:
+    """The subject list, and each subject's facts (by number) from the same single read: the
+    dashboard counts from these rather than reading every instance again."""
     today = today or dt.date.today()
     store._require()
     plan = _plan(store.study)
@@ -359,7 +371,7 @@ def subject_overview(
         subjects = repository.subjects(session)
         by_subject = _instances(session, None, _ANCHOR_FIELDS)
         rows = []
-        facts: dict[str, tuple[FormFact, ...]] = {}
+        facts: dict[str, SubjectFacts] = {}
         for subject in subjects:
             insts = by_subject.get(subject.id, [])
             status = _status(store, session, subject, insts, today)
@@ -376,7 +388,7 @@ def subject_overview(
                     due.overdue_visits,
                 )
             )
-            facts[subject.number] = tuple(FormFact(i.visit, i.form, i.status, i.values) for i in insts)
+            facts[subject.number] = _facts(insts)
         return rows, facts
 
 
