@@ -467,11 +467,11 @@ class Store:
         self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None
     ) -> int:
         with self.unit_of_work() as session:
-            fresh = sync_local.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id, self.study)
+            applied = sync_local.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id, self.study)
             chain = audit.Chain(session)
-            sync_local.clear_signatures_under_pulled(session.connection(), chain, self.actor, changes)
+            sync_local.clear_signatures_under_pulled(session.connection(), chain, self.actor, applied.touched)
             chain.close()
-            return fresh
+            return applied.fresh
 
     def sync_reset_full(self) -> None:
         with self.unit_of_work() as session:

@@ -196,6 +196,15 @@ def _user_ids(conn: Connection, events: list[dict[str, Any]]) -> dict[str, str]:
     return known
 
 
+@dataclass(frozen=True)
+class PullApplied:
+    """What one pulled page did here: how many changes were new, and which forms another laptop's
+    values changed (instance -> user), the ones whose signatures here no longer hold."""
+
+    fresh: int
+    touched: dict[str, str]
+
+
 class PulledPage:
     """One page of pulled changes applied to this laptop: the `LaptopState` the event types act on.
 
@@ -210,6 +219,8 @@ class PulledPage:
         self.instances = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, status FROM form_instance")}
         self.subjects = {r[0] for r in conn.exec_driver_sql("SELECT id FROM subject")}
         self.writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]] = {}
+        self.own_device = device_id(conn)
+        self.touched: dict[str, str] = {}  # instances whose values another laptop changed, with who did it
 
     def has_subject(self, subject_id: str | None) -> bool:
         return subject_id in self.subjects
@@ -251,6 +262,8 @@ class PulledPage:
             self.writes[key] = (value_json, change.base_version, None, change.at_utc, True)
         else:
             self.writes[key] = (value_json, seq, self.users.get(change.username, ""), change.at_utc, False)
+            if change.device_id != self.own_device:  # this laptop's own changes coming back touch nothing new
+                self.touched[key[0]] = change.username
 
     def open_conflict(self, seq: int, change: Change, current: str | None, candidates: list[dict[str, Any]]) -> None:
         self.conn.exec_driver_sql(
@@ -287,7 +300,7 @@ def apply_pulled(
     epoch: str,
     cursor_id: str | None = None,
     study: StudyDefinition | None = None,
-) -> int:
+) -> PullApplied:
     """Apply one page of pulled changes and store the cursor after it: one transaction. Returns how many
     were new here. Each change is checked by its event type against this laptop's study first: one
     this laptop cannot apply (an old server let it in) is quarantined and reported, never a crash."""
@@ -335,7 +348,7 @@ def apply_pulled(
     put(conn, CURSOR, str(cursor))
     put(conn, CURSOR_ID, cursor_id)
     put(conn, EPOCH, epoch)
-    return len(fresh)
+    return PullApplied(len(fresh), dict(page.touched))
 
 
 @functools.cache
@@ -346,23 +359,15 @@ def _default_study() -> StudyDefinition:
 
 
 def clear_signatures_under_pulled(
-    conn: Connection, chain: audit.Chain, actor: audit.Actor, changes: Sequence[tuple[int, str, dict[str, Any]]]
+    conn: Connection, chain: audit.Chain, actor: audit.Actor, touched: dict[str, str]
 ) -> int:
     """Data signed here that another laptop changed before the signature reached the server: the signature
     no longer covers what the form holds, so it is cleared (audited, and pushed) and the form needs
-    signing again, exactly as when the change is made here. Returns how many forms lost a signature."""
+    signing again, exactly as when the change is made here. Only changes that were applied here count
+    (not quarantined ones, not this laptop's own coming back). Returns how many forms lost a signature."""
     from . import signatures
 
-    changed: dict[str, str] = {}
-    for _, disposition, change in changes:
-        if not isinstance(change, dict):
-            continue
-        if (
-            disposition in ("applied", "merged")
-            and change.get("action") in VALUE_ACTIONS
-            and isinstance(change.get("instance_id"), str)
-        ):
-            changed[change["instance_id"]] = str(change.get("username"))
+    changed = touched
     cleared = 0
     for instance_id, username in changed.items():
         row = conn.exec_driver_sql(

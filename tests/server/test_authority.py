@@ -67,9 +67,11 @@ def ward(live: LiveServer) -> Ward:
     return Ward(Device(live, "nurse1"), number=f"BJ01-{uuid.uuid4().hex[:6].upper()}")
 
 
-def assert_refused(live: LiveServer, result: dict[str, Any], before: dict[str, Any], *words: str) -> None:
-    """Rejected, with a reason naming what is wrong; nothing changed on the server; no laptop is served it."""
-    assert result["disposition"] == "rejected", result
+def assert_refused(
+    live: LiveServer, result: dict[str, Any], before: dict[str, Any], *words: str, disposition: str = "rejected"
+) -> None:
+    """Rejected (or held), with a reason naming what is wrong; nothing changed on the server; no laptop is served it."""
+    assert result["disposition"] == disposition, result
     reason = result.get("reason") or ""
     assert reason.strip(), result
     assert not words or any(w.lower() in reason.lower() for w in words), f"{reason!r} names none of {words}"
@@ -275,12 +277,19 @@ def test_a_base_version_from_the_future_is_refused(live: LiveServer, ward: Ward,
 
 
 @pytest.mark.parametrize("skipped", [1, 5])
-def test_a_change_after_a_gap_in_device_seq_is_refused(live: LiveServer, ward: Ward, skipped: int) -> None:
+def test_a_change_after_a_gap_in_device_seq_is_held(live: LiveServer, ward: Ward, skipped: int) -> None:
+    """Held, not applied and not logged: the answer names the seq the server takes next, and the same
+    change sent again in order then applies."""
     before = state(live.engine)
     change = ward.value("vitals", "HR", "95", base=ward.versions[("vitals", "HR")])
-    change = change.model_copy(update={"device_seq": change.device_seq + skipped})
-    assert_refused(live, push_one(ward.device, change), before, "order", "gap", "sequence", "device_seq")
+    expected = change.device_seq
+    early = change.model_copy(update={"device_seq": change.device_seq + skipped})
+    result = push_one(ward.device, early)
+    assert_refused(live, result, before, "order", "gap", disposition="held")
+    assert result["expected_device_seq"] == expected
     assert field_value(live.engine, ward.instances["vitals"], "HR") == 80
+    assert push_one(ward.device, change)["disposition"] == "applied"
+    assert field_value(live.engine, ward.instances["vitals"], "HR") == 95
 
 
 @pytest.mark.parametrize("replayed", ["same-seq", "first-seq"])
@@ -291,7 +300,7 @@ def test_an_older_change_never_overwrites_a_newer_one(live: LiveServer, ward: Wa
     older = ward.value("vitals", "HR", "70", base=result["server_seq"])
     older = older.model_copy(update={"device_seq": newer.device_seq if replayed == "same-seq" else 1})
     before = state(live.engine)
-    assert_refused(live, push_one(ward.device, older), before, "order", "gap", "sequence", "device_seq")
+    assert_refused(live, push_one(ward.device, older), before, "order", "comes again", disposition="held")
     assert field_value(live.engine, ward.instances["vitals"], "HR") == 90
 
 
