@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..rules import Clock, Delta, FormSession, Issue, RulesEngine, SubjectData
-from ..rules.cross import issues_elsewhere
+from ..rules.cross import dependents_of, issues_elsewhere
 from .criteria_table import CriteriaTable, value_text
 from .fields import DerivedField, FieldWidget, make_field_widget
 from .group_table import GroupField
@@ -138,8 +138,8 @@ class FormView(QWidget):
             message = QLabel("")
             message.setObjectName(f"{field_id}_message")
             message.setTextFormat(Qt.TextFormat.PlainText)
-            message.setWordWrap(True)
             message.setMinimumHeight(message.fontMetrics().height())  # reserved: appearing moves nothing
+            # Word wrap (height-for-width, costly to lay out) only once a message has text: see _show_issues.
             # The message gets its own row under the field rather than a wrapper widget around both: one
             # widget and layout fewer per field is most of what the renderer costs over a hand-built form.
             layout.addRow(label, widget)
@@ -217,11 +217,15 @@ class FormView(QWidget):
                 self.widgets[field_id].set_raw(self.session.local.get(field_id))
             self._show(field_id, self.session.visible[field_id])
             self._mark_required(field_id)
-        self.refresh_elsewhere(force=True)
+        self.refresh_elsewhere(show=False)
+        for field_id in self.form.fields:
+            self._show_issues(field_id)
         self._show_criteria()
 
-    def refresh_elsewhere(self, force: bool = False) -> None:
+    def refresh_elsewhere(self, show: bool = True) -> None:
         """Rules of the subject's other forms that this form's values now break, shown at the fields they read."""
+        if not self.elsewhere and not dependents_of(self.engine, self.form.id):
+            return  # no other form's rule reads this one: nothing to look for on each keystroke
         found: dict[str, list[Issue]] = {}
         for issue in issues_elsewhere(
             self.engine, self.form.id, self.visit_id, self.values(), self.subject, self.clock
@@ -230,7 +234,7 @@ class FormView(QWidget):
         now = {f: tuple(v) for f, v in found.items()}
         changed = set(now) | set(self.elsewhere)
         self.elsewhere = now
-        for field_id in self.form.fields if force else changed:
+        for field_id in changed if show else ():
             if field_id in self.messages:
                 self._show_issues(field_id)
 
@@ -260,8 +264,10 @@ class FormView(QWidget):
         confirmed = frozenset(self.confirmed)
         lines = [issue_text(i, self.language, f"{i.field}:{i.code}" in confirmed) for i in issues]
         label.setText("\n".join(lines))
-        severity = worst(issues, confirmed)
-        if label.property("severity") != severity:
+        if lines and not label.wordWrap():
+            label.setWordWrap(True)
+        severity = worst(issues, confirmed) if issues else None
+        if severity is not None and label.property("severity") != severity:
             label.setPalette(self._palettes[severity])  # a palette, not a style sheet: no re-polish on every keystroke
             label.setProperty("severity", severity)
 
