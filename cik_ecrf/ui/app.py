@@ -64,7 +64,7 @@ ICONS = {
     "sign_out": "sign-out",
 }
 TIPS = {"lock": "lock_tip", "sign_out": "sign_out_tip", "back": "back_tip"}
-FITS = QSize(1280, 860)  # the preferred size; smaller screens (1366×768) get what they have
+FITS = QSize(1440, 900)  # the preferred size; smaller screens (1366×768) get what they have
 
 
 _t = translator(CONTEXT, TEXTS)
