@@ -32,6 +32,7 @@ def test_language_switch_keeps_unsaved_input_and_redraws_in_chinese(qtbot: Any, 
     number = window.subject_list.findChild(QTableWidget, "subjectTable").item(0, 0).text()
     window.open_subject(number)
     page = window.open_form(number, "screening", "vitals", None)
+    page.ask_leave = lambda: "discard"  # at the window's close after the test (the unsaved-input prompt)
     qtbot.waitUntil(lambda: page.view is not None)
     edit = page.findChild(QLineEdit, "HR_edit")
     edit.clear()
