@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP, QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QPalette
+from PySide6.QtGui import QColor, QKeyEvent, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
@@ -114,6 +114,7 @@ class FormView(QWidget):
         layout = QFormLayout(body)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         layout.setVerticalSpacing(2)
+        layout.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         restricted = INVESTIGATOR_ONLY.get(self.form.id, frozenset())
         for field_id, spec in self.form.fields.items():
             widget = make_field_widget(spec, self.language)
@@ -138,8 +139,12 @@ class FormView(QWidget):
             message = QLabel("")
             message.setObjectName(f"{field_id}_message")
             message.setTextFormat(Qt.TextFormat.PlainText)
-            message.setMinimumHeight(message.fontMetrics().height())  # reserved: appearing moves nothing
-            # Word wrap (height-for-width, costly to lay out) only once a message has text: see _show_issues.
+            message.setFixedHeight(message.fontMetrics().height())
+            message.setVisible(False)
+            # The message line is reserved as a bottom margin of the field while there is no message, and the
+            # margin goes as the message row comes: the rows below (and the one under the pointer) never move.
+            # An empty label per field would cost a third more to lay out on opening.
+            widget.layout_.setContentsMargins(0, 0, 0, message.fontMetrics().height() + layout.verticalSpacing())
             # The message gets its own row under the field rather than a wrapper widget around both: one
             # widget and layout fewer per field is most of what the renderer costs over a hand-built form.
             layout.addRow(label, widget)
@@ -242,7 +247,28 @@ class FormView(QWidget):
         label, widget = self.rows[field_id]
         label.setVisible(shown)
         widget.setVisible(shown)
-        self.messages[field_id].setVisible(shown)
+        self._place_message(field_id)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Messages shown before the form had its width (restored input) get their height for the real one."""
+        super().resizeEvent(event)
+        for field_id, message in self.messages.items():
+            if not message.isHidden():
+                self._place_message(field_id)
+
+    def _place_message(self, field_id: str) -> None:
+        """The message row while there is text, else the field's reserved bottom margin of the same height."""
+        message, widget = self.messages[field_id], self.widgets[field_id]
+        showing = bool(message.text()) and bool(self.session.visible[field_id])
+        if showing:
+            # One line takes exactly the reserved margin; only a longer message adds the lines beyond it.
+            lines = message.heightForWidth(max(widget.width(), 200)) if message.wordWrap() else -1
+            message.setFixedHeight(max(message.fontMetrics().height(), lines))
+        if message.isHidden() != showing:
+            return  # already as it should be
+        widget.layout_.setContentsMargins(0, 0, 0, 0 if showing else message.fontMetrics().height() + 2)
+        widget.updateGeometry()  # the form's layout caches the field's size: tell it the margin moved
+        message.setVisible(showing)
 
     def _mark_required(self, field_id: str) -> None:
         spec = self.form.fields[field_id]
@@ -265,7 +291,8 @@ class FormView(QWidget):
         lines = [issue_text(i, self.language, f"{i.field}:{i.code}" in confirmed) for i in issues]
         label.setText("\n".join(lines))
         if lines and not label.wordWrap():
-            label.setWordWrap(True)
+            label.setWordWrap(True)  # height-for-width, costly to lay out: only once there is a message
+        self._place_message(field_id)
         severity = worst(issues, confirmed) if issues else None
         if severity is not None and label.property("severity") != severity:
             label.setPalette(self._palettes[severity])  # a palette, not a style sheet: no re-polish on every keystroke

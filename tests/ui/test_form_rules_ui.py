@@ -130,3 +130,20 @@ def test_eligibility_sources_in_words_and_the_confirmation_is_the_investigators(
     zh = view(qtbot, engine, "eligibility", subject, role="nurse", language="zh")
     zh_row = zh.criteria_table.item(row, 2).text()
     assert "疾病状态: 复发" in zh_row
+
+
+def test_a_message_appearing_moves_no_field_below_it(qtbot: Any, engine: RulesEngine) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    form = view(qtbot, engine, "vitals")
+    form.resize(900, 700)
+    QApplication.processEvents()
+    below = form.widgets["HR"]
+    before = below.mapTo(form, below.rect().topLeft())
+    type_into(qtbot, form, "TEMP", "50")
+    QApplication.processEvents()
+    assert form.messages["TEMP"].isVisible() and form.messages["TEMP"].text()
+    assert below.mapTo(form, below.rect().topLeft()) == before  # the line was reserved
+    type_into(qtbot, form, "TEMP", "37")
+    QApplication.processEvents()
+    assert not form.messages["TEMP"].isVisible() and below.mapTo(form, below.rect().topLeft()) == before
