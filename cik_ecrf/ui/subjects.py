@@ -189,7 +189,8 @@ class SubjectList(QWidget):
                 item.setData(STATUS_ROLE, row.status)
                 item.setData(OVERDUE_ROLE, row.overdue)
                 if COLUMNS[column] == "next" and row.next_visit:
-                    item.setIcon(icon("overdue" if row.overdue else "visit-done"))
+                    if row.overdue:  # a tick here would read as "done"; on time needs no mark
+                        item.setIcon(icon("overdue"))
                     item.setToolTip(
                         _t("overdue_n", self.language).format(n=len(row.overdue_visits))
                         if row.overdue
