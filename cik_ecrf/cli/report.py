@@ -33,8 +33,8 @@ def run_report_command(args: argparse.Namespace) -> int:
         print(bounded(exc), file=sys.stderr)
         return 1
     try:
+        from ..pdf.dashboard import render
         from ..reporting.dashboard import dashboard
-        from ..reporting.pdf import render
 
         data = dashboard(store, args.today)
         pdf = render(data, store.study, args.language)

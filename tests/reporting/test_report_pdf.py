@@ -11,8 +11,8 @@ from pypdf import PdfReader
 
 from cik_ecrf.cli import main
 from cik_ecrf.demo import NURSE, NURSE_PASSWORD, build_demo_store
+from cik_ecrf.pdf.dashboard import render
 from cik_ecrf.reporting.dashboard import dashboard
-from cik_ecrf.reporting.pdf import render
 from cik_ecrf.store.api import Store
 
 TODAY = dt.date(2026, 3, 15)

@@ -18,8 +18,8 @@ from reportlab.pdfgen.canvas import Canvas
 
 from .. import __version__
 from ..definitions.spec import StudyDefinition
-from ..pdf import fonts
-from .dashboard import Dashboard
+from ..reporting.dashboard import Dashboard
+from . import fonts
 
 LABELS: dict[str, tuple[str, str]] = {
     "title": ("Study dashboard", "研究总览"),
