@@ -141,8 +141,11 @@ class LineChart(QWidget):
 
         every = max(1, -(-count * (metrics.horizontalAdvance("2026-01") + 12) // max(1, int(plot.width()))))
         painter.setPen(AXIS)
+        labelled = list(range(0, count, every))
+        if count and labelled[-1] != count - 1:  # the latest month is always named, never on top of another
+            labelled[-1 if count - 1 - labelled[-1] < every and len(labelled) > 1 else len(labelled) :] = [count - 1]
         for index, month in enumerate(self.months):
-            if index % every == 0 or index == count - 1:
+            if index in labelled:
                 painter.drawText(
                     QRectF(x_of(index) - 40, plot.bottom() + 4, 80, metrics.height()),
                     Qt.AlignmentFlag.AlignHCenter,
