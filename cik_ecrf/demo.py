@@ -25,7 +25,7 @@ NURSE, NURSE_PASSWORD = "demo.nurse", "Demo-nurse-2026"
 INVESTIGATOR, INVESTIGATOR_PASSWORD = "demo.investigator", "Demo-signer-2026"  # signs forms in the demo
 
 
-def _screening(consent_day: dt.date, birth: str, sex: str) -> dict[str, dict[str, Any]]:
+def screening_forms(consent_day: dt.date, birth: str, sex: str) -> dict[str, dict[str, Any]]:
     icf = consent_day.isoformat()
     return {
         "consent": {
@@ -201,7 +201,7 @@ def build_demo_store(study: StudyDefinition, directory: Path | None = None, toda
             user.change_password(password + "x", password)
     with Store.open(directory, NURSE, NURSE_PASSWORD, study) as store:
         in_screening = store.add_subject()
-        forms = _screening(today - dt.timedelta(days=2), "2014-03-02", "M")
+        forms = screening_forms(today - dt.timedelta(days=2), "2014-03-02", "M")
         for form in ("consent", "demographics"):
             store.save(SaveRequest(in_screening, "screening", form, forms[form]))
         store.save(SaveRequest(in_screening, "screening", "diagnosis", {"DXSTAT": "REFRACTORY"}, draft=True))
@@ -210,7 +210,7 @@ def build_demo_store(study: StudyDefinition, directory: Path | None = None, toda
             (store.add_subject(), today - dt.timedelta(days=60), "2001-11-20", "M"),
             (store.add_subject(), today - dt.timedelta(days=400), "1995-01-09", "F"),
         ):
-            forms = _screening(consent_day, birth, sex)
+            forms = screening_forms(consent_day, birth, sex)
             for form, values in forms.items():
                 store.save(SaveRequest(subject_number, "screening", form, values, confirm_warnings=True))
             if consent_day <= today - dt.timedelta(days=60):

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cik_ecrf.demo import NURSE, NURSE_PASSWORD, _screening, build_demo_store
+from cik_ecrf.demo import NURSE, NURSE_PASSWORD, build_demo_store, screening_forms
 from cik_ecrf.reporting.dashboard import TARGET, Dashboard, dashboard
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.entry import SaveRequest
@@ -50,7 +50,7 @@ def report(tmp_path_factory: pytest.TempPathFactory, study: Any) -> Dashboard:
     directory: Path = build_demo_store(study, tmp_path_factory.mktemp("dash") / "store", today=TODAY)
     with Store.open(directory, NURSE, NURSE_PASSWORD, study) as store:
         failed = store.add_subject("FAIL-1")
-        forms = _screening(TODAY - dt.timedelta(days=5), "1979-05-01", "M")  # 46 years old: INCL03 not met
+        forms = screening_forms(TODAY - dt.timedelta(days=5), "1979-05-01", "M")  # 46 years old: INCL03 not met
         forms["eligibility"]["IECONF"] = "N"
         for form, values in forms.items():
             store.save(SaveRequest(failed, "screening", form, values, confirm_warnings=True))

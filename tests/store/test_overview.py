@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from stores import store_with_nurse
 
+from cik_ecrf import demo
 from cik_ecrf.store import save_sql
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.entry import SaveRequest
@@ -26,96 +27,8 @@ D0 = dt.date(2025, 4, 1)
 
 
 def screening_forms(consent: dt.date = CONSENT, birth: str = "2014-03-02") -> dict[str, dict[str, Any]]:
-    """A complete, eligible screening visit (a boy of 11 with relapsed B-ALL after CAR-T)."""
-    icf = consent.isoformat()
-    return {
-        "consent": {
-            "ICFVER": "v1.0",
-            "ICFDAT": icf,
-            "SUBJSIGN": "Y",
-            "GRDSIGN": "Y",
-            "GRDREL": "MOTHER",
-            "LTFUCONS": "Y",
-        },
-        "demographics": {"SUBJINIT": "ZL", "BRTHDAT": birth, "SEX": "M", "ETHNIC": "HA"},
-        "diagnosis": {
-            "DIAGDAT": "2023-05",
-            "DXSTAT": "RELAPSED",
-            "NRELAPSE": 1,
-            "QUALDAT": (consent - dt.timedelta(days=5)).isoformat(),
-            "QUALBLST": 35.0,
-            "FCMDONE": "Y",
-            "MRDDONE": "Y",
-            "KARYDONE": "Y",
-            "WHOSUB": "NOS",
-            "RISK": "HIGH",
-            "BENDA": "N",
-            "HSCT": "N",
-        },
-        "prior_cart": {
-            "CARTTGT": "CD19",
-            "CARTDAT": (consent - dt.timedelta(days=120)).isoformat(),
-            "CARTDOSE": 1.0,
-            "CARTBOR": "CR",
-            "LOSSEV": [
-                {"LOSSDAT": (consent - dt.timedelta(days=40)).isoformat(), "LOSSMETH": "QPCR", "LOSSVAL": 0.001}
-            ],
-            "RELSINCE": "N",
-        },
-        "vitals": {
-            "VSDAT": f"{icf}T09:00+08:00",
-            "TEMP": 36.8,
-            "HR": 92,
-            "RESP": 20,
-            "SYSBP": 105,
-            "DIABP": 65,
-            "OXYSAT": 98,
-            "O2SUPP": "NONE",
-            "WEIGHT": 38.0,
-            "HEIGHT": 146.0,
-            "ECOG": 1,
-        },
-        "labs": {
-            "LBDAT": icf,
-            "WBC": 3.2,
-            "ANC": 1.1,
-            "HGB": 98,
-            "PLT": 85,
-            "PBBLST": 2.0,
-            "CREAT": 45.0,
-            "CREAT_ULN": 80.0,
-            "BUN": 4.1,
-            "BUN_ULN": 7.1,
-            "ALT": 30,
-            "ALT_ULN": 40,
-            "TBIL": 8.0,
-            "TBIL_ULN": 21.0,
-            "HBSAG": "NEG",
-            "HBVDNA": "NEG",
-            "HCVRNA": "NEG",
-            "HIVAGAB": "NEG",
-            "TPAB": "NEG",
-        },
-        "marrow_mrd": {
-            "BMDAT": icf,
-            "BMBLST": 1.0,
-            "MRDMETH": "FCM",
-            "MRDRES": 0.05,
-            "MRDLLOQ": 0.01,
-            "CSFDONE": "Y",
-            "CSFBLST": 0.0,
-            "CNSSTAT": "CNS1",
-            "MRIDONE": "Y",
-            "MRILES": "N",
-        },
-        "eligibility": {
-            "INCL04": "Y",
-            "INCL06": "Y",
-            **{f"EXCL{n:02d}": "N" for n in (2, 3, 4, 5, 6, 8, 9, 10, 14)},
-            "IECONF": "Y",
-            "IEDAT": icf,
-        },
-    }
+    """A complete, eligible screening visit (a boy of 11 with relapsed B-ALL after CAR-T): the demo's."""
+    return demo.screening_forms(consent, birth, "M")
 
 
 def infusion(day: dt.date = D0) -> dict[str, Any]:
