@@ -21,41 +21,28 @@ import functools
 import hashlib
 import json
 import operator
-import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ..core.roles import ENTRY_ROLES
-from ..core.status import FROZEN_STATUSES, FormStatus
+from ..core.status import FROZEN_STATUSES
 from ..definitions.spec import StudyDefinition
 from ..events import registry
 from ..events.base import Outcome, Refused
 from ..events.change import Change
-from ..events.sync_conflict import MAX_BODY, MAX_CANDIDATES
 from ..sync.protocol import ChangeResult
-from .covers import SignatureCover
+from .covers import SignatureCover, SignatureCovers
 from .database import now
+from .merge import FieldMerge, FieldRow
 from .models import Change as ChangeRow
 from .models import FieldState, Instance, SeqCounter, Subject, User
 
-SERVER_DEVICE = "server"
 VALUE_ACTIONS = registry.VALUE_ACTIONS
 CHUNK = 500
 MAX_REASON = 500
-
-
-@dataclass
-class FieldRow:
-    value_json: str | None
-    version: int
-    device_id: str
-    conflict_seq: int | None
-    new: bool = False
-    dirty: bool = False
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -77,7 +64,7 @@ def _read(raw: Any, index: int) -> tuple[Change | None, str, str | None]:
         return None, answer_id, f"malformed change: {where}: {first.get('msg', 'invalid')}"[:MAX_REASON]
 
 
-class BatchApplier:
+class BatchApplier(FieldMerge, SignatureCovers):
     """One push transaction for one device of one site; the `ServerState` the event types act on."""
 
     def __init__(self, conn: Connection, site_code: str, device_id: str, changes: Sequence[Any]) -> None:
@@ -325,180 +312,11 @@ class BatchApplier:
     def refuse_edits(self, instance: dict[str, Any]) -> None:
         self.refused_edits.add(instance["id"])
 
-    def _covers(self, instance_id: str) -> dict[str, int]:
-        if instance_id not in self.covers:
-            rows = self.conn.execute(
-                select(SignatureCover.signature_id, SignatureCover.signed_seq).where(
-                    SignatureCover.instance_id == instance_id, SignatureCover.cleared_seq.is_(None)
-                )
-            )
-            self.covers[instance_id] = {sid: seq for sid, seq in rows if sid not in self.cleared}
-        return self.covers[instance_id]
-
-    def active_signatures(self, instance_id: str) -> set[str]:
-        return set(self._covers(instance_id))
-
-    def add_signature(self, signature_id: str, instance_ids: list[str]) -> None:
-        for instance_id in instance_ids:
-            self._covers(instance_id)[signature_id] = self.next_seq
-            self.new_covers.append(
-                {"signature_id": signature_id, "instance_id": instance_id, "signed_seq": self.next_seq}
-            )
-            instance = self.instances[instance_id]
-            if instance["status"] != FormStatus.SIGNED:
-                self.set_status(instance, FormStatus.SIGNED.value)
-            self.refused_edits.discard(instance_id)
-
-    def clear_signature(self, signature_id: str) -> list[str]:
-        covered = set(
-            self.conn.execute(
-                select(SignatureCover.instance_id).where(SignatureCover.signature_id == signature_id)
-            ).scalars()
-        )
-        covered |= {c["instance_id"] for c in self.new_covers if c["signature_id"] == signature_id}
-        self.cleared[signature_id] = self.next_seq
-        for instance_id in covered:
-            active = self._covers(instance_id)
-            active.pop(signature_id, None)
-            instance = self.instances.get(instance_id) or self._load_instance(instance_id)
-            if instance is not None and not active and instance["status"] == FormStatus.SIGNED:
-                self.set_status(instance, FormStatus.COMPLETE.value)
-                self.refused_edits.discard(instance_id)
-        return sorted(covered)
-
     def _load_instance(self, instance_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(Instance).where(Instance.id == instance_id)).mappings().first()
         if row is not None:
             self.instances[instance_id] = dict(row)
         return self.instances.get(instance_id)
-
-    def touched_since_signed(self, change: Change, signature_id: str) -> bool:
-        """Does a value change really touch the signed form? Later in this push by this laptop, or by
-        another laptop after this laptop's own last change of the form (the signing laptop clears a
-        signature when a pulled change from elsewhere lands on data it signed)."""
-        for later, _, _ in self.read[self.position + 1 :]:
-            if later is not None and later.instance_id == change.instance_id and later.action in VALUE_ACTIONS:
-                return True
-        own = self.conn.execute(
-            select(func.max(ChangeRow.seq)).where(
-                ChangeRow.instance_id == change.instance_id,
-                ChangeRow.device_id == self.device_id,
-                ChangeRow.action.in_(sorted(VALUE_ACTIONS)),
-            )
-        ).scalar()
-        other = select(ChangeRow.seq).where(
-            ChangeRow.instance_id == change.instance_id,
-            ChangeRow.device_id != self.device_id,
-            ChangeRow.action.in_(sorted(VALUE_ACTIONS)),
-            ChangeRow.disposition.in_(("applied", "merged")),
-            ChangeRow.seq > (own or 0),
-        )
-        return self.conn.execute(other.limit(1)).first() is not None
-
-    def value_outcome(self, change: Change, instance: dict[str, Any], value: str | None) -> Outcome:
-        key = (instance["id"], change.field_id or "")
-        state = self.fields.get(key)
-        set_it = Outcome("applied", None, lambda seq: self._set(key, value, seq, change.device_id))
-        if state is not None and state.conflict_seq is not None:
-            if change.action == "conflict_resolve" and (change.base_version or 0) >= state.conflict_seq:
-                return set_it
-            if state.value_json == value:
-                return Outcome("merged", None, lambda seq: None)
-            return Outcome(
-                "conflict",
-                "the field is in conflict: resolve it with a reason",
-                lambda seq: self._conflict(change, key, seq),
-            )
-        if (
-            state is None
-            or state.version == change.base_version
-            or (state.value_json is None and change.base_version is None)
-        ):
-            return set_it
-        if state.value_json == value:
-            return Outcome("merged", None, lambda seq: self._set(key, value, seq, change.device_id))
-        if not self._changed_elsewhere(key, change.base_version, change.device_id):
-            return set_it
-        return Outcome(
-            "conflict",
-            "the field was changed on another laptop since this change's base: both values are kept",
-            lambda seq: self._conflict(change, key, seq),
-        )
-
-    def _changed_elsewhere(self, key: tuple[str, str], base: int | None, device_id: str) -> bool:
-        """Did another laptop change the field since `base`? (Own earlier edits are not a conflict.)"""
-        if any(
-            r["instance_id"] == key[0]
-            and r["field_id"] == key[1]
-            and r["device_id"] != device_id
-            and r["disposition"] == "applied"
-            and r["seq"] > (base or 0)
-            for r in self.rows
-        ):
-            return True
-        query = (
-            select(ChangeRow.seq)
-            .where(
-                ChangeRow.instance_id == key[0],
-                ChangeRow.field_id == key[1],
-                ChangeRow.seq > (base or 0),
-                ChangeRow.device_id != device_id,
-                ChangeRow.disposition == "applied",
-            )
-            .limit(1)
-        )
-        return self.conn.execute(query).first() is not None
-
-    def _set(self, key: tuple[str, str], value: str | None, seq: int, device_id: str) -> None:
-        state = self.fields.get(key)
-        if state is None:
-            self.fields[key] = FieldRow(value, seq, device_id, None, new=True, dirty=True)
-        else:
-            state.value_json, state.version, state.device_id, state.conflict_seq, state.dirty = (
-                value,
-                seq,
-                device_id,
-                None,
-                True,
-            )
-
-    def _author(self, seq: int) -> dict[str, Any]:
-        for row in self.rows:
-            if row["seq"] == seq:
-                return json.loads(row["body"])
-        body = self.conn.execute(select(ChangeRow.body).where(ChangeRow.seq == seq)).scalar()
-        return json.loads(body) if body else {}
-
-    def _conflict(self, change: Change, key: tuple[str, str], seq: int) -> None:
-        """Keep both values: the current one stays, the field is flagged, every laptop is told. Each
-        competing value is held once; the record keeps the current value's author and the newest
-        others, within `MAX_CANDIDATES` and `MAX_BODY`."""
-        state = self.fields[key]
-        if state.conflict_seq is not None:
-            candidates = json.loads(self._author(state.conflict_seq)["new_json"])["candidates"]
-        else:
-            candidates = [_candidate(self._author(state.version), state.value_json, state.version)]
-        value = None if change.action == "value_clear" else change.new_json
-        candidates = [c for c in candidates if c["value_json"] != value] + [_candidate(change.model_dump(), value, seq)]
-        body = _conflict_body(state.value_json, candidates)
-        event = Change(
-            id=str(uuid.uuid4()),
-            device_id=SERVER_DEVICE,
-            device_seq=self.next_seq,
-            username="server",
-            at_utc=now(),
-            utc_offset_min=0,
-            action="sync_conflict",
-            subject_id=change.subject_id,
-            visit_id=change.visit_id,
-            form_id=change.form_id,
-            instance_id=key[0],
-            field_id=key[1],
-            new_json=body,
-            base_version=state.version,
-        )
-        state.conflict_seq = self._log(event, event.digest(), "applied", None)
-        state.dirty = True
 
     # ------------------------------------------------------------------ writing
 
@@ -571,25 +389,3 @@ def _study() -> StudyDefinition:
     from ..definitions.loader import load_study
 
     return load_study()
-
-
-def _candidate(event: dict[str, Any], value_json: str | None, seq: int) -> dict[str, Any]:
-    return {
-        "value_json": value_json,
-        "seq": seq,
-        "username": event.get("username"),
-        "device_id": event.get("device_id"),
-        "at_utc": event.get("at_utc"),
-        "utc_offset_min": event.get("utc_offset_min"),
-        "change_id": event.get("id"),
-    }
-
-
-def _conflict_body(current: str | None, candidates: list[dict[str, Any]]) -> str:
-    """The first candidate (the value the field held) stays; the oldest of the others go first."""
-    kept = candidates[:1] + candidates[1:][-(MAX_CANDIDATES - 1) :]
-    body = json.dumps({"current": current, "candidates": kept}, sort_keys=True)
-    while len(body) > MAX_BODY and len(kept) > 2:
-        kept = kept[:1] + kept[2:]
-        body = json.dumps({"current": current, "candidates": kept}, sort_keys=True)
-    return body
