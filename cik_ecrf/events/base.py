@@ -62,7 +62,7 @@ class ServerState(Protocol):
 
 
 class LaptopState(Protocol):
-    """A laptop's view of one pulled page (implemented by `cik_ecrf.store.sync_local.PulledPage`)."""
+    """A laptop's view of one pulled page (implemented by `cik_ecrf.store.pull.PulledPage`)."""
 
     study: StudyDefinition
 

@@ -27,8 +27,9 @@ from . import (
     access,
     audit,
     health,
+    pull,
     repository,
-    sync_local,  # ---- sync (issue 5)
+    sync_local,
 )
 from . import signatures as esign
 from .database import DB_FILE, open_engine, read_only
@@ -467,9 +468,9 @@ class Store:
         self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None
     ) -> int:
         with self.unit_of_work() as session:
-            applied = sync_local.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id, self.study)
+            applied = pull.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id, self.study)
             chain = audit.Chain(session)
-            sync_local.clear_signatures_under_pulled(session.connection(), chain, self.actor, applied.touched)
+            pull.clear_signatures_under_pulled(session.connection(), chain, self.actor, applied.touched)
             chain.close()
             return applied.fresh
 

@@ -1,32 +1,21 @@
-"""The local store's side of sync: the outbox, applying pulled changes, conflicts, sync state.
+"""The local store's side of sync: the outbox, sync state and marks, conflicts and their resolution,
+and the site's users as the server sends them (pulled changes are applied in `pull.py`).
 
 The audit trail is the outbox: this laptop's events after the `sync_pushed_seq` mark are what is
-left to push. Pulled changes are appended to the local trail as they were written elsewhere (their
-uuid, device, sequence, user and time; the local chain hash links them in) and applied to the
-current values, together with the new cursor, in one transaction. A field this laptop changed and
-has not pushed yet is never overwritten by a pull: the push decides (applied, or a conflict).
-
-Pure store code: no HTTP here (`cik_ecrf.sync` talks to the server). What each kind of change does
-here is its event type's business (`cik_ecrf.events`); this module is the laptop's state they act on.
+left to push. Pure store code: no HTTP here (`cik_ecrf.sync` talks to the server).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import functools
 import json
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import Connection
 
-from ..definitions.spec import StudyDefinition
 from ..events import registry
-from ..events.base import Refused
-from ..events.change import CHANGE_FIELDS, Change
+from ..events.change import CHANGE_FIELDS
 from . import audit
 from .errors import StoreError
 
@@ -41,8 +30,6 @@ SERVER_URL, TOKEN, EPOCH, CURSOR, PUSHED, LAST_SYNC = (
 CURSOR_ID = "sync_cursor_id"  # the id of the server change at the cursor: a restored server has other ones there
 DATA_ACTIONS = tuple(sorted(registry.DATA_ACTIONS))
 VALUE_ACTIONS = tuple(sorted(registry.VALUE_ACTIONS))
-_COLUMNS = (*CHANGE_FIELDS, "prev_hash", "hash")
-_INSERT = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
 @dataclass(frozen=True)
@@ -149,307 +136,6 @@ def status(conn: Connection) -> LocalStatus:
         int(conflicts),
         int(quarantined),
         get(conn, LAST_SYNC),
-    )
-
-
-# ---------------------------------------------------------------- pull side
-
-
-def _pending_fields(conn: Connection) -> set[tuple[str, str]]:
-    rows = conn.exec_driver_sql(
-        "SELECT instance_id, field_id FROM audit_event WHERE device_id = ? AND device_seq > ? AND action IN (?, ?, ?)",
-        (device_id(conn), pushed_mark(conn), *VALUE_ACTIONS),
-    )
-    return {(r[0], r[1]) for r in rows}
-
-
-def _append_to_trail(conn: Connection, events: list[dict[str, Any]]) -> None:
-    """Events written elsewhere join this laptop's chain unchanged; the local hash links them in."""
-    if not events:
-        return
-    meta = dict(
-        conn.exec_driver_sql("SELECT key, value FROM meta WHERE key IN (?, ?)", (audit.HEAD_KEY, audit.COUNT_KEY)).all()
-    )
-    previous, length = meta.get(audit.HEAD_KEY, audit.GENESIS), int(meta.get(audit.COUNT_KEY, 0))
-    rows = []
-    for event in events:
-        row = {name: event.get(name) for name in CHANGE_FIELDS}
-        row["prev_hash"] = previous
-        row["hash"] = previous = audit.event_hash(row)
-        rows.append(tuple(row[c] for c in _COLUMNS))
-    conn.exec_driver_sql(_INSERT, rows)
-    put(conn, audit.HEAD_KEY, previous)
-    put(conn, audit.COUNT_KEY, str(length + len(rows)))
-
-
-def _user_ids(conn: Connection, events: list[dict[str, Any]]) -> dict[str, str]:
-    """Local user ids by name; a user this laptop has not heard of gets an inactive record (no key, no login)."""
-    known = dict(conn.exec_driver_sql('SELECT username, id FROM "user"').all())
-    for event in events:
-        name = event["username"]
-        if name not in known:
-            known[name] = str(uuid.uuid4())
-            conn.exec_driver_sql(
-                'INSERT INTO "user" (id, username, full_name, role, password_hash, must_change_password, active, created_at) VALUES (?, ?, ?, ?, ?, 1, 0, ?)',
-                (known[name], name, name, event.get("role") or "nurse", "!", event["at_utc"]),
-            )
-    return known
-
-
-@dataclass(frozen=True)
-class PullApplied:
-    """What one pulled page did here: how many changes were new, and which forms another laptop's
-    values changed (instance -> user), the ones whose signatures here no longer hold."""
-
-    fresh: int
-    touched: dict[str, str]
-
-
-class PulledPage:
-    """One page of pulled changes applied to this laptop: the `LaptopState` the event types act on.
-
-    Value writes are collected (last one wins, in server order) and written in a few executemany
-    statements at the end; a field this laptop changed and has not pushed yet is left alone."""
-
-    def __init__(self, conn: Connection, study: StudyDefinition, users: dict[str, str]) -> None:
-        self.conn = conn
-        self.study = study
-        self.users = users
-        self.pending = _pending_fields(conn)
-        self.instances = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, status FROM form_instance")}
-        self.subjects = {r[0] for r in conn.exec_driver_sql("SELECT id FROM subject")}
-        self.writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]] = {}
-        self.own_device = device_id(conn)
-        self.touched: dict[str, str] = {}  # instances whose values another laptop changed, with who did it
-
-    def has_subject(self, subject_id: str | None) -> bool:
-        return subject_id in self.subjects
-
-    def add_subject(self, change: Change, number: str) -> None:
-        if self.conn.exec_driver_sql("SELECT 1 FROM subject WHERE number = ?", (number,)).first() is not None:
-            raise Refused(f"subject number {number} is another subject's on this laptop")
-        site = self.conn.exec_driver_sql(
-            "SELECT site_code FROM device WHERE id = ?", (device_id(self.conn),)
-        ).scalar_one()
-        self.conn.exec_driver_sql(
-            "INSERT INTO subject (id, number, site_code, created_at, created_by) VALUES (?, ?, ?, ?, ?)",
-            (change.subject_id, number, site, change.at_utc, self.users.get(change.username, "")),
-        )
-        self.subjects.add(change.subject_id or "")
-
-    def instance_status(self, instance_id: str | None) -> str | None:
-        return self.instances.get(instance_id or "")
-
-    def add_instance(self, change: Change, status: str, version: str) -> None:
-        from .save_sql import insert_instance, visit_pk
-
-        visit = visit_pk(self.conn, change.subject_id, change.visit_id)
-        insert_instance(self.conn, change.instance_id, visit, change.form_id, version, status, change.at_utc)
-        self.instances[change.instance_id or ""] = status
-
-    def set_status(self, change: Change, status: str) -> None:
-        self.conn.exec_driver_sql(
-            "UPDATE form_instance SET status = ?, updated_at = ? WHERE id = ?",
-            (status, change.at_utc, change.instance_id),
-        )
-        self.instances[change.instance_id or ""] = status
-
-    def write_value(self, seq: int, change: Change, value_json: str | None, *, conflict: bool = False) -> None:
-        key = (change.instance_id or "", change.field_id or "")
-        if key in self.pending:
-            return
-        if conflict:
-            self.writes[key] = (value_json, change.base_version, None, change.at_utc, True)
-        else:
-            self.writes[key] = (value_json, seq, self.users.get(change.username, ""), change.at_utc, False)
-            if change.device_id != self.own_device:  # this laptop's own changes coming back touch nothing new
-                self.touched[key[0]] = change.username
-
-    def open_conflict(self, seq: int, change: Change, current: str | None, candidates: list[dict[str, Any]]) -> None:
-        self.conn.exec_driver_sql(
-            "INSERT OR REPLACE INTO sync_conflict (instance_id, field_id, conflict_seq, current_json, candidates_json, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (change.instance_id, change.field_id, seq, current, json.dumps(candidates), change.at_utc),
-        )
-
-    def close_conflict(self, change: Change, up_to: int) -> None:
-        self.conn.exec_driver_sql(
-            "DELETE FROM sync_conflict WHERE instance_id = ? AND field_id = ? AND conflict_seq <= ?",
-            (change.instance_id, change.field_id, up_to),
-        )
-
-
-def _readable(
-    changes: Sequence[tuple[int, str, Any]],
-) -> tuple[list[tuple[int, str, Change]], list[tuple[str, int, str]]]:
-    """Pulled items as Changes; an item that is not one is refused here (the rest of the page goes on)."""
-    readable, refused = [], []
-    for seq, disposition, raw in changes:
-        try:
-            readable.append((seq, disposition, raw if isinstance(raw, Change) else Change.model_validate(raw)))
-        except ValidationError as exc:
-            given = raw.get("id") if isinstance(raw, dict) else None
-            name = given if isinstance(given, str) and len(given) <= 36 else f"server-seq-{seq}"
-            refused.append((name, seq, f"received from the server (seq {seq}) unreadable: {exc.errors()[0]['msg']}"))
-    return readable, refused
-
-
-def apply_pulled(
-    conn: Connection,
-    changes: Sequence[tuple[int, str, Any]],
-    cursor: int,
-    epoch: str,
-    cursor_id: str | None = None,
-    study: StudyDefinition | None = None,
-) -> PullApplied:
-    """Apply one page of pulled changes and store the cursor after it: one transaction. Returns how many
-    were new here. Each change is checked by its event type against this laptop's study first: one
-    this laptop cannot apply (an old server let it in) is quarantined and reported, never a crash."""
-    readable, refused = _readable(changes)
-    ids = [c.id for _, _, c in readable]
-    present: set[str] = set()
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        present |= {
-            r[0]
-            for r in conn.exec_driver_sql(
-                f"SELECT id FROM audit_event WHERE id IN ({', '.join('?' * len(part))})", tuple(part)
-            )
-        }
-    fresh = [c for _, _, c in readable if c.id not in present]
-    users = _user_ids(conn, [c.model_dump() for c in fresh])
-    _append_to_trail(conn, [c.model_dump() for c in fresh])
-    page = PulledPage(conn, study or _default_study(), users)
-    for seq, disposition, change in readable:
-        if disposition not in ("applied", "merged"):
-            continue  # a conflicting change: kept in the trail; the server's sync_conflict event carries its value
-        event = registry.event(change.action)
-        try:
-            if event is None or not event.data:
-                raise Refused(f"{change.action!r} is not a change laptops apply")
-            if change.id not in present:  # this laptop's own changes coming back were checked when saved
-                event.check(page.study, change)
-            if event.laptop_apply is not None:  # each refuses before it writes: no half-applied change
-                event.laptop_apply(page, seq, disposition, change)
-        except Refused as exc:
-            refused.append(
-                (
-                    change.id,
-                    seq,
-                    f"received from the server (seq {seq}, {change.action} by {change.username}): {exc}"[:500],
-                )
-            )
-    _write_values(conn, page.writes)
-    if refused:
-        at = dt.datetime.now(dt.UTC).isoformat()
-        conn.exec_driver_sql(
-            "INSERT OR REPLACE INTO sync_quarantine (change_id, device_seq, reason, at_utc) VALUES (?, ?, ?, ?)",
-            [(cid, seq, reason, at) for cid, seq, reason in refused],
-        )
-    put(conn, CURSOR, str(cursor))
-    put(conn, CURSOR_ID, cursor_id)
-    put(conn, EPOCH, epoch)
-    return PullApplied(len(fresh), dict(page.touched))
-
-
-@functools.cache
-def _default_study() -> StudyDefinition:
-    from ..definitions.loader import load_study
-
-    return load_study()
-
-
-def clear_signatures_under_pulled(
-    conn: Connection, chain: audit.Chain, actor: audit.Actor, touched: dict[str, str]
-) -> int:
-    """Data signed here that another laptop changed before the signature reached the server: the signature
-    no longer covers what the form holds, so it is cleared (audited, and pushed) and the form needs
-    signing again, exactly as when the change is made here. Only changes that were applied here count
-    (not quarantined ones, not this laptop's own coming back). Returns how many forms lost a signature."""
-    from . import signatures
-
-    changed = touched
-    cleared = 0
-    for instance_id, username in changed.items():
-        row = conn.exec_driver_sql(
-            "SELECT v.subject_id, v.visit_id, i.form_id, i.status FROM form_instance i JOIN visit v ON v.id = i.visit_pk WHERE i.id = ?",
-            (instance_id,),
-        ).first()
-        if row is None:
-            continue
-        context = {"subject_id": row[0], "visit_id": row[1], "form_id": row[2]}
-        reason = f"changed on another laptop by {username} after it was signed here"
-        if signatures.clear_for_change(conn, chain, actor, instance_id, reason, context) and row[3] == "signed":
-            chain.append(
-                actor,
-                "status_change",
-                instance_id=instance_id,
-                old_json=json.dumps("signed"),
-                new_json=json.dumps("complete"),
-                reason=reason,
-                **context,
-            )
-            conn.exec_driver_sql("UPDATE form_instance SET status = 'complete' WHERE id = ?", (instance_id,))
-            cleared += 1
-    return cleared
-
-
-def _write_values(
-    conn: Connection, writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]]
-) -> None:
-    """A page's value changes in a few executemany statements (a fresh laptop pulls a whole site)."""
-    if not writes:
-        return
-    instance_ids = sorted({k[0] for k in writes})
-    existing: set[tuple[str, str]] = set()
-    for start in range(0, len(instance_ids), 500):
-        part = instance_ids[start : start + 500]
-        existing |= {
-            (r[0], r[1])
-            for r in conn.exec_driver_sql(
-                f"SELECT instance_id, field_id FROM field_value WHERE instance_id IN ({', '.join('?' * len(part))})",
-                tuple(part),
-            )
-        }
-    fallback = conn.exec_driver_sql('SELECT id FROM "user" ORDER BY created_at LIMIT 1').scalar_one()
-    deletes = [k for k, w in writes.items() if w[0] is None and k in existing]
-    authored = [
-        (w[0], w[1], w[3], w[2], *k) for k, w in writes.items() if w[0] is not None and k in existing and not w[4]
-    ]
-    kept = [(w[0], w[1], *k) for k, w in writes.items() if w[0] is not None and k in existing and w[4]]
-    inserts = [
-        (*k, w[0], w[3], w[2] or fallback, w[1]) for k, w in writes.items() if w[0] is not None and k not in existing
-    ]
-    if deletes:
-        conn.exec_driver_sql("DELETE FROM field_value WHERE instance_id = ? AND field_id = ?", deletes)
-    if authored:
-        conn.exec_driver_sql(
-            "UPDATE field_value SET value_json = ?, server_version = ?, updated_at = ?, updated_by = ? WHERE instance_id = ? AND field_id = ?",
-            authored,
-        )
-    if kept:
-        conn.exec_driver_sql(
-            "UPDATE field_value SET value_json = ?, server_version = ? WHERE instance_id = ? AND field_id = ?", kept
-        )
-    if inserts:
-        conn.exec_driver_sql(
-            "INSERT INTO field_value (instance_id, field_id, value_json, updated_at, updated_by, server_version) VALUES (?, ?, ?, ?, ?, ?)",
-            inserts,
-        )
-
-
-def _create_instance(conn: Connection, change: dict[str, Any]) -> None:
-    from .save_sql import insert_instance, visit_pk
-
-    info = json.loads(change["new_json"] or "{}")
-    visit = visit_pk(conn, change["subject_id"], change["visit_id"])
-    insert_instance(
-        conn,
-        change["instance_id"],
-        visit,
-        change["form_id"],
-        str(info.get("version", "")),
-        str(info.get("status", "draft")),
-        change["at_utc"],
     )
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from live_server import LiveServer, laptop, open_server_db, site_with_users
 from sync_fixtures import VITALS, save, sync, values
 
-from cik_ecrf.store import sync_local
+from cik_ecrf.store import pull
 
 
 def test_bad_values_statuses_and_forged_conflicts_are_repaired_and_reported(tmp_path: Path, study) -> None:
@@ -56,7 +56,7 @@ def test_bad_values_statuses_and_forged_conflicts_are_repaired_and_reported(tmp_
                 "confirmed_json": None,
                 "base_version": 1,
             }
-            sync_local._append_to_trail(conn, [forged])
+            pull._append_to_trail(conn, [forged])
             conn.exec_driver_sql(
                 "UPDATE field_value SET value_json = '41.9' WHERE instance_id = ? AND field_id = 'TEMP'", (instance,)
             )
