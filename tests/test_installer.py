@@ -317,6 +317,8 @@ def test_bundle_starts_the_client_and_paints_its_first_window(built: dict[str, o
         process.terminate()
         process.wait(timeout=60)
         reader.join(timeout=60)
+        if process.stderr is not None:
+            process.stderr.close()
     assert "firstRunDialog" in painted
     assert not (tmp_path / "store" / "store.db").exists()  # nothing is created before IT fills the form
 
@@ -352,7 +354,9 @@ def test_bundle_carries_its_data_and_no_unused_qt(built: dict[str, object]) -> N
         "libQt6DBus",
         "libQt6XcbQpa",
         "libQt6WaylandClient",
+        "libQt6Svg",  # the client's icons are SVG (resources/icons)
     }, qt_libs
+    assert any("imageformats" in n and "svg" in n for n in names)  # the icons render in the bundle too
     assert not [
         n
         for n in names

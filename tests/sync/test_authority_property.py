@@ -194,7 +194,8 @@ def forged_conflict_body(device: Device, value_json: str) -> str:
 def replay(served: list[dict[str, Any]]) -> dict[str, Any]:
     """The reference model: the accepted changes, in the server's order, applied the simplest way
     (subjects and forms created once, status as last set, last value per field, conflicts opened by the
-    server's events and closed by a value that was accepted)."""
+    server's events and closed only by a resolution; the same value merged into a field in conflict
+    leaves it in conflict)."""
     subjects: dict[str, str] = {}
     forms: dict[str, list[str]] = {}
     fields: dict[tuple[str, str], str | None] = {}
@@ -212,12 +213,10 @@ def replay(served: list[dict[str, Any]]) -> dict[str, Any]:
             forms[instance][2] = json.loads(c["new_json"])
         elif action == "signature_cleared" and forms[instance][2] == "signed":
             forms[instance][2] = "complete"
-        elif action in ("value_set", "conflict_resolve"):
-            fields[key] = c["new_json"]
-            conflicts.discard(key)
-        elif action == "value_clear":
-            fields[key] = None
-            conflicts.discard(key)
+        elif action in ("value_set", "value_clear", "conflict_resolve"):
+            fields[key] = None if action == "value_clear" else c["new_json"]
+            if action == "conflict_resolve" or entry["disposition"] == "applied":
+                conflicts.discard(key)  # the same value merged into a field in conflict leaves it in conflict
         elif action == "sync_conflict":
             fields[key] = json.loads(c["new_json"])["current"]
             conflicts.add(key)
