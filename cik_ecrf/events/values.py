@@ -55,10 +55,31 @@ def entered_field(study: StudyDefinition, form_id: str | None, visit_id: str | N
     return spec
 
 
+#: verdicts already reached, by field, value text and day ("today" bounds move at midnight): a push or a
+#: pulled page repeats the same values (codes, dates, normal readings) thousands of times
+_VERDICTS: dict[tuple[str, int, str, dt.date], str | None] = {}
+_MAX_VERDICTS = 200_000
+
+
 def check_value_json(spec: FieldSpec, value_json: str | None) -> None:
     """Refuse a value its field could not hold; None (a cleared field) is always valid."""
     if value_json is None:
         return
+    key = (spec.id, id(spec), value_json, dt.date.today())
+    if key not in _VERDICTS:
+        if len(_VERDICTS) >= _MAX_VERDICTS:
+            _VERDICTS.clear()
+        try:
+            _check(spec, value_json)
+            _VERDICTS[key] = None
+        except Refused as exc:
+            _VERDICTS[key] = str(exc)
+    problem = _VERDICTS[key]
+    if problem is not None:
+        raise Refused(problem)
+
+
+def _check(spec: FieldSpec, value_json: str) -> None:
     raw = load_json(value_json, spec.id, exact=True)
     clock = Clock(dt.datetime.now(dt.UTC) + CLOCK_SLACK)
     if spec.kind == "group":

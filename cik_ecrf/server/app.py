@@ -10,6 +10,7 @@ Token-protected routes check the token before reading the body (limits.py).
 
 import contextlib
 import datetime as dt
+import gc
 import os
 import threading
 from collections.abc import Iterator
@@ -257,4 +258,11 @@ def _skew(client_time: str | None) -> list[str]:
 def app_from_environment() -> FastAPI:
     """The factory uvicorn workers call: the database URL and settings come from the `server` command's environment."""
     logs.configure()
-    return create_app(open_database(os.environ["CIK_ECRF_SERVER_DATABASE_URL"]), ServerSettings.from_env())
+    app = create_app(open_database(os.environ["CIK_ECRF_SERVER_DATABASE_URL"]), ServerSettings.from_env())
+    # A push makes hundreds of thousands of short-lived objects and no cycles worth chasing: the long-lived
+    # ones (modules, the study, the app) are moved out of the collector's way, and young collections run
+    # ten times less often (the profile showed a fifth of the server's time in the collector).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(7_000, 10, 10)
+    return app

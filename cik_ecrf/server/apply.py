@@ -24,7 +24,7 @@ import operator
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ..core.roles import ENTRY_ROLES
@@ -50,6 +50,17 @@ def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
         yield items[start : start + CHUNK]
 
 
+_CHANGES = TypeAdapter(list[Change])
+
+
+def _read_all(raws: Sequence[Any]) -> list[tuple[Change | None, str, str | None]]:
+    """Every pushed item read in one pass (pydantic's own loop); item by item only when one is malformed."""
+    try:
+        return [(change, change.id, None) for change in _CHANGES.validate_python(raws)]
+    except ValidationError:
+        return [_read(raw, index) for index, raw in enumerate(raws)]
+
+
 def _read(raw: Any, index: int) -> tuple[Change | None, str, str | None]:
     """A pushed item as a Change, or the id to answer with and why it cannot be read."""
     if isinstance(raw, Change):
@@ -73,7 +84,7 @@ class BatchApplier(FieldMerge, SignatureCovers):
         self.device_id = device_id
         self.study: StudyDefinition = _study()
         self.raw = changes
-        self.read = [_read(raw, index) for index, raw in enumerate(changes)]
+        self.read = _read_all(changes)
         parsed = [c for c, _, _ in self.read if c is not None]
         self.changes = parsed
         counter = conn.execute(select(SeqCounter.next_seq).where(SeqCounter.id == 1).with_for_update()).scalar_one()
@@ -96,6 +107,7 @@ class BatchApplier(FieldMerge, SignatureCovers):
             ):
                 self.existing[cid] = (digest, seq)
         instance_ids = sorted({c.instance_id for c in parsed if c.instance_id})
+        self.preloaded = set(instance_ids)  # looked up already: one not found here is not on the server
         self.instances: dict[str, dict[str, Any]] = {}
         self.fields: dict[tuple[str, str], FieldRow] = {}
         for part in _chunks(instance_ids):
@@ -291,8 +303,8 @@ class BatchApplier(FieldMerge, SignatureCovers):
 
     def instance(self, instance_id: str | None) -> dict[str, Any] | None:
         instance = self.instances.get(instance_id or "")
-        if instance is None and instance_id:  # named inside a payload (a visit's signature), not preloaded
-            instance = self._load_instance(instance_id)
+        if instance is None and instance_id and instance_id not in self.preloaded:  # named inside a payload
+            instance = self._load_instance(instance_id)  # (a visit's signature covers several forms)
         if instance is not None and instance["site_code"] != self.site:
             raise Refused("this form belongs to another site")
         return instance

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Connection
 
 from ..definitions.spec import StudyDefinition
@@ -25,6 +25,7 @@ from . import audit
 from .sync_local import CURSOR, CURSOR_ID, EPOCH, VALUE_ACTIONS, device_id, pushed_mark, put
 
 _COLUMNS = (*CHANGE_FIELDS, "prev_hash", "hash")
+_CHANGES = TypeAdapter(list[Change])
 _INSERT = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
@@ -155,6 +156,11 @@ def _readable(
     changes: Sequence[tuple[int, str, Any]],
 ) -> tuple[list[tuple[int, str, Change]], list[tuple[str, int, str]]]:
     """Pulled items as Changes; an item that is not one is refused here (the rest of the page goes on)."""
+    try:  # the whole page in pydantic's own loop; item by item only when one is not a change
+        parsed = _CHANGES.validate_python([raw for _, _, raw in changes])
+        return [(seq, disposition, change) for (seq, disposition, _), change in zip(changes, parsed, strict=True)], []
+    except ValidationError:
+        pass
     readable, refused = [], []
     for seq, disposition, raw in changes:
         try:
