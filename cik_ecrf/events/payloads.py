@@ -7,6 +7,7 @@ them through these models gives every event type the same strict shape on laptop
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -67,8 +68,15 @@ class ConflictOpened(Payload):
 def read(model: type[P], text: str | None, what: str) -> P:
     """A payload, or a refusal saying where it is wrong (never the whole text echoed back)."""
     try:
-        return model.model_validate_json(text or "{}")
+        return _parsed(model, text or "{}")  # type: ignore[return-value]
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ())) or "payload"
         raise Refused(f"{what}: {where}: {first.get('msg', 'invalid')}"[:300]) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed(model: type[Payload], text: str) -> Payload:
+    """Payloads repeat (every form started as complete, version 1.0): parsed once. They are frozen, so
+    one instance can serve every change that carries the same text."""
+    return model.model_validate_json(text)

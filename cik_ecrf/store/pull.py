@@ -247,6 +247,11 @@ def clear_signatures_under_pulled(
     from . import signatures
 
     changed = touched
+    if (
+        not changed
+        or conn.exec_driver_sql("SELECT 1 FROM signature WHERE cleared_at_utc IS NULL LIMIT 1").first() is None
+    ):
+        return 0  # nothing signed here (a nurse's laptop, or a fresh one): nothing to clear
     cleared = 0
     for instance_id, username in changed.items():
         row = conn.exec_driver_sql(
