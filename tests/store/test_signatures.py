@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from cik_ecrf.core.content import Scope
-from cik_ecrf.demo import _screening
+from cik_ecrf.demo import screening_forms
 from cik_ecrf.store import signatures as esign
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.entry import SaveRequest
@@ -31,7 +31,7 @@ def signing_store(directory: Path, study: Any) -> str:
         pi.change_password(PI_FIRST, PI_PW)
     import datetime as dt
 
-    forms = _screening(dt.date.today() - dt.timedelta(days=3), "2012-05-06", "F")
+    forms = screening_forms(dt.date.today() - dt.timedelta(days=3), "2012-05-06", "F")
     with Store.open(directory, NURSE[0], NURSE[2], study=study) as nurse:
         number = nurse.add_subject()
         for form in ("consent", "demographics", "vitals", "labs"):
@@ -193,4 +193,4 @@ def test_a_visit_signature_cleared_by_one_form_returns_the_other_forms_to_comple
 def _screening_values(study: Any) -> dict[str, dict[str, Any]]:
     import datetime as dt
 
-    return _screening(dt.date.today() - dt.timedelta(days=3), "2012-05-06", "F")
+    return screening_forms(dt.date.today() - dt.timedelta(days=3), "2012-05-06", "F")
