@@ -9,6 +9,7 @@ was typed instead of a re-formatted value.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -83,13 +84,9 @@ class FieldWidget(QWidget):
         self.layout_ = QHBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
 
-    # Each subclass defines raw() -> Any and set_raw(value) -> None.
-
-    def raw(self) -> Any:
-        raise NotImplementedError
-
-    def set_raw(self, value: Any) -> None:
-        raise NotImplementedError
+    # Each field type defines both: the value the rules engine reads, and putting one back on screen.
+    raw: Callable[[], Any]
+    set_raw: Callable[[Any], None]
 
     def entry(self) -> Any:
         """What is on screen, in a form `set_entry` puts back unchanged."""
