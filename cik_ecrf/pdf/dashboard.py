@@ -18,6 +18,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from .. import __version__
 from ..definitions.spec import StudyDefinition
+from ..reporting.dashboard import STATUS_COLOURS as COLOURS
 from ..reporting.dashboard import Dashboard
 from . import fonts
 
@@ -63,18 +64,6 @@ LABELS: dict[str, tuple[str, str]] = {
         "本版本尚无质疑及源数据核查（SDV）流程，因此没有可统计的数据。",
     ),
     "footer": ("CIK-eCRF {version} · cik-ecrf report", "CIK-eCRF {version} · cik-ecrf report"),
-}
-COLOURS = {
-    "draft": "#e0a800",
-    "complete": "#198754",
-    "signed": "#0b5ed7",
-    "locked": "#6c757d",
-    "missing": "#b02a37",
-    "screening": "#e0a800",
-    "eligible": "#20c997",
-    "randomized": "#0dcaf0",
-    "in follow-up": "#0b5ed7",
-    "ended": "#6c757d",
 }
 GREY, DARK, LINE = HexColor("#6c757d"), HexColor("#212529"), HexColor("#dee2e6")
 

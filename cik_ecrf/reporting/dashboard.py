@@ -33,6 +33,21 @@ DUE_AHEAD_DAYS = 7
 NOT_YET = ("queries", "sdv")  # workflows this version does not have; shown as such, never as zero
 
 
+#: one colour per form and subject status, the same on screen and on paper
+STATUS_COLOURS = {
+    "draft": "#e0a800",
+    "complete": "#198754",
+    "signed": "#0b5ed7",
+    "locked": "#6c757d",
+    "missing": "#b02a37",
+    "screening": "#e0a800",
+    "eligible": "#20c997",
+    "randomized": "#0dcaf0",
+    "in follow-up": "#0b5ed7",
+    "ended": "#6c757d",
+}
+
+
 @dataclass(frozen=True)
 class MonthPoint:
     month: dt.date  # the first day of the month

@@ -7,6 +7,7 @@ leaving anything half-written: the action that met the fault is simply not saved
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from pathlib import Path
@@ -88,13 +89,11 @@ def mark_damaged(where: Path, detail: str) -> None:
     Kept outside the database, which cannot be trusted to record its own damage.
     """
     marker = where.parent / DAMAGED_FILE
-    try:
+    with contextlib.suppress(OSError):  # read-only or full: the open-time check finds the damage again
         if not marker.exists():
             fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(detail[:500] + "\n")
-    except OSError:
-        pass  # read-only or full: the open-time check finds the damage again
 
 
 def clear_damage_mark(directory: Path) -> bool:

@@ -24,25 +24,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..reporting.dashboard import Dashboard, dashboard
+from ..reporting.dashboard import STATUS_COLOURS, Dashboard, dashboard
 from ..store.api import Store
 from .charts import Bar, BarChart, LineChart, Series
 from .resources import icon
 from .texts import translator
 from .worker import StoreWorker
-
-STATUS_COLOURS = {
-    "draft": "#e0a800",
-    "complete": "#198754",
-    "signed": "#0b5ed7",
-    "locked": "#6c757d",
-    "missing": "#b02a37",
-    "screening": "#e0a800",
-    "eligible": "#20c997",
-    "randomized": "#0dcaf0",
-    "in follow-up": "#0b5ed7",
-    "ended": "#6c757d",
-}
 
 CONTEXT = "Dashboard"
 TEXTS = {
