@@ -12,6 +12,8 @@ class Role(StrEnum):
     MONITOR = "monitor"
     DATA_MANAGER = "data_manager"
     ADMIN = "admin"
+    PHARMACIST = "pharmacist"  # randomization: unblinded, works on the server only (product codes per arm)
+    STATISTICIAN = "statistician"  # randomization: unblinded on the server (reads and verifies the list)
 
 
 ROLES: tuple[str, ...] = tuple(r.value for r in Role)
@@ -23,3 +25,9 @@ SIGNER_ROLES = frozenset({Role.INVESTIGATOR.value})
 ADMIN_ROLES = frozenset({Role.ADMIN.value})
 #: who resolves a sync conflict: the same people who may change the value
 RESOLVER_ROLES = ENTRY_ROLES
+#: randomization: who may read the allocation list (arms); server roles, never a laptop's
+UNBLINDED_ROLES = frozenset({Role.PHARMACIST.value, Role.STATISTICIAN.value})
+#: randomization: who randomizes a subject and who may break the blind in an emergency
+RANDOMIZER_ROLES = frozenset({Role.INVESTIGATOR.value})
+#: randomization: who marks a randomization as made in error and allows a subject to be randomized again
+RANDOMIZATION_CORRECTOR_ROLES = frozenset({Role.DATA_MANAGER.value})

@@ -219,6 +219,8 @@ class Study(Strict):
     codelists: dict[str, CodeList]
     visits: Annotated[list[Visit], Field(min_length=1)]
     security: Security = Field(default_factory=Security)
+    # randomization design: checked by definitions/randomization.py (its own model, located errors)
+    randomization: dict[str, object] | None = None
 
 
 FieldDef.model_rebuild()

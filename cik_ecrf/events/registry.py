@@ -10,11 +10,14 @@ from . import (
     audit_only,
     conflict_resolve,
     form_create,
+    randomization_voided,  # randomization
+    randomized,  # randomization
     signature,
     signature_cleared,
     status_change,
     subject_add,
     sync_conflict,
+    unblinded,  # randomization
     value_clear,
     value_set,
     warnings_confirmed,
@@ -32,6 +35,9 @@ _MODULES = (
     signature,
     signature_cleared,
     sync_conflict,
+    randomized,  # randomization: server-authored, pulled by the site's laptops
+    unblinded,
+    randomization_voided,
 )
 
 EVENTS: dict[str, EventType] = {m.EVENT.name: m.EVENT for m in _MODULES} | {e.name: e for e in audit_only.EVENTS}

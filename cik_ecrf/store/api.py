@@ -37,6 +37,7 @@ from .entry import SaveRequest, SaveResult, save_form
 from .errors import AuthError, PermissionDenied, StoreError
 from .files import STORE_FILES
 from .models import AuditEvent, Device, Meta, Site, Subject, User
+from .randomization import RandomizationQueries
 from .users import ADMIN_ROLES, check_password, check_role, check_username, hash_password, verify_password
 
 SUBJECT_NUMBER_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud at the bedside
@@ -62,6 +63,7 @@ class Store:
         self.rules = RulesEngine(study)
         self.actor = audit.Actor(user.id, user.username, user.role)
         self.must_change_password = user.must_change_password
+        self.randomization = RandomizationQueries(self)  # randomization: allocations, never an arm
 
     # ------------------------------------------------------------------ lifecycle
 

@@ -151,6 +151,22 @@ class PulledPage:
             (change.instance_id, change.field_id, up_to),
         )
 
+    # randomization: the allocation record (store/randomization.py); never an arm
+    def set_allocation(self, change: Change, randno: str, prodid: str, randdtc: str) -> None:
+        from .randomization import set_allocation
+
+        set_allocation(self.conn, change, randno, prodid, randdtc)
+
+    def mark_unblinded(self, change: Change) -> None:
+        from .randomization import mark_unblinded
+
+        mark_unblinded(self.conn, change)
+
+    def mark_voided(self, change: Change, randno: str) -> None:
+        from .randomization import mark_voided
+
+        mark_voided(self.conn, change, randno)
+
 
 def _readable(
     changes: Sequence[tuple[int, str, Any]],
