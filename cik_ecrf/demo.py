@@ -9,10 +9,12 @@ from __future__ import annotations
 import atexit
 import contextlib
 import datetime as dt
+import json
 import os
 import shutil
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from .store.api import Store
 from .store.entry import SaveRequest
 
 ADMIN, ADMIN_PASSWORD = "demo.admin", "Demo-admin-2026"
+#: what the demo's server part allocates, in order: randomization numbers and blinded product codes (no arm)
+DEMO_ALLOCATIONS = (("DEMO-R0001", "PX-7K2Q"), ("DEMO-R0002", "PX-3M9D"))
 NURSE, NURSE_PASSWORD = "demo.nurse", "Demo-nurse-2026"
 INVESTIGATOR, INVESTIGATOR_PASSWORD = "demo.investigator", "Demo-signer-2026"  # signs forms in the demo
 
@@ -124,6 +128,34 @@ def screening_forms(consent_day: dt.date, birth: str, sex: str) -> dict[str, dic
     }
 
 
+def receive_allocation(store: Store, number: str, randno: str, prodid: str, randdtc: str) -> None:
+    """The central server's `randomized` event for `number`, applied exactly as a sync pull applies it
+    (its event type's check and laptop apply, the audit trail): the demo has no server, so it plays the
+    server's part of one randomization and nothing else. Only the number, the blinded product code and
+    the time travel; there is no arm to send."""
+    from .events import randomized
+
+    subject_id = store.randomization.subject_id(number)
+    assert subject_id is not None, number
+    settings = store.sync_settings()
+    cursor = int(settings.get("cursor") or 0) + 1
+    change = {
+        "id": str(uuid.uuid4()),
+        "device_id": randomized.SERVER_DEVICE,
+        "device_seq": cursor,
+        "username": "server",
+        "at_utc": dt.datetime.fromisoformat(randdtc).astimezone(dt.UTC).isoformat(),
+        "utc_offset_min": 0,
+        "action": randomized.EVENT.name,
+        "subject_id": subject_id,
+        "visit_id": randomized.VISIT,
+        "form_id": randomized.FORM,
+        "instance_id": randomized.instance_id(subject_id),
+        "new_json": json.dumps({"RANDNO": randno, "PRODID": prodid, "RANDDTC": randdtc}),
+    }
+    store.sync_apply_pull([(cursor, "applied", change)], cursor, settings.get("epoch"), change["id"])  # type: ignore[arg-type]
+
+
 DEMO_PREFIX = "cik-ecrf-demo-"
 OWNER_FILE = "owner.pid"
 STALE_AFTER = 24 * 3600.0  # where a process cannot be asked whether it still runs: a day-old demo is left over
@@ -189,7 +221,9 @@ def _in_use(root: Path, now: float) -> bool:
 
 
 def build_demo_store(study: StudyDefinition, directory: Path | None = None, today: dt.date | None = None) -> Path:
-    """Four subjects: screening in progress, eligible, in follow-up after infusion, and ended."""
+    """Four subjects: screening in progress, eligible (waiting for randomization), and two randomized by the
+    server's `randomized` event (see `receive_allocation`) and then infused with the product of that
+    allocation: one in follow-up, one ended."""
     directory = directory or Path(tempfile.mkdtemp(prefix=DEMO_PREFIX)) / "store"
     today = today or dt.date.today()
     Store.init(directory, "DEMO", ADMIN, ADMIN_PASSWORD, full_name="Demo Administrator", device_code="D1")
@@ -215,13 +249,16 @@ def build_demo_store(study: StudyDefinition, directory: Path | None = None, toda
                 store.save(SaveRequest(subject_number, "screening", form, values, confirm_warnings=True))
             if consent_day <= today - dt.timedelta(days=60):
                 d0 = consent_day + dt.timedelta(days=30)
+                randno, prodid = DEMO_ALLOCATIONS[len(store.randomization.allocations())]
+                randdtc = f"{consent_day + dt.timedelta(days=1)}T09:30+08:00"
+                receive_allocation(store, subject_number, randno, prodid, randdtc)
                 store.save(
                     SaveRequest(
                         subject_number,
                         "D0",
                         "infusion",
                         {
-                            "PRODID": "P-0001",
+                            "PRODID": prodid,
                             "INFSTDTC": f"{d0}T10:00+08:00",
                             "INFENDTC": f"{d0}T10:40+08:00",
                             "DOSWT": 38.0,

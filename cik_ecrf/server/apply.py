@@ -30,7 +30,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from ..core.roles import ENTRY_ROLES
 from ..core.status import FROZEN_STATUSES
 from ..definitions.spec import StudyDefinition
-from ..events import registry
+from ..events import infusion_rules, registry
 from ..events.base import Outcome, Refused
 from ..events.change import Change
 from ..sync.protocol import ChangeResult
@@ -278,6 +278,7 @@ class BatchApplier(FieldMerge, SignatureCovers):
         event.check(self.study, change)
         if change.base_version is not None and change.base_version > self.high:
             raise Refused(f"base version {change.base_version} is newer than anything on the server ({self.high})")
+        infusion_rules.check(self, change)  # the infusion's rules that read the randomization
         return event.server_apply(self, change)
 
     # ------------------------------------------------------------------ ServerState
@@ -323,6 +324,20 @@ class BatchApplier(FieldMerge, SignatureCovers):
 
     def refuse_edits(self, instance: dict[str, Any]) -> None:
         self.refused_edits.add(instance["id"])
+
+    def randomization_of(self, subject_id: str) -> dict[str, Any] | None:
+        """The subject's randomization values on the server (RANDNO, PRODID, RANDDTC), None when it has none;
+        read once per subject and batch (an allocation never arrives inside a laptop's push)."""
+        cache: dict[str, dict[str, Any] | None] = self.__dict__.setdefault("_randomizations", {})
+        if subject_id not in cache:
+            rows = self.conn.execute(
+                select(FieldState.field_id, FieldState.value_json)
+                .join(Instance, Instance.id == FieldState.instance_id)
+                .where(Instance.subject_id == subject_id, Instance.form_id == "randomization")
+            ).all()
+            values = {field: json.loads(text) for field, text in rows if text is not None}
+            cache[subject_id] = values or None
+        return cache[subject_id]
 
     def _load_instance(self, instance_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(select(Instance).where(Instance.id == instance_id)).mappings().first()

@@ -5,8 +5,8 @@ these on its background worker and renders the records on the UI thread).
 
 Status of a subject (issue 4, item 3), the first that applies:
   ended         an end_of_study or death form exists
-  in follow-up  an infusion form exists, or any scheduled visit after D0 has data
-  randomized    a randomization form with RANDNO exists
+  in follow-up  randomized, and an infusion form exists or any scheduled visit after D0 has data
+  randomized    the server's allocation is on this laptop (`store.randomization`, not voided)
   eligible      the screening eligibility form's derived ELIGIBLE evaluates to Y
   screening     otherwise
 
@@ -17,6 +17,12 @@ A visit is done when every one of its forms is complete, signed or locked: one s
 screening) starts a visit, it does not finish it. The next visit is the first visit not done, counted
 from the last visit that has data (a visit missed earlier does not hold the list back for ever, but it
 stays flagged); every visit not done whose window has closed is overdue, not only the next one.
+
+Randomization is the gate: its visit is done exactly when the server's allocation is on this laptop and
+not voided (a randomization form without one, such as an empty one saved by hand before this rule,
+counts for nothing). Until then the next visit is screening or randomization, never baseline or D0, and nothing
+after randomization is counted as due or overdue; no subject is shown as randomized, or in follow-up,
+without an allocation.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ VISIT_DATE_FIELDS = ("INFSTDTC", "VSDAT", "LBDAT", "BMDAT", "RSDAT", "CPDAT", "L
 # Fields whose values the subject list needs for every subject (anchors, randomization number and date).
 _ANCHOR_FIELDS = {
     "infusion": ("INFSTDTC",),
-    "randomization": ("RANDNO", "RANDDTC"),
+    "randomization": ("RANDNO", "RANDDTC", "PRODID"),
     "eligibility": ("IEDAT",),
     "consent": ("ICFDAT",),
 }
@@ -245,15 +251,26 @@ def _eligible(store: Store, session: Session, subject: Subject, today: dt.date) 
     return evaluation.eligibility is not None and evaluation.eligibility.eligible == "Y"
 
 
-def _status(store: Store, session: Session, subject: Subject, insts: Sequence[_Inst], today: dt.date) -> SubjectStatus:
+RANDOMIZATION = "randomization"  # the visit and the form whose server-set values are the allocation
+
+
+def _randomized_ids(store: Store) -> frozenset[str]:
+    """Subjects with an allocation in force on this laptop (the server's `randomized` event; one marked as
+    made in error does not count). One query, before the overview's own read."""
+    return frozenset(a.subject_id for a in store.randomization.allocations().values() if not a.voided)
+
+
+def _status(
+    store: Store, session: Session, subject: Subject, insts: Sequence[_Inst], today: dt.date, randomized: bool
+) -> SubjectStatus:
     forms = {i.form for i in insts}
     if forms & set(_END_FORMS):
         return "ended"
     scheduled = _scheduled(store.study)
     after_d0 = set(scheduled[scheduled.index("D0") + 1 :]) if "D0" in scheduled else set()
-    if "infusion" in forms or any(i.visit in after_d0 for i in insts):
+    if randomized and ("infusion" in forms or any(i.visit in after_d0 for i in insts)):
         return "in follow-up"
-    if any(i.form == "randomization" and i.values.get("RANDNO") for i in insts):
+    if randomized:
         return "randomized"
     if "eligibility" in forms and _eligible(store, session, subject, today):
         return "eligible"
@@ -286,19 +303,25 @@ def _plan(study: StudyDefinition) -> _Plan:
     return plan
 
 
-def _done_visits(plan: _Plan, insts: Sequence[_Inst]) -> set[str]:
-    """Scheduled visits whose every form exists with every instance complete, signed or locked."""
+def _done_visits(plan: _Plan, insts: Sequence[_Inst], randomized: bool) -> set[str]:
+    """Scheduled visits whose every form exists with every instance complete, signed or locked; the
+    randomization visit is done when, and only when, the allocation is here (whatever its form's status)."""
     finished: dict[str, set[str]] = {}
     unfinished: dict[str, set[str]] = {}
     for inst in insts:
         (finished if inst.status in FINISHED else unfinished).setdefault(inst.visit, set()).add(inst.form)
-    return {
+    done = {
         visit
         for visit, forms in finished.items()
         if visit in plan.form_sets
         and plan.form_sets[visit] <= forms
         and not (plan.form_sets[visit] & unfinished.get(visit, set()))
     }
+    if RANDOMIZATION in plan.form_sets:
+        done.discard(RANDOMIZATION)
+        if randomized:
+            done.add(RANDOMIZATION)
+    return done
 
 
 @dataclass(frozen=True)
@@ -309,16 +332,25 @@ class _Due:
 
 
 def _due(
-    plan: _Plan, insts: Sequence[_Inst], status: SubjectStatus, anchors: dict[str, dt.date], today: dt.date
+    plan: _Plan,
+    insts: Sequence[_Inst],
+    status: SubjectStatus,
+    anchors: dict[str, dt.date],
+    today: dt.date,
+    randomized: bool,
 ) -> _Due:
     """The next visit (first not done from the last visit with data) and every overdue visit.
 
     Nothing is due for an ended subject, nor for a screen failure (screening done, still not eligible).
     """
-    done = _done_visits(plan, insts)
+    done = _done_visits(plan, insts, randomized)
     if status == "ended" or (status == "screening" and "screening" in done):
         return _Due(None, None, ())
     scheduled = plan.scheduled
+    if RANDOMIZATION in scheduled and RANDOMIZATION not in done:
+        # not randomized: nothing after randomization is due yet, whatever was saved there
+        scheduled = scheduled[: scheduled.index(RANDOMIZATION) + 1]
+        insts = [i for i in insts if i.visit in scheduled and (i.visit != RANDOMIZATION or i.values)]
     with_data = {i.visit for i in insts}
     last = max((n for n, v in enumerate(scheduled) if v in with_data), default=0)
     visit = next((v for v in scheduled[last:] if v not in done), None)
@@ -367,6 +399,7 @@ def subject_overview(store: Store, today: dt.date | None = None) -> tuple[list[S
     today = today or dt.date.today()
     store._require()
     plan = _plan(store.study)
+    randomized = _randomized_ids(store)
     with store.unit_of_work() as session:
         subjects = repository.subjects(session)
         by_subject = _instances(session, None, _ANCHOR_FIELDS)
@@ -374,9 +407,10 @@ def subject_overview(store: Store, today: dt.date | None = None) -> tuple[list[S
         facts: dict[str, SubjectFacts] = {}
         for subject in subjects:
             insts = by_subject.get(subject.id, [])
-            status = _status(store, session, subject, insts, today)
+            allocated = subject.id in randomized
+            status = _status(store, session, subject, insts, today, allocated)
             anchors = _anchors(insts)
-            due = _due(plan, insts, status, anchors, today)
+            due = _due(plan, insts, status, anchors, today, allocated)
             rows.append(
                 SubjectRow(
                     subject.number,
@@ -427,10 +461,12 @@ def schedule_grid(store: Store, number: str, today: dt.date | None = None, with_
     today = today or dt.date.today()
     study: StudyDefinition = store.study
     store._require()
+    allocation = store.randomization.allocation(number)
+    allocated = allocation is not None and not allocation.voided
     with store.unit_of_work() as session:
         subject = repository.subject_by_ref(session, number)
         insts = _instances(session, [subject.id], None).get(subject.id, [])
-        status = _status(store, session, subject, insts, today)
+        status = _status(store, session, subject, insts, today, allocated)
         anchors = _anchors(insts)
         clock = _clock(today)
         data = None
@@ -450,8 +486,8 @@ def schedule_grid(store: Store, number: str, today: dt.date | None = None, with_
             return FormCell(form, _aggregate(i.status for i in found), tuple(i.id for i in found), warnings, errors)
 
         plan = _plan(study)
-        due = _due(plan, insts, status, anchors, today)
-        done = _done_visits(plan, insts)
+        due = _due(plan, insts, status, anchors, today, allocated)
+        done = _done_visits(plan, insts, allocated)
         columns: list[str] = []
         rows: list[VisitRow] = []
         for visit in study.visit_ids():

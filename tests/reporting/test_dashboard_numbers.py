@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from cik_ecrf.demo import NURSE, NURSE_PASSWORD, build_demo_store, screening_forms
+from cik_ecrf.demo import NURSE, NURSE_PASSWORD, build_demo_store, receive_allocation, screening_forms
 from cik_ecrf.reporting.dashboard import TARGET, Dashboard, dashboard
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.entry import SaveRequest
@@ -55,6 +55,7 @@ def report(tmp_path_factory: pytest.TempPathFactory, study: Any) -> Dashboard:
         for form, values in forms.items():
             store.save(SaveRequest(failed, "screening", form, values, confirm_warnings=True))
         infused = store.add_subject("DUE-1")
+        receive_allocation(store, infused, "R-0099", "P-0002", f"{INFUSED_YESTERDAY}T08:00+08:00")  # needed to infuse
         store.save(SaveRequest(infused, "D0", "infusion", _infusion(INFUSED_YESTERDAY)))
         store.save(SaveRequest(infused, "D0", "vitals", _vitals(INFUSED_YESTERDAY)))
         return dashboard(store, TODAY)
@@ -79,7 +80,7 @@ def test_enrolment_against_the_target_month_by_month(report: Dashboard) -> None:
     assert months[0] == dt.date(2025, 2, 1)  # the ended subject consented 400 days before TODAY
     assert months[-1] == dt.date(2026, 3, 1) and len(months) == 14
     first, last = enrolment.by_month[0], enrolment.by_month[-1]
-    assert (first.screened, first.enrolled) == (1, 0)  # consented in February, infused in March 2025
+    assert (first.screened, first.enrolled) == (1, 1)  # consented and randomized in February 2025
     assert (last.screened, last.enrolled) == (5, 3)
     assert all(
         a.enrolled <= b.enrolled and a.screened <= b.screened
@@ -98,7 +99,7 @@ def test_visits_due_and_overdue(report: Dashboard) -> None:
     visits = report.visits
     by_visit = {v.visit: (v.due, v.overdue) for v in visits.by_visit}
     assert by_visit["D1"] == (1, 1)  # due today for DUE-1; overdue for the demo's infused subject
-    assert by_visit["randomization"] == (0, 2)  # the eligible subject's window closed; the infused one never had it
+    assert by_visit["randomization"] == (0, 1)  # the eligible subject's window closed (the infused are randomized)
     assert by_visit["screening"] == (0, 1)  # DUE-1 has no screening forms; the screen failure owes nothing
     assert visits.due == 1 and visits.subjects_overdue == 3  # eligible, infused (demo) and DUE-1
     assert visits.overdue == sum(v.overdue for v in visits.by_visit)
@@ -106,13 +107,14 @@ def test_visits_due_and_overdue(report: Dashboard) -> None:
 
 def test_forms_by_status_and_what_does_not_exist_yet(report: Dashboard) -> None:
     forms = report.forms
-    # demo: 3 + 8 + 10 + 11 instances (one diagnosis draft); FAIL-1: 8; DUE-1: 2
+    # demo: 3 + 8 + 11 + 12 instances (one diagnosis draft; the server's randomization forms complete);
+    # FAIL-1: 8; DUE-1: 3
     assert (forms.count("draft"), forms.count("complete"), forms.count("signed"), forms.count("locked")) == (
         1,
-        41,
+        44,
         0,
         0,
     )
-    assert forms.total == 42
+    assert forms.total == 45
     assert forms.missing > 0  # forms never started at the overdue visits
     assert report.not_yet == ("queries", "sdv")

@@ -83,6 +83,11 @@ def server_write(
     return instance_id
 
 
+def allocate(store: Store, number: str) -> None:
+    """The server's `randomized` event as a pull applies it (an infusion needs one: forms/infusion.json)."""
+    demo.receive_allocation(store, number, "R-0007", "P-0001", "2025-03-03T10:00+08:00")
+
+
 def full_screening(store: Store, number: str, ieconf: str = "Y", **kwargs: Any) -> None:
     forms = screening_forms(**kwargs)
     forms["eligibility"]["IECONF"] = ieconf
@@ -110,16 +115,11 @@ def store(tmp_path_factory: pytest.TempPathFactory, study: Any) -> Any:
     # randomized by the server (RANDNO, PRODID and RANDDTC are server-set)
     opened.add_subject("S-RAND")
     full_screening(opened, "S-RAND")
-    server_write(
-        opened,
-        "S-RAND",
-        "randomization",
-        "randomization",
-        {"RANDDTC": "2025-03-03T10:00+08:00", "RANDNO": "R-0007", "PRODID": "P-0001"},
-    )
+    allocate(opened, "S-RAND")
     # infused at D0, vitals at D1, one adverse event
     opened.add_subject("S-FU")
     full_screening(opened, "S-FU")
+    allocate(opened, "S-FU")
     opened.save(SaveRequest("S-FU", "D0", "infusion", infusion()))
     opened.save(SaveRequest("S-FU", "D1", "vitals", vitals(D0 + dt.timedelta(days=1))))
     opened.save(
@@ -142,6 +142,7 @@ def store(tmp_path_factory: pytest.TempPathFactory, study: Any) -> Any:
     # infused, then ended
     opened.add_subject("S-END")
     full_screening(opened, "S-END")
+    allocate(opened, "S-END")
     opened.save(SaveRequest("S-END", "D0", "infusion", infusion()))
     opened.save(
         SaveRequest("S-END", "subject", "end_of_study", {"DSDECOD": "WITHDRAWAL_BY_SUBJECT", "DSSTDAT": "2025-05-01"})
@@ -186,8 +187,8 @@ def test_next_visit_stays_at_d1_while_only_one_of_its_forms_is_saved(store: Stor
 def test_every_overdue_visit_is_flagged_not_only_the_next(store: Store) -> None:
     row = rows_by_number(store, dt.date(2025, 4, 5))["S-FU"]
     assert row.overdue is True
-    # never randomized; baseline and D0 vitals missing; D1 partial; D2 and D3 past their day (D4 is today)
-    assert row.overdue_visits == ("randomization", "baseline", "D0", "D1", "D2", "D3")
+    # baseline and D0 vitals missing; D1 partial; D2 and D3 past their day (D4 is today)
+    assert row.overdue_visits == ("baseline", "D0", "D1", "D2", "D3")
     grid = schedule_grid(store, "S-FU", dt.date(2025, 4, 5))
     assert grid.overdue_visits == row.overdue_visits
     assert [r.visit for r in grid.rows if r.overdue] == list(row.overdue_visits)
@@ -199,6 +200,7 @@ def test_overdue_once_today_is_past_the_window(tmp_path: Path, study: Any) -> No
     store_with_nurse(directory, study, "OD", ADMIN, NURSE)
     with Store.open(directory, NURSE[0], NURSE[2], study) as opened:
         opened.add_subject("S-1")
+        allocate(opened, "S-1")
         opened.save(SaveRequest("S-1", "D0", "infusion", infusion()))
         opened.save(SaveRequest("S-1", "D0", "vitals", vitals(D0)))
         on_time = rows_by_number(opened, D0)["S-1"]
@@ -213,6 +215,7 @@ def test_next_visit_moves_on_only_when_every_form_of_the_visit_is_complete(tmp_p
     store_with_nurse(directory, study, "NV", ADMIN, NURSE)
     with Store.open(directory, NURSE[0], NURSE[2], study) as opened:
         opened.add_subject("S-1")
+        allocate(opened, "S-1")
         opened.save(SaveRequest("S-1", "D0", "infusion", infusion()))
         opened.save(SaveRequest("S-1", "D1", "vitals", vitals(D0 + dt.timedelta(days=1))))
         assert rows_by_number(opened, D0)["S-1"].next_visit == "D1"

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QLineEdit, QListWidget, QTableWidget
 
+from cik_ecrf.demo import receive_allocation
 from cik_ecrf.store import save_sql
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.entry import SaveRequest
@@ -67,6 +68,7 @@ def store_dir(tmp_path_factory: pytest.TempPathFactory, study: Any) -> Path:
         nurse.save(SaveRequest("BJ01-0001", "screening", "consent", CONSENT))
         nurse.save(SaveRequest("BJ01-0001", "screening", "demographics", {"SUBJINIT": "AB"}, draft=True))
         nurse.add_subject("BJ01-0002")
+        receive_allocation(nurse, "BJ01-0002", "R-0001", "P-0001", f"{D0}T08:00+08:00")  # an infusion needs one
         nurse.save(SaveRequest("BJ01-0002", "D0", "infusion", INFUSION))
         nurse.save(SaveRequest("BJ01-0002", "D1", "vitals", VITALS))
         nurse.add_subject("BJ01-0103")
