@@ -45,6 +45,7 @@ from .database import epoch, make_engine, now, open_database
 from .limits import OPEN_ROUTE_MAX_BODY, BodyLimit
 from .models import Change as ChangeRow
 from .models import SeqCounter, User
+from .randomization.routes import randomization_router
 from .settings import ServerSettings
 
 SKEW_WARNING = dt.timedelta(minutes=5)
@@ -208,6 +209,8 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
             f'{{"seq":{seq},"disposition":"{disposition}","change":{body}}}' for seq, disposition, body in rows
         )
         return Response(head.replace('"changes":[]', f'"changes":[{changes}]', 1), media_type="application/json")
+
+    app.include_router(randomization_router(engine, reader, settings))  # POST /randomization/*: randomize, unblind
 
     @app.get(f"{API}/users", response_model=SiteUsers, responses=ERRORS)
     def users(
