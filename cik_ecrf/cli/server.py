@@ -112,6 +112,11 @@ def add_server_commands(sub: Any) -> None:
     revoke = device.add_parser("revoke", help="revoke a laptop's token (it must enrol again)")
     revoke.add_argument("device_id")
     _db(revoke, suppress=True)
+    allow = device.add_parser("allow", help="let a revoked laptop enrol once more (recorded with the reason)")
+    allow.add_argument("device_id")
+    allow.add_argument("--reason", required=True, help="why this laptop may enrol again (kept with the leave)")
+    allow.add_argument("--user", help="only this user may enrol it (default: any user of its site)")
+    _db(allow, suppress=True)
 
 
 def _positive(text: str) -> int:
@@ -167,6 +172,11 @@ def _dispatch(args: argparse.Namespace, password: Any) -> int:
             first = password("CIK_ECRF_NEW_PASSWORD", f"First password for {args.name}: ", confirm=True)
             admin.add_user(engine, args.name, args.role, args.site, first, args.full_name)
             print(f"added {args.role} {args.name} at site {args.site.upper()}")
+        elif args.server_command == "device" and args.device_command == "allow":
+            from ..server.devices import allow_device
+
+            allow_device(engine, args.device_id, args.reason, args.user)
+            print(f"device {args.device_id} may enrol again once" + (f", by {args.user}" if args.user else ""))
         elif args.server_command == "device" and args.device_command == "revoke":
             admin.revoke_device(engine, args.device_id)
             print(f"revoked device {args.device_id}")

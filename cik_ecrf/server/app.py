@@ -39,7 +39,7 @@ from ..sync.protocol import (
     ServerInfo,
     SiteUsers,
 )
-from . import auth, logs
+from . import auth, devices, logs
 from .apply import BatchApplier
 from .database import epoch, make_engine, now, open_database
 from .limits import OPEN_ROUTE_MAX_BODY, BodyLimit
@@ -143,7 +143,9 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
 
     @app.post(f"{API}/enrol", response_model=EnrolResponse, responses={**ERRORS, 429: {"model": ErrorBody}})
     def enrol(body: EnrolRequest, request: Request) -> EnrolResponse:
-        return auth.enrol(engine, reader, settings.login, body, logs.client_address(request.scope))
+        return auth.enrol(
+            engine, reader, settings.login, body, logs.client_address(request.scope), _bearer(request.scope)
+        )
 
     @app.post(f"{API}/push", response_model=PushResponse, responses=ERRORS)
     def push(body: PushRequest, ctx: Annotated[auth.DeviceContext, Depends(read_device)]) -> Response:
@@ -211,6 +213,8 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
         return Response(head.replace('"changes":[]', f'"changes":[{changes}]', 1), media_type="application/json")
 
     app.include_router(randomization_router(engine, reader, settings))  # POST /randomization/*: randomize, unblind
+
+    app.include_router(devices.router(reader))  # GET /device: what the server holds of this laptop
 
     @app.get(f"{API}/users", response_model=SiteUsers, responses=ERRORS)
     def users(

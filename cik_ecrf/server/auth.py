@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..core.passwords import hash_password, verify_password
 from ..sync.protocol import EnrolRequest, EnrolResponse, LoginKey, UserRecord
-from . import logs, ratelimit
+from . import devices, logs, ratelimit
 from .database import epoch, now
 from .models import Device, Site, User
 
@@ -60,7 +60,10 @@ def authenticate(session: Session, token: str | None) -> DeviceContext:
     if device is None:
         raise Denied(401, "unknown device token: enrol this laptop again")
     if device.revoked:
-        raise Denied(401, "this device's token was revoked: enrol this laptop again")
+        raise Denied(
+            401,
+            "this device's token was revoked: it enrols again once an administrator allows it (`cik-ecrf server device allow`)",
+        )
     user = session.get(User, device.user_id)
     if user is None or not user.active:
         raise Denied(401, "the user who enrolled this device is no longer active: enrol it again")
@@ -104,14 +107,21 @@ def check_password(
 
 
 def enrol(
-    engine: Engine, reader: Engine, limits: ratelimit.Limits, request: EnrolRequest, address: str
+    engine: Engine,
+    reader: Engine,
+    limits: ratelimit.Limits,
+    request: EnrolRequest,
+    address: str,
+    device_token: str | None = None,
 ) -> EnrolResponse:
+    """`device_token`: the token the laptop holds for this device id, its proof that the id is its own
+    (a known id enrols again only with it, or with an administrator's leave: devices.py)."""
     user_id = check_password(engine, reader, limits, request.username, request.password, address)
     with Session(engine) as session, session.begin():
         ratelimit.succeeded(session, request.username, address)
     try:
         with Session(engine) as session, session.begin():
-            answer = _enrol_device(session, user_id, request)
+            answer = _enrol_device(session, user_id, request, token_hash(device_token) if device_token else None)
     except Denied as exc:
         logs.event("enrol_refused", user=request.username, device=request.device_id, address=address, detail=str(exc))
         raise
@@ -119,7 +129,7 @@ def enrol(
     return answer
 
 
-def _enrol_device(session: Session, user_id: str, request: EnrolRequest) -> EnrolResponse:
+def _enrol_device(session: Session, user_id: str, request: EnrolRequest, proof: str | None = None) -> EnrolResponse:
     user = session.get(User, user_id)
     if user is None or not user.active:  # deactivated since the password check
         raise Denied(401, "unknown user or wrong password")
@@ -133,6 +143,12 @@ def _enrol_device(session: Session, user_id: str, request: EnrolRequest) -> Enro
     device = session.get(Device, request.device_id)
     if device is not None and device.site_code != user.site_code:
         raise Denied(403, f"device {request.device_id} is enrolled at another site")
+    if device is not None:  # bound to the laptop that enrolled it first; a revoked one waits for an administrator
+        try:
+            how = devices.check_binding(session, device, user.username, proof)
+        except devices.Refusal as exc:
+            raise Denied(exc.status, str(exc)) from None
+        logs.event("device_enrolled_again", device=device.id, user=user.username, proof=how)
     taken = set(
         session.scalars(select(Device.code).where(Device.site_code == site.code, Device.id != request.device_id))
     )

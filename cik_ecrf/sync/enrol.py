@@ -29,17 +29,20 @@ class Enrolment:
 def enrol(
     directory: Path, server_url: str, username: str, password: str, study: Any = None, verify: bool | str = True
 ) -> Enrolment:
-    with Transport(server_url, verify=verify) as transport:
-        if (directory / DB_FILE).exists():
-            with Store.open(directory, username, password, study=study) as store:
-                device_id, site, code = store.sync_device()
+    if (directory / DB_FILE).exists():
+        with Store.open(directory, username, password, study=study) as store:
+            device_id, site, code = store.sync_device()
+            held = store.sync_settings()["token"]
+            # the token this laptop holds proves the device id is its own (a known id enrols again only with it)
+            with Transport(server_url, held, verify=verify) as transport:
                 answer = transport.enrol(
                     EnrolRequest(
                         username=username, password=password, device_id=device_id, device_code=code, site_code=site
                     )
                 )
-                store.set_sync_settings(server_url=server_url, token=answer.token)
-            return Enrolment(answer.site_code, answer.device_code, device_id, False)
+            store.set_sync_settings(server_url=server_url, token=answer.token)
+        return Enrolment(answer.site_code, answer.device_code, device_id, False)
+    with Transport(server_url, verify=verify) as transport:
         device_id = str(uuid.uuid4())
         answer = transport.enrol(EnrolRequest(username=username, password=password, device_id=device_id))
         Store.init(
@@ -52,6 +55,7 @@ def enrol(
             answer.site_name,
             role=answer.user.role,
             device_id=device_id,
+            central=answer.user.model_dump(),  # authorship: the user's keys as the server holds them
         )
         with Store.open(directory, username, password, study=study) as store:
             store.set_sync_settings(server_url=server_url, token=answer.token)

@@ -25,6 +25,7 @@ from sync_fixtures import VITALS, laptop_events, local_state, save, server_chang
 
 from cik_ecrf.cli import main
 from cik_ecrf.server import admin
+from cik_ecrf.server.devices import allow_device
 from cik_ecrf.store.api import Store
 from cik_ecrf.sync.client import SyncClient
 
@@ -181,7 +182,10 @@ def test_a_revoked_token_stops_sync_with_a_reason(
         monkeypatch.setenv("CIK_ECRF_PASSWORD", PASSWORD)
         assert main(["sync", "--data-dir", str(tmp_path / "a"), "--user", "nurse1"]) == 1
         assert "revoked" in capsys.readouterr().err
-        assert main(["enrol", "--server", server.url, "--data-dir", str(tmp_path / "a"), "--user", "nurse1"]) == 0
+        enrol_again = ["enrol", "--server", server.url, "--data-dir", str(tmp_path / "a"), "--user", "nurse1"]
+        assert main(enrol_again) == 1  # revocation sticks until an administrator allows the device again
+        allow_device(engine, device_id, "the laptop was found")
+        assert main(enrol_again) == 0
         assert main(["sync", "--data-dir", str(tmp_path / "a"), "--user", "nurse1"]) == 0
         assert server_state(engine)["subjects"] == []
     engine.dispose()

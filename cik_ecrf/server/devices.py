@@ -1,0 +1,166 @@
+"""Devices bound to their first enrolment, revocation that sticks, and what the server knows of a device.
+
+Every pulled change names its laptop's device id, so any user of a site knows every device id of the
+site. An id is therefore no secret, and enrolling with one must prove more than a password:
+
+- A new id is bound to the laptop that enrols with it first.
+- Enrolling again with an id the server knows needs that laptop's current device token (the laptop
+  keeps it in its encrypted store and sends it with the enrolment). A password alone takes no one
+  else's device.
+- A revoked device stays revoked: it enrols again only after an administrator on the server allowed it
+  (`cik-ecrf server device allow DEVICE --reason TEXT [--user NAME]`). Each permit is recorded with its
+  reason and time, serves one enrolment, and the enrolment that used it is recorded too.
+
+`/api/v1/device` tells a laptop what the server holds of it: the highest device sequence it accepted,
+and the subject numbers of the site. A laptop restored from an older copy of its store learns there
+that it has been restored (sync/restore.py).
+"""
+
+from __future__ import annotations
+
+import getpass
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from sqlalchemy import Engine, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..sync.device_protocol import DeviceState
+from . import logs
+from .database import ServerError, now
+from .models import Base, Device, Subject, User
+from .models import Change as ChangeRow
+
+MAX_REASON = 500
+
+
+class DevicePermit(Base):
+    """An administrator's leave for one revoked device to enrol once more (optionally only by one user)."""
+
+    __tablename__ = "device_permit"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(36), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    for_user: Mapped[str | None] = mapped_column(String(64), nullable=True)  # None: any user of the device's site
+    allowed_by: Mapped[str] = mapped_column(String(64))  # the operating-system account that ran the command
+    allowed_at: Mapped[str] = mapped_column(String(40))
+    used_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    used_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class Refusal(Exception):
+    """Enrolment refused for a device reason: `status` is the HTTP status (auth.py turns it into Denied)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def check_binding(session: Session, device: Device, username: str, proof_hash: str | None) -> str:
+    """May `username` enrol again with this known device id? Returns how ("token" or "permit"), or raises
+    Refusal. `proof_hash` is the SHA-256 of the device token the laptop sent with the enrolment."""
+    if device.revoked:
+        permit = session.scalar(
+            select(DevicePermit)
+            .where(DevicePermit.device_id == device.id, DevicePermit.used_at.is_(None))
+            .order_by(DevicePermit.allowed_at.desc())
+            .limit(1)
+        )
+        if permit is None:
+            raise Refusal(
+                403,
+                f"device {device.id} was revoked: it enrols again only after an administrator allows it on the "
+                f"server (`cik-ecrf server device allow {device.id} --reason TEXT`)",
+            )
+        if permit.for_user is not None and permit.for_user != username:
+            raise Refusal(403, f"device {device.id} was allowed to enrol again for {permit.for_user} only")
+        permit.used_at, permit.used_by = now(), username
+        return "permit"
+    if proof_hash is None or proof_hash != device.token_hash:
+        raise Refusal(
+            409,
+            f"device {device.id} is enrolled to another laptop: enrolling again with this id needs that laptop's "
+            "current device token (a new laptop enrols with a new id)",
+        )
+    return "token"
+
+
+def allow_device(engine: Engine, device_id: str, reason: str, username: str | None = None) -> str:
+    """An administrator lets a revoked device enrol once more; recorded (who, when, why) and logged."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ServerError("--reason: say why this device may enrol again")
+    if len(reason) > MAX_REASON:
+        raise ServerError(f"--reason: at most {MAX_REASON} characters")
+    with Session(engine) as session, session.begin():
+        device = session.get(Device, device_id)
+        if device is None:
+            raise ServerError(f"no device {device_id}")
+        if not device.revoked:
+            raise ServerError(f"device {device_id} is not revoked: it needs no leave to enrol (revoke it first)")
+        if username is not None:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None or user.site_code != device.site_code:
+                raise ServerError(f"--user {username}: no user of site {device.site_code} by that name")
+        permit = DevicePermit(
+            id=str(uuid.uuid4()),
+            device_id=device_id,
+            reason=reason,
+            for_user=username,
+            allowed_by=_operator(),
+            allowed_at=now(),
+        )
+        session.add(permit)
+        site, code, permit_id = device.site_code, device.code, permit.id
+    logs.event("device_allowed", device=device_id, site=site, device_code=code, reason=reason, user=username)
+    return permit_id
+
+
+def permits(engine: Engine, device_id: str) -> list[dict[str, Any]]:
+    """Every leave given to a device, oldest first: who allowed it, why, and who used it."""
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(DevicePermit).where(DevicePermit.device_id == device_id).order_by(DevicePermit.allowed_at)
+        )
+        return [
+            {
+                "reason": p.reason,
+                "for_user": p.for_user,
+                "allowed_by": p.allowed_by,
+                "allowed_at": p.allowed_at,
+                "used_at": p.used_at,
+                "used_by": p.used_by,
+            }
+            for p in rows
+        ]
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()[:64]
+    except (KeyError, OSError):  # no name for this account (a container)
+        return "unknown"
+
+
+def device_state(session: Session, device_id: str, site_code: str) -> DeviceState:
+    last = session.scalar(select(func.max(ChangeRow.device_seq)).where(ChangeRow.device_id == device_id))
+    numbers = sorted(session.scalars(select(Subject.number).where(Subject.site_code == site_code)))
+    return DeviceState(device_id=device_id, last_device_seq=int(last or 0), subject_numbers=numbers)
+
+
+def router(reader: Engine) -> APIRouter:
+    """`GET /api/v1/device`: behind the token gate (app.py), which has authenticated the device."""
+    from ..sync.protocol import API
+
+    routes = APIRouter()
+
+    @routes.get(f"{API}/device", response_model=DeviceState)
+    def device(request: Request) -> Response:
+        ctx = request.state.device
+        with Session(reader) as session, session.begin():
+            state = device_state(session, ctx.device_id, ctx.site_code)
+        return Response(state.model_dump_json(), media_type="application/json")
+
+    return routes

@@ -1,0 +1,35 @@
+"""Device binding: an administrator's leave for a revoked device to enrol again (server/devices.py).
+
+Revision ID: s0015
+Revises: s0014
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "s0015"
+down_revision = "s0014"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "device_permit",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("device_id", sa.String(36), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("for_user", sa.String(64), nullable=True),
+        sa.Column("allowed_by", sa.String(64), nullable=False),
+        sa.Column("allowed_at", sa.String(40), nullable=False),
+        sa.Column("used_at", sa.String(40), nullable=True),
+        sa.Column("used_by", sa.String(64), nullable=True),
+    )
+    op.create_index("ix_device_permit_device_id", "device_permit", ["device_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_device_permit_device_id", "device_permit")
+    op.drop_table("device_permit")
