@@ -22,6 +22,8 @@ from . import (
     value_set,
     warnings_confirmed,
 )
+from . import query_answer, query_close, query_open, query_reopen, query_server  # monitoring
+from . import record_lock, record_unlock, sdv_dropped, sdv_verify  # monitoring
 from .base import EventType
 
 _MODULES = (
@@ -31,6 +33,8 @@ _MODULES = (
     value_clear,
     conflict_resolve,
     status_change,
+    *(query_open, query_answer, query_close, query_reopen, query_server),  # monitoring
+    *(sdv_verify, sdv_dropped, record_lock, record_unlock),  # monitoring
     warnings_confirmed,
     signature,
     signature_cleared,

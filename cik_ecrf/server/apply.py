@@ -196,6 +196,7 @@ class BatchApplier(FieldMerge, SignatureCovers):
             seen[change.id] = (digest, seq)
             if outcome.after is not None:
                 outcome.after(seq)
+            self.monitoring().after(change, outcome.disposition, seq)  # monitoring: SDV dropped, queries moved
             results.append(
                 ChangeResult.model_construct(
                     id=change.id, disposition=outcome.disposition, reason=outcome.reason, server_seq=seq
@@ -264,6 +265,7 @@ class BatchApplier(FieldMerge, SignatureCovers):
         event = registry.event(change.action)
         if event is None:
             raise Refused(f"unknown action {change.action!r}")
+        self.monitoring().refuse_locked(change)  # monitoring: a lock refuses edits from every device
         if event.origin != "laptop":
             raise Refused(f"{change.action} is written by the server only")
         if event.roles is not None or event.data:
@@ -286,6 +288,13 @@ class BatchApplier(FieldMerge, SignatureCovers):
     def role_of(self, username: str) -> str | None:
         user = self.users.get(username)
         return None if user is None else user.role
+
+    def monitoring(self) -> Any:  # monitoring: queries, SDV, locks (server/monitoring/state.py)
+        if "_monitoring" not in self.__dict__:
+            from .monitoring.state import ServerMonitoring
+
+            self.__dict__["_monitoring"] = ServerMonitoring(self)
+        return self.__dict__["_monitoring"]
 
     def subject(self, subject_id: str | None) -> dict[str, Any] | None:
         subject = self.subjects.get(subject_id or "")
@@ -349,6 +358,7 @@ class BatchApplier(FieldMerge, SignatureCovers):
 
     def _write(self) -> None:
         conn = self.conn
+        self.monitoring().write()  # monitoring: queries, SDV marks, locks
         if self.new_subjects:
             conn.execute(insert(Subject), self.new_subjects)
         if self.new_instances:

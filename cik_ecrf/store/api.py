@@ -7,6 +7,7 @@ here: the desktop client calls this from its background worker.
 from __future__ import annotations
 
 import contextlib
+import functools  # monitoring: the store.monitoring accessor
 import json
 import secrets
 import uuid
@@ -37,6 +38,7 @@ from .entry import SaveRequest, SaveResult, save_form
 from .errors import AuthError, PermissionDenied, StoreError
 from .files import STORE_FILES
 from .models import AuditEvent, Device, Meta, Site, Subject, User
+from .monitoring import Monitoring  # monitoring: queries, SDV, locks
 from .randomization import RandomizationQueries
 from .users import ADMIN_ROLES, check_password, check_role, check_username, hash_password, verify_password
 
@@ -179,6 +181,10 @@ class Store:
             with self.unit_of_work() as session:
                 audit.append(session, self.actor, "logout")
         self.engine.dispose()
+
+    @functools.cached_property  # monitoring
+    def monitoring(self) -> Monitoring:  # monitoring: queries, SDV, locks (store/monitoring.py)
+        return Monitoring(self)
 
     def __enter__(self) -> Store:
         return self

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from ..definitions.spec import StudyDefinition
 from ..rules import Clock, FormEvaluation, RulesEngine, SubjectData
 from ..rules.jsonvalues import to_json
-from . import audit, save_sql, signatures
+from . import audit, monitoring_sql, save_sql, signatures  # monitoring_sql: locks, SDV, queries
 from .errors import PermissionDenied, StoreError, ValidationFailed
 from .users import ENTRY_ROLES
 
@@ -107,6 +107,7 @@ def save_form(
     instance = _find_instance(loaded, study, number, request)
     if instance is not None and instance.status == "locked":
         raise StoreError(f"{request.form} at {request.visit} is locked; it cannot be changed")
+    monitoring_sql.refuse_locked(conn, subject_id, request.visit, request.form)  # monitoring: a known lock, offline too
     old = instance.values if instance else {}
     merged = {k: v for k, v in {**old, **request.values}.items() if v is not None and v != "" and v != []}
     forms: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -220,6 +221,7 @@ def save_form(
     )
     if instance is not None:
         save_sql.update_instance(conn, instance_id, new_status, now_text)
+        monitoring_sql.after_change(conn, instance_id, changed, now_text, actor.username)  # monitoring: SDV, queries
     chain.close()
     return SaveResult(instance_id, new_status, changed, evaluation)
 

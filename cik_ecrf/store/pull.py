@@ -114,6 +114,13 @@ class PulledPage:
     def instance_status(self, instance_id: str | None) -> str | None:
         return self.instances.get(instance_id or "")
 
+    def monitoring(self) -> Any:  # monitoring: queries, SDV, locks (store/monitoring_sql.py)
+        from .monitoring_sql import LaptopMonitoring
+
+        if not hasattr(self, "_monitoring"):
+            self._monitoring = LaptopMonitoring(self.conn, self.own_device)
+        return self._monitoring
+
     def add_instance(self, change: Change, status: str, version: str) -> None:
         from .save_sql import insert_instance, visit_pk
 
