@@ -14,6 +14,7 @@ from pathlib import Path
 
 from ..selftest import version_text  # installer (issue 7): light, stdlib only
 from .pdf import add_pdf_commands, run_pdf_command  # ---- signatures and PDFs (issue 6)
+from .export import add_export_commands, run_export_command  # data out: odm, csv, endpoints
 from .report import add_report_commands, run_report_command
 from .server import add_server_commands, run_server_command
 from .store import add_store_commands, run_store_command
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     common = add_store_commands(sub)
     add_pdf_commands(sub, common)  # ---- signatures and PDFs (issue 6)
     add_report_commands(sub, common)
+    add_export_commands(sub, common)  # data out: odm, csv, endpoints
     add_sync_commands(sub, common)  # ---- central server and sync (issue 5)
     add_server_commands(sub)
     elig = sub.add_parser(
@@ -115,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_server_command(args)
     if args.command in ("sign", "pdf"):  # ---- signatures and PDFs (issue 6)
         return run_pdf_command(args)
+    if args.command == "export":  # data out: odm, csv, endpoints
+        return run_export_command(args)
     if args.command == "report":
         return run_report_command(args)
     if args.command is not None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..server import defaults
+from .export import add_server_export, run_server_export  # data out: odm, csv, endpoints
 
 
 def _db(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -68,6 +69,7 @@ def add_server_commands(sub: Any) -> None:
         "--log-file", type=Path, help="append the structured (JSON lines) log here instead of standard error"
     )
     actions = server.add_subparsers(dest="server_command", metavar="ACTION")
+    add_server_export(actions, _db)  # data out: odm, csv, endpoints
     site = actions.add_parser("site", help="sites").add_subparsers(dest="site_command", metavar="ACTION", required=True)
     site_add = site.add_parser("add", help="add a site")
     site_add.add_argument("code")
@@ -180,6 +182,8 @@ def _dispatch(args: argparse.Namespace, password: Any) -> int:
         elif args.server_command == "device" and args.device_command == "revoke":
             admin.revoke_device(engine, args.device_id)
             print(f"revoked device {args.device_id}")
+        elif args.server_command == "export":  # data out: odm, csv, endpoints
+            return run_server_export(args, engine)
         elif args.server_command == "device":
             for device_id, site, code, revoked in admin.devices(engine):
                 print(f"{device_id} {site} {code}{' (revoked)' if revoked else ''}")

@@ -221,6 +221,9 @@ class Study(Strict):
     security: Security = Field(default_factory=Security)
     # randomization design: checked by definitions/randomization.py (its own model, located errors)
     randomization: dict[str, object] | None = None
+    # the analysis export: endpoint rules and direct identifiers, checked by definitions/endpoints.py
+    endpoints: dict[str, object] | None = None
+    identifiers: list[str] | None = None
 
 
 FieldDef.model_rebuild()

@@ -22,6 +22,7 @@ NAMES = (
     "store_damaged",
     "store_head_unreadable",
     "store_rolled_back",
+    "data_export",  # an export (ODM, CSV, endpoints) taken off the laptop: format and SHA-256 of each file
 )
 
 EVENTS = tuple(EventType(name, "laptop", False, None, doc=__doc__ or "") for name in NAMES)

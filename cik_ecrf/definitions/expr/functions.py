@@ -211,6 +211,37 @@ def _quantified(c: _Compiler, node: Call, scope: Scope) -> tuple[Type, Fn]:
     return BOOL, quantify
 
 
+def _picked(c: _Compiler, node: Call, scope: Scope) -> tuple[Type, Fn]:
+    """`earliest(SOURCE, VALUE[, CONDITION])` / `latest(...)`: the extreme VALUE over the rows (or
+    instances) where CONDITION is true, rows whose VALUE is missing skipped, as SQL's MIN/MAX skip
+    NULL: "the first qualifying response", "the last assessment without relapse". None when no row
+    qualifies."""
+    if len(node.args) not in (2, 3):
+        raise ExprError(node.pos, f"{node.name}() takes 2 or 3 arguments: a source, a value and a condition")
+    _, row_scope, rows_fn = _rows_source(c, node, scope)
+    vt, vfn = c.node(node.args[1], row_scope)
+    if vt.kind not in ORDERED or vt.partial:
+        raise ExprError(node.args[1].pos, f"{node.name}() needs a number, a date or a datetime, not {vt.describe()}")
+    cfn: Fn | None = None
+    if len(node.args) == 3:
+        ct, cfn = c.node(node.args[2], row_scope)
+        c._expect(ct, "bool", node.args[2], f"{node.name}() needs a true/false condition")
+    later = node.name == "latest"
+
+    def pick(env: Any) -> Any:
+        best = None
+        for row in rows_fn(env) or []:
+            row_env = env.with_row(row)
+            if cfn is not None and cfn(row_env) is not True:
+                continue
+            value = vfn(row_env)
+            if value is not None and (best is None or (value > best if later else value < best)):
+                best = value
+        return best
+
+    return vt, pick
+
+
 def _count(c: _Compiler, node: Call, scope: Scope) -> tuple[Type, Fn]:
     source = node.args[0] if len(node.args) == 1 else None
     if isinstance(source, Name) and source.second is None:
@@ -251,4 +282,6 @@ FUNCTIONS: dict[str, Callable[[_Compiler, Call, Scope], tuple[Type, Fn]]] = {
     "present": _present,
     "coalesce": _coalesce,
     "latest_subject_date": _latest_subject_date,
+    "earliest": _picked,
+    "latest": _picked,
 }
