@@ -15,6 +15,7 @@ from pathlib import Path
 from ..selftest import version_text  # installer (issue 7): light, stdlib only
 from .pdf import add_pdf_commands, run_pdf_command  # ---- signatures and PDFs (issue 6)
 from .export import add_export_commands, run_export_command  # data out: odm, csv, endpoints
+from .randomization import LAPTOP_COMMANDS, add_randomization_commands, run_randomization_command
 from .report import add_report_commands, run_report_command
 from .server import add_server_commands, run_server_command
 from .store import add_store_commands, run_store_command
@@ -60,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     add_report_commands(sub, common)
     add_export_commands(sub, common)  # data out: odm, csv, endpoints
     add_sync_commands(sub, common)  # ---- central server and sync (issue 5)
+    add_randomization_commands(sub, common)  # randomize, unblind, codebreak (online)
     add_server_commands(sub)
     elig = sub.add_parser(
         "eligibility", parents=[common], help="evaluate the eligibility criteria of crf-spec section 4"
@@ -115,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_sync_command(args)
     if args.command == "server":
         return run_server_command(args)
+    if args.command in LAPTOP_COMMANDS:  # randomization
+        return run_randomization_command(args)
     if args.command in ("sign", "pdf"):  # ---- signatures and PDFs (issue 6)
         return run_pdf_command(args)
     if args.command == "export":  # data out: odm, csv, endpoints

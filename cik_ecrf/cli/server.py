@@ -14,6 +14,7 @@ from typing import Any
 
 from ..server import defaults
 from .export import add_server_export, run_server_export  # data out: odm, csv, endpoints
+from .randomization import SERVER_GROUPS, add_randomization_server_commands, run_randomization_server
 
 
 def _db(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -69,6 +70,7 @@ def add_server_commands(sub: Any) -> None:
         "--log-file", type=Path, help="append the structured (JSON lines) log here instead of standard error"
     )
     actions = server.add_subparsers(dest="server_command", metavar="ACTION")
+    add_randomization_server_commands(actions, _db)  # randomization / unblinding
     add_server_export(actions, _db)  # data out: odm, csv, endpoints
     site = actions.add_parser("site", help="sites").add_subparsers(dest="site_command", metavar="ACTION", required=True)
     site_add = site.add_parser("add", help="add a site")
@@ -81,7 +83,10 @@ def add_server_commands(sub: Any) -> None:
     user_add = user.add_parser("add", help="add a user; first password from CIK_ECRF_NEW_PASSWORD or a prompt")
     user_add.add_argument("name")
     user_add.add_argument(
-        "--role", required=True, choices=["nurse", "investigator", "monitor", "data_manager", "admin"]
+        "--role",
+        required=True,
+        choices=["nurse", "investigator", "monitor", "data_manager", "admin", "pharmacist", "statistician"],
+        help="pharmacist, statistician: unblinded, server only (the randomization list)",
     )
     user_add.add_argument("--site", required=True)
     user_add.add_argument("--full-name", help="the printed name signatures show")
@@ -151,6 +156,8 @@ def _dispatch(args: argparse.Namespace, password: Any) -> int:
     url = args.database_url or os.environ.get("CIK_ECRF_SERVER_DATABASE_URL") or default_url()
     engine = open_database(url)
     try:
+        if args.server_command in SERVER_GROUPS:  # randomization / unblinding
+            return run_randomization_server(engine, args)
         if args.server_command == "site":
             print(f"added site {admin.add_site(engine, args.code, args.name)}")
         elif args.server_command == "user" and args.user_command == "passwd":

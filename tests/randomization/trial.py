@@ -34,7 +34,7 @@ class Trial:
         self.laptops: list[Store] = []
 
     def generate(self) -> lists.RandList:
-        with Session(self.engine) as session, session.begin():
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
             return lists.generate(session, self.design, "stat1", "statistician")
 
     def laptop(self, user: str, name: str | None = None) -> Store:
@@ -79,3 +79,61 @@ def values(store: Store, number: str, visit: str, form: str) -> dict[str, Any]:
 
 
 PW = PASSWORD
+
+
+def clone_subjects(engine: Engine, template: str, count: int, site: str = "BJ01", prefix: str = "C") -> list[str]:
+    """`count` new subjects on the server with the template subject's synced screening data (its
+    instances and values copied row for row): randomization reads them as it reads any subject's."""
+    import uuid
+
+    from sqlalchemy import insert, select
+
+    from cik_ecrf.server.models import FieldState, Instance, Subject
+
+    made = []
+    with Session(engine) as session, session.begin():
+        instances = list(session.execute(select(Instance).where(Instance.subject_id == template)).scalars())
+        fields = {
+            i.id: list(session.execute(select(FieldState).where(FieldState.instance_id == i.id)).scalars())
+            for i in instances
+        }
+        subjects, new_instances, new_fields = [], [], []
+        for _ in range(count):
+            subject_id = str(uuid.uuid4())
+            made.append(subject_id)
+            subjects.append({"id": subject_id, "number": f"{prefix}{uuid.uuid4().hex[:8].upper()}", "site_code": site})
+            for instance in instances:
+                if instance.form_id == "randomization":
+                    continue
+                instance_id = str(uuid.uuid4())
+                new_instances.append(
+                    {
+                        "id": instance_id,
+                        "subject_id": subject_id,
+                        "visit_id": instance.visit_id,
+                        "form_id": instance.form_id,
+                        "status": instance.status,
+                        "site_code": site,
+                    }
+                )
+                new_fields += [
+                    {
+                        "instance_id": instance_id,
+                        "field_id": f.field_id,
+                        "value_json": f.value_json,
+                        "version": f.version,
+                        "device_id": f.device_id,
+                        "conflict_seq": None,
+                    }
+                    for f in fields[instance.id]
+                ]
+        session.execute(insert(Subject), subjects)
+        session.execute(insert(Instance), new_instances)
+        session.execute(insert(FieldState), new_fields)
+    return made
+
+
+def subject_id(store: Store, number: str) -> str:
+    found = store.randomization.subject_id(number)
+    assert found is not None
+    return found
