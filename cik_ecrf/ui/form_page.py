@@ -32,6 +32,7 @@ from .form_dialogs import (
 )
 from .form_notices import attention_text, conflict_lines, signature_lines
 from .form_view import FormView
+from .randomize_panel import RandomizePanel, server_set
 from .record_actions import RecordActions, RecordScope, SigningSession
 from .subject_view import status_text
 from .texts import translator
@@ -55,6 +56,9 @@ TEXTS = {
     "print": QT_TRANSLATE_NOOP("FormPage", "Print…"),
     "only_investigators": QT_TRANSLATE_NOOP(
         "FormPage", "Only investigators sign; a form is signed once it is complete."
+    ),
+    "server_set": QT_TRANSLATE_NOOP(
+        "FormPage", "Nothing to save: the central server sets this form's values when the subject is randomized."
     ),
 }
 _t = translator(CONTEXT, TEXTS)
@@ -146,6 +150,7 @@ class FormPage(QWidget):
             self.info["conflictInfo"],
             self.info["attentionInfo"],
         )
+        self.randomize_panel: RandomizePanel | None = None  # the randomization form's controls (server-set values)
         self._shortcuts()
         self.worker.submit(self._load, self._loaded, self._show_refusal)
 
@@ -184,6 +189,8 @@ class FormPage(QWidget):
             self.view.setEnabled(False)
             self.worker.submit(self._load, self._loaded, self._show_refusal)  # a clean form, as saved
         self._enable_actions()
+        if self.randomize_panel is not None:
+            self.randomize_panel.refresh()  # Randomize and Unblind are an investigator's
 
     def _draft_key(self, username: str | None = None) -> DraftKey:
         repeating = self.store.study.forms[self.form].repeating
@@ -219,6 +226,7 @@ class FormPage(QWidget):
         self.saved_values = own
         self._show_conflicts(conflicts)
         self._show_view(own)
+        self._show_randomize_panel()
         held = HELD.take(self._draft_key())
         if held is not None and self.view is not None:
             self.view.restore(held)
@@ -230,8 +238,35 @@ class FormPage(QWidget):
         if self.view is not None and self.isVisible():
             self.view.focus_first()
 
+    def _show_randomize_panel(self) -> None:
+        """A form whose values only the server sets (randomization) gets its panel instead of the save buttons."""
+        if self.randomize_panel is not None or self.view is None or not server_set(self.view.form):
+            return
+        panel = RandomizePanel(lambda: self.store, self.worker, self.subject, self.language, self)
+        panel.sig_changed.connect(lambda: self.worker.submit(self._load, self._loaded, self._show_refusal))
+        panel.sig_message.connect(self._say)
+        self.layout_.insertWidget(self.layout_.indexOf(self.view), panel)
+        self.randomize_panel = panel
+        self._watch_sync()
+
+    def _watch_sync(self) -> None:
+        """The window's sync says whether the server answered last time: the panel says so before a click."""
+        sync = getattr(self.window(), "sync", None)
+        panel = self.randomize_panel
+        if panel is None or sync is None or not hasattr(sync, "sig_outcome") or getattr(self, "_sync_watched", False):
+            return
+        self._sync_watched = True
+
+        def seen(outcome: Any) -> None:
+            if outcome is not None:
+                panel.set_online(outcome.error is None or "no answer from the server" not in outcome.error)
+
+        seen(sync.last)
+        sync.sig_outcome.connect(seen)
+
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        self._watch_sync()  # in the window by now
         if self.view is not None and not self.view.isAncestorOf(QApplication.focusWidget()):
             self.view.focus_first()
 
@@ -272,6 +307,8 @@ class FormPage(QWidget):
         self.print_button.setText(_t("print", language))
         self.history_button.setText(_t("history_button", language))
         self.history_button.setToolTip(_t("history_tip", language))
+        if self.randomize_panel is not None:
+            self.randomize_panel.set_language(language)
         if self.view is not None:
             entries, self.confirmed = self.view.entries(), frozenset(self.view.confirmed)
             self._show_view(self.saved_values, entries)
@@ -390,6 +427,9 @@ class FormPage(QWidget):
         """Ctrl+S: a completed form is saved complete (checked first); any other as a draft."""
         if self.view is None:
             return False
+        if self.view.server_set:
+            self._say(_t("server_set", self.language))
+            return False
         if self.status in ("complete", "signed"):
             if self.view.show_problems():
                 return False
@@ -403,6 +443,9 @@ class FormPage(QWidget):
     def save(self, values: dict[str, Any], draft: bool) -> bool:
         """Ask what is needed, then queue the save; False when nothing was queued (and the page says why)."""
         assert self.view is not None
+        if self.view.server_set:
+            self._say(_t("server_set", self.language))
+            return False
         if self.status in ("complete", "signed") and not self.view.is_dirty():
             self._say(_t("unchanged", self.language))
             return False

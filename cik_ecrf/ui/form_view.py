@@ -32,6 +32,7 @@ from .criteria_table import CriteriaTable, value_text
 from .fields import DerivedField, FieldWidget, make_field_widget
 from .group_table import GroupField
 from .messages import COLOURS, Problem, ProblemList, issue_text, missing_text, worst
+from .randomize_panel import server_set
 from .texts import translator
 
 CONTEXT = "FormView"
@@ -85,6 +86,7 @@ class FormView(QWidget):
         self.clock = clock or Clock.system()
         self.session = FormSession(engine, form_id, visit_id, values or {}, self.subject, self.clock)
         self.form = self.session.form
+        self.server_set = server_set(self.form)  # randomization: shown, never saved by hand (randomize_panel)
         self.role = role
         self.confirmed = set(confirmed)
         self.setObjectName(f"form_{form_id}")
@@ -173,13 +175,16 @@ class FormView(QWidget):
         self.draft_button = QPushButton(_t("draft", self.language))
         self.draft_button.setObjectName("saveDraft")
         self.draft_button.setToolTip(_t("draft_tip", self.language))
-        self.draft_button.clicked.connect(lambda: self.sig_save_requested.emit(self.values(), True))
+        self.draft_button.clicked.connect(self.request_draft)
         self.complete_button = QPushButton(_t("complete", self.language))
         self.complete_button.setObjectName("markComplete")
         self.complete_button.setToolTip(_t("complete_tip", self.language))
         self.complete_button.clicked.connect(self.request_complete)
         buttons.addWidget(self.draft_button)
         buttons.addWidget(self.complete_button)
+        if self.server_set:
+            self.draft_button.setVisible(False)
+            self.complete_button.setVisible(False)
         for button in (self.draft_button, self.complete_button):
             button.installEventFilter(self)  # Shift+Tab from them goes back into the form's order
         outer.addLayout(buttons)
@@ -391,7 +396,13 @@ class FormView(QWidget):
         self.scroll.ensureWidgetVisible(widget)
         widget.focus_target().setFocus(Qt.FocusReason.OtherFocusReason)
 
+    def request_draft(self) -> None:
+        if not self.server_set:
+            self.sig_save_requested.emit(self.values(), True)
+
     def request_complete(self) -> None:
+        if self.server_set:
+            return  # its values come from the server; there is nothing to complete by hand
         problems = self.show_problems()
         if problems:
             self.sig_completion_refused.emit([p.text for p in problems])
@@ -411,7 +422,7 @@ class FormView(QWidget):
                 out += widget.focus_chain()
             elif widget.focus_chain():
                 out += [widget.focus_target()] if self._is_radio(widget) else widget.focus_chain()
-        return [*out, self.draft_button, self.complete_button]
+        return out if self.server_set else [*out, self.draft_button, self.complete_button]
 
     @staticmethod
     def _is_radio(widget: FieldWidget) -> bool:

@@ -393,6 +393,10 @@
 <context>
     <name>FormPage</name>
     <message>
+        <source>Nothing to save: the central server sets this form&apos;s values when the subject is randomized.</source>
+        <translation>无需保存：本表的数值由中心服务器在受试者随机化时设定。</translation>
+    </message>
+    <message>
         <source>Loading…</source>
         <translation>正在加载…</translation>
     </message>
@@ -733,6 +737,152 @@
     <message>
         <source>This time is in the future: it cannot be later than now.</source>
         <translation>此时间是将来的时间：不能晚于现在。</translation>
+    </message>
+</context>
+<context>
+    <name>Randomization</name>
+    <message>
+        <source>Already randomized: a subject is randomized once.</source>
+        <translation>已随机化：每位受试者只随机化一次。</translation>
+    </message>
+    <message>
+        <source>Eligibility is not confirmed: the investigator&apos;s confirmation (IECONF) must be Yes.</source>
+        <translation>入组资格尚未确认：研究者确认（IECONF）须为“是”。</translation>
+    </message>
+    <message>
+        <source>Emergency unblind…</source>
+        <translation>紧急揭盲…</translation>
+    </message>
+    <message>
+        <source>Not eligible: the eligibility assessment must say the subject is eligible (Y).</source>
+        <translation>不符合入组条件：入组资格评估须为“是”（Y）。</translation>
+    </message>
+    <message>
+        <source>Not randomized yet.</source>
+        <translation>尚未随机化。</translation>
+    </message>
+    <message>
+        <source>Not randomized: there is nothing to unblind.</source>
+        <translation>尚未随机化：无可揭盲。</translation>
+    </message>
+    <message>
+        <source>Only an investigator can unblind a subject.</source>
+        <translation>只有研究者可以为受试者揭盲。</translation>
+    </message>
+    <message>
+        <source>Only an investigator randomizes.</source>
+        <translation>只有研究者可以进行随机化。</translation>
+    </message>
+    <message>
+        <source>Randomization needs a connection to the study server; everything else works offline.</source>
+        <translation>随机化需要连接研究服务器；其他工作均可离线进行。</translation>
+    </message>
+    <message>
+        <source>Randomization needs a connection: the study server did not answer. Nothing was changed.</source>
+        <translation>随机化需要网络连接：研究服务器没有应答。未做任何更改。</translation>
+    </message>
+    <message>
+        <source>Randomized by the central server.</source>
+        <translation>已由中心服务器完成随机化。</translation>
+    </message>
+    <message>
+        <source>Randomized: number {randno} · product code {prodid} · {randdtc}</source>
+        <translation>已随机化：随机号 {randno} · 产品编码 {prodid} · {randdtc}</translation>
+    </message>
+    <message>
+        <source>Randomize…</source>
+        <translation>随机化…</translation>
+    </message>
+    <message>
+        <source>Reading the subject…</source>
+        <translation>正在读取受试者…</translation>
+    </message>
+    <message>
+        <source>The randomization number, the blinded product code and the time are set by the central server when an investigator randomizes the subject, online. They are never typed in, and the treatment arm is never shown.</source>
+        <translation>随机号、盲态产品编码和随机化时间由中心服务器在研究者在线随机化受试者时设定。它们不能手工录入，治疗组别也从不显示。</translation>
+    </message>
+    <message>
+        <source>This randomization was marked as made in error by the data manager. A new randomization needs the data manager&apos;s decision on the server.</source>
+        <translation>该随机化已被数据管理员标记为错误。重新随机化需由数据管理员在服务器上决定。</translation>
+    </message>
+    <message>
+        <source>This subject was unblinded in an emergency (the arm is not kept on this laptop).</source>
+        <translation>该受试者已紧急揭盲（本机不保存治疗组别）。</translation>
+    </message>
+    <message>
+        <source>Unblinding needs a connection to the study server. Without one, the pharmacy&apos;s sealed code-break sheet is used.</source>
+        <translation>揭盲需要连接研究服务器。无法连接时，使用药房的密封破盲单。</translation>
+    </message>
+    <message>
+        <source>Unblinding recorded by the central server.</source>
+        <translation>中心服务器已记录本次揭盲。</translation>
+    </message>
+</context>
+<context>
+    <name>RandomizeDialogs</name>
+    <message>
+        <source>Asking the central server…</source>
+        <translation>正在询问中心服务器…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>Emergency unblinding of {subject}</source>
+        <translation>{subject} 的紧急揭盲</translation>
+    </message>
+    <message>
+        <source>Enter your password.</source>
+        <translation>请输入密码。</translation>
+    </message>
+    <message>
+        <source>Give the reason for unblinding.</source>
+        <translation>请填写揭盲原因。</translation>
+    </message>
+    <message>
+        <source>Only when knowing the treatment is needed for the subject&apos;s care. The server records who unblinded, when and why, and tells the data manager. The arm of this one subject is then shown once; it is not kept on this laptop.</source>
+        <translation>仅在受试者的救治需要知道治疗时使用。服务器会记录揭盲人、时间和原因，并通知数据管理员。随后仅显示这一位受试者的治疗组别一次；本机不会保存。</translation>
+    </message>
+    <message>
+        <source>Password</source>
+        <translation>密码</translation>
+    </message>
+    <message>
+        <source>Randomize</source>
+        <translation>随机化</translation>
+    </message>
+    <message>
+        <source>Randomize {subject}</source>
+        <translation>随机化 {subject}</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>Shown once, for this subject only. It is not stored on this laptop, and it is not shown again when this window closes.</source>
+        <translation>仅为这一位受试者显示一次。它不会保存在本机，关闭此窗口后也不会再次显示。</translation>
+    </message>
+    <message>
+        <source>The central server assigns {subject} the next allocation of the subject&apos;s stratum: a randomization number and a blinded product code. This cannot be undone from a laptop. Enter your password to go on.</source>
+        <translation>中心服务器将为 {subject} 分配其分层中的下一个分配：一个随机号和一个盲态产品编码。此操作无法在本机撤销。请输入您的密码以继续。</translation>
+    </message>
+    <message>
+        <source>Treatment of {subject}</source>
+        <translation>{subject} 的治疗</translation>
+    </message>
+    <message>
+        <source>Unblind</source>
+        <translation>揭盲</translation>
+    </message>
+    <message>
+        <source>{subject} was allocated to:</source>
+        <translation>{subject} 被分配至：</translation>
     </message>
 </context>
 <context>
