@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..server import defaults
+from .study import add_study_commands, run_study_command  # study versions
 from .export import add_server_export, run_server_export  # data out: odm, csv, endpoints
 from .randomization import SERVER_GROUPS, add_randomization_server_commands, run_randomization_server
 
@@ -70,6 +71,7 @@ def add_server_commands(sub: Any) -> None:
         "--log-file", type=Path, help="append the structured (JSON lines) log here instead of standard error"
     )
     actions = server.add_subparsers(dest="server_command", metavar="ACTION")
+    add_study_commands(actions, _db)  # study versions: study publish / study list
     add_randomization_server_commands(actions, _db)  # randomization / unblinding
     add_server_export(actions, _db)  # data out: odm, csv, endpoints
     site = actions.add_parser("site", help="sites").add_subparsers(dest="site_command", metavar="ACTION", required=True)
@@ -158,7 +160,9 @@ def _dispatch(args: argparse.Namespace, password: Any) -> int:
     try:
         if args.server_command in SERVER_GROUPS:  # randomization / unblinding
             return run_randomization_server(engine, args)
-        if args.server_command == "site":
+        if args.server_command == "study":  # study versions
+            return run_study_command(engine, args)
+        elif args.server_command == "site":
             print(f"added site {admin.add_site(engine, args.code, args.name)}")
         elif args.server_command == "user" and args.user_command == "passwd":
             admin.set_password(

@@ -24,6 +24,7 @@ from . import (
 )
 from . import query_answer, query_close, query_open, query_reopen, query_server  # monitoring
 from . import record_lock, record_unlock, sdv_dropped, sdv_verify  # monitoring
+from . import instance_upgraded  # study versions
 from .base import EventType
 
 _MODULES = (
@@ -42,6 +43,7 @@ _MODULES = (
     randomized,  # randomization: server-authored, pulled by the site's laptops
     unblinded,
     randomization_voided,
+    instance_upgraded,  # study versions: an instance moved to the newest form version
 )
 
 EVENTS: dict[str, EventType] = {m.EVENT.name: m.EVENT for m in _MODULES} | {e.name: e for e in audit_only.EVENTS}

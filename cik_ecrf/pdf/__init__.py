@@ -47,6 +47,7 @@ def record_pdf(
             Scope(subject, visit, form),
             audit_appendix=audit_appendix,
             generated_at=generated_at,
+            versions=getattr(store, "study_versions", None),  # study versions: each form under its own
         )
 
 

@@ -77,6 +77,7 @@ def gather(
     scope: Scope,
     audit_appendix: bool,
     generated_at: dt.datetime | None,
+    versions: Any = None,  # study versions: a StudySet; each form printed with its own version's definitions
 ) -> tuple[list[PrintedForm], dict[str, Any]]:
     """The forms to print, in schedule order, and the document facts (hash, site, appendix rows)."""
     esign.check_scope(study, scope)
@@ -111,15 +112,16 @@ def gather(
     by_instance: dict[str, list[AuditEvent]] = defaultdict(list)
     for e in events:
         by_instance[e.instance_id or ""].append(e)
+    own = _own_versions(versions, study, rules, rows)  # study versions
     forms = [
         PrintedForm(
             r.visit_id,
             study.visit(r.visit_id).label,
-            study.forms[r.form_id],
+            own[r.id][0].forms[r.form_id],
             r.id,
             r.form_version,
             r.status,
-            rules.evaluate(r.form_id, r.visit_id, r.values, data, clock),
+            own[r.id][1].evaluate(r.form_id, r.visit_id, r.values, data, clock),
             _notes(by_instance[r.id]),
             tuple(covering[r.id]),
         )
@@ -139,6 +141,19 @@ def gather(
     return forms, facts
 
 
+def _own_versions(versions: Any, study: StudyDefinition, rules: RulesEngine, rows: list[Any]) -> dict[str, Any]:
+    """Each instance's definitions and rules: those of the study version it is on (study versions)."""
+    if versions is None or len(versions.versions) == 1:
+        return {r.id: (study, rules) for r in rows}
+    from ..store.study_versions import rules_for
+
+    own = {}
+    for r in rows:
+        found = versions.study_for_form(r.form_id, r.form_version)
+        own[r.id] = (found, rules_for(found)) if found is not None else (study, rules)
+    return own
+
+
 def _form_order(study: StudyDefinition, visit: str, form: str) -> int:
     forms = study.forms_at(visit)
     return forms.index(form) if form in forms else len(forms)
@@ -152,8 +167,9 @@ def casebook_pdf(
     *,
     audit_appendix: bool = False,
     generated_at: dt.datetime | None = None,
+    versions: Any = None,  # study versions
 ) -> bytes:
-    forms, facts = gather(session, study, rules, scope, audit_appendix, generated_at)
+    forms, facts = gather(session, study, rules, scope, audit_appendix, generated_at, versions)
     scope = facts["scope"]
     flowables = []
     for index, form in enumerate(forms):

@@ -43,6 +43,7 @@ from . import auth, devices, logs
 from .apply import BatchApplier
 from .database import epoch, make_engine, now, open_database
 from .limits import OPEN_ROUTE_MAX_BODY, BodyLimit
+from .study_versions import routes as study_routes
 from .models import Change as ChangeRow
 from .models import SeqCounter, User
 from .randomization.routes import randomization_router
@@ -215,6 +216,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
     app.include_router(randomization_router(engine, reader, settings))  # POST /randomization/*: randomize, unblind
 
     app.include_router(devices.router(reader))  # GET /device: what the server holds of this laptop
+    app.include_router(study_routes.router)  # GET /study/versions: published study versions (amendments)
 
     @app.get(f"{API}/users", response_model=SiteUsers, responses=ERRORS)
     def users(

@@ -39,6 +39,7 @@ from .database import now
 from .merge import FieldMerge, FieldRow
 from .models import Change as ChangeRow
 from .models import FieldState, Instance, SeqCounter, Subject, User
+from .study_versions.state import InstanceVersions  # study versions: each change checked under its instance's
 
 VALUE_ACTIONS = registry.VALUE_ACTIONS
 CHUNK = 500
@@ -75,7 +76,7 @@ def _read(raw: Any, index: int) -> tuple[Change | None, str, str | None]:
         return None, answer_id, f"malformed change: {where}: {first.get('msg', 'invalid')}"[:MAX_REASON]
 
 
-class BatchApplier(FieldMerge, SignatureCovers):
+class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions):
     """One push transaction for one device of one site; the `ServerState` the event types act on."""
 
     def __init__(self, conn: Connection, site_code: str, device_id: str, changes: Sequence[Any]) -> None:
@@ -117,6 +118,7 @@ class BatchApplier(FieldMerge, SignatureCovers):
                 self.fields[(row["instance_id"], row["field_id"])] = FieldRow(
                     row["value_json"], row["version"], row["device_id"], row["conflict_seq"]
                 )
+        self.study = self._load_versions(instance_ids).latest  # study versions: the newest for new instances
         subject_ids = sorted(
             {c.subject_id for c in parsed if c.subject_id} | {i["subject_id"] for i in self.instances.values()}
         )
@@ -193,6 +195,7 @@ class BatchApplier(FieldMerge, SignatureCovers):
             except Refused as exc:
                 outcome = Outcome("rejected", str(exc)[:MAX_REASON])
             seq = self._log(change, digest, outcome.disposition, outcome.reason, body=body)
+            self.note_version(change, outcome.disposition)  # study versions
             seen[change.id] = (digest, seq)
             if outcome.after is not None:
                 outcome.after(seq)
@@ -277,7 +280,7 @@ class BatchApplier(FieldMerge, SignatureCovers):
                 raise Refused(
                     f"a {user.role} cannot {what} ({change.action} by {change.username}, a {user.role} on the server)"
                 )
-        event.check(self.study, change)
+        event.check(self.study_of(change), change)  # study versions: under the instance's own version
         if change.base_version is not None and change.base_version > self.high:
             raise Refused(f"base version {change.base_version} is newer than anything on the server ({self.high})")
         infusion_rules.check(self, change)  # the infusion's rules that read the randomization
@@ -409,6 +412,7 @@ class BatchApplier(FieldMerge, SignatureCovers):
                 .where(SignatureCover.signature_id == signature_id, SignatureCover.cleared_seq.is_(None))
                 .values(cleared_seq=seq)
             )
+        self._write_versions()  # study versions
         conn.execute(update(SeqCounter).where(SeqCounter.id == 1).values(next_seq=self.next_seq))
 
 

@@ -30,6 +30,7 @@ from . import (
     health,
     pull,
     repository,
+    study_versions,  # study versions (amendments)
     sync_local,
 )
 from . import signatures as esign
@@ -63,6 +64,10 @@ class Store:
         self.engine = engine
         self.study = study
         self.rules = RulesEngine(study)
+        self.study_versions = study_versions.load_set(engine, study)  # study versions: the newest is current
+        if self.study_versions.latest is not study:
+            self.study, self.rules = self.study_versions.latest, study_versions.rules_for(self.study_versions.latest)
+        self.amendments = study_versions.Amendments(self)  # study versions: receive, read by version, upgrade
         self.actor = audit.Actor(user.id, user.username, user.role)
         self.must_change_password = user.must_change_password
         self.randomization = RandomizationQueries(self)  # randomization: allocations, never an arm
@@ -330,7 +335,8 @@ class Store:
     def save(self, request: SaveRequest, clock: Clock | None = None) -> SaveResult:
         self._require(frozenset({"nurse", "investigator", "data_manager"}), "enter data")
         with self.unit_of_work() as session:
-            return save_form(session, self.study, self.rules, self.actor, request, clock or Clock.system())
+            study, rules = self.amendments.for_save(session.connection(), request)  # the instance's version
+            return save_form(session, study, rules, self.actor, request, clock or Clock.system())
 
     def subject_values(self, ref: str) -> tuple[Subject, list[dict[str, Any]]]:
         self._require()
@@ -476,7 +482,9 @@ class Store:
         self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None
     ) -> int:
         with self.unit_of_work() as session:
-            applied = pull.apply_pulled(session.connection(), changes, cursor, epoch, cursor_id, self.study)
+            applied = pull.apply_pulled(
+                session.connection(), changes, cursor, epoch, cursor_id, self.study, versions=self.study_versions
+            )
             chain = audit.Chain(session)
             pull.clear_signatures_under_pulled(session.connection(), chain, self.actor, applied.touched)
             chain.close()

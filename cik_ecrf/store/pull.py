@@ -22,6 +22,7 @@ from ..events import registry
 from ..events.base import Refused
 from ..events.change import CHANGE_FIELDS, Change
 from . import audit
+from .study_versions import study_of_pulled, upgrade_pulled  # study versions
 from .sync_local import CURSOR, CURSOR_ID, EPOCH, VALUE_ACTIONS, device_id, pushed_mark, put
 
 _COLUMNS = (*CHANGE_FIELDS, "prev_hash", "hash")
@@ -152,6 +153,9 @@ class PulledPage:
             (change.instance_id, change.field_id, seq, current, json.dumps(candidates), change.at_utc),
         )
 
+    def upgrade_instance(self, change: Change, to_version: str, dropped: list[str]) -> None:
+        upgrade_pulled(self, change, to_version, dropped)  # study versions
+
     def close_conflict(self, change: Change, up_to: int) -> None:
         self.conn.exec_driver_sql(
             "DELETE FROM sync_conflict WHERE instance_id = ? AND field_id = ? AND conflict_seq <= ?",
@@ -202,6 +206,7 @@ def apply_pulled(
     epoch: str,
     cursor_id: str | None = None,
     study: StudyDefinition | None = None,
+    versions: Any = None,  # study versions: a StudySet, each change checked under its instance's version
 ) -> PullApplied:
     """Apply one page of pulled changes and store the cursor after it: one transaction. Returns how many
     were new here. Each change is checked by its event type against this laptop's study first: one
@@ -229,7 +234,7 @@ def apply_pulled(
             if event is None or not event.data:
                 raise Refused(f"{change.action!r} is not a change laptops apply")
             if change.id not in present:  # this laptop's own changes coming back were checked when saved
-                event.check(page.study, change)
+                event.check(study_of_pulled(page, change, versions), change)
             if event.laptop_apply is not None:  # each refuses before it writes: no half-applied change
                 event.laptop_apply(page, seq, disposition, change)
         except Refused as exc:

@@ -23,6 +23,7 @@ from ..store import sync_local
 from ..store.api import Store
 from ..store.errors import StoreError
 from .protocol import Change, PushRequest
+from .study_fetch import fetch_study_versions  # study versions
 from .transport import SyncError, TooLarge, Transport, UnknownCursor, utc_now
 
 SKEW_WARNING = dt.timedelta(minutes=5)
@@ -146,6 +147,7 @@ class SyncClient:
             if not url or not token:
                 raise SyncError("this laptop is not enrolled: run `cik-ecrf enrol --server URL`")
             transport = self._connect(url, token)
+            fetch_study_versions(transport, self.store)  # study versions: before any change that needs them
             self._push(transport, report, rejected, warnings, cancel, tally)
             try:
                 self._pull(transport, report, cancel, tally, settings)

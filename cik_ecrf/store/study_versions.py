@@ -1,0 +1,378 @@
+"""Study versions on a laptop: the versions received from the server, the definitions each instance is
+read, checked and saved with, and moving an instance to the newest version (audited, with a reason).
+
+Version 1 is the definitions the store was opened with (the shipped forms); later versions arrive at a
+sync, before any change made under them (`cik_ecrf.sync.study_fetch`), and are kept in the store, so a
+laptop offline for months still has every version its instances are on. `store.study` is always the
+newest: new instances take it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..definitions import versions as dv
+from ..definitions.errors import DefinitionErrors
+from ..definitions.spec import StudyDefinition
+from ..events.base import Refused
+from ..events.change import Change
+from ..events.payloads import FormCreated, read
+from ..events.values import check_value_json
+from ..rules import RulesEngine
+from . import audit, save_sql
+from .errors import StoreError, ValidationFailed
+from .models import Base
+from .users import ENTRY_ROLES
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+
+    from .api import Store
+    from .entry import SaveRequest
+
+
+class StudyVersionRecord(Base):
+    """A study version received from the server (version 1, the shipped forms, is not stored)."""
+
+    __tablename__ = "study_version"
+    number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    sha256: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[str] = mapped_column(String(40))
+    bundle: Mapped[str] = mapped_column(Text)
+    mapping: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+_RULES: dict[int, tuple[StudyDefinition, RulesEngine]] = {}
+_RULES_LOCK = threading.Lock()
+
+
+def rules_for(study: StudyDefinition) -> RulesEngine:
+    """One rules engine per loaded version (compiling one is not free; versions are few)."""
+    with _RULES_LOCK:
+        cached = _RULES.get(id(study))
+        if cached is None or cached[0] is not study:
+            cached = (study, RulesEngine(study))
+            _RULES[id(study)] = cached
+        return cached[1]
+
+
+def load_set(engine: Engine, shipped: StudyDefinition) -> dv.StudySet:
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT number, sha256, note, published_at, bundle, mapping FROM study_version ORDER BY number"
+        ).all()
+    versions = [dv.Version(1, "", shipped)]
+    for number, sha, note, at, bundle, mapping in rows:
+        if number == 1:
+            continue
+        study = dv.load_bundle(json.loads(bundle), sha)
+        versions.append(dv.Version(number, sha, study, dv.read_mapping_text(mapping), note, at))
+    return dv.StudySet(tuple(versions))
+
+
+@dataclass(frozen=True)
+class Upgraded:
+    instance_id: str
+    from_version: str
+    to_version: str
+    changed: tuple[str, ...]  # fields whose value the mapping moved or recoded
+    dropped: tuple[str, ...]  # fields the new version no longer has (values kept in the trail)
+    missing_required: tuple[str, ...]  # required in the new version and empty: to fill in at the next save
+
+
+class Amendments:
+    """`store.amendments`: receiving versions, the definitions of an instance, upgrading one."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # ---------------------------------------------------------------- receiving
+
+    def receive(self, versions: list[dict[str, Any]]) -> list[int]:
+        """Keep the versions the server sent (each checked: its SHA-256, and that it loads), in order."""
+        store = self.store
+        current = store.study_versions
+        added = []
+        for v in sorted(versions, key=lambda v: v["number"]):
+            number = int(v["number"])
+            if number <= current.latest_number:
+                continue
+            if number != current.latest_number + 1:
+                raise StoreError(f"study version {number} came without version {current.latest_number + 1}")
+            bundle = json.loads(v["bundle"])
+            if dv.bundle_sha256(bundle) != v["sha256"]:
+                raise StoreError(f"study version {number} from the server does not match its SHA-256")
+            try:
+                study = dv.load_bundle(bundle, v["sha256"])
+            except DefinitionErrors as exc:
+                raise StoreError(f"study version {number} from the server does not load: {exc.errors[0]}") from None
+            mapping = dv.read_mapping_text(v.get("mapping"))
+            current = current.with_version(
+                dv.Version(number, v["sha256"], study, mapping, v.get("note") or "", v.get("published_at") or "")
+            )
+            added.append(v)
+        if added:
+            with store.unit_of_work() as session:
+                session.connection().exec_driver_sql(
+                    "INSERT INTO study_version (number, sha256, note, published_at, bundle, mapping) VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            v["number"],
+                            v["sha256"],
+                            v.get("note") or "",
+                            v.get("published_at") or "",
+                            v["bundle"],
+                            v.get("mapping"),
+                        )
+                        for v in added
+                    ],
+                )
+            store.study_versions = current
+            store.study, store.rules = current.latest, rules_for(current.latest)
+        return [int(v["number"]) for v in added]
+
+    # ---------------------------------------------------------------- reading
+
+    def study_for_instance(self, instance_id: str) -> StudyDefinition:
+        """The definitions an instance is read, checked and printed with (its own version's)."""
+        with self.store.unit_of_work() as session:
+            row = (
+                session.connection()
+                .exec_driver_sql("SELECT form_id, form_version FROM form_instance WHERE id = ?", (instance_id,))
+                .first()
+            )
+        if row is None:
+            raise StoreError(f"no form instance {instance_id}")
+        return self.store.study_versions.study_for_form(row[0], row[1]) or self.store.study
+
+    def for_save(self, conn: Connection, request: SaveRequest) -> tuple[StudyDefinition, RulesEngine]:
+        """The version a save is checked under: the instance's own, or the newest for a new instance."""
+        store = self.store
+        versions = store.study_versions
+        if len(versions.versions) == 1:
+            return store.study, store.rules
+        instance_id = request.instance
+        if instance_id is None:
+            form = store.study.forms.get(request.form)
+            if form is None or form.repeating:
+                return store.study, store.rules
+            try:
+                subject_id, _ = save_sql.subject_ref(conn, request.subject)
+            except StoreError:
+                return store.study, store.rules
+            from .entry import INSTANCE_NAMESPACE
+
+            instance_id = str(uuid.uuid5(INSTANCE_NAMESPACE, f"{subject_id}/{request.visit}/{request.form}"))
+        row = conn.exec_driver_sql(
+            "SELECT form_id, form_version FROM form_instance WHERE id = ?", (instance_id,)
+        ).first()
+        study = versions.study_for_form(row[0], row[1]) if row is not None else None
+        if study is None:
+            return store.study, store.rules
+        return study, rules_for(study)
+
+    # ---------------------------------------------------------------- upgrading
+
+    def upgrade(self, instance_id: str, reason: str) -> Upgraded:
+        """Move an instance to the newest version of its form: its values carried by the published
+        mappings and checked under the new version; the upgrade and each moved value audited with the
+        reason (and pushed). A signed form's signatures are cleared, as by any change to it."""
+        store = self.store
+        store.require(ENTRY_ROLES, "upgrade forms")
+        reason = (reason or "").strip()
+        if not reason:
+            raise StoreError("reason: moving a form to a new version needs a reason")
+        versions = store.study_versions
+        latest = versions.latest
+        with store.unit_of_work() as session:
+            conn = session.connection()
+            row = conn.exec_driver_sql(
+                "SELECT i.form_id, i.form_version, i.status, v.subject_id, v.visit_id FROM form_instance i "
+                "JOIN visit v ON v.id = i.visit_pk WHERE i.id = ?",
+                (instance_id,),
+            ).first()
+            if row is None:
+                raise StoreError(f"no form instance {instance_id}")
+            form_id, from_version, status, subject_id, visit_id = row
+            form = latest.forms.get(form_id)
+            if form is None:
+                raise StoreError(
+                    f"form {form_id} is retired in study version {versions.latest_number}: it stays on {from_version}"
+                )
+            if form.version == from_version:
+                raise StoreError(f"{form_id} is on its newest version ({from_version}) already")
+            if status == "locked":
+                raise StoreError(f"{form_id} at {visit_id} is locked: it cannot be upgraded")
+            start = versions.version_of(form_id, from_version)
+            if start is None:
+                raise StoreError(
+                    f"{form_id} version {from_version} is not a study version this laptop holds: sync first"
+                )
+            held = dict(
+                conn.exec_driver_sql(
+                    "SELECT field_id, value_json FROM field_value WHERE instance_id = ?", (instance_id,)
+                ).all()
+            )
+            bases = dict(
+                conn.exec_driver_sql(
+                    "SELECT field_id, server_version FROM field_value WHERE instance_id = ?", (instance_id,)
+                ).all()
+            )
+            carried = dv.carry(versions, form_id, start, held)
+            problems = [
+                f"{f}: not in version {form.version} and no published mapping says where its value {held[f]} goes"
+                for f in carried.unmapped
+            ]
+            for field_id, text in carried.values.items():
+                try:
+                    check_value_json(form.fields[field_id], text)
+                except Refused as exc:
+                    problems.append(f"{exc} (value {text}); correct it on version {from_version} first")
+            if problems:
+                raise ValidationFailed(problems)
+            dropped = sorted(f for f in held if f not in form.fields)
+            changed = sorted(f for f, text in carried.values.items() if held.get(f) != text)
+            cleared = sorted(f for f in held if f in form.fields and f not in carried.values)  # recoded to nothing
+            context = {"subject_id": subject_id, "visit_id": visit_id, "form_id": form_id}
+            chain = audit.Chain(session)
+            actor = store.actor
+            if status == "signed":
+                from . import signatures
+
+                signatures.clear_for_change(conn, chain, actor, instance_id, reason, context)
+            chain.append(
+                actor,
+                "instance_upgraded",
+                instance_id=instance_id,
+                old_json=json.dumps({"form_version": from_version}),
+                new_json=json.dumps(
+                    {
+                        "from_version": from_version,
+                        "to_version": form.version,
+                        "study_version": versions.latest_number,
+                        "dropped": dropped,
+                    }
+                ),
+                reason=reason,
+                **context,
+            )
+            for field_id in changed:
+                chain.append(
+                    actor,
+                    "value_set",
+                    instance_id=instance_id,
+                    field_id=field_id,
+                    old_json=held.get(field_id),
+                    new_json=carried.values[field_id],
+                    reason=reason,
+                    base_version=bases.get(field_id),
+                    **context,
+                )
+            for field_id in cleared:
+                chain.append(
+                    actor,
+                    "value_clear",
+                    instance_id=instance_id,
+                    field_id=field_id,
+                    old_json=held[field_id],
+                    reason=reason,
+                    base_version=bases.get(field_id),
+                    **context,
+                )
+            now_text = dt.datetime.now(dt.UTC).isoformat()
+            if status == "signed":
+                chain.append(
+                    actor,
+                    "status_change",
+                    instance_id=instance_id,
+                    old_json=json.dumps("signed"),
+                    new_json=json.dumps("complete"),
+                    reason=reason,
+                    **context,
+                )
+            conn.exec_driver_sql(
+                "UPDATE form_instance SET form_version = ?, status = ?, updated_at = ? WHERE id = ?",
+                (form.version, "complete" if status == "signed" else status, now_text, instance_id),
+            )
+            save_sql.write_values(
+                conn,
+                instance_id,
+                actor.user_id or "",
+                now_text,
+                {f: carried.values[f] for f in changed},
+                set(held),
+                dropped + cleared,
+            )
+            close_queries = _query_closer()
+            if close_queries is not None and dropped:
+                close_queries(session, chain, actor, instance_id, dropped, context)
+            chain.close()
+        missing = tuple(
+            f
+            for f, spec in form.fields.items()
+            if spec.definition.required and f not in carried.values and form.applies(f, visit_id) and not spec.read_only
+        )
+        return Upgraded(instance_id, from_version, form.version, tuple(changed + cleared), tuple(dropped), missing)
+
+
+def _query_closer() -> Any:
+    """Monitoring queries on removed fields are closed at the upgrade, once monitoring provides it."""
+    return None
+
+
+# ------------------------------------------------------------------------------------ pulled changes
+
+
+def study_of_pulled(page: Any, change: Change, versions: dv.StudySet | None) -> StudyDefinition:
+    """The definitions a pulled change is checked against on this laptop: its instance's version."""
+    if versions is None or len(versions.versions) == 1:
+        return page.study
+    known: dict[str, tuple[str, str]] | None = page.__dict__.get("_form_versions")
+    if known is None:
+        known = {
+            r[0]: (r[1], r[2]) for r in page.conn.exec_driver_sql("SELECT id, form_id, form_version FROM form_instance")
+        }
+        page.__dict__["_form_versions"] = known
+    instance_id = change.instance_id or ""
+    if change.action == "form_create":
+        try:
+            version = read(FormCreated, change.new_json, "form_create").version
+        except Refused:
+            return versions.latest
+        if instance_id not in known:
+            known[instance_id] = (change.form_id or "", version)
+        return versions.study_for_form(change.form_id or "", version) or versions.latest
+    if change.action == "instance_upgraded":
+        return versions.latest
+    held = known.get(instance_id)
+    if held is None:
+        return versions.latest
+    return versions.study_for_form(*held) or versions.latest
+
+
+def upgrade_pulled(page: Any, change: Change, to_version: str, dropped: list[str]) -> None:
+    """A pulled `instance_upgraded`: the instance's version moves; dropped fields leave the instance."""
+    conn = page.conn
+    conn.exec_driver_sql(
+        "UPDATE form_instance SET form_version = ?, updated_at = ? WHERE id = ?",
+        (to_version, change.at_utc, change.instance_id),
+    )
+    for field_id in dropped:
+        page.writes.pop((change.instance_id or "", field_id), None)
+    if dropped:
+        conn.exec_driver_sql(
+            "DELETE FROM field_value WHERE instance_id = ? AND field_id = ?",
+            [(change.instance_id, f) for f in dropped],
+        )
+    known = page.__dict__.get("_form_versions")
+    if known is not None and change.instance_id in known:
+        known[change.instance_id] = (known[change.instance_id][0], to_version)
