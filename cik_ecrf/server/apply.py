@@ -30,7 +30,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from ..core.roles import ENTRY_ROLES
 from ..core.status import FROZEN_STATUSES
 from ..definitions.spec import StudyDefinition
-from ..events import infusion_rules, registry
+from ..events import randomization_rules, registry
 from ..events.base import Outcome, Refused
 from ..events.change import Change
 from ..sync.protocol import ChangeResult
@@ -283,7 +283,7 @@ class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions):
         event.check(self.study_of(change), change)  # study versions: under the instance's own version
         if change.base_version is not None and change.base_version > self.high:
             raise Refused(f"base version {change.base_version} is newer than anything on the server ({self.high})")
-        infusion_rules.check(self, change)  # the infusion's rules that read the randomization
+        randomization_rules.check(self, change)  # the infusion's rules that read the randomization
         return event.server_apply(self, change)
 
     # ------------------------------------------------------------------ ServerState
