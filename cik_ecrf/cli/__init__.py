@@ -19,6 +19,7 @@ from .randomization import LAPTOP_COMMANDS, add_randomization_commands, run_rand
 from .report import add_report_commands, run_report_command
 from .server import add_server_commands, run_server_command
 from .store import add_store_commands, run_store_command
+from .monitoring import COMMANDS as MONITORING_COMMANDS, add_monitoring_commands, run_monitoring_command  # monitoring
 from .sync import add_sync_commands, run_sync_command  # central server and sync (issue 5)
 
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     add_sync_commands(sub, common)  # ---- central server and sync (issue 5)
     add_randomization_commands(sub, common)  # randomize, unblind, codebreak (online)
     add_server_commands(sub)
+    add_monitoring_commands(sub, common)  # monitoring: conflicts, resolve, query, sdv, lock, unlock
     elig = sub.add_parser(
         "eligibility", parents=[common], help="evaluate the eligibility criteria of crf-spec section 4"
     )
@@ -107,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return self_test()
     if args.command == "forms":
         return _forms_check(args.directory)
+    if args.command in MONITORING_COMMANDS:  # monitoring
+        return run_monitoring_command(args)
     if args.command == "eligibility" and args.values is not None:
         from .eligibility import run_eligibility
 

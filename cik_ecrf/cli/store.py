@@ -303,6 +303,7 @@ def _verify(store: Any) -> int:
 
 def _show(store: Any, args: argparse.Namespace) -> None:
     from ..rules.jsonvalues import to_json
+    from . import monitoring  # monitoring: what stands on each form
 
     subject, rows = store.subject_values(args.subject)
     rows = [
@@ -317,14 +318,20 @@ def _show(store: Any, args: argparse.Namespace) -> None:
             for f, v in evaluation.values.items()
             if store.study.forms[row["form"]].fields[f].definition.type == "derived" and v is not None
         }
+    marks = monitoring.form_marks(store, subject.number, rows)  # monitoring: conflicts, queries, SDV, lock, signatures
+    for row in rows:  # monitoring
+        row.update(marks[row["instance"]])  # monitoring
     if args.json:
         print(json.dumps({"subject": subject.number, "forms": rows}, ensure_ascii=False, indent=2))
         return
     print(f"Subject {subject.number}")
     for row in rows:
         print(f"  {row['visit']} / {row['form']} (v{row['version']}, {row['status']}) {row['instance']}")
+        for line in monitoring.describe_marks(row):  # monitoring
+            print(f"    {line}")  # monitoring
         for field, value in {**row["values"], **row["derived"]}.items():
-            print(f"    {field} = {json.dumps(value, ensure_ascii=False)}")
+            note = monitoring.conflict_note(row, field)  # monitoring: the field's competing values
+            print(f"    {field} = {json.dumps(value, ensure_ascii=False)}{note}")  # monitoring: + note
 
 
 def _audit_log(store: Any, args: argparse.Namespace) -> None:

@@ -102,6 +102,8 @@ TRANSITIONS: dict[str, Transition] = {
         Transition("conflict_open", frozenset({None}), _O, SERVER, doc="a sync conflict recorded on the field"),
         Transition("conflict_resolved", frozenset({_O, _A}), _A, SERVER, doc="the conflict resolved, with its reason"),
         Transition("modified", frozenset({_C}), _M, SERVER, doc="data under a closed query changed"),
+        # study versions: the queried field left the form when its instance moved to a newer version
+        Transition("item_removed", frozenset({_O, _A}), _C, SERVER, doc="the item was removed by an amendment"),
     )
 }
 

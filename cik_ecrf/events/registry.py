@@ -10,8 +10,17 @@ from . import (
     audit_only,
     conflict_resolve,
     form_create,
+    query_answer,  # monitoring
+    query_close,  # monitoring
+    query_open,  # monitoring
+    query_reopen,  # monitoring
+    query_server,  # monitoring
     randomization_voided,  # randomization
     randomized,  # randomization
+    record_lock,  # monitoring
+    record_unlock,  # monitoring
+    sdv_dropped,  # monitoring
+    sdv_verify,  # monitoring
     signature,
     signature_cleared,
     status_change,
@@ -22,8 +31,6 @@ from . import (
     value_set,
     warnings_confirmed,
 )
-from . import query_answer, query_close, query_open, query_reopen, query_server  # monitoring
-from . import record_lock, record_unlock, sdv_dropped, sdv_verify  # monitoring
 from . import instance_upgraded  # study versions
 from .base import EventType
 

@@ -384,7 +384,7 @@ class Monitoring:
         lock(self.store, subject, visit, form, None)
 
     def unlock(self, subject: str, visit: str | None = None, form: str | None = None, *, reason: str) -> list[str]:
-        """Unlock with a reason; returns the signatures voided over what was unlocked."""
+        """Unlock with a reason; returns the signatures voided on this laptop (the server and every other laptop void theirs as the unlock reaches them)."""
         from .monitoring_write import lock
 
         return lock(self.store, subject, visit, form, reason)
