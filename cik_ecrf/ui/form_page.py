@@ -30,6 +30,7 @@ from .form_dialogs import (
     confirm_unsign_dialog,
     show_history_dialog,
 )
+from .form_monitoring import attach as attach_monitoring
 from .form_notices import attention_text, conflict_lines, signature_lines
 from .form_view import FormView
 from .randomize_panel import RandomizePanel, server_set
@@ -151,6 +152,7 @@ class FormPage(QWidget):
             self.info["attentionInfo"],
         )
         self.randomize_panel: RandomizePanel | None = None  # the randomization form's controls (server-set values)
+        self.monitoring = attach_monitoring(self)  # query badges, SDV, lock banner (form_monitoring)
         self._shortcuts()
         self.worker.submit(self._load, self._loaded, self._show_refusal)
 
@@ -237,6 +239,7 @@ class FormPage(QWidget):
         self._enable_actions()
         if self.view is not None and self.isVisible():
             self.view.focus_first()
+        self.monitoring.refresh()
 
     def _show_randomize_panel(self) -> None:
         """A form whose values only the server sets (randomization) gets its panel instead of the save buttons."""
@@ -287,6 +290,7 @@ class FormPage(QWidget):
         )
         if entries is not None:
             self.view.restore(entries)
+        self.monitoring.decorate(self.view)
         self.view.sig_save_requested.connect(self.save)
         self.view.sig_edited.connect(lambda _field: self._refresh_notice())
         for field_id, widget in self.view.widgets.items():
@@ -309,6 +313,7 @@ class FormPage(QWidget):
         self.history_button.setToolTip(_t("history_tip", language))
         if self.randomize_panel is not None:
             self.randomize_panel.set_language(language)
+        self.monitoring.set_language(language)
         if self.view is not None:
             entries, self.confirmed = self.view.entries(), frozenset(self.view.confirmed)
             self._show_view(self.saved_values, entries)
@@ -494,6 +499,7 @@ class FormPage(QWidget):
         self._refresh_notice()
         self._show_attention()
         self._enable_actions()
+        self.monitoring.refresh()  # a change drops a verification, modifies a closed query
         self.worker.submit(
             lambda: self.store.signatures(self.subject), self._show_signatures
         )  # a change clears signatures
@@ -512,6 +518,7 @@ class FormPage(QWidget):
         menu = QMenu(self)
         action = menu.addAction(_t("history", self.language))
         action.triggered.connect(lambda: self.show_history(field_id))
+        self.monitoring.extend_menu(menu, field_id)
         menu.popup(self.view.widgets[field_id].mapToGlobal(pos))
 
     def focused_field(self) -> str | None:
