@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from ..server import defaults
-from .study import add_study_commands, run_study_command  # study versions
+from .authorship import add_anchor_commands, run_anchor_command
 from .export import add_server_export, run_server_export  # data out: odm, csv, endpoints
 from .randomization import SERVER_GROUPS, add_randomization_server_commands, run_randomization_server
+from .study import add_study_commands, run_study_command  # study versions
 
 
 def _db(parser: argparse.ArgumentParser, suppress: bool = False) -> None:
@@ -126,6 +127,7 @@ def add_server_commands(sub: Any) -> None:
     allow.add_argument("--reason", required=True, help="why this laptop may enrol again (kept with the leave)")
     allow.add_argument("--user", help="only this user may enrol it (default: any user of its site)")
     _db(allow, suppress=True)
+    add_anchor_commands(actions, _db)  # authorship: chain anchors and rewritten-history flags
 
 
 def _positive(text: str) -> int:
@@ -162,6 +164,8 @@ def _dispatch(args: argparse.Namespace, password: Any) -> int:
             return run_randomization_server(engine, args)
         if args.server_command == "study":  # study versions
             return run_study_command(engine, args)
+        if args.server_command == "anchors":  # authorship
+            return run_anchor_command(engine, args)
         elif args.server_command == "site":
             print(f"added site {admin.add_site(engine, args.code, args.name)}")
         elif args.server_command == "user" and args.user_command == "passwd":

@@ -35,6 +35,9 @@ class SignatureMade(Payload):
     full_name: Annotated[str, Field(max_length=200)] = ""
     content_sha256: Sha256
     instances: Annotated[list[Id], Field(min_length=1, max_length=1000)]
+    # the signer's Ed25519 signature over the content hash (`core.keys.esign_message`); the server requires it
+    key_id: Annotated[str, Field(max_length=32)] | None = None
+    sig: Annotated[str, Field(max_length=100)] | None = None
 
 
 class SignatureCleared(Payload):

@@ -4,17 +4,14 @@ structured lines (logs.py), like the server's own events."""
 
 from __future__ import annotations
 
-import base64
-import json
 import uuid
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from ..core import crypto
 from ..core.errors import UserError as StoreError
 from ..core.passwords import check_password, check_role, check_username, hash_password
-from . import logs, ratelimit
+from . import authorship, logs, ratelimit
 from .database import ServerError, now
 from .models import Device, Site, User
 
@@ -53,18 +50,19 @@ def add_user(engine: Engine, username: str, role: str, site: str, password: str,
             active=True,
             created_at=now(),
         )
-        _set_password(user, password)
         session.add(user)
+        session.flush()
+        _set_password(session, user, password)
     return user_id
 
 
-def _set_password(user: User, password: str) -> None:
-    """The hash for online checks, and the login key laptops use for offline sign-in (store/access.py)."""
-    kdf, key = crypto.login_key(password, crypto.KdfParams.from_env())
+def _set_password(session: Session, user: User, password: str) -> None:
+    """The hash for online checks, and a new key pair locked under the password: laptops of the site
+    take it at their next sync, seal their store key to it (offline sign-in) and drop the old one."""
     user.password_hash = hash_password(password)
-    user.login_kdf = json.dumps(kdf, sort_keys=True)
-    user.login_key = base64.b64encode(key).decode("ascii")
+    user.login_kdf = user.login_key = None  # password-equivalent: no longer kept or sent
     user.password_set_at = now()
+    authorship.new_keys(session, user, password)
 
 
 def set_password(engine: Engine, username: str, password: str) -> None:
@@ -77,7 +75,7 @@ def set_password(engine: Engine, username: str, password: str) -> None:
         user = session.scalar(select(User).where(User.username == username))
         if user is None:
             raise ServerError(f"no user {username}")
-        _set_password(user, password)
+        _set_password(session, user, password)
     logs.event("password_set", user=username)
 
 

@@ -39,7 +39,7 @@ from ..sync.protocol import (
     ServerInfo,
     SiteUsers,
 )
-from . import auth, devices, logs
+from . import auth, authorship, devices, logs
 from .apply import BatchApplier
 from .database import epoch, make_engine, now, open_database
 from .limits import OPEN_ROUTE_MAX_BODY, BodyLimit
@@ -151,7 +151,8 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
     @app.post(f"{API}/push", response_model=PushResponse, responses=ERRORS)
     def push(body: PushRequest, ctx: Annotated[auth.DeviceContext, Depends(read_device)]) -> Response:
         with push_lock, Session(engine) as s, s.begin():
-            results = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes).run()
+            applier = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes, body.seals)
+            results = applier.run()
         rejected = [r for r in results if r.disposition == "rejected"]
         if rejected:
             logs.event(
@@ -165,7 +166,9 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
             )
         # built from validated models already: serialised once, not validated again against response_model
         return Response(
-            PushResponse(results=results, warnings=_skew(body.client_time_utc)).model_dump_json(),
+            PushResponse(
+                results=results, warnings=_skew(body.client_time_utc) + applier.seals.warnings
+            ).model_dump_json(),
             media_type="application/json",
         )
 
@@ -213,17 +216,19 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
         )
         return Response(head.replace('"changes":[]', f'"changes":[{changes}]', 1), media_type="application/json")
 
-    app.include_router(randomization_router(engine, reader, settings))  # POST /randomization/*: randomize, unblind
-
     app.include_router(devices.router(reader))  # GET /device: what the server holds of this laptop
     app.include_router(study_routes.router)  # GET /study/versions: published study versions (amendments)
+
+    app.include_router(authorship.router)  # GET /anchor: this device's chain head as the server keeps it
+
+    app.include_router(randomization_router(engine, reader, settings))  # POST /randomization/*: randomize, unblind
 
     @app.get(f"{API}/users", response_model=SiteUsers, responses=ERRORS)
     def users(
         s: Annotated[Session, Depends(read_session)], ctx: Annotated[auth.DeviceContext, Depends(read_device)]
     ) -> SiteUsers:
         rows = s.scalars(select(User).where(User.site_code == ctx.site_code).order_by(User.username))
-        return SiteUsers(users=[auth.user_record(u) for u in rows])
+        return SiteUsers(users=[auth.user_record(s, u) for u in rows])
 
     return app
 

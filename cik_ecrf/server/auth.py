@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import secrets
 import threading
 import uuid
@@ -24,8 +23,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ..core.passwords import hash_password, verify_password
-from ..sync.protocol import EnrolRequest, EnrolResponse, LoginKey, UserRecord
-from . import devices, logs, ratelimit
+from ..sync.protocol import EnrolRequest, EnrolResponse, UserRecord
+from . import authorship, devices, logs, ratelimit
 from .database import epoch, now
 from .models import Device, Site, User
 
@@ -70,13 +69,9 @@ def authenticate(session: Session, token: str | None) -> DeviceContext:
     return DeviceContext(device.id, device.site_code, user.id, user.role)
 
 
-def user_record(user: User) -> UserRecord:
-    login = None
-    if user.active and user.login_kdf and user.login_key and user.password_set_at:
-        login = LoginKey(kdf=json.loads(user.login_kdf), key=user.login_key, version=user.password_set_at)
-    return UserRecord(
-        id=user.id, username=user.username, full_name=user.full_name, role=user.role, active=user.active, login=login
-    )
+def user_record(session: Session, user: User) -> UserRecord:
+    """Public keys and the private keys locked under the user's password: nothing password-equivalent."""
+    return authorship.user_record(session, user)
 
 
 @functools.cache
@@ -140,6 +135,8 @@ def _enrol_device(session: Session, user_id: str, request: EnrolRequest, proof: 
         )
     site = session.get(Site, user.site_code)
     assert site is not None
+    if authorship.current_key(session, user.id) is None:  # a user from before per-user keys: the password is here now
+        authorship.new_keys(session, user, request.password)
     device = session.get(Device, request.device_id)
     if device is not None and device.site_code != user.site_code:
         raise Denied(403, f"device {request.device_id} is enrolled at another site")
@@ -178,7 +175,7 @@ def _enrol_device(session: Session, user_id: str, request: EnrolRequest, proof: 
         site_code=site.code,
         site_name=site.name,
         device_code=code,
-        user=user_record(user),
+        user=user_record(session, user),
         epoch=epoch(session),
     )
 

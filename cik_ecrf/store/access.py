@@ -14,17 +14,17 @@ of each guess is the defence there, as it is against a copy of the files.
 
 from __future__ import annotations
 
-import base64
 import copy
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlcipher3
 
-from ..core import crypto
+from ..core import crypto, keys
 from . import faults, integrity
 from .audit import now_with_offset
 from .errors import AuthError, StoreError
@@ -52,35 +52,88 @@ class Policy:
         return cls(security.max_failed_logins, security.lockout_minutes)
 
 
-def create_keyring(directory: Path, store_id: str, username: str, password: str, data_key: bytes) -> None:
-    keyring = Keyring(directory)
-    with keyring.locked() as data:
-        data.update({"store_id": store_id, "users": {}, "failures": {}, "pending_events": [], "attempts": 0})
-        data["users"][username] = crypto.wrap(
-            data_key, password, crypto.KdfParams.from_env(), _associated(store_id, username)
-        )
+def _entry(
+    store_id: str, username: str, unlocked: keys.UserKeys, locked: dict[str, Any], data_key: bytes, central: bool
+) -> dict[str, Any]:
+    """A keyring entry: the private keys under the password, and the store key sealed to the user.
+
+    Only the user's password opens either: argon2id opens `locked`, whose X25519 key opens `sealed`."""
+    public = unlocked.public
+    return {
+        "key_id": public.key_id,
+        "locked": locked,
+        "sealed": keys.seal(data_key, public.box, _associated(store_id, username)),
+        "central": central,
+    }
 
 
-def add_key(directory: Path, username: str, password: str, data_key: bytes) -> None:
+def create_keyring(
+    directory: Path,
+    store_id: str,
+    username: str,
+    password: str,
+    data_key: bytes,
+    central: dict[str, Any] | None = None,
+) -> keys.UserKeys:
+    """The keyring of a new store with its first user: their keys from the server (`central`, a
+    UserKeys record, opened with the password the server just checked) or new ones made here."""
+    if central is not None:
+        unlocked = keys.unlock(central["locked"], username, central["key_id"], password)
+        if unlocked is None:
+            raise AuthError(f"{username}: the keys the server sent do not open with this password")
+        locked = central["locked"]
+    else:
+        unlocked = keys.generate(username)
+        locked = unlocked.lock(password)
     with Keyring(directory).locked() as data:
-        data["users"][username] = crypto.wrap(
-            data_key, password, crypto.KdfParams.from_env(), _associated(data["store_id"], username)
-        )
+        data.update({"store_id": store_id, "users": {}, "failures": {}, "pending_events": [], "attempts": 0})
+        data["users"][username] = _entry(store_id, username, unlocked, locked, data_key, central is not None)
+    return unlocked
 
 
-def set_central_key(
-    directory: Path, username: str, kdf: dict[str, object], key: bytes, version: str, data_key: bytes
-) -> bool:
-    """A keyring entry from the server's login key for a user this laptop never saw type a password.
+def add_key(directory: Path, username: str, password: str, data_key: bytes) -> keys.UserKeys:
+    """A user made on this laptop: new keys, locked under their first password."""
+    unlocked = keys.generate(username)
+    with Keyring(directory).locked() as data:
+        data["users"][username] = _entry(data["store_id"], username, unlocked, unlocked.lock(password), data_key, False)
+    return unlocked
 
-    Replaced only when the server's version changes (a password set centrally); True if written.
-    """
+
+def change_key_password(directory: Path, username: str, current: str, new: str, data_key: bytes) -> keys.UserKeys:
+    """The same keys, locked under the new password (a local user's own change)."""
+    unlocked = prove(directory, username, current)
+    if unlocked is None:
+        raise AuthError("the current password is wrong")
+    with Keyring(directory).locked() as data:
+        data["users"][username] = _entry(data["store_id"], username, unlocked, unlocked.lock(new), data_key, False)
+    return unlocked
+
+
+def prove(directory: Path, username: str, password: str) -> keys.UserKeys | None:
+    """The user's keys if `password` opens them here (signing proves the password this way), else None."""
+    entry = Keyring(directory).read().get("users", {}).get(username)
+    if not isinstance(entry, dict) or "locked" not in entry:
+        return None
+    return keys.unlock(entry["locked"], username, str(entry.get("key_id")), password)
+
+
+def set_central_keys(directory: Path, username: str, record: dict[str, Any], data_key: bytes) -> bool:
+    """A central user's keys as the server sent them, the store key sealed to them: they sign in here
+    offline with their current password. Replaced when the server's key changes (a password set
+    centrally), which leaves nothing the old password opens. True if written."""
     with Keyring(directory).locked() as data:
         current = data["users"].get(username)
-        if current is not None and current.get("central") == version:
+        if current is not None and current.get("key_id") == record["key_id"] and current.get("central"):
             return False
-        entry = crypto.wrap_with_key(data_key, kdf, key, _associated(data["store_id"], username))
-        data["users"][username] = {**entry, "central": version}
+        public = keys.PublicKeys(record["key_id"], record["sign"], record["box"])
+        if keys.key_id(public.sign) != public.key_id:
+            return False  # not a key at all: ignored, the user keeps what they had
+        data["users"][username] = {
+            "key_id": public.key_id,
+            "locked": record["locked"],
+            "sealed": keys.seal(data_key, public.box, _associated(data["store_id"], username)),
+            "central": True,
+        }
         return True
 
 
@@ -214,8 +267,9 @@ def _login_checks(
 
 def unlock_key(
     directory: Path, username: str, password: str, policy: Policy | None = None, now: dt.datetime | None = None
-) -> tuple[bytes, list[dict[str, Any]]]:
-    """The data key for a correct password, and the events waiting to be audited (failed logins, findings)."""
+) -> Unlocked:
+    """The data key for a correct password, the events waiting to be audited (failed logins, findings)
+    and the user's keys."""
     if policy is None:
         from ..definitions.loader import load_study
 
@@ -241,7 +295,7 @@ def unlock_key(
                     state["locked_until"] = None
             if refusal is None:
                 entry = data.get("users", {}).get(username)
-                key = crypto.unwrap(entry, password, _associated(data["store_id"], username)) if entry else None
+                key, signer = _open_entry(data, entry, username, password) if entry else (None, None)
                 if key is None:
                     why = "unknown user" if entry is None else "wrong password"
                     refusal = AuthError(_record_failure(data, username, why, policy, now))
@@ -269,7 +323,41 @@ def unlock_key(
     if refusal is not None:
         raise refusal
     integrity.report(directory, findings)
-    return key, pending if writable else []  # read-only: the failed logins wait in the keyring
+    return Unlocked(key, pending if writable else [], signer)  # read-only: the failed logins wait in the keyring
+
+
+@dataclass(frozen=True)
+class Unlocked:
+    """What a correct password opens: the store key, the events waiting to be audited, and the user's
+    keys (None for a central user from before per-user keys, until the server sends theirs)."""
+
+    key: bytes
+    pending: list[dict[str, Any]]
+    signer: keys.UserKeys | None
+
+    def __iter__(self) -> Iterator[Any]:  # `key, pending = unlock_key(...)`, as before
+        return iter((self.key, self.pending))
+
+    def __getitem__(self, index: int) -> Any:
+        return (self.key, self.pending)[index]
+
+
+def _open_entry(
+    data: dict[str, Any], entry: dict[str, Any], username: str, password: str
+) -> tuple[bytes | None, keys.UserKeys | None]:
+    """One argon2id: the private keys, then the store key sealed to them. A legacy entry (the store key
+    wrapped under the password) of a local user is replaced by keys made now, the password being here."""
+    associated = _associated(data["store_id"], username)
+    if "locked" in entry:
+        unlocked = keys.unlock(entry["locked"], username, str(entry.get("key_id")), password)
+        key = keys.unseal(entry.get("sealed") or {}, unlocked, associated) if unlocked else None
+        return key, unlocked if key else None
+    key = crypto.unwrap(entry, password, associated)
+    if key is None or entry.get("central"):
+        return key, None
+    unlocked = keys.generate(username)
+    data["users"][username] = _entry(data["store_id"], username, unlocked, unlocked.lock(password), key, False)
+    return key, unlocked
 
 
 def forget_pending(directory: Path, pending: list[dict[str, Any]]) -> None:
@@ -285,16 +373,14 @@ def forget_pending(directory: Path, pending: list[dict[str, Any]]) -> None:
 
 
 def apply_central_users(directory: Path, users: list[dict[str, Any]], data_key: bytes) -> None:
-    """Central users can sign in on this laptop offline: their login keys wrap this store's key; the
-    keys of users deactivated centrally are dropped."""
+    """Central users can sign in on this laptop offline: this store's key is sealed to their public key;
+    the entries of users deactivated centrally are dropped."""
     for user in users:
-        login = user.get("login")
+        record = user.get("keys")
         if not user["active"]:
             remove_key(directory, user["username"])
-        elif login:
-            set_central_key(
-                directory, user["username"], login["kdf"], base64.b64decode(login["key"]), login["version"], data_key
-            )
+        elif record:
+            set_central_keys(directory, user["username"], record, data_key)
 
 
 def is_central(directory: Path, username: str) -> bool:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..events.registry import LAPTOP_ACTIONS
+from . import authorship
 from .errors import StoreError
 from .models import AuditEvent, Device, Meta
 
@@ -91,9 +92,11 @@ class Chain:
         self.conn = session.connection()
         meta = dict(
             self.conn.exec_driver_sql(
-                "SELECT key, value FROM meta WHERE key IN (?, ?, ?)", (HEAD_KEY, COUNT_KEY, "device_id")
+                "SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?)",
+                (HEAD_KEY, COUNT_KEY, "device_id", authorship.DEVICE_HEAD),
             ).all()
         )
+        self.device_head = meta.get(authorship.DEVICE_HEAD)
         self.device_id = meta["device_id"]
         self.next_seq = int(
             self.conn.exec_driver_sql("SELECT next_seq FROM device WHERE id = ?", (self.device_id,)).scalar_one()
@@ -137,6 +140,9 @@ class Chain:
         if not self.rows:
             return
         self.conn.exec_driver_sql(_INSERT, [tuple(r[c] for c in _COLUMNS) for r in self.rows])
+        # one signature of the logged-in user over this save's events and the device chain before them
+        signer = self.session.info.get("signer")
+        device_head = authorship.seal(self.conn, self.device_id, self.device_head or GENESIS, self.rows, signer)
         self.rows = []
         pairs = [(self.previous, HEAD_KEY), (str(self.length), COUNT_KEY)]
         if self.started:
@@ -144,6 +150,11 @@ class Chain:
         else:
             self.conn.exec_driver_sql("INSERT INTO meta (value, key) VALUES (?, ?)", pairs)
             self.started = True
+        self.conn.exec_driver_sql(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (authorship.DEVICE_HEAD, device_head),
+        )
+        self.device_head = device_head
         self.conn.exec_driver_sql("UPDATE device SET next_seq = ? WHERE id = ?", (self.next_seq, self.device_id))
         for obj in list(self.session.identity_map.values()):  # the ORM's copies of these rows are stale now
             if isinstance(obj, (Meta, Device)):

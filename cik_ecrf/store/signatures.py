@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 from ..core.content import FormContent, Scope, content_hash
 from ..definitions.spec import StudyDefinition
 from ..rules.results import Message
-from . import audit, save_sql
+from . import audit, authorship, save_sql
 from .errors import AuthError, PermissionDenied, StoreError
 from .models import Signature, SignatureItem, User
-from .users import verify_password
 
 SIGNER_ROLES = frozenset({"investigator"})
 MEANINGS: dict[str, Message] = {
@@ -61,10 +60,11 @@ class SignatureRecord:
     instances: tuple[str, ...]
     cleared_at_utc: str | None = None
     cleared_reason: str | None = None
+    forged: str | None = None  # why it is not provably the signer's (`store.authorship`): it counts for nothing
 
     @property
     def active(self) -> bool:
-        return self.cleared_at_utc is None
+        return self.cleared_at_utc is None and self.forged is None
 
     def meaning_text(self, language: str = "en") -> str:
         return MEANINGS[self.meaning].get(language)
@@ -106,15 +106,18 @@ def scope_content(
     )
 
 
-def refusal(session: Session, actor: audit.Actor, username: str, password: str, scope: Scope) -> StoreError | None:
-    """Who may sign: the logged-in investigator, proving the password again. A refusal is audited."""
+def refusal(
+    session: Session, actor: audit.Actor, username: str, proved: authorship.Signer | None, scope: Scope
+) -> StoreError | None:
+    """Who may sign: the logged-in investigator, proving the password again (`proved`: the keys that
+    password opened, None when it opened nothing). A refusal is audited."""
     user = session.get(User, actor.user_id) if actor.user_id else None
     problem: StoreError | None = None
     if actor.role not in SIGNER_ROLES:
         problem = PermissionDenied(f"a {actor.role} cannot sign (only investigators sign)")
     elif user is None or username != actor.username:
         problem = AuthError(f"sign: the user id {username!r} is not the logged-in user ({actor.username})")
-    elif not verify_password(user.password_hash, password):
+    elif proved is None or proved.username != username:
         problem = AuthError("sign: wrong password; nothing was signed")
     if problem is not None:
         subject_id = (
@@ -135,7 +138,11 @@ def refusal(session: Session, actor: audit.Actor, username: str, password: str, 
     return problem
 
 
-def sign(session: Session, study: StudyDefinition, actor: audit.Actor, scope: Scope, meaning: str) -> SignResult:
+def sign(
+    session: Session, study: StudyDefinition, actor: audit.Actor, scope: Scope, meaning: str, signer: authorship.Signer
+) -> SignResult:
+    """The signature row, its event and `signature_proof`: the signer's Ed25519 signature over the content
+    hash, which the server and `audit verify`/`pdf verify` check against the signer's public key."""
     if meaning not in MEANINGS:
         raise StoreError(f"meaning {meaning!r}: one of {', '.join(MEANINGS)}")
     check_scope(study, scope)
@@ -169,6 +176,9 @@ def sign(session: Session, study: StudyDefinition, actor: audit.Actor, scope: Sc
     signature_id = str(uuid.uuid4())
     instance_ids = [r.id for r in rows]
     context = {"subject_id": subject_id, "visit_id": scope.visit, "form_id": scope.form}
+    proof = authorship.prove_signature(
+        conn, signer, signature_id, scope.kind, subject_id, meaning, digest, instance_ids
+    )
     event = chain.append(
         actor,
         "signature",
@@ -181,6 +191,7 @@ def sign(session: Session, study: StudyDefinition, actor: audit.Actor, scope: Sc
                 "full_name": user.full_name,
                 "content_sha256": digest,
                 "instances": instance_ids,
+                **proof,
             },
             ensure_ascii=False,
         ),
@@ -322,6 +333,7 @@ def list_signatures(session: Session, subject_id: str, number: str) -> list[Sign
     ):
         items.setdefault(signature_id, []).append(instance_id)
     out = []
+    forged = authorship.forgeries(session.connection(), subject_id, items)
     for s in session.scalars(
         select(Signature).where(Signature.subject_id == subject_id).order_by(Signature.signed_at_utc, Signature.id)
     ):
@@ -342,6 +354,7 @@ def list_signatures(session: Session, subject_id: str, number: str) -> list[Sign
                 tuple(sorted(items.get(s.id, []))),
                 s.cleared_at_utc,
                 s.cleared_reason,
+                forged.get(s.id),
             )
         )
     return out

@@ -203,7 +203,7 @@ class SyncClient:
                 return done
             total = self.store.sync_status().waiting
             tally.pushing(total)
-            batch = _encode(events)
+            batch = _encode(events, self.store.sync_seals(events))
             rewound = shrunk = False
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sync-push") as pool:
                 while events and not (rewound or shrunk):
@@ -211,7 +211,7 @@ class SyncClient:
                     changes, refused, request = batch
                     pending = pool.submit(transport.push, request) if request is not None else None
                     upcoming = self.store.sync_outbox(self.push_batch, after=events[-1]["device_seq"])
-                    batch = _encode(upcoming) if upcoming else ([], [], None)
+                    batch = _encode(upcoming, self.store.sync_seals(upcoming)) if upcoming else ([], [], None)
                     try:
                         response = pending.result() if pending is not None else None
                     except TooLarge:
@@ -297,14 +297,18 @@ class SyncClient:
                 return new
 
 
-def _encode(events: list[dict[str, Any]]) -> tuple[list[Change], list[tuple[str, int, str]], PushRequest | None]:
+def _encode(
+    events: list[dict[str, Any]], seals: list[dict[str, Any]] = ()  # type: ignore[assignment]
+) -> tuple[list[Change], list[tuple[str, int, str]], PushRequest | None]:
+    """`seals`: the authors' signatures over these events (`Store.sync_seals`)."""
     changes, refused = [], []
     for event in events:
         try:
             changes.append(Change(**event))
         except ValidationError:  # sent as it is: the server refuses it on its own and keeps its place in order
             changes.append(Change.model_construct(**event))
-    return changes, refused, PushRequest(changes=changes, client_time_utc=utc_now()) if changes else None
+    request = PushRequest(changes=changes, client_time_utc=utc_now(), seals=list(seals)) if changes else None
+    return changes, refused, request
 
 
 def _data_changes(events: list[dict[str, Any]]) -> int:

@@ -55,6 +55,7 @@ def enrol(
             answer.site_name,
             role=answer.user.role,
             device_id=device_id,
+            central=answer.user.model_dump(),  # authorship: the user's keys as the server holds them
         )
         with Store.open(directory, username, password, study=study) as store:
             store.set_sync_settings(server_url=server_url, token=answer.token)

@@ -26,6 +26,29 @@ class PushRequest(Model):
     # Each change is read on its own (`Change`): a malformed one is refused alone, never the whole batch.
     changes: list[Any] = Field(max_length=5000)
     client_time_utc: Short | None = None  # for the clock-skew warning only; clocks never pick a winner
+    # each covers a run of `changes` with its author's signature (read on their own by the server, like changes)
+    seals: list[Any] = Field(default_factory=list, max_length=5000)
+
+
+class Seal(Model):
+    """An author's Ed25519 signature over a run of a device's changes and the device chain before them
+    (`core.keys.seal_message`): the server refuses every change no valid seal of its author covers."""
+
+    username: Name
+    key_id: Annotated[str, Field(min_length=1, max_length=32)]
+    first: int = Field(ge=1, le=2**62)
+    last: int = Field(ge=1, le=2**62)
+    previous: Annotated[str, Field(min_length=64, max_length=64)]
+    head: Annotated[str, Field(min_length=64, max_length=64)]
+    signature: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Anchor(Model):
+    """A device's chain head as the server anchored it (`GET /anchor`), and why it is flagged, if it is."""
+
+    device_seq: int
+    head: str | None
+    flagged: str | None = None
 
 
 class ChangeResult(Model):
@@ -58,13 +81,20 @@ class PullResponse(Model):
     more: bool
 
 
-class LoginKey(Model):
-    """What the user's password derives (argon2id parameters and salt, and the key): a laptop wraps its
-    store key with it so the user can sign in there offline. `version` changes with each new password."""
+class PublicKey(Model):
+    """A user's public keys (base64 raw): Ed25519 to verify their signatures, X25519 to seal to them."""
 
-    kdf: dict[str, str | int]
-    key: Annotated[str, Field(max_length=64)]
-    version: Annotated[str, Field(max_length=40)]
+    key_id: Annotated[str, Field(max_length=32)]
+    sign: Annotated[str, Field(max_length=64)]
+    box: Annotated[str, Field(max_length=64)]
+
+
+class UserKeys(PublicKey):
+    """The user's current keys, with the private keys locked under their password (argon2id +
+    AES-GCM): only that password opens them, so a laptop can seal its store key to the user and the
+    user signs there offline. Nothing here is derived from the password alone."""
+
+    locked: dict[str, Any]
 
 
 class UserRecord(Model):
@@ -75,7 +105,8 @@ class UserRecord(Model):
     full_name: str
     role: Short
     active: bool
-    login: LoginKey | None = None  # None for a deactivated user, or one created before login keys
+    keys: UserKeys | None = None  # None for a deactivated user, or one whose keys are not made yet
+    key_history: list[PublicKey] = []  # every key they had, to verify what they signed before
 
 
 class SiteUsers(Model):

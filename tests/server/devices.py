@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 from live_server import PASSWORD
 
+from cik_ecrf.core import keys
 from cik_ecrf.sync.protocol import API, Change
 
 CLIENTS: list[httpx.Client] = []
@@ -33,21 +34,77 @@ def close_clients() -> None:
 
 
 def enrol(server: Any, user: str, password: str = PASSWORD) -> tuple[httpx.Client, str]:
+    made, device_id, _keys = enrol_with_keys(server, user, password)
+    return made, device_id
+
+
+def enrol_with_keys(server: Any, user: str, password: str = PASSWORD) -> tuple[httpx.Client, str, Any]:
+    """Enrol, and open the user's keys the server sent with the password (what a laptop signs with)."""
     device_id = str(uuid.uuid4())
     answer = httpx.post(
         f"{server.url}{API}/enrol", json={"username": user, "password": password, "device_id": device_id}
     )
     assert answer.status_code == 200, answer.text
-    return client(server, answer.json()["token"]), device_id
+    record = answer.json()["user"]["keys"]
+    opened = keys.unlock(record["locked"], user, record["key_id"], password) if record else None
+    return client(server, answer.json()["token"]), device_id, opened
 
 
 class Device:
     """A hand-driven laptop: builds changes the way the store writes them."""
 
     def __init__(self, server: Any, user: str) -> None:  # a LiveServer or a ServerProcess
-        self.http, self.id = enrol(server, user)
+        self.http, self.id, self.keys = enrol_with_keys(server, user)
         self.user = user
         self.seq = 0
+        self.heads: dict[int, str] = {0: keys.GENESIS}  # the device chain after each change pushed
+
+    def sign(self, changes: list[Any], signer: Any = None) -> list[dict[str, Any]]:
+        """The changes as dicts with the seals a laptop sends: one per run of this device's consecutive
+        changes, signed by `signer` (default: the enrolling user's keys); electronic signatures get
+        their cryptographic signature too. What the test forged in a change stays forged."""
+        signer = signer or self.keys
+        items = [c.model_dump() if hasattr(c, "model_dump") else dict(c) for c in changes]
+        for item in items:
+            if item.get("action") == "signature" and item.get("username") == signer.username:
+                body = json.loads(item["new_json"])
+                if "sig" not in body:
+                    message = keys.esign_message(
+                        body["signature"],
+                        body["scope"],
+                        item["subject_id"],
+                        body["meaning"],
+                        body["content_sha256"],
+                        body["instances"],
+                    )
+                    body |= {"key_id": signer.public.key_id, "sig": signer.sign(message)}
+                    item["new_json"] = json.dumps(body)
+        runs: list[list[dict[str, Any]]] = []
+        for item in items:
+            ok = item.get("device_id") == self.id and isinstance(item.get("device_seq"), int)
+            if ok and runs and runs[-1][-1]["device_seq"] + 1 == item["device_seq"]:
+                runs[-1].append(item)
+            elif ok:
+                runs.append([item])
+        self.seals = []
+        for run in runs:
+            first, last = run[0]["device_seq"], run[-1]["device_seq"]
+            previous = head = self.heads.get(first - 1, keys.GENESIS)
+            for item in run:
+                self.heads[item["device_seq"]] = head = keys.chain_step(head, item)
+            message = keys.seal_message(self.id, first, last, previous, head)
+            self.seals.append(
+                {
+                    "username": signer.username,
+                    "key_id": signer.public.key_id,
+                    "first": first,
+                    "last": last,
+                    "previous": previous,
+                    "head": head,
+                    "signature": signer.sign(message),
+                }
+            )
+        return items
 
     def change(self, action: str, skew: dt.timedelta = dt.timedelta(), **fields: Any) -> Change:
         self.seq += 1
@@ -65,8 +122,10 @@ class Device:
         )
 
     def push(self, changes: list[Change], client_time: str | None = None) -> dict[str, Any]:
+        signed = self.sign(changes)
         body = {
-            "changes": [c.model_dump() for c in changes],
+            "changes": signed,
+            "seals": self.seals,
             **({"client_time_utc": client_time} if client_time else {}),
         }
         answer = self.http.post("/push", content=json.dumps(body), headers={"Content-Type": "application/json"})
