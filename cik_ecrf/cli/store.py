@@ -297,6 +297,16 @@ def _verify(store: Any) -> int:
             file=sys.stderr,
         )
         return 1
+    from ..sync.authorship_check import check as check_authorship  # authorship: seals, e-signatures, replay
+
+    problems, notes = check_authorship(store)
+    for note in notes:
+        print(f"note: {bounded(note)}", file=sys.stderr)
+    if problems:
+        for problem in problems:
+            print(f"NOT PROVEN: {bounded(problem)}", file=sys.stderr)
+        print(f"audit trail FORGED or rewritten: {len(problems)} problem(s) above", file=sys.stderr)
+        return 1
     print(f"audit trail intact: {check.events} events")
     return 0
 

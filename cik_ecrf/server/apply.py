@@ -34,6 +34,7 @@ from ..events import randomization_rules, registry
 from ..events.base import Outcome, Refused
 from ..events.change import Change
 from ..sync.protocol import ChangeResult
+from . import authorship
 from .covers import SignatureCover, SignatureCovers
 from .database import now
 from .merge import FieldMerge, FieldRow
@@ -79,8 +80,11 @@ def _read(raw: Any, index: int) -> tuple[Change | None, str, str | None]:
 class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions):
     """One push transaction for one device of one site; the `ServerState` the event types act on."""
 
-    def __init__(self, conn: Connection, site_code: str, device_id: str, changes: Sequence[Any]) -> None:
+    def __init__(
+        self, conn: Connection, site_code: str, device_id: str, changes: Sequence[Any], seals: Sequence[Any] = ()
+    ) -> None:
         self.conn = conn
+        self.seals = authorship.BatchSeals(conn, site_code, device_id, changes, seals)  # who signed what
         self.site = site_code
         self.device_id = device_id
         self.study: StudyDefinition = _study()
@@ -280,6 +284,9 @@ class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions):
                 raise Refused(
                     f"a {user.role} cannot {what} ({change.action} by {change.username}, a {user.role} on the server)"
                 )
+        unsigned = self.seals.refusal(change)  # its author's signature, checked with the server's keys
+        if unsigned is not None:
+            raise Refused(unsigned)
         event.check(self.study_of(change), change)  # study versions: under the instance's own version
         if change.base_version is not None and change.base_version > self.high:
             raise Refused(f"base version {change.base_version} is newer than anything on the server ({self.high})")
@@ -397,6 +404,7 @@ class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions):
         ]
         if self.rows:
             _bulk_insert(conn, "change", self.rows)
+        self.seals.finish(self.rows)
         if new:
             _bulk_insert(conn, "field_state", new)
         if changed:

@@ -27,6 +27,7 @@ from ..rules import Clock, EligibilityResult, RulesEngine
 from . import (
     access,
     audit,
+    authorship,
     health,
     pull,
     repository,
@@ -59,7 +60,10 @@ def _now() -> str:
 
 
 class Store:
-    def __init__(self, directory: Path, engine: Any, user: User, study: StudyDefinition) -> None:
+    def __init__(
+        self, directory: Path, engine: Any, user: User, study: StudyDefinition, signer: Any = None
+    ) -> None:
+        self.signer: authorship.Signer | None = signer  # the user's keys: every save is signed with them
         self.directory = directory
         self.engine = engine
         self.study = study
@@ -86,6 +90,7 @@ class Store:
         site_name: str | None = None,
         role: str = "admin",
         device_id: str | None = None,
+        central: dict[str, Any] | None = None,
     ) -> StoreInfo:
         """Create a store for one site on this laptop, with its first administrator (enrolment: its first user, of any role, and the device id the server knows)."""
         check_username(admin)
@@ -99,8 +104,10 @@ class Store:
         code = device_code or "".join(secrets.choice(SUBJECT_NUMBER_CHARS) for _ in range(4))
         key = crypto.new_data_key()
         try:
+            # first: the keys that sign what follows (the server's for a central user, `central`)
+            unlocked = access.create_keyring(directory, store_id, admin, password, key, (central or {}).get("keys"))
             engine = open_engine(directory / DB_FILE, key, create=True)
-            with Session(engine) as session, session.begin():
+            with Session(engine, info={"signer": authorship.Signer.of(unlocked)}) as session, session.begin():
                 session.add(Site(code=site.upper(), name=site_name or site.upper()))
                 session.flush()  # no ORM relationships, so parents are flushed before children
                 device = Device(
@@ -126,6 +133,10 @@ class Store:
                 )
                 session.add(user)
                 session.flush()
+                if central is not None:  # the user as the server sent them at enrolment (UserRecord)
+                    authorship.record_central_keys(session.connection(), [central])
+                else:
+                    authorship.record_own_key(session.connection(), unlocked)
                 actor = audit.Actor(user.id, admin, role)
                 audit.append(
                     session,
@@ -136,7 +147,6 @@ class Store:
                 audit.append(session, actor, "user_add", new_json=json.dumps({"username": admin, "role": role}))
                 health.mark_healthy(session.connection())  # a new store holds nothing an older server let in
             engine.dispose()
-            access.create_keyring(directory, store_id, admin, password, key)
         except BaseException:
             for name in STORE_FILES:  # the head record too: a new store here must not be checked against it
                 with contextlib.suppress(FileNotFoundError):
@@ -148,7 +158,8 @@ class Store:
     def open(cls, directory: Path, username: str, password: str, study: StudyDefinition | None = None) -> Store:
         """Log in: unwrap the key, open and migrate the file, audit the login (and earlier failures)."""
         study = study or load_study()
-        key, pending = access.unlock_key(directory, username, password, access.Policy.of(study))
+        unlocked = access.unlock_key(directory, username, password, access.Policy.of(study))
+        key, pending = unlocked.key, unlocked.pending
         try:
             engine = open_engine(directory / DB_FILE, key)
             with Session(engine) as session, session.begin():
@@ -158,6 +169,9 @@ class Store:
                 # The password was proved by unwrapping the key (argon2id + GCM tag); checking the
                 # stored hash as well would double the deliberate cost of every login.
                 repository.this_device(session)  # a store without its device record is refused here
+                # the keys the password opened must be this user's (keyring.json is a plain file)
+                signer = authorship.adopt_signer(session.connection(), unlocked.signer, not read_only(engine))
+                session.info["signer"] = signer
                 for failed in pending:
                     event_id = failed.get("id")
                     if event_id and session.scalar(select(AuditEvent.id).where(AuditEvent.id == event_id)):
@@ -179,7 +193,7 @@ class Store:
                 engine.dispose()
             raise
         access.forget_pending(directory, pending)
-        return cls(directory, engine, user, study)
+        return cls(directory, engine, user, study, signer)
 
     def close(self) -> None:
         if not read_only(self.engine):
@@ -202,7 +216,10 @@ class Store:
         """One user action, one transaction: repositories flush, this commits (or rolls back)."""
         # autoflush off: the code flushes where a later statement depends on it (parents before
         # children); implicit flushes before every query cost a save several round trips.
-        with Session(self.engine, expire_on_commit=False, autoflush=False) as session, session.begin():
+        with (
+            Session(self.engine, expire_on_commit=False, autoflush=False, info={"signer": self.signer}) as session,
+            session.begin(),
+        ):
             yield session
 
     def require(self, roles: frozenset[str] | None = None, what: str = "") -> None:
@@ -245,7 +262,8 @@ class Store:
                 "user_add",
                 new_json=json.dumps({"username": username, "role": role, "full_name": full_name or username}),
             )
-            access.add_key(self.directory, username, password, self._data_key())
+            made = access.add_key(self.directory, username, password, self._data_key())
+            authorship.record_own_key(session.connection(), made)
 
     def set_role(self, username: str, role: str) -> None:
         self._require(ADMIN_ROLES, "manage users")
@@ -298,7 +316,7 @@ class Store:
             user.password_hash = hash_password(new)
             user.must_change_password = False
             audit.append(session, self.actor, "password_change")
-            access.add_key(self.directory, self.actor.username, new, self._data_key())
+            access.change_key_password(self.directory, self.actor.username, current, new, self._data_key())
         self.must_change_password = False
 
     # ------------------------------------------------------------------ subjects and forms
@@ -416,10 +434,13 @@ class Store:
         if form is not None and visit is None:
             raise StoreError("sign: a form is named with its visit (SUBJECT VISIT FORM)")
         scope = Scope(subject, visit, form)
+        # the password proved by opening the signer's own keys here (argon2id): they sign the content hash
+        opened = access.prove(self.directory, username, password) if username == self.actor.username else None
+        proved = authorship.Signer.of(opened) if opened is not None else None
         with self.unit_of_work() as session:
-            refused = esign.refusal(session, self.actor, username, password, scope)
-            if refused is None:
-                return esign.sign(session, self.study, self.actor, scope, meaning)
+            refused = esign.refusal(session, self.actor, username, proved, scope)
+            if refused is None and proved is not None:
+                return esign.sign(session, self.study, self.actor, scope, meaning, proved)
         raise refused  # after the commit: the refusal stays on the audit trail
 
     def signatures(self, subject: str) -> list[esign.SignatureRecord]:
@@ -459,8 +480,24 @@ class Store:
                 sync_local.put(session.connection(), names[name], value)
 
     def sync_outbox(self, limit: int, after: int | None = None) -> list[dict[str, Any]]:
+        with self.unit_of_work() as session:  # cut at a seal's end: the server checks each seal whole
+            return authorship.whole_seals(session.connection(), sync_local.outbox(session.connection(), limit, after))
+
+    def sync_seals(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The authors' seals over these outbox events, as a push carries them."""
         with self.unit_of_work() as session:
-            return sync_local.outbox(session.connection(), limit, after)
+            return authorship.seals_for(session.connection(), events)
+
+    def verify_authorship(self, server: dict[str, Any] | None = None) -> authorship.Check:
+        """Seals, authors, e-signatures and stored values (`audit verify`); `server`: its keys, users and
+        this device's anchor when online (`sync.authorship_check`)."""
+        self._require()
+        server = server or {}
+        with self.unit_of_work() as session:
+            conn = session.connection()
+            return authorship.verify(
+                conn, sync_local.device_id(conn), server.get("keys"), server.get("anchor"), server.get("users")
+            )
 
     def sync_record_push(self, last_seq: int, rejected: list[tuple[str, int, str]]) -> None:
         with self.unit_of_work() as session:
@@ -499,6 +536,7 @@ class Store:
             chain = audit.Chain(session)
             count = sync_local.sync_users(session.connection(), chain, self.actor, users)
             chain.close()
+            authorship.record_central_keys(session.connection(), users)
         access.apply_central_users(self.directory, users, self._data_key())
         return count
 
