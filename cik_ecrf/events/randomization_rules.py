@@ -1,4 +1,8 @@
-"""The infusion's rules that read the randomization, applied by the server as well as by the laptop's form.
+"""What randomization rules out, applied by the server to every pushed change as well as by the laptop.
+
+The randomization form is the server's: its values arrive only with the server's `randomized` event,
+so a laptop that starts one (an empty form saved by hand, which once made a subject in screening look
+further on than it was) is refused (`definitions.server_forms`).
 
 A laptop's form refuses an infusion for a subject who is not randomized, a product code other than the
 randomized one, and a start before the randomization (forms/infusion.json). The server checks single
@@ -16,6 +20,7 @@ import datetime as dt
 import json
 from typing import Any
 
+from ..definitions.server_forms import server_set
 from .base import Refused, ServerState
 from .change import Change
 
@@ -25,7 +30,14 @@ GUARDED_FIELDS = frozenset({"PRODID", "INFSTDTC"})
 
 
 def check(state: ServerState, change: Change) -> None:
-    """Refuse an infusion change the randomization forbids; anything else passes untouched."""
+    """Refuse a laptop's start of a server-set form, and an infusion change the randomization forbids;
+    anything else passes untouched."""
+    if change.action == "form_create" and change.form_id in state.study.forms:
+        if server_set(state.study.forms[change.form_id]):
+            raise Refused(
+                f"{change.form_id}: its values are set by the central server when the subject is randomized; "
+                "a laptop never starts this form"
+            )
     if change.form_id != INFUSION or change.action not in ("form_create", "value_set", "status_change"):
         return
     if change.action == "value_set" and change.field_id not in GUARDED_FIELDS:

@@ -290,7 +290,7 @@ class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions):
         event.check(self.study_of(change), change)  # study versions: under the instance's own version
         if change.base_version is not None and change.base_version > self.high:
             raise Refused(f"base version {change.base_version} is newer than anything on the server ({self.high})")
-        randomization_rules.check(self, change)  # the infusion's rules that read the randomization
+        randomization_rules.check(self, change)  # the randomization form is the server's; the infusion reads it
         return event.server_apply(self, change)
 
     # ------------------------------------------------------------------ ServerState

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from ..definitions.server_forms import server_set
 from ..definitions.spec import StudyDefinition
 from ..rules import Clock, FormEvaluation, RulesEngine, SubjectData
 from ..rules.jsonvalues import to_json
@@ -59,6 +60,10 @@ def _request_problems(study: StudyDefinition, request: SaveRequest) -> list[str]
         ]
     form = study.forms[request.form]
     problems = []
+    if server_set(form):  # randomization: its values come only with the server's `randomized` event
+        problems.append(
+            f"form: {request.form} is set by the central server when the subject is randomized; it is never saved here"
+        )
     for field_id in request.values:
         spec = form.fields.get(field_id)
         if spec is None:

@@ -16,6 +16,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QEventLoop, QPoint, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
+from ..definitions.server_forms import server_set
 from ..rules import Clock, SubjectData
 from ..rules.cross import needs_attention
 from ..store.api import Store
@@ -33,7 +34,7 @@ from .form_dialogs import (
 from .form_monitoring import attach as attach_monitoring
 from .form_notices import attention_text, conflict_lines, signature_lines
 from .form_view import FormView
-from .randomize_panel import RandomizePanel, server_set
+from .randomize_panel import RandomizePanel
 from .record_actions import RecordActions, RecordScope, SigningSession
 from .subject_view import status_text
 from .texts import translator
@@ -221,6 +222,7 @@ class FormPage(QWidget):
                 own, status, instance = row["values"], row["status"], row["instance"]
         conflicts = [c for c in self.store.conflicts() if c.instance_id == instance] if instance else []
         confirmed = confirmed_keys(self.store.audit_events(self.subject), instance) if instance else frozenset()
+        self.monitoring.prefetch(instance)  # in the same job: the form and its badges come together
         return own, SubjectData.of(forms), status, instance, self.store.signatures(self.subject), conflicts, confirmed
 
     def _loaded(self, result: Loaded) -> None:
@@ -239,7 +241,7 @@ class FormPage(QWidget):
         self._enable_actions()
         if self.view is not None and self.isVisible():
             self.view.focus_first()
-        self.monitoring.refresh()
+        self.monitoring.show_prefetched()
 
     def _show_randomize_panel(self) -> None:
         """A form whose values only the server sets (randomization) gets its panel instead of the save buttons."""

@@ -26,13 +26,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..definitions.server_forms import server_set
 from ..rules import Clock, Delta, FormSession, Issue, RulesEngine, SubjectData
 from ..rules.cross import dependents_of, issues_elsewhere
 from .criteria_table import CriteriaTable, value_text
 from .fields import DerivedField, FieldWidget, make_field_widget
 from .group_table import GroupField
 from .messages import COLOURS, Problem, ProblemList, issue_text, missing_text, worst
-from .randomize_panel import server_set
 from .texts import translator
 
 CONTEXT = "FormView"
@@ -278,7 +278,7 @@ class FormView(QWidget):
     def _mark_required(self, field_id: str) -> None:
         spec = self.form.fields[field_id]
         text = spec.definition.label.get(self.language)
-        required = self.session.required.get(field_id) and self.session.visible[field_id]
+        required = self.session.required.get(field_id) and self.session.visible[field_id] and not self.server_set
         self.labels[field_id].setText(f"{text} *" if required else text)
         self.labels[field_id].setAccessibleDescription(_t("required", self.language) if required else "")
 

@@ -25,12 +25,12 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..core.errors import UserError
+from .date_edit import local_text
 from .randomize_dialogs import ArmDialog, Credentials, CredentialsDialog
 from .texts import translator
 from .worker import StoreWorker
 
 if TYPE_CHECKING:
-    from ..definitions.spec import FormSpec
     from ..store.api import Store
 
 RANDOMIZER_ROLES = frozenset({"investigator"})
@@ -81,11 +81,6 @@ TEXTS = {
     ),
 }
 _t = translator(CONTEXT, TEXTS)
-
-
-def server_set(form: FormSpec) -> bool:
-    """A form every field of which the central server sets: nobody saves it by hand (randomization)."""
-    return bool(form.fields) and all(spec.definition.entry == "server" for spec in form.fields.values())
 
 
 @dataclass(frozen=True)
@@ -286,7 +281,7 @@ class RandomizePanel(QWidget):
         else:
             self.state.setText(
                 _t("allocated", t).format(
-                    randno=allocation.randno, prodid=allocation.prodid, randdtc=allocation.randdtc
+                    randno=allocation.randno, prodid=allocation.prodid, randdtc=local_text(allocation.randdtc)
                 )
             )
         self.marks["unblinded"].setText(_t("unblinded", t))

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from rand_helpers import ARM_WORDS, INVESTIGATOR, NURSE, allocate, make_store, unblinded, voided
 
 from cik_ecrf.store.api import Store
+from cik_ecrf.ui.date_edit import local_text
 from cik_ecrf.ui.form_page import FormPage
 from cik_ecrf.ui.randomize_panel import RandomizePanel
 from cik_ecrf.ui.worker import StoreWorker
@@ -108,7 +109,8 @@ def test_the_allocation_is_shown_without_an_arm(qtbot: Any, directory: Path, stu
         allocate(store, "S-ELIG")
         page = open_page(qtbot, store, worker, "S-ELIG")
         panel = panel_of(page)
-        assert panel.state.text() == "Randomized: number R-0001 · product code PX-7K2Q · 2026-03-04T09:30+08:00"
+        when = local_text("2026-03-04T09:30+08:00")  # the laptop's wall-clock time, as the field shows it
+        assert panel.state.text() == f"Randomized: number R-0001 · product code PX-7K2Q · {when}"
         assert panel.randomize_why.text() == "Already randomized: a subject is randomized once."
         assert not panel.unblind_button.isHidden() and not panel.unblind_button.isEnabled()
         assert "Unblinding needs a connection" in panel.unblind_why.text()

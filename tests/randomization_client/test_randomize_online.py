@@ -237,3 +237,11 @@ def test_the_server_refuses_an_infusion_the_randomization_forbids(site: Site) ->
         "results"
     ]
     assert [a["disposition"] for a in answers] == ["applied", "applied", "applied"]
+    from cik_ecrf.events.randomized import instance_id
+
+    context = {"subject_id": other_id, "visit_id": "randomization", "form_id": "randomization"}
+    started = device.change(
+        "form_create", instance_id=instance_id(other_id), new_json=json.dumps({"status": "draft"}), **context
+    )
+    answer = device.push([started])["results"][0]
+    assert answer["disposition"] == "rejected" and "a laptop never starts this form" in answer["reason"]
