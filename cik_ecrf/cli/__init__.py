@@ -20,6 +20,8 @@ from .report import add_report_commands, run_report_command
 from .server import add_server_commands, run_server_command
 from .store import add_store_commands, run_store_command
 from .monitoring import COMMANDS as MONITORING_COMMANDS, add_monitoring_commands, run_monitoring_command  # monitoring
+from .study import LAPTOP_COMMANDS as STUDY_COMMANDS  # study versions
+from .study import add_laptop_study_commands, run_laptop_study_command
 from .sync import add_sync_commands, run_sync_command  # central server and sync (issue 5)
 
 
@@ -64,6 +66,7 @@ def _parser() -> argparse.ArgumentParser:
     add_sync_commands(sub, common)  # ---- central server and sync (issue 5)
     add_randomization_commands(sub, common)  # randomize, unblind, codebreak (online)
     add_server_commands(sub)
+    add_laptop_study_commands(sub, common)  # study versions: upgrade, versions
     add_monitoring_commands(sub, common)  # monitoring: conflicts, resolve, query, sdv, lock, unlock
     elig = sub.add_parser(
         "eligibility", parents=[common], help="evaluate the eligibility criteria of crf-spec section 4"
@@ -121,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_sync_command(args)
     if args.command == "server":
         return run_server_command(args)
+    if args.command in STUDY_COMMANDS:  # study versions
+        return run_laptop_study_command(args)
     if args.command in LAPTOP_COMMANDS:  # randomization
         return run_randomization_command(args)
     if args.command in ("sign", "pdf"):  # ---- signatures and PDFs (issue 6)

@@ -56,3 +56,58 @@ def run_study_command(engine: Any, args: argparse.Namespace) -> int:
     print(f"published study version {published.number} (SHA-256 {published.sha256}); forms with a new version: {forms}")
     print("laptops take it at their next sync")
     return 0
+
+
+# ---------------------------------------------------------------------------------- on a laptop
+
+LAPTOP_COMMANDS = frozenset({"upgrade", "versions"})
+
+
+def add_laptop_study_commands(sub: Any, common: Any) -> None:
+    upgrade = sub.add_parser(
+        "upgrade",
+        parents=[common],
+        help="move a form to the newest version of its form (after an amendment), with a reason",
+    )
+    upgrade.add_argument("subject")
+    upgrade.add_argument("visit")
+    upgrade.add_argument("form")
+    upgrade.add_argument("--instance", help="which one, for a repeating form")
+    upgrade.add_argument("--reason", required=True, help="why (kept in the audit trail)")
+    sub.add_parser(
+        "versions", parents=[common], help="the study versions on this laptop, and the forms on an older version"
+    )
+
+
+def run_laptop_study_command(args: argparse.Namespace) -> int:
+    from ..store.errors import StoreError, ValidationFailed
+    from .common import Usage, bounded, open_store
+
+    try:
+        opened, _ = open_store(args)
+        with opened as store:
+            if args.command == "versions":
+                for v in store.study_versions.versions:
+                    note = f"  {v.note}" if v.note else ""
+                    print(f"study version {v.number}  {v.sha256[:16] or '(shipped)'}{note}")
+                for number, visit, form, instance, version, newest in store.amendments.behind():
+                    print(f"{number} {visit} {form} ({instance}): version {version}, newest {newest}")
+                return 0
+            instance = store.amendments.find_instance(args.subject, args.visit, args.form, args.instance)
+            done = store.amendments.upgrade(instance, args.reason)
+    except ValidationFailed as exc:
+        for line in exc.lines:
+            print(bounded(line), file=sys.stderr)
+        print("not upgraded", file=sys.stderr)
+        return 1
+    except (StoreError, Usage) as exc:
+        print(f"error: {bounded(exc)}", file=sys.stderr)
+        return 1
+    print(f"{args.form} at {args.visit} moved from version {done.from_version} to {done.to_version}")
+    if done.changed:
+        print(f"values moved by the mapping: {', '.join(done.changed)}")
+    if done.dropped:
+        print(f"fields no longer on the form (kept in the audit trail): {', '.join(done.dropped)}")
+    if done.missing_required:
+        print(f"to fill in at the next save (required on the new version): {', '.join(done.missing_required)}")
+    return 0

@@ -180,6 +180,52 @@ class Amendments:
             return store.study, store.rules
         return study, rules_for(study)
 
+    def find_instance(self, subject: str, visit: str, form: str, instance: str | None = None) -> str:
+        """The instance a user names by subject, visit and form (a repeating form also by its id)."""
+        self.store.require()
+        with self.store.unit_of_work() as session:
+            conn = session.connection()
+            subject_id, number = save_sql.subject_ref(conn, subject)
+            ids = [
+                r[0]
+                for r in conn.exec_driver_sql(
+                    "SELECT i.id FROM form_instance i JOIN visit v ON v.id = i.visit_pk "
+                    "WHERE v.subject_id = ? AND v.visit_id = ? AND i.form_id = ? ORDER BY i.created_at",
+                    (subject_id, visit, form),
+                )
+            ]
+        if instance is not None:
+            if instance not in ids:
+                raise StoreError(f"instance {instance} is not a {form} form of {number} at {visit}")
+            return instance
+        if not ids:
+            raise StoreError(f"{number} has no {form} form at {visit}")
+        if len(ids) > 1:
+            raise StoreError(
+                f"{number} has {len(ids)} {form} forms at {visit}: name one with --instance ({', '.join(ids)})"
+            )
+        return ids[0]
+
+    def behind(self) -> list[tuple[str, str, str, str, str, str]]:
+        """Instances on an older version of their form than the newest:
+        (subject number, visit, form, instance, its version, the newest)."""
+        self.store.require()
+        latest = self.store.study
+        with self.store.unit_of_work() as session:
+            rows = (
+                session.connection()
+                .exec_driver_sql(
+                    "SELECT s.number, v.visit_id, i.form_id, i.id, i.form_version FROM form_instance i "
+                    "JOIN visit v ON v.id = i.visit_pk JOIN subject s ON s.id = v.subject_id ORDER BY s.number, i.created_at"
+                )
+                .all()
+            )
+        return [
+            (n, v, f, i, fv, latest.forms[f].version)
+            for n, v, f, i, fv in rows
+            if f in latest.forms and latest.forms[f].version != fv
+        ]
+
     # ---------------------------------------------------------------- upgrading
 
     def upgrade(self, instance_id: str, reason: str) -> Upgraded:

@@ -20,7 +20,9 @@ from live_server import LiveServer, backends, database_url, open_server_db, site
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
     with database_url(tmp_path, request.param) as url:
         engine = open_server_db(url)
-        site_with_users(engine, users=(("nurse1", "nurse"), ("nurse2", "nurse"), ("nurse3", "nurse")))
+        site_with_users(
+            engine, users=(("nurse1", "nurse"), ("nurse2", "nurse"), ("nurse3", "nurse"), ("monitor1", "monitor"))
+        )
         with LiveServer(engine) as live:
             made = Site(tmp_path, url, live)
             yield made

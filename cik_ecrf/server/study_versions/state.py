@@ -72,11 +72,38 @@ class InstanceVersions:
         return study or versions.latest
 
     def note_version(self, change: Change, disposition: str) -> None:
-        """A new instance is on the form version it was created under."""
+        """A new instance is on the form version it was created under; an upgrade that dropped fields
+        closes the monitoring queries on them (once the upgrade has its place in the log)."""
         if change.action == "form_create" and disposition == "applied" and change.instance_id:
             version = read(FormCreated, change.new_json, "form_create").version
             if version:
                 self.form_versions[change.instance_id] = self.new_form_versions[change.instance_id] = version
+        elif change.action == "instance_upgraded" and disposition == "applied":
+            self._close_queries_on_removed(change)
+
+    def _close_queries_on_removed(self, change: Change) -> None:
+        """Active queries on a field the instance no longer has are closed by the server, saying why."""
+        instance_id = change.instance_id or ""
+        dropped = {f for i, f in self.dropped_fields if i == instance_id}
+        instance = self.instances.get(instance_id)
+        monitoring = getattr(self, "monitoring", None)
+        if not dropped or instance is None or monitoring is None:
+            return
+        from ...core.queries import ACTIVE_STATUSES
+        from ...events.instance_upgraded import payload
+
+        body = payload(change)
+        server = monitoring()
+        server._load_instances(instance_id)
+        for query_id in list(server.by_instance.get(instance_id, [])):
+            query = server.queries[query_id]
+            if query["field_id"] in dropped and query["status"] in ACTIVE_STATUSES:
+                text = (
+                    f"Closed automatically: {query['field_id']} was removed from {instance['form_id']} in version "
+                    f"{body.to_version} (study version {body.study_version}); the instance was moved to it by "
+                    f"{change.username}: {change.reason or ''} / 自动关闭：该字段已在新版本中删除"
+                )
+                server._server_step(query, instance, "item_removed", text[:4000], change.id)
 
     def upgrade_instance(self, instance: dict[str, Any], to_version: str, dropped: list[str]) -> None:
         """The instance moves to `to_version`; fields the new version no longer has are dropped (their
