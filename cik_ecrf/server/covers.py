@@ -16,6 +16,9 @@ from ..events.registry import VALUE_ACTIONS
 from .models import Base
 from .models import Change as ChangeRow
 
+#: server-written events that set values on laptops (a randomization's fields): changes from elsewhere too
+SERVER_VALUE_ACTIONS = frozenset({"randomized", "randomization_voided"})
+
 
 class SignatureCover(Base):
     __tablename__ = "signature_cover"
@@ -34,6 +37,7 @@ class SignatureCovers:
     read: list[tuple[Change | None, str, str | None]]
     position: int
     device_id: str
+    site: str
     next_seq: int
     refused_edits: set[str]
 
@@ -85,12 +89,27 @@ class SignatureCovers:
         return sorted(covered)
 
     def touched_since_signed(self, change: Change, signature_id: str) -> bool:
-        """Does a value change really touch the signed form? Later in this push by this laptop, or by
-        another laptop after this laptop's own last change of the form (the signing laptop clears a
-        signature when a pulled change from elsewhere lands on data it signed)."""
+        """Does a value change really touch the signed form? Later in this push by this laptop, or a
+        change of another device: the one the clearing names (`base_version`: the server seq of the
+        pulled change that landed on the signed data on the signing laptop), else one after this laptop's
+        own last change of the form. This laptop's own changes never count as from elsewhere, and its
+        own later edit does not hide a change from elsewhere it had not seen when it signed."""
         for later, _, _ in self.read[self.position + 1 :]:
             if later is not None and later.instance_id == change.instance_id and later.action in VALUE_ACTIONS:
                 return True
+        if change.base_version is not None:
+            named = self.conn.execute(
+                select(ChangeRow.device_id, ChangeRow.instance_id, ChangeRow.action, ChangeRow.disposition).where(
+                    ChangeRow.seq == change.base_version, ChangeRow.site_code == self.site
+                )
+            ).first()
+            return (
+                named is not None
+                and named.device_id != self.device_id
+                and named.instance_id == change.instance_id
+                and named.action in VALUE_ACTIONS | SERVER_VALUE_ACTIONS
+                and named.disposition in ("applied", "merged")
+            )
         own = self.conn.execute(
             select(func.max(ChangeRow.seq)).where(
                 ChangeRow.instance_id == change.instance_id,

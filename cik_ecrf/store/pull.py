@@ -74,10 +74,10 @@ def _user_ids(conn: Connection, events: list[dict[str, Any]]) -> dict[str, str]:
 @dataclass(frozen=True)
 class PullApplied:
     """What one pulled page did here: how many changes were new, and which forms another laptop's
-    values changed (instance -> user), the ones whose signatures here no longer hold."""
+    values changed (instance -> (user, the change's server seq)), the ones whose signatures here no longer hold."""
 
     fresh: int
-    touched: dict[str, str]
+    touched: dict[str, tuple[str, int]]
 
 
 class PulledPage:
@@ -95,7 +95,8 @@ class PulledPage:
         self.subjects = {r[0] for r in conn.exec_driver_sql("SELECT id FROM subject")}
         self.writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]] = {}
         self.own_device = device_id(conn)
-        self.touched: dict[str, str] = {}  # instances whose values another laptop changed, with who did it
+        # instances whose values another device changed, with who did it and that change's server seq
+        self.touched: dict[str, tuple[str, int]] = {}
 
     def has_subject(self, subject_id: str | None) -> bool:
         return subject_id in self.subjects
@@ -145,7 +146,7 @@ class PulledPage:
         else:
             self.writes[key] = (value_json, seq, self.users.get(change.username, ""), change.at_utc, False)
             if change.device_id != self.own_device:  # this laptop's own changes coming back touch nothing new
-                self.touched[key[0]] = change.username
+                self.touched[key[0]] = (change.username, seq)
 
     def open_conflict(self, seq: int, change: Change, current: str | None, candidates: list[dict[str, Any]]) -> None:
         self.conn.exec_driver_sql(
@@ -266,12 +267,16 @@ def _default_study() -> StudyDefinition:
 
 
 def clear_signatures_under_pulled(
-    conn: Connection, chain: audit.Chain, actor: audit.Actor, touched: dict[str, str]
+    conn: Connection, chain: audit.Chain, actor: audit.Actor, touched: dict[str, tuple[str, int]]
 ) -> int:
-    """Data signed here that another laptop changed before the signature reached the server: the signature
+    """Data signed here that another device changed before the signature reached the server: the signature
     no longer covers what the form holds, so it is cleared (audited, and pushed) and the form needs
     signing again, exactly as when the change is made here. Only changes that were applied here count
-    (not quarantined ones, not this laptop's own coming back). Returns how many forms lost a signature."""
+    (not quarantined ones, not this laptop's own coming back, however long after it was pushed).
+
+    The pushed `signature_cleared` names the server seq of the change that touched the form (its
+    `base_version`): the server clears the signature only for a change of another device to that form,
+    whatever this laptop changed itself (server/covers.py). Returns how many forms lost a signature."""
     from . import signatures
 
     changed = touched
@@ -281,7 +286,7 @@ def clear_signatures_under_pulled(
     ):
         return 0  # nothing signed here (a nurse's laptop, or a fresh one): nothing to clear
     cleared = 0
-    for instance_id, username in changed.items():
+    for instance_id, (username, seq) in changed.items():
         row = conn.exec_driver_sql(
             "SELECT v.subject_id, v.visit_id, i.form_id, i.status FROM form_instance i JOIN visit v ON v.id = i.visit_pk WHERE i.id = ?",
             (instance_id,),
@@ -290,7 +295,8 @@ def clear_signatures_under_pulled(
             continue
         context = {"subject_id": row[0], "visit_id": row[1], "form_id": row[2]}
         reason = f"changed on another laptop by {username} after it was signed here"
-        if signatures.clear_for_change(conn, chain, actor, instance_id, reason, context) and row[3] == "signed":
+        named = {**context, "base_version": seq}  # the change from elsewhere that touched the signed data
+        if signatures.clear_for_change(conn, chain, actor, instance_id, reason, named) and row[3] == "signed":
             chain.append(
                 actor,
                 "status_change",
