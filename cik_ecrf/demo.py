@@ -24,7 +24,7 @@ from .store.entry import SaveRequest
 
 ADMIN, ADMIN_PASSWORD = "demo.admin", "Demo-admin-2026"
 #: what the demo's server part allocates, in order: randomization numbers and blinded product codes (no arm)
-DEMO_ALLOCATIONS = (("DEMO-R0001", "PX-7K2Q"), ("DEMO-R0002", "PX-3M9D"))
+DEMO_ALLOCATIONS = (("GE18-0001", "K7QD-M2XR"), ("GE18-0002", "W9TF-3HNB"))  # both adults: stratum ≥ 18
 NURSE, NURSE_PASSWORD = "demo.nurse", "Demo-nurse-2026"
 INVESTIGATOR, INVESTIGATOR_PASSWORD = "demo.investigator", "Demo-signer-2026"  # signs forms in the demo
 
