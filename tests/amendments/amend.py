@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from live_server import LiveServer, laptop
+from sqlalchemy import text
 
 from cik_ecrf.cli import main
 from cik_ecrf.definitions.loader import default_forms_dir
@@ -89,16 +90,16 @@ def instance_version(store: Store, instance_id: str) -> str:
 
 def server_version(engine: Any, instance_id: str) -> str | None:
     with engine.connect() as conn:
-        return conn.exec_driver_sql(
-            "SELECT form_version FROM instance_form_version WHERE instance_id = ?", (instance_id,)
+        return conn.execute(
+            text("SELECT form_version FROM instance_form_version WHERE instance_id = :i"), {"i": instance_id}
         ).scalar()
 
 
 def server_fields(engine: Any, instance_id: str) -> dict[str, str | None]:
     with engine.connect() as conn:
         return dict(
-            conn.exec_driver_sql(
-                "SELECT field_id, value_json FROM field_state WHERE instance_id = ?", (instance_id,)
+            conn.execute(
+                text("SELECT field_id, value_json FROM field_state WHERE instance_id = :i"), {"i": instance_id}
             ).all()
         )
 
