@@ -78,8 +78,9 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _write(args: argparse.Namespace, dataset: Any, study: Any) -> list[Path]:
-    """Write the chosen export; returns the files written."""
+def _write(args: argparse.Namespace, dataset: Any, study: Any, definitions: dict[str, Any] | None = None) -> list[Path]:
+    """Write the chosen export under `study` (the newest version); `definitions`: every study version
+    in use, oldest first, one ODM MetaDataVersion each. Returns the files written."""
     from ..reporting.export.csv_export import write_endpoints, write_forms
     from ..reporting.export.endpoints import derive
     from ..reporting.export.odm import write_odm
@@ -90,7 +91,7 @@ def _write(args: argparse.Namespace, dataset: Any, study: Any) -> list[Path]:
     if args.kind == "odm":
         output.parent.mkdir(parents=True, exist_ok=True)
         with output.open("w", encoding="utf-8") as handle:
-            write_odm(dataset, study, handle, engine=engine)
+            write_odm(dataset, study, handle, definitions, engine=engine)
         return [output]
     if args.kind == "csv":
         if output.exists() and not output.is_dir():
@@ -144,7 +145,8 @@ def run_export_command(args: argparse.Namespace) -> int:
         return 1
     try:
         dataset = laptop_dataset(store, identified=args.identified)
-        files = _write(args, dataset, store.study)
+        versions = {f"v{v.number}": v.study for v in store.study_versions.versions}
+        files = _write(args, dataset, store.study, versions)
         hashed = _report(args, files)
         audit_export(store, args.kind, hashed, args.identified)
     except (Usage, StoreError, DefinitionErrors) as exc:
@@ -162,9 +164,8 @@ def run_server_export(args: argparse.Namespace, engine: Any) -> int:
     """The whole study from the server database; --unblinded and --identified need a proved user."""
     from ..core.roles import UNBLINDED_ROLES
     from ..definitions.errors import DefinitionErrors
-    from ..definitions.loader import load_study
     from ..server.database import ServerError
-    from ..server.export_dataset import IDENTIFIED_ROLES, check_user, record_export, server_dataset
+    from ..server.export_dataset import IDENTIFIED_ROLES, check_user, definitions, record_export, server_dataset
     from .common import read_password
 
     if args.kind != "endpoints" and (args.json or args.km):
@@ -179,9 +180,10 @@ def run_server_export(args: argparse.Namespace, engine: Any) -> int:
     if args.identified and role not in IDENTIFIED_ROLES:
         raise Usage("--identified needs --user with the data_manager role")
     try:
-        study = load_study()
+        versions = definitions(engine)
+        study = list(versions.values())[-1]
         dataset = server_dataset(engine, study.study.id, unblinded=args.unblinded, identified=args.identified)
-        files = _write(args, dataset, study)
+        files = _write(args, dataset, study, versions)
     except DefinitionErrors as exc:
         raise ServerError(str(exc)) from None
     except OSError as exc:

@@ -19,6 +19,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from ..core.passwords import verify_password
+from ..definitions.spec import StudyDefinition
 from ..events.change import Change
 from ..reporting.export.dataset import (
     AuditRecord,
@@ -33,6 +34,7 @@ from .covers import SignatureCover
 from .database import ServerError, now
 from .models import Change as ChangeRow
 from .models import FieldState, Instance, SeqCounter, Site, Subject, User
+from .study_versions.store import instance_versions, study_set
 
 KEPT = ("applied", "merged", "conflict")
 SERVER_DEVICE = "server"
@@ -121,6 +123,7 @@ def server_dataset(
             value = read_value(value_json)
             if value is not None:
                 values.setdefault(instance_id, {})[field_id] = value
+        versions |= instance_versions(session.connection())  # an upgraded instance: its version now
         rows = list(session.scalars(select(Instance)))
         rows.sort(key=lambda i: (created_at.get(i.id, 0), i.id))
         instances = tuple(
@@ -160,6 +163,14 @@ def server_dataset(
     return Dataset(
         study_id, "server", created, sites, subjects, instances, tuple(trail), signatures, users, arms, identified
     )
+
+
+def definitions(engine: Engine) -> dict[str, StudyDefinition]:
+    """Every study version published on this server, oldest first ("v1", "v2" ...): one ODM
+    MetaDataVersion each; the newest is the one CSV and endpoints are written under."""
+    with engine.connect() as conn:
+        found = study_set(conn)
+    return {f"v{v.number}": v.study for v in found.versions}
 
 
 def record_export(engine: Engine, username: str, role: str | None, payload: dict[str, Any]) -> int:

@@ -124,7 +124,7 @@ def test_server_export_of_what_a_laptop_synced(
             assert "ARM" not in (tmp_path / "s.csv").read_text(encoding="utf-8-sig")
             xml = (tmp_path / "s.xml").read_text(encoding="utf-8")
             assert f'SubjectKey="{number}"' in xml and 'Value="NR"' in xml and 'SUBJINIT" Value' not in xml
-            assert '"action": "value_set"' in xml  # the trail came with the data
+            assert '"action":"value_set"' in xml  # the trail came with the data
             assert main([*base, "odm", "-o", str(tmp_path / "i.xml"), "--identified"]) == 1
             assert "data_manager" in capsys.readouterr().err
             assert main([*base, "odm", "-o", str(tmp_path / "i.xml"), "--identified", "--user", DM]) == 0

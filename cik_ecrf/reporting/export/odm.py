@@ -18,11 +18,12 @@ Written as text with the standard library (the ward laptop has no lxml); tests v
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import IO, Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from ... import __version__
 from ...definitions.spec import FieldSpec, FormSpec, StudyDefinition
@@ -53,12 +54,23 @@ DATA_TYPES = {
 EDIT_POINTS = {"monitor": "Monitoring", "data_manager": "DataManagement"}
 
 
+_ATTR_SPECIAL = re.compile(r'[&<>"\n\r\t]')
+_TEXT_SPECIAL = re.compile(r"[&<>]")
+_ATTR_ENTITIES = {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}
+
+
 def a(value: object) -> str:
-    return quoteattr(str(value))
+    """An attribute value in double quotes. Most values need no escaping, so that is checked first:
+    this runs for every item of the study."""
+    text_ = str(value)
+    if _ATTR_SPECIAL.search(text_) is None:
+        return f'"{text_}"'
+    return '"' + escape(text_, _ATTR_ENTITIES) + '"'
 
 
 def t(value: object) -> str:
-    return escape(str(value))
+    text_ = str(value)
+    return text_ if _TEXT_SPECIAL.search(text_) is None else escape(text_)
 
 
 def item_oid(form: str, field: str) -> str:
@@ -424,7 +436,7 @@ class _Writer:
             self.w('<FlagType CodeListOID="CL.FLAG_TYPE">VERSION</FlagType></Flag>')
         self.w("</Annotation>")
         values = item.values
-        self.w(f"<ItemGroupData ItemGroupOID={a(group_oid(form.id))}>")
+        parts = [f"<ItemGroupData ItemGroupOID={a(group_oid(form.id))}>"]
         groups = []
         for spec in form.fields.values():
             if spec.id not in values:
@@ -433,11 +445,14 @@ class _Writer:
                 groups.append(spec)
                 continue
             value = values[spec.id]
-            shown = odm_time(text(value)) if spec.kind == "datetime" else text(value)
-            if spec.kind == "time" and len(shown) == 5:
+            shown = text(value)
+            if spec.kind == "datetime":
+                shown = odm_time(shown)
+            elif spec.kind == "time" and len(shown) == 5:
                 shown += ":00"
-            self.w(f"<ItemData ItemOID={a(item_oid(form.id, spec.id))} Value={a(shown)}/>")
-        self.w("</ItemGroupData>")
+            parts.append(f'<ItemData ItemOID="I.{form.id}.{spec.id}" Value={a(shown)}/>')
+        parts.append("</ItemGroupData>")
+        self.w("".join(parts))
         for spec in groups:
             rows = values[spec.id]
             if not isinstance(rows, list):
@@ -465,31 +480,34 @@ class _Writer:
         self.w("</AuditRecords>")
 
     def audit_record(self, r: AuditRecord, n: int, numbers: Mapping[str, str]) -> None:
+        """One record; SourceID is compact JSON built by hand (this runs once per value of the study)."""
         edit = EDIT_POINTS.get(r.role or "")
         edit_attr = f' EditPoint="{edit}"' if edit else ""
-        self.w(f'<AuditRecord ID="AR.{n}"{edit_attr}><UserRef UserOID={a(user_oid(r.username))}/>')
-        self.w(f"<LocationRef LocationOID={a(location_oid(r.site))}/>")
-        self.w(f"<DateTimeStamp>{t(odm_time(r.at_utc))}</DateTimeStamp>")
-        if r.reason:
-            self.w(f"<ReasonForChange>{t(r.reason)}</ReasonForChange>")
         withheld = r.form is not None and r.field is not None and (r.form, r.field) in self.withheld
-        source: dict[str, Any] = {
-            "id": r.id,
-            "action": r.action,
-            "subject": numbers.get(r.subject_id or ""),
-            "visit": r.visit,
-            "form": r.form,
-            "instance": r.instance_id,
-            "item": item_oid(r.form, r.field) if r.form and r.field else None,
-            "old": None if withheld else r.old_json,
-            "new": None if withheld else r.new_json,
-            "role": r.role,
-            "offset_min": r.utc_offset_min,
-        }
+        parts = [f'"id":{encode_basestring(r.id)},"action":{encode_basestring(r.action)}']
+        number = numbers.get(r.subject_id or "")
+        for key, value in (("subject", number), ("visit", r.visit), ("form", r.form), ("instance", r.instance_id)):
+            if value is not None:
+                parts.append(f'"{key}":{encode_basestring(value)}')
+        if r.form and r.field:
+            parts.append(f'"item":{encode_basestring(item_oid(r.form, r.field))}')
         if withheld:
-            source["withheld"] = True
-        shown = json.dumps({k: v for k, v in source.items() if v is not None}, ensure_ascii=False)
-        self.w(f"<SourceID>{t(shown)}</SourceID></AuditRecord>")
+            parts.append('"withheld":true')
+        else:
+            if r.old_json is not None:
+                parts.append(f'"old":{encode_basestring(r.old_json)}')
+            if r.new_json is not None:
+                parts.append(f'"new":{encode_basestring(r.new_json)}')
+        if r.role is not None:
+            parts.append(f'"role":{encode_basestring(r.role)}')
+        parts.append(f'"offset_min":{int(r.utc_offset_min)}')
+        reason = f"<ReasonForChange>{t(r.reason)}</ReasonForChange>" if r.reason else ""
+        self.w(
+            f'<AuditRecord ID="AR.{n}"{edit_attr}><UserRef UserOID={a(user_oid(r.username))}/>'
+            f"<LocationRef LocationOID={a(location_oid(r.site))}/>"
+            f"<DateTimeStamp>{t(odm_time(r.at_utc))}</DateTimeStamp>{reason}"
+            f"<SourceID>{t('{' + ','.join(parts) + '}')}</SourceID></AuditRecord>"
+        )
 
 
 def write_odm(
@@ -516,7 +534,10 @@ def write_odm(
     writer.admin()
     by_version: dict[str, list[FilledInstance]] = {v.oid: [] for v in versions}
     for item in filled(dataset, study, engine):
-        target = next((v for v in versions if v.holds(item.instance.form, item.instance.version)), writer.current)
+        # the newest version holding the instance's form version (as the study versions resolve it)
+        target = next(
+            (v for v in reversed(versions) if v.holds(item.instance.form, item.instance.version)), writer.current
+        )
         by_version[target.oid].append(item)
     for version in versions:
         items = by_version[version.oid]
