@@ -41,7 +41,9 @@ class ServerQueryStep(Payload):
     resolved, marking a closed query closed_modified. `scope` etc. only when it opens one."""
 
     query: Id
-    transition: Literal["conflict_open", "conflict_resolved", "modified", "item_removed"]  # item_removed: study versions
+    transition: Literal[
+        "conflict_open", "conflict_resolved", "modified", "item_removed"
+    ]  # item_removed: study versions
     text: Annotated[str, Field(max_length=4000)] | None = None
     scope: Literal["field", "form", "visit"] | None = None
     cause: Id | None = None  # the change that caused it

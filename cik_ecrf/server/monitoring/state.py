@@ -49,6 +49,7 @@ class ServerMonitoring:
         self.sdv: dict[tuple[str, str], dict[str, Any]] = {}
         self.locks: dict[str, set[tuple[str, str]]] = {}  # subject -> (visit, form) locked
         self.loaded_instances: set[str] = set()
+        self.ready = False
         self.new_queries: list[dict[str, Any]] = []
         self.query_updates: dict[str, dict[str, Any]] = {}
         self.new_locks: list[dict[str, Any]] = []
@@ -56,37 +57,47 @@ class ServerMonitoring:
 
     # ------------------------------------------------------------------ loading
 
-    def _load_instances(self, instance_id: str) -> None:
-        if instance_id in self.loaded_instances:
+    def _prepare(self) -> None:
+        """At the first need: everything the batch names (its instances and subjects), in a few queries."""
+        if self.ready:
             return
-        wanted = sorted({instance_id} | (set(self.a.preloaded) - self.loaded_instances))
-        self.loaded_instances |= set(wanted)
+        self.ready = True
+        subjects = {c.subject_id for c in self.a.changes if c.subject_id}
+        subjects |= {i["subject_id"] for i in self.a.instances.values()}
+        self._load(sorted(self.a.preloaded), sorted(subjects))
+
+    def _load(self, instances: list[str], subjects: list[str]) -> None:
         conn = self.a.conn
-        for part in _chunks(wanted):
+        instances = [i for i in instances if i not in self.loaded_instances]
+        subjects = [s for s in subjects if s not in self.locks]
+        self.loaded_instances |= set(instances)
+        for part in _chunks(instances):
             for row in conn.execute(select(MonitoringQuery).where(MonitoringQuery.instance_id.in_(part))).mappings():
                 self._remember(dict(row))
             for row in conn.execute(select(MonitoringSdv).where(MonitoringSdv.instance_id.in_(part))).mappings():
                 self.sdv[(row["instance_id"], row["field_id"])] = {**dict(row), "_new": False, "_dirty": False}
-        subjects = sorted({i["subject_id"] for i in self.a.instances.values() if i["id"] in self.loaded_instances})
-        fresh = [s for s in subjects if s not in self.locks]
-        for part in _chunks(fresh):
+        for subject in subjects:
+            self.locks[subject] = set()
+        for part in _chunks(subjects):
             for row in conn.execute(
                 select(MonitoringQuery).where(MonitoringQuery.subject_id.in_(part), MonitoringQuery.scope == "visit")
             ).mappings():
                 self._remember(dict(row))
-        self._load_locks(fresh)
-
-    def _load_locks(self, subjects: list[str]) -> None:
-        subjects = [s for s in subjects if s not in self.locks]
-        for subject in subjects:
-            self.locks[subject] = set()
-        for part in _chunks(subjects):
-            for subject, visit, form in self.a.conn.execute(
+            for subject, visit, form in conn.execute(
                 select(MonitoringLock.subject_id, MonitoringLock.visit_id, MonitoringLock.form_id).where(
                     MonitoringLock.subject_id.in_(part)
                 )
             ):
                 self.locks[subject].add((visit, form))
+
+    def _load_instances(self, instance_id: str) -> None:
+        self._prepare()
+        instance = self.a.instances.get(instance_id)
+        self._load([instance_id], [instance["subject_id"]] if instance else [])
+
+    def _load_locks(self, subjects: list[str]) -> None:
+        self._prepare()
+        self._load([], subjects)
 
     def _remember(self, row: dict[str, Any]) -> None:
         if row["id"] in self.queries:
@@ -222,8 +233,7 @@ class ServerMonitoring:
         )
         if not subject:
             return
-        if subject not in self.locks:
-            self._load_locks(sorted({subject} | {i["subject_id"] for i in self.a.instances.values()}))
+        self._load_locks([subject])
         locked = self.locks[subject]
         for key, what in (
             (("", ""), "the subject"),
