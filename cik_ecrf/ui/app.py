@@ -29,6 +29,7 @@ from .subjects import SubjectList
 from .sync_panel import SyncController, SyncIndicator, explain
 from .texts import install_language, translator
 from .worker import StoreWorker
+from .worklist import WorklistHook
 
 CONTEXT = "MainWindow"
 TEXTS = {
@@ -128,6 +129,7 @@ class MainWindow(QMainWindow):
         sign_out.setObjectName("signOut")
         sign_out.triggered.connect(self.sign_out)
         toolbar.addAction(dashboard)
+        self.worklist = WorklistHook(self, toolbar, dashboard)  # the monitor's query worklist
         toolbar.addSeparator()
         for action in (sync_now, conflicts, settings):
             toolbar.addAction(action)
@@ -268,6 +270,7 @@ class MainWindow(QMainWindow):
         self._set_tips(language)
         self.busy.setText(_t("busy", language))
         self.sync_indicator.set_language(language)
+        self.worklist.set_language(language)
         self.set_store(self.store)
         showing = self.stack.currentWidget()
         old_list, self.subject_list = self.subject_list, SubjectList(self.store, self.worker, language)
@@ -352,6 +355,7 @@ class MainWindow(QMainWindow):
     def _subject_view(self, number: str) -> SubjectView:
         view = SubjectView(self.store, self.worker, number, self.language, signing=self.signing)
         view.sig_form_requested.connect(lambda visit, form, instance: self.open_form(number, visit, form, instance))
+        view.monitoring.sig_query_opened.connect(self.worklist.open_query)
         return view
 
     def open_form(self, number: str, visit: str, form: str, instance: str | None) -> FormPage:
@@ -372,7 +376,7 @@ class MainWindow(QMainWindow):
             self.stack.removeWidget(current)
             current.deleteLater()
             self.subject_view.refresh()  # what was saved or signed on the form shows in the schedule
-        elif current is self.subject_view or current is self.dashboard:
+        elif current is self.subject_view or current is self.dashboard or self.worklist.showing():
             self.show_subjects()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from ..core.queries import LOCK_ROLES, SDV_ROLES
 from ..store.monitoring import LockInfo, QueryRow, SdvState
@@ -49,6 +50,7 @@ class FormMonitoring(QObject):
         self.page = page
         self.language = page.language
         self.data: FormMonitoringData | None = None
+        self._prefetched: FormMonitoringData | None = None
         self.marks: dict[str, FieldMarks] = {}
         self._decorated: FormView | None = None
         self._pending: tuple[str | None, str | None] | None = None
@@ -99,23 +101,36 @@ class FormMonitoring(QObject):
 
     # ------------------------------------------------------------------ reading
 
-    def refresh(self) -> None:
+    def read(self, instance: str | None) -> FormMonitoringData:
+        """Worker side: the form's queries, the visit's, SDV, the lock and whether this user may raise a query."""
         page = self.page
-        store, subject, visit, form, instance = page.store, page.subject, page.visit, page.form, page.instance
+        m, subject, visit = page.store.monitoring, page.subject, page.visit
+        return FormMonitoringData(
+            m.queries_for_instance(instance) if instance else [],
+            [q for q in m.queries(subject, visit_id=visit) if q.scope == "visit"],
+            m.sdv_state(instance) if instance else None,
+            m.lock_of(subject, visit, page.form),
+            m.refusal("open"),
+        )
 
-        def load() -> FormMonitoringData:
-            m = store.monitoring
-            return FormMonitoringData(
-                m.queries_for_instance(instance) if instance else [],
-                [q for q in m.queries(subject, visit_id=visit) if q.scope == "visit"],
-                m.sdv_state(instance) if instance else None,
-                m.lock_of(subject, visit, form),
-                m.refusal("open"),
-            )
+    def prefetch(self, instance: str | None) -> None:
+        """Worker side, inside the page's own load: kept for `show_prefetched` (the job's outcome orders the two)."""
+        self._prefetched = self.read(instance)
 
-        page.worker.submit(load, self._loaded, page._show_refusal)
+    def show_prefetched(self) -> None:
+        data, self._prefetched = self._prefetched, None
+        if data is not None:
+            self._loaded(data)
+        else:
+            self.refresh()
+
+    def refresh(self) -> None:
+        instance = self.page.instance
+        self.page.worker.submit(lambda: self.read(instance), self._loaded, self.page._show_refusal)
 
     def _loaded(self, data: FormMonitoringData) -> None:
+        if not isValid(self.bar):
+            return  # the page was closed before its read came back
         self.data = data
         self._show_header()
         if self.page.view is not None:

@@ -33,6 +33,7 @@ from ..store.api import Store
 from ..store.overview import FormCell, LogEntry, ScheduleGrid, VisitRow, schedule_grid
 from ..store.signatures import SIGNER_ROLES
 from .frozen import FrozenColumn
+from .query_lists import SubjectMonitoring
 from .record_actions import RecordActions, RecordScope, SigningSession
 from .resources import icon
 from .texts import translator
@@ -164,6 +165,8 @@ class SubjectView(QWidget):
         self.logs.installEventFilter(self)
         logs_layout.addWidget(self.logs)
         splitter.addWidget(logs)
+        self.monitoring = SubjectMonitoring(self, self.selected_visit, language)  # SDV progress, queries
+        splitter.addWidget(self.monitoring)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 1)
         layout.addWidget(splitter, 1)
@@ -213,6 +216,7 @@ class SubjectView(QWidget):
         self.action_buttons["signVisit"].setEnabled(may_sign and has_visit)
         self.action_buttons["printVisit"].setEnabled(has_visit)
         self.action_buttons["signCasebook"].setEnabled(may_sign)
+        self.monitoring.enable()
 
     # ------------------------------------------------------------------ loading
 
@@ -225,6 +229,7 @@ class SubjectView(QWidget):
             lambda: schedule_grid(store, number, today, with_warnings=False), self._loaded, self._refused
         )
         self.worker.submit(lambda: schedule_grid(store, number, today), self._loaded, self._refused)
+        self.monitoring.refresh()
 
     @property
     def fully_loaded(self) -> bool:

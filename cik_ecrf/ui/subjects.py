@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 from ..store.api import Store
 from ..store.overview import SUBJECT_STATUSES, SubjectRow, subject_rows
 from .add_subject import ADDING_ROLES, AddSubjectDialog
+from .query_lists import show_query_counts
 from .resources import icon
 from .texts import translator
 from .worker import StoreWorker
@@ -173,6 +174,7 @@ class SubjectList(QWidget):
         store, today = self.store, self.today()
         self.notice.setText(_t("loading", self.language))
         self.worker.submit(lambda: subject_rows(store, today), self._loaded, self._refused)
+        self.worker.submit(lambda: store.monitoring.query_counts(), lambda counts: show_query_counts(self, counts))
 
     def _refused(self, message: str) -> None:
         self.notice.setText(message)

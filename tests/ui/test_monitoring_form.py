@@ -38,6 +38,7 @@ def open_page(qtbot: Any, store: Store, worker: StoreWorker, number: str) -> For
     page.show()
     with qtbot.waitSignal(page.monitoring.sig_loaded, timeout=10000):
         pass
+    qtbot.waitUntil(lambda: page.view is not None and page.view.isVisible())  # a new view shows on the next turn
     return page
 
 

@@ -1,0 +1,183 @@
+"""The monitor's worklist: every query of the site in one table, filtered by status, age, subject and
+form; a double-click opens the form at the field (with the query's thread).
+
+The site's queries are read once on the worker (one indexed query, a few ms for 5,000) and put in
+a `QueryTableModel`; the filters then only choose rows from that list on the UI thread, so typing a
+subject number never waits on the database. "Refresh" reads again (after a sync, or someone's move).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from ..core.queries import ACTIVE_STATUSES, QUERY_STATUSES
+from ..store.monitoring import QueryRow
+from .monitoring_texts import tr
+from .query_lists import QueryTableModel, query_table
+from .resources import icon
+
+ACTIVE = "active"
+
+
+class WorklistPage(QWidget):
+    sig_query_opened = Signal(object)
+    """The double-clicked (or Enter) `QueryRow`."""
+
+    sig_loaded = Signal(int)
+    """How many queries the site has, once the table is filled."""
+
+    def __init__(self, store: Any, worker: Any, language: str = "en", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("worklist")
+        self.store, self.worker, self.language = store, worker, language
+        self.all: list[QueryRow] = []
+        layout = QVBoxLayout(self)
+        bar = QHBoxLayout()
+        self.status = QComboBox()
+        self.status.setObjectName("worklistStatus")
+        self.status.setAccessibleName(tr("col_status", language))
+        self.status.addItem(tr("active", language), ACTIVE)
+        self.status.addItem(tr("all_statuses", language), None)
+        for status in QUERY_STATUSES:
+            self.status.addItem(tr(status, language), status)
+        self.older = QSpinBox()
+        self.older.setObjectName("worklistOlderThan")
+        self.older.setRange(0, 3650)
+        self.older.setSpecialValueText(tr("any_age", language))
+        self.older.setSuffix(tr("days", language))
+        self.older.setAccessibleName(tr("older_than", language))
+        self.subject = QLineEdit()
+        self.subject.setObjectName("worklistSubject")
+        self.subject.setPlaceholderText(tr("subject_filter", language))
+        self.subject.setClearButtonEnabled(True)
+        self.form = QComboBox()
+        self.form.setObjectName("worklistForm")
+        self.form.setAccessibleName(tr("col_form", language))
+        self.form.addItem(tr("all_forms", language), None)
+        for form_id, spec in store.study.forms.items():
+            self.form.addItem(spec.definition.title.get(language), form_id)
+        self.refresh_button = QPushButton(tr("refresh", language))
+        self.refresh_button.setObjectName("worklistRefresh")
+        self.refresh_button.clicked.connect(self.refresh)
+        bar.addWidget(self.status)
+        bar.addWidget(QLabel(tr("older_than", language)))
+        bar.addWidget(self.older)
+        bar.addWidget(self.subject, 1)
+        bar.addWidget(self.form)
+        bar.addWidget(self.refresh_button)
+        layout.addLayout(bar)
+        self.model = QueryTableModel(store.study, language, self)
+        self.table = query_table(self.model, "worklistTable")
+        self.table.doubleClicked.connect(lambda index: self.sig_query_opened.emit(self.model.rows[index.row()]))
+        for key in ("Return", "Enter"):
+            shortcut = QShortcut(QKeySequence(key), self.table)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(self._open_current)
+        layout.addWidget(self.table, 1)
+        self.notice = QLabel("")
+        self.notice.setObjectName("worklistNotice")
+        layout.addWidget(self.notice)
+        self.status.currentIndexChanged.connect(self.apply_filter)
+        self.older.valueChanged.connect(self.apply_filter)
+        self.subject.textChanged.connect(self.apply_filter)
+        self.form.currentIndexChanged.connect(self.apply_filter)
+
+    def _open_current(self) -> None:
+        index = self.table.currentIndex()
+        if index.isValid():
+            self.sig_query_opened.emit(self.model.rows[index.row()])
+
+    def refresh(self) -> None:
+        """Read the site's queries on the worker; the table fills when they come back."""
+        store = self.store
+        self.notice.setText(tr("loading", self.language))
+        self.worker.submit(lambda: store.monitoring.queries(), self.show_rows, self.notice.setText)
+
+    def show_rows(self, rows: list[QueryRow]) -> None:
+        if not isValid(self):
+            return  # the page went (a change of language) before the rows came
+        self.all = rows
+        self.apply_filter()
+        self.sig_loaded.emit(len(rows))
+
+    def filtered(self) -> list[QueryRow]:
+        """The queries the filters let through, oldest first (as the store gives them)."""
+        status = self.status.currentData()
+        wanted = ACTIVE_STATUSES if status == ACTIVE else None if status is None else {status}
+        older, needle, form = self.older.value(), self.subject.text().strip().casefold(), self.form.currentData()
+        return [
+            q
+            for q in self.all
+            if (wanted is None or q.status in wanted)
+            and (not older or q.age_days > older)
+            and (not needle or needle in q.subject.casefold())
+            and (form is None or q.form_id == form)
+        ]
+
+    def apply_filter(self) -> None:
+        rows = self.filtered()
+        self.model.set_rows(rows)
+        self.notice.setText(tr("shown", self.language).format(shown=len(rows), total=len(self.all)))
+
+
+class WorklistHook:
+    """The main window's "Queries" action and page, and opening a query's form at its field."""
+
+    def __init__(self, window: Any, toolbar: QToolBar, after: QAction) -> None:
+        self.window = window
+        self.page: WorklistPage | None = None
+        self.action = QAction(icon("conflicts"), tr("queries", window.language), window)
+        self.action.setObjectName("showWorklist")
+        self.action.setToolTip(tr("queries_tip", window.language))
+        self.action.triggered.connect(self.show)
+        actions = toolbar.actions()
+        index = actions.index(after) if after in actions else len(actions) - 1
+        toolbar.insertAction(actions[index + 1] if index + 1 < len(actions) else None, self.action)
+
+    def show(self) -> WorklistPage:
+        window = self.window
+        if self.page is None or self.page.language != window.language:
+            old, self.page = self.page, WorklistPage(window.store, window.worker, window.language)
+            self.page.sig_query_opened.connect(self.open_query)
+            window.stack.addWidget(self.page)
+            if old is not None:
+                window.stack.removeWidget(old)
+                old.deleteLater()
+        self.page.store = window.store
+        window.stack.setCurrentWidget(self.page)
+        self.page.refresh()
+        return self.page
+
+    def open_query(self, query: QueryRow) -> Any:
+        """The subject's schedule behind (Back returns to it), then the form at the query's field."""
+        window = self.window
+        window.open_subject(query.subject)
+        if query.form_id is None:
+            return None  # a visit query: the schedule is where it shows
+        page = window.open_form(query.subject, query.visit_id, query.form_id, query.instance_id)
+        page.monitoring.go_to(query.field_id, query.id)
+        return page
+
+    def set_language(self, language: str) -> None:
+        self.action.setText(tr("queries", language))
+        self.action.setToolTip(tr("queries_tip", language))
+        if self.page is not None and self.window.stack.currentWidget() is self.page:
+            self.show()
+
+    def showing(self) -> bool:
+        return self.page is not None and self.window.stack.currentWidget() is self.page
