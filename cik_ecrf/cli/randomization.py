@@ -174,7 +174,7 @@ def _acting(engine: Any, username: str, roles: frozenset[str], what: str) -> tup
         ratelimit.succeeded(session, username, "command line")
         role = session.scalar(select(User.role).where(User.username == username)) or ""
     if role not in roles:
-        raise ServerError(f"a {role} cannot {what} ({username} is a {role}; it needs: {', '.join(sorted(roles))})")
+        raise ServerError(f"{_a(role)} cannot {what} ({username} is {_a(role)}; it needs: {', '.join(sorted(roles))})")
     return username, role
 
 
@@ -242,3 +242,8 @@ def run_randomization_server(engine: Any, args: argparse.Namespace) -> int:
         return 0
     except assign.Refusal as exc:
         raise ServerError(str(exc)) from None
+
+
+def _a(role: str) -> str:
+    """ "a nurse", "an investigator", "an admin" (refusals read as sentences)."""
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role.replace('_', ' ')}"

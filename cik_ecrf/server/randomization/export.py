@@ -23,7 +23,8 @@ from ..database import ServerError, now
 from . import lists
 from .models import RandSlot
 
-FONT = "STSong-Light"
+FONT = "STSong-Light"  # Chinese (reportlab's built-in CID font); Latin text in the standard fonts
+LATIN, LATIN_BOLD, MONO = "Helvetica", "Helvetica-Bold", "Courier-Bold"
 COLUMNS = ("arm", "arm_label_en", "arm_label_zh", "stratum", "position", "randno", "prodid", "status")
 
 
@@ -74,6 +75,10 @@ def _fonts() -> None:
         pdfmetrics.registerFont(UnicodeCIDFont(FONT))
 
 
+def _zh(text: str) -> str:
+    return f'<font face="{FONT}">{text}</font>'
+
+
 def _pdf_list(found: list[Row], list_id: str, sha256: str, username: str) -> bytes:
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
@@ -82,8 +87,8 @@ def _pdf_list(found: list[Row], list_id: str, sha256: str, username: str) -> byt
     from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
     _fonts()
-    title = ParagraphStyle("t", fontName=FONT, fontSize=14, leading=18)
-    body = ParagraphStyle("b", fontName=FONT, fontSize=8.5, leading=11)
+    title = ParagraphStyle("t", fontName=LATIN_BOLD, fontSize=14, leading=19)
+    body = ParagraphStyle("b", fontName=LATIN, fontSize=8.5, leading=12)
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=15 * mm, rightMargin=15 * mm, topMargin=15 * mm, bottomMargin=15 * mm
@@ -95,23 +100,25 @@ def _pdf_list(found: list[Row], list_id: str, sha256: str, username: str) -> byt
     for index, (arm, members) in enumerate(arms.items()):
         if index:
             story.append(PageBreak())
-        story.append(Paragraph(f"{members[0].label_en} · {members[0].label_zh} ({arm})", title))
+        story.append(Paragraph(f"{members[0].label_en} ({arm})<br/>{_zh(members[0].label_zh)}", title))
         story.append(
             Paragraph(
-                f"Product codes of this arm · 本组产品编码 — UNBLINDED, pharmacy only · 非盲，仅限药房<br/>"
+                f"Product codes of this arm — UNBLINDED, pharmacy only · {_zh('本组产品编码 — 非盲，仅限药房')}<br/>"
                 f"List {list_id} · SHA-256 {sha256}<br/>Exported {now()[:19]} UTC by {username}",
                 body,
             )
         )
         story.append(Spacer(1, 4 * mm))
-        data = [["Stratum 分层", "#", "RANDNO 随机号", "PRODID 产品编码", "Status 状态"]]
+        data = [["Stratum", "#", "RANDNO", "PRODID", "Status"]]
         data += [[r.stratum, str(r.position), r.randno, r.prodid, r.status] for r in members]
         table = Table(data, repeatRows=1, colWidths=[30 * mm, 15 * mm, 40 * mm, 45 * mm, 25 * mm])
         table.setStyle(
             TableStyle(
                 [
-                    ("FONTNAME", (0, 0), (-1, -1), FONT),
-                    ("FONTSIZE", (0, 0), (-1, -1), 8.5),
+                    ("FONTNAME", (0, 0), (-1, -1), LATIN),
+                    ("FONTNAME", (0, 0), (-1, 0), LATIN_BOLD),
+                    ("FONTNAME", (3, 1), (3, -1), MONO),
+                    ("FONTSIZE", (0, 0), (-1, -1), 9),
                     ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
                     ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
                 ]
@@ -141,25 +148,28 @@ def _pdf_sheets(found: list[Row], list_id: str, username: str) -> bytes:
             pdf.showPage()
         x = 10 * mm + (spot % 2) * cell_w
         y = height - 10 * mm - (spot // 2 + 1) * cell_h
+        left, top = x + 5 * mm, y + cell_h
         pdf.setDash(3, 3)
         pdf.rect(x, y, cell_w, cell_h)
         pdf.setDash()
-        pdf.setFont(FONT, 9)
-        pdf.drawString(
-            x + 5 * mm,
-            y + cell_h - 9 * mm,
-            "Code-break sheet · 紧急揭盲信封 — open only in an emergency 仅限紧急情况开启",
-        )
-        pdf.setFont(FONT, 13)
-        pdf.drawString(x + 5 * mm, y + cell_h - 18 * mm, f"RANDNO {r.randno}    PRODID {r.prodid}")
-        pdf.setFont(FONT, 12)
-        pdf.drawString(x + 5 * mm, y + cell_h - 30 * mm, f"Arm 组别: {r.label_en}")
-        pdf.drawString(x + 5 * mm, y + cell_h - 37 * mm, f"{r.label_zh} ({r.arm})")
-        pdf.setFont(FONT, 7.5)
-        pdf.drawString(
-            x + 5 * mm, y + 6 * mm, "Record its use on the server: cik-ecrf codebreak · 使用后须在服务器登记"
-        )
-        pdf.drawString(x + 5 * mm, y + 2.5 * mm, f"List {list_id[:8]} · printed {now()[:10]} by {username}")
+        lines = [
+            (LATIN_BOLD, 9, 8, "Code-break sheet — open only in an emergency"),
+            (FONT, 9, 13, "紧急揭盲信封 — 仅限紧急情况开启"),
+            (LATIN_BOLD, 12, 22, f"RANDNO {r.randno}"),
+            (MONO, 12, 28, f"PRODID {r.prodid}"),
+            (LATIN_BOLD, 11, 38, f"Arm: {r.arm}"),
+            (LATIN, 9, 44, r.label_en),
+            (FONT, 9, 49, r.label_zh),
+        ]
+        for font, size, down, line in lines:
+            pdf.setFont(font, size)
+            pdf.drawString(left, top - down * mm, line)
+        pdf.setFont(LATIN, 7)
+        pdf.drawString(left, y + 8 * mm, "After use, record it on the server (cik-ecrf codebreak).")
+        pdf.setFont(FONT, 7)
+        pdf.drawString(left, y + 4.5 * mm, "使用后须在服务器登记（cik-ecrf codebreak）。")
+        pdf.setFont(LATIN, 6.5)
+        pdf.drawString(left, y + 1.5 * mm, f"List {list_id[:8]} · printed {now()[:10]} by {username}")
     pdf.save()
     return buffer.getvalue()
 

@@ -81,7 +81,7 @@ def randomization_router(engine: Engine, reader: Engine, settings: ServerSetting
         if role not in RANDOMIZER_ROLES:
             raise assign.Refusal(
                 403,
-                f"a {role} cannot {what}: only an investigator can ({username} is a {role} on the server)",
+                f"{_a(role)} cannot {what}: only an investigator can ({username} is {_a(role)} on the server)",
                 f"{ROLE_NAMES_ZH.get(role, role)}不能{what_zh}：只有研究者可以",
             )
         return assign.Who(username, role, site, device.device_id)
@@ -149,3 +149,8 @@ def randomization_router(engine: Engine, reader: Engine, settings: ServerSetting
         return answer(act, "codebreak", user=body.username, subject=body.subject_id)
 
     return router
+
+
+def _a(role: str) -> str:
+    """ "a nurse", "an investigator", "an admin" (refusals read as sentences)."""
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role.replace('_', ' ')}"
