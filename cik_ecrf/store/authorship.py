@@ -187,17 +187,35 @@ def prove_signature(
 
 
 def whole_seals(conn: Connection, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The outbox cut at a seal boundary: a batch never ends inside a save's seal (the server checks
-    a seal against all of its changes), unless one seal alone is longer than the batch."""
+    """The outbox batch made of whole seals (the server checks a seal against all of its changes): cut
+    before a seal that runs past its end, or, when one seal alone is longer than the batch, extended to
+    that seal's end; one that starts inside a seal (sent before) gets that seal's earlier changes too."""
     if not events:
         return events
-    last = events[-1]["device_seq"]
-    row = conn.exec_driver_sql(
-        "SELECT first_seq, last_seq FROM audit_seal WHERE first_seq <= ? ORDER BY first_seq DESC LIMIT 1", (last,)
+    first, last = events[0]["device_seq"], events[-1]["device_seq"]
+    start = conn.exec_driver_sql(
+        "SELECT first_seq FROM audit_seal WHERE first_seq <= ? AND last_seq >= ?", (first, first)
+    ).scalar()
+    if start is not None and start < first:
+        events = _own_events(conn, start, first - 1) + events
+    end = conn.exec_driver_sql(
+        "SELECT first_seq, last_seq FROM audit_seal WHERE first_seq <= ? AND last_seq >= ?", (last, last)
     ).first()
-    if row is None or row[1] <= last or row[0] <= events[0]["device_seq"]:
+    if end is None or end[1] == last:
         return events
-    return [e for e in events if e["device_seq"] < row[0]]
+    if end[0] > events[0]["device_seq"]:
+        return [e for e in events if e["device_seq"] < end[0]]
+    return events + _own_events(conn, last + 1, end[1])
+
+
+def _own_events(conn: Connection, first: int, last: int) -> list[dict[str, Any]]:
+    device = conn.exec_driver_sql("SELECT value FROM meta WHERE key = 'device_id'").scalar()
+    rows = conn.exec_driver_sql(
+        f"SELECT {', '.join(CHANGE_FIELDS)} FROM audit_event WHERE device_id = ? AND device_seq BETWEEN ? AND ? "
+        "ORDER BY device_seq",
+        (device, first, last),
+    ).all()
+    return [dict(zip(CHANGE_FIELDS, row, strict=True)) for row in rows]
 
 
 def seals_for(conn: Connection, events: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -311,7 +329,7 @@ def verify(
     unsealed = [seq for seq in by_seq if seq > covered]
     if unsealed:
         problems.append(f"changes {min(unsealed)}–{max(unsealed)} of this laptop are not sealed")
-    if covered < sealed_from - 1:
+    if sealed_from > 1:
         notes.append(f"changes 1–{sealed_from - 1} were written before per-user keys (not signed)")
     if anchor is not None and anchor[1] is not None:
         ours = heads.get(anchor[0])
