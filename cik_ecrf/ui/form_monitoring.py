@@ -20,7 +20,7 @@ from shiboken6 import isValid
 from ..core.queries import LOCK_ROLES, SDV_ROLES
 from ..store.monitoring import LockInfo, QueryRow, SdvState
 from .monitoring_actions import Target, ask_new_query, ask_unlock_reason
-from .monitoring_texts import local_time, tr
+from .monitoring_texts import local_time, mtext
 from .query_badge import FieldMarks, QueryBadge
 from .query_thread import QueryThreadDialog
 
@@ -91,7 +91,7 @@ class FormMonitoring(QObject):
             ("lock", self.lock),
             ("unlock", self.unlock),
         ):
-            button = QPushButton(tr(name, self.language))
+            button = QPushButton(mtext(name, self.language))
             button.setObjectName(f"mon_{name}")
             button.clicked.connect(slot)
             button.setEnabled(False)
@@ -147,29 +147,29 @@ class FormMonitoring(QObject):
     def _show_header(self) -> None:
         data, language = self.data, self.language
         assert data is not None
-        self.form_badge.show_queries([q for q in data.queries if q.scope == "form"], tr("form_queries", language))
-        self.visit_badge.show_queries(data.visit_queries, tr("visit_queries", language))
+        self.form_badge.show_queries([q for q in data.queries if q.scope == "form"], mtext("form_queries", language))
+        self.visit_badge.show_queries(data.visit_queries, mtext("visit_queries", language))
         sdv = data.sdv
         if sdv is not None and sdv.form == "verified":
             when = local_time(sdv.verified_at_utc or "")
-            self.sdv_label.setText("✓ " + tr("sdv_form_verified", language).format(user=sdv.verified_by, when=when))
+            self.sdv_label.setText("✓ " + mtext("sdv_form_verified", language).format(user=sdv.verified_by, when=when))
             self.sdv_label.setStyleSheet("color: #198754")
         elif sdv is not None and sdv.form == "dropped":
-            self.sdv_label.setText("⚠ " + tr("sdv_form_dropped", language))
+            self.sdv_label.setText("⚠ " + mtext("sdv_form_dropped", language))
             self.sdv_label.setStyleSheet("color: #b35c00; font-weight: 600")
         elif sdv is not None and sdv.fields:
             verified = sum(1 for s in sdv.fields.values() if s == "verified")
-            self.sdv_label.setText(tr("sdv_fields", language).format(n=verified))
+            self.sdv_label.setText(mtext("sdv_fields", language).format(n=verified))
             self.sdv_label.setStyleSheet("color: #495057")
         else:
             self.sdv_label.setText("")
         self.sdv_label.setProperty("state", sdv.form if sdv is not None else "none")
         lock = data.lock
         if lock is not None:
-            scope = tr(f"scope_{lock.scope}", language)
+            scope = mtext(f"scope_{lock.scope}", language)
             self.lock_banner.setText(
                 "🔒 "
-                + tr("locked_by", language).format(
+                + mtext("locked_by", language).format(
                     user=lock.locked_by, when=local_time(lock.locked_at_utc), scope=scope
                 )
             )
@@ -184,9 +184,9 @@ class FormMonitoring(QObject):
             "open_query": data.open_refusal,
             "verify_form": None
             if role in SDV_ROLES and instance
-            else tr("only_monitor_verifies" if role not in SDV_ROLES else "not_entered", self.language),
-            "lock": None if role in LOCK_ROLES else tr("only_dm_locks", self.language),
-            "unlock": None if role in LOCK_ROLES else tr("only_dm_locks", self.language),
+            else mtext("only_monitor_verifies" if role not in SDV_ROLES else "not_entered", self.language),
+            "lock": None if role in LOCK_ROLES else mtext("only_dm_locks", self.language),
+            "unlock": None if role in LOCK_ROLES else mtext("only_dm_locks", self.language),
         }
         for name, button in self.buttons.items():
             why = rules[name]
@@ -195,7 +195,7 @@ class FormMonitoring(QObject):
         self.buttons["lock"].setVisible(not self.locked)
         self.buttons["unlock"].setVisible(self.locked)
         if self.locked and data.lock is not None and data.lock.scope != "form" and rules["unlock"] is None:
-            self.buttons["unlock"].setToolTip(tr(f"scope_{data.lock.scope}", self.language))
+            self.buttons["unlock"].setToolTip(mtext(f"scope_{data.lock.scope}", self.language))
 
     def decorate(self, view: FormView) -> None:
         """The badges and SDV marks on `view`'s fields, and the form read-only under a lock."""
@@ -238,7 +238,7 @@ class FormMonitoring(QObject):
     def set_language(self, language: str) -> None:
         self.language = language
         for name, button in self.buttons.items():
-            button.setText(tr(name, language))
+            button.setText(mtext(name, language))
         self.form_badge.language = self.visit_badge.language = language
         self.marks, self._decorated = {}, None
         if self.data is not None:
@@ -249,7 +249,7 @@ class FormMonitoring(QObject):
     def label_of(self, query: QueryRow) -> str:
         view = self.page.view
         if query.scope == "field" and query.field_id and view is not None:
-            return f"{tr('scope_field', self.language)}: {view._label(query.field_id)}"
+            return f"{mtext('scope_field', self.language)}: {view._label(query.field_id)}"
         if query.scope == "form" and view is not None:
             return view.form.definition.title.get(self.language)
         try:
@@ -309,9 +309,9 @@ class FormMonitoring(QObject):
     def targets(self) -> list[Target]:
         view, language = self.page.view, self.language
         visit = self.page.store.study.visit(self.page.visit).label.get(language)
-        out: list[Target] = [(f"{tr('whole_visit', language)} ({visit})", None, None)]
+        out: list[Target] = [(f"{mtext('whole_visit', language)} ({visit})", None, None)]
         if self.page.instance and view is not None:
-            out.append((tr("whole_form", language), self.page.form, None))
+            out.append((mtext("whole_form", language), self.page.form, None))
             out += [(view._label(f), self.page.form, f) for f in view.form.fields]
         return out
 
@@ -371,13 +371,13 @@ class FormMonitoring(QObject):
             return
         mine = [q for q in self.data.queries if q.field_id == field_id]
         if mine:
-            menu.addAction(f"{tr('queries', self.language)} ({len(mine)})…").triggered.connect(
+            menu.addAction(f"{mtext('queries', self.language)} ({len(mine)})…").triggered.connect(
                 lambda: self.open_thread(mine)
             )
-        ask = menu.addAction(tr("open_query_field", self.language))
+        ask = menu.addAction(mtext("open_query_field", self.language))
         ask.setEnabled(self.data.open_refusal is None and self.page.instance is not None)
         ask.triggered.connect(lambda: self.open_query(field_id))
-        verify = menu.addAction(tr("verify_field", self.language))
+        verify = menu.addAction(mtext("verify_field", self.language))
         verify.setEnabled(self.page.store.actor.role in SDV_ROLES and self.page.instance is not None)
         verify.triggered.connect(lambda: self.verify((field_id,)))
 

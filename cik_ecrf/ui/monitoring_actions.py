@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .monitoring_texts import tr
+from .monitoring_texts import mtext
 
 Target = tuple[str, str | None, str | None]
 """(label shown, form id or None for the visit, field id or None for the whole form)."""
@@ -33,23 +33,23 @@ class OpenQueryDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("openQueryDialog")
-        self.setWindowTitle(tr("open_query", language).rstrip("…"))
+        self.setWindowTitle(mtext("open_query", language).rstrip("…"))
         self.targets = list(targets)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(tr("target", language)))
+        layout.addWidget(QLabel(mtext("target", language)))
         self.target = QComboBox()
         self.target.setObjectName("queryTarget")
         for label, _form, _field in self.targets:
             self.target.addItem(label)
         self.target.setCurrentIndex(max(0, min(chosen, len(self.targets) - 1)))
         layout.addWidget(self.target)
-        layout.addWidget(QLabel(tr("query_text", language)))
+        layout.addWidget(QLabel(mtext("query_text", language)))
         self.text = QPlainTextEdit()
         self.text.setObjectName("newQueryText")
         layout.addWidget(self.text)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("open_query", language).rstrip("…"))
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("cancel", language))
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(mtext("open_query", language).rstrip("…"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(mtext("cancel", language))
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         self.notice = QLabel("")
@@ -61,7 +61,7 @@ class OpenQueryDialog(QDialog):
 
     def _accept(self) -> None:
         if not self.text.toPlainText().strip():
-            self.notice.setText(tr("needs_text", self.language))
+            self.notice.setText(mtext("needs_text", self.language))
             return
         self.accept()
 
@@ -82,17 +82,17 @@ def ask_unlock_reason(parent: QWidget, language: str) -> str | None:
     """The reason for an unlock (required), or None when cancelled."""
     dialog = QDialog(parent)
     dialog.setObjectName("unlockDialog")
-    dialog.setWindowTitle(tr("unlock_title", language))
+    dialog.setWindowTitle(mtext("unlock_title", language))
     layout = QVBoxLayout(dialog)
-    label = QLabel(tr("unlock_reason", language))
+    label = QLabel(mtext("unlock_reason", language))
     label.setWordWrap(True)
     layout.addWidget(label)
     text = QPlainTextEdit()
     text.setObjectName("unlockReason")
     layout.addWidget(text)
     buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(tr("unlock", language).rstrip("…"))
-    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(tr("cancel", language))
+    buttons.button(QDialogButtonBox.StandardButton.Ok).setText(mtext("unlock", language).rstrip("…"))
+    buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(mtext("cancel", language))
     buttons.accepted.connect(lambda: dialog.accept() if text.toPlainText().strip() else None)
     buttons.rejected.connect(dialog.reject)
     layout.addWidget(buttons)

@@ -130,7 +130,7 @@ STATUS_COLOURS = {
 URGENCY = ("open", "answered", "closed_modified", "closed")
 
 
-def tr(key: str, language: str) -> str:
+def mtext(key: str, language: str) -> str:
     """The monitoring text `key` in `language`."""
     return _t(key, language)
 

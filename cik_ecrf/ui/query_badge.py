@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from ..store.monitoring import QueryRow
-from .monitoring_texts import STATUS_COLOURS, tr, worst_status
+from .monitoring_texts import STATUS_COLOURS, mtext, worst_status
 
 
 class QueryBadge(QToolButton):
@@ -47,8 +47,8 @@ class QueryBadge(QToolButton):
         counts: dict[str, int] = {}
         for query in self.queries:
             counts[query.status] = counts.get(query.status, 0) + 1
-        statuses = ", ".join(f"{n} {tr(s, self.language)}" for s, n in counts.items())
-        tip = tr("badge_tip", self.language).format(n=len(self.queries), statuses=statuses)
+        statuses = ", ".join(f"{n} {mtext(s, self.language)}" for s, n in counts.items())
+        tip = mtext("badge_tip", self.language).format(n=len(self.queries), statuses=statuses)
         self.setToolTip(tip)
         self.setAccessibleName(tip)
         self.setVisible(True)
@@ -76,11 +76,11 @@ class FieldMarks(QWidget):
     def show_marks(self, queries: Sequence[QueryRow], sdv: str | None) -> None:
         self.badge.show_queries(queries)
         if sdv in ("verified", "dropped"):
-            word = tr(f"sdv_{sdv}", self.language)
+            word = mtext(f"sdv_{sdv}", self.language)
             colour = "#198754" if sdv == "verified" else "#b35c00"
             self.sdv.setText(f"✓ {word}" if sdv == "verified" else f"⚠ {word}")
             self.sdv.setStyleSheet(f"color: {colour}; font-size: 9pt;")
-            self.sdv.setToolTip(tr("sdv_field_tip", self.language).format(state=word))
+            self.sdv.setToolTip(mtext("sdv_field_tip", self.language).format(state=word))
             self.sdv.setProperty("state", sdv)
             self.sdv.setVisible(True)
         else:

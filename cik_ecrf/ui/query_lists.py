@@ -28,7 +28,7 @@ from shiboken6 import isValid
 
 from ..core.queries import LOCK_ROLES, SDV_ROLES
 from ..store.monitoring import QueryRow, SdvProgress
-from .monitoring_texts import STATUS_COLOURS, tr
+from .monitoring_texts import STATUS_COLOURS, mtext
 
 COLUMNS = ("subject", "visit", "form", "field", "status", "age", "by", "text", "steps")
 QUERY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -60,7 +60,7 @@ class QueryTableModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return tr(f"col_{COLUMNS[section]}", self.language)
+            return mtext(f"col_{COLUMNS[section]}", self.language)
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -90,7 +90,7 @@ class QueryTableModel(QAbstractTableModel):
         if column == "field":
             return self._name(f"field:{query.form_id}", query.field_id) if query.field_id else "—"
         if column == "status":
-            return tr(query.status, self.language)
+            return mtext(query.status, self.language)
         if column == "age":
             return str(query.age_days)
         if column == "by":
@@ -158,7 +158,7 @@ def show_query_counts(subject_list: Any, counts: dict[str, dict[str, int]]) -> N
     if header is None or header.data(QUERY_ROLE) != "queries":
         column = table.columnCount()
         table.setColumnCount(column + 1)
-        header = QTableWidgetItem(tr("queries", language))
+        header = QTableWidgetItem(mtext("queries", language))
         header.setData(QUERY_ROLE, "queries")
         table.setHorizontalHeaderItem(column, header)
     for index, row in enumerate(subject_list.rows):
@@ -166,9 +166,9 @@ def show_query_counts(subject_list: Any, counts: dict[str, dict[str, int]]) -> N
         item = QTableWidgetItem("")
         item.setData(Qt.ItemDataRole.UserRole, row.number)
         if mine:
-            item.setText(tr("counts", language).format(open=mine.get("open", 0), answered=mine.get("answered", 0)))
-            detail = ", ".join(f"{n} {tr(s, language)}" for s, n in sorted(mine.items()))
-            item.setToolTip(tr("counts_tip", language).format(detail=detail))
+            item.setText(mtext("counts", language).format(open=mine.get("open", 0), answered=mine.get("answered", 0)))
+            detail = ", ".join(f"{n} {mtext(s, language)}" for s, n in sorted(mine.items()))
+            item.setToolTip(mtext("counts_tip", language).format(detail=detail))
             if mine.get("open"):
                 item.setForeground(QBrush(QColor(STATUS_COLOURS["open"][0])))
         table.setItem(index, column, item)
@@ -201,7 +201,7 @@ class SubjectMonitoring(QWidget):
         top.addWidget(self.sdv_label, 1)
         self.buttons: dict[str, QPushButton] = {}
         for name, slot in (("verify_visit", self.verify_visit), ("lock_visit", self.lock_visit)):
-            button = QPushButton(tr(name, language))
+            button = QPushButton(mtext(name, language))
             button.setObjectName(f"subject_{name}")
             button.clicked.connect(slot)
             top.addWidget(button)
@@ -211,7 +211,7 @@ class SubjectMonitoring(QWidget):
         self.visits.setObjectName("visitSdv")
         self.visits.setWordWrap(True)
         layout.addWidget(self.visits)
-        title = QLabel(f"<b>{tr('subject_queries', language)}</b>")
+        title = QLabel(f"<b>{mtext('subject_queries', language)}</b>")
         layout.addWidget(title)
         self.model = QueryTableModel(view.store.study, language, self)
         self.table = query_table(self.model, "subjectQueries")
@@ -233,11 +233,11 @@ class SubjectMonitoring(QWidget):
         self.progress, queries = result
         language = self.language
         progress = self.progress
-        self.sdv_label.setText(tr("sdv_progress", language).format(verified=progress.verified, forms=progress.forms))
+        self.sdv_label.setText(mtext("sdv_progress", language).format(verified=progress.verified, forms=progress.forms))
         parts = []
         for visit in progress.visits:
             key = "sdv_visit_dropped" if visit.dropped else "sdv_visit"
-            counts = tr(key, language).format(verified=visit.verified, forms=visit.forms, dropped=visit.dropped)
+            counts = mtext(key, language).format(verified=visit.verified, forms=visit.forms, dropped=visit.dropped)
             colour = "#198754" if visit.forms and visit.verified == visit.forms else "#b35c00" if visit.dropped else ""
             name = self.model._name("visit", visit.visit_id)
             parts.append(f"<span style='color:{colour}'>{name}: {counts}</span>" if colour else f"{name}: {counts}")
@@ -250,7 +250,9 @@ class SubjectMonitoring(QWidget):
         """ "2/3 verified" of a visit, for the schedule's visit column."""
         found = next((v for v in self.progress.visits if v.visit_id == visit_id), None) if self.progress else None
         return (
-            "" if found is None else tr("sdv_visit", self.language).format(verified=found.verified, forms=found.forms)
+            ""
+            if found is None
+            else mtext("sdv_visit", self.language).format(verified=found.verified, forms=found.forms)
         )
 
     def enable(self) -> None:
@@ -261,7 +263,7 @@ class SubjectMonitoring(QWidget):
         ):
             button = self.buttons[name]
             button.setEnabled(role in roles and visit is not None)
-            button.setToolTip("" if role in roles else tr(rule, self.language))
+            button.setToolTip("" if role in roles else mtext(rule, self.language))
 
     def verify_visit(self) -> None:
         visit, store, number = self.selected_visit(), self.view.store, self.view.number

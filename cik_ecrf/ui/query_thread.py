@@ -32,7 +32,7 @@ from ..store.api import Store
 from ..store.monitoring import QueryMessage, QueryRow
 from .fields import FieldWidget, make_field_widget
 from .group_table import GroupField
-from .monitoring_texts import STATUS_COLOURS, local_time, tr
+from .monitoring_texts import STATUS_COLOURS, local_time, mtext
 from .worker import StoreWorker
 
 MOVES = ("answer", "close", "reopen")
@@ -41,15 +41,15 @@ MOVES = ("answer", "close", "reopen")
 def step_html(message: QueryMessage, language: str) -> str:
     """One step of the thread as a short block of HTML (texts escaped)."""
     key = f"step_{message.transition}"
-    what = tr(key, language) if key in _KNOWN_STEPS else message.transition
+    what = mtext(key, language) if key in _KNOWN_STEPS else message.transition
     role = f" ({message.role})" if message.role else ""
     head = f"<b>{html.escape(message.username)}</b>{html.escape(role)} · {local_time(message.at_utc, message.utc_offset_min)}"
     head += f" · {html.escape(what)}"
     if message.correction:
-        head += f" · <span style='color:#6f42c1'>✎ {html.escape(tr('correction', language))}</span>"
+        head += f" · <span style='color:#6f42c1'>✎ {html.escape(mtext('correction', language))}</span>"
     body = f"<div style='margin-left:12px'>{html.escape(message.text)}</div>" if message.text else ""
     colour = STATUS_COLOURS.get(message.status_after, ("#6c757d", ""))[0]
-    status = f"<span style='color:{colour}'>→ {html.escape(tr(message.status_after, language))}</span>"
+    status = f"<span style='color:{colour}'>→ {html.escape(mtext(message.status_after, language))}</span>"
     return f"<p>{head} {status}{body}</p>"
 
 
@@ -78,7 +78,7 @@ class QueryThreadDialog(QDialog):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("queryThread")
-        self.setWindowTitle(tr("thread_title", language))
+        self.setWindowTitle(mtext("thread_title", language))
         self.store, self.worker, self.language = store, worker, language
         self.queries = list(queries)
         self.labels = labels or (lambda q: q.field_id or q.form_id or q.visit_id)
@@ -92,7 +92,7 @@ class QueryThreadDialog(QDialog):
         self.chooser.setObjectName("queryChooser")
         self.chooser.setMaximumHeight(90)
         for query in self.queries:
-            item = QListWidgetItem(f"{self.labels(query)} · {tr(query.status, language)} · {query.text}")
+            item = QListWidgetItem(f"{self.labels(query)} · {mtext(query.status, language)} · {query.text}")
             item.setData(Qt.ItemDataRole.UserRole, query.id)
             self.chooser.addItem(item)
         self.chooser.setVisible(len(self.queries) > 1)
@@ -106,12 +106,12 @@ class QueryThreadDialog(QDialog):
         self.thread.setObjectName("threadSteps")
         self.thread.setOpenLinks(False)
         layout.addWidget(self.thread, 1)
-        self.correction_box = QCheckBox(tr("with_correction", language))
+        self.correction_box = QCheckBox(mtext("with_correction", language))
         self.correction_box.setObjectName("withCorrection")
         self.correction_row = QHBoxLayout()
         self.correction_row.addWidget(self.correction_box)
         layout.addLayout(self.correction_row)
-        text_label = QLabel(tr("your_text", language))
+        text_label = QLabel(mtext("your_text", language))
         text_label.setWordWrap(True)
         layout.addWidget(text_label)
         self.text = QPlainTextEdit()
@@ -127,14 +127,14 @@ class QueryThreadDialog(QDialog):
         buttons = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for move in MOVES:
-            button = QPushButton(tr(move, language))
+            button = QPushButton(mtext(move, language))
             button.setObjectName(f"query_{move}")
             button.setEnabled(False)
             button.clicked.connect(lambda _c=False, m=move: self.make(m))
             buttons.addWidget(button)
             self.buttons[move] = button
         buttons.addStretch(1)
-        done = QPushButton(tr("done", language))
+        done = QPushButton(mtext("done", language))
         done.setObjectName("threadDone")
         done.clicked.connect(self.accept)
         buttons.addWidget(done)
@@ -155,7 +155,7 @@ class QueryThreadDialog(QDialog):
         self._set_correction(query)
         for button in self.buttons.values():
             button.setEnabled(False)
-        self.thread.setHtml(f"<i>{html.escape(tr('loading', self.language))}</i>")
+        self.thread.setHtml(f"<i>{html.escape(mtext('loading', self.language))}</i>")
         query_id, store = query.id, self.store()
         self.worker.submit(
             lambda: (store.monitoring.query(query_id), store.monitoring.thread(query_id), _refusals(store, query_id)),
@@ -164,8 +164,8 @@ class QueryThreadDialog(QDialog):
         )
 
     def _show_about(self, query: QueryRow) -> None:
-        about = tr("about", self.language).format(
-            scope=self.labels(query), status=tr(query.status, self.language), kind=tr(query.kind, self.language)
+        about = mtext("about", self.language).format(
+            scope=self.labels(query), status=mtext(query.status, self.language), kind=mtext(query.kind, self.language)
         )
         self.about.setText(f"<b>{html.escape(about)}</b>")
 
@@ -217,7 +217,7 @@ class QueryThreadDialog(QDialog):
             return False
         text = self.text.toPlainText().strip()
         if move in ("answer", "reopen") and not text:
-            self.notice.setText(tr("needs_text", self.language))
+            self.notice.setText(mtext("needs_text", self.language))
             return False
         correction = None
         if move == "answer" and self.correction_box.isChecked() and self.correction is not None:

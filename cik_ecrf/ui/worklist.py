@@ -27,7 +27,7 @@ from shiboken6 import isValid
 
 from ..core.queries import ACTIVE_STATUSES, QUERY_STATUSES
 from ..store.monitoring import QueryRow
-from .monitoring_texts import tr
+from .monitoring_texts import mtext
 from .query_lists import QueryTableModel, query_table
 from .resources import icon
 
@@ -50,32 +50,32 @@ class WorklistPage(QWidget):
         bar = QHBoxLayout()
         self.status = QComboBox()
         self.status.setObjectName("worklistStatus")
-        self.status.setAccessibleName(tr("col_status", language))
-        self.status.addItem(tr("active", language), ACTIVE)
-        self.status.addItem(tr("all_statuses", language), None)
+        self.status.setAccessibleName(mtext("col_status", language))
+        self.status.addItem(mtext("active", language), ACTIVE)
+        self.status.addItem(mtext("all_statuses", language), None)
         for status in QUERY_STATUSES:
-            self.status.addItem(tr(status, language), status)
+            self.status.addItem(mtext(status, language), status)
         self.older = QSpinBox()
         self.older.setObjectName("worklistOlderThan")
         self.older.setRange(0, 3650)
-        self.older.setSpecialValueText(tr("any_age", language))
-        self.older.setSuffix(tr("days", language))
-        self.older.setAccessibleName(tr("older_than", language))
+        self.older.setSpecialValueText(mtext("any_age", language))
+        self.older.setSuffix(mtext("days", language))
+        self.older.setAccessibleName(mtext("older_than", language))
         self.subject = QLineEdit()
         self.subject.setObjectName("worklistSubject")
-        self.subject.setPlaceholderText(tr("subject_filter", language))
+        self.subject.setPlaceholderText(mtext("subject_filter", language))
         self.subject.setClearButtonEnabled(True)
         self.form = QComboBox()
         self.form.setObjectName("worklistForm")
-        self.form.setAccessibleName(tr("col_form", language))
-        self.form.addItem(tr("all_forms", language), None)
+        self.form.setAccessibleName(mtext("col_form", language))
+        self.form.addItem(mtext("all_forms", language), None)
         for form_id, spec in store.study.forms.items():
             self.form.addItem(spec.definition.title.get(language), form_id)
-        self.refresh_button = QPushButton(tr("refresh", language))
+        self.refresh_button = QPushButton(mtext("refresh", language))
         self.refresh_button.setObjectName("worklistRefresh")
         self.refresh_button.clicked.connect(self.refresh)
         bar.addWidget(self.status)
-        bar.addWidget(QLabel(tr("older_than", language)))
+        bar.addWidget(QLabel(mtext("older_than", language)))
         bar.addWidget(self.older)
         bar.addWidget(self.subject, 1)
         bar.addWidget(self.form)
@@ -105,7 +105,7 @@ class WorklistPage(QWidget):
     def refresh(self) -> None:
         """Read the site's queries on the worker; the table fills when they come back."""
         store = self.store
-        self.notice.setText(tr("loading", self.language))
+        self.notice.setText(mtext("loading", self.language))
         self.worker.submit(lambda: store.monitoring.queries(), self.show_rows, self.notice.setText)
 
     def show_rows(self, rows: list[QueryRow]) -> None:
@@ -132,7 +132,7 @@ class WorklistPage(QWidget):
     def apply_filter(self) -> None:
         rows = self.filtered()
         self.model.set_rows(rows)
-        self.notice.setText(tr("shown", self.language).format(shown=len(rows), total=len(self.all)))
+        self.notice.setText(mtext("shown", self.language).format(shown=len(rows), total=len(self.all)))
 
 
 class WorklistHook:
@@ -141,9 +141,9 @@ class WorklistHook:
     def __init__(self, window: Any, toolbar: QToolBar, after: QAction) -> None:
         self.window = window
         self.page: WorklistPage | None = None
-        self.action = QAction(icon("conflicts"), tr("queries", window.language), window)
+        self.action = QAction(icon("conflicts"), mtext("queries", window.language), window)
         self.action.setObjectName("showWorklist")
-        self.action.setToolTip(tr("queries_tip", window.language))
+        self.action.setToolTip(mtext("queries_tip", window.language))
         self.action.triggered.connect(self.show)
         actions = toolbar.actions()
         index = actions.index(after) if after in actions else len(actions) - 1
@@ -174,8 +174,8 @@ class WorklistHook:
         return page
 
     def set_language(self, language: str) -> None:
-        self.action.setText(tr("queries", language))
-        self.action.setToolTip(tr("queries_tip", language))
+        self.action.setText(mtext("queries", language))
+        self.action.setToolTip(mtext("queries_tip", language))
         if self.page is not None and self.window.stack.currentWidget() is self.page:
             self.show()
 

@@ -740,6 +740,357 @@
     </message>
 </context>
 <context>
+    <name>Monitoring</name>
+    <message>
+        <source>open</source>
+        <translation>待处理</translation>
+    </message>
+    <message>
+        <source>answered</source>
+        <translation>已回复</translation>
+    </message>
+    <message>
+        <source>closed</source>
+        <translation>已关闭</translation>
+    </message>
+    <message>
+        <source>closed, data changed since</source>
+        <translation>已关闭，此后数据有改动</translation>
+    </message>
+    <message>
+        <source>raised by a monitor</source>
+        <translation>监查员提出</translation>
+    </message>
+    <message>
+        <source>warning marked for review</source>
+        <translation>标记待审核的警告</translation>
+    </message>
+    <message>
+        <source>sync conflict</source>
+        <translation>同步冲突</translation>
+    </message>
+    <message>
+        <source>opened the query</source>
+        <translation>提出了质疑</translation>
+    </message>
+    <message>
+        <source>marked a warning for review</source>
+        <translation>将警告标记为待审核</translation>
+    </message>
+    <message>
+        <source>recorded a sync conflict</source>
+        <translation>记录了同步冲突</translation>
+    </message>
+    <message>
+        <source>closed the query</source>
+        <translation>关闭了质疑</translation>
+    </message>
+    <message>
+        <source>reopened the query</source>
+        <translation>重新开启了质疑</translation>
+    </message>
+    <message>
+        <source>recorded the conflict as resolved</source>
+        <translation>记录冲突已解决</translation>
+    </message>
+    <message>
+        <source>the data changed after closing</source>
+        <translation>关闭后数据有改动</translation>
+    </message>
+    <message>
+        <source>with a correction of the value</source>
+        <translation>并更正了数值</translation>
+    </message>
+    <message>
+        <source>Reason</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <source>{n} query(ies): {statuses}. Click to read the thread.</source>
+        <translation>{n} 条质疑：{statuses}。点击查看质疑记录。</translation>
+    </message>
+    <message>
+        <source>Form queries</source>
+        <translation>表单质疑</translation>
+    </message>
+    <message>
+        <source>Visit queries</source>
+        <translation>访视质疑</translation>
+    </message>
+    <message>
+        <source>No queries on this form</source>
+        <translation>此表单没有质疑</translation>
+    </message>
+    <message>
+        <source>verified</source>
+        <translation>已核查</translation>
+    </message>
+    <message>
+        <source>verification dropped</source>
+        <translation>核查已失效</translation>
+    </message>
+    <message>
+        <source>Source data verified by {user} on {when}</source>
+        <translation>源数据已由 {user} 于 {when} 核查</translation>
+    </message>
+    <message>
+        <source>Verification dropped: the data changed after it was verified</source>
+        <translation>核查已失效：核查后数据有改动</translation>
+    </message>
+    <message>
+        <source>{n} field(s) verified</source>
+        <translation>已核查 {n} 个字段</translation>
+    </message>
+    <message>
+        <source>Source-data verification of this field: {state}</source>
+        <translation>此字段的源数据核查：{state}</translation>
+    </message>
+    <message>
+        <source>Locked by {user} on {when} ({scope}): read-only</source>
+        <translation>已由 {user} 于 {when} 锁定（{scope}）：只读</translation>
+    </message>
+    <message>
+        <source>this form</source>
+        <translation>本表单</translation>
+    </message>
+    <message>
+        <source>the whole visit</source>
+        <translation>整个访视</translation>
+    </message>
+    <message>
+        <source>the whole subject</source>
+        <translation>整个受试者</translation>
+    </message>
+    <message>
+        <source>field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <source>Open query…</source>
+        <translation>提出质疑…</translation>
+    </message>
+    <message>
+        <source>Open a query on this field…</source>
+        <translation>对此字段提出质疑…</translation>
+    </message>
+    <message>
+        <source>Verify form</source>
+        <translation>核查表单</translation>
+    </message>
+    <message>
+        <source>Verify this field</source>
+        <translation>核查此字段</translation>
+    </message>
+    <message>
+        <source>Verify visit</source>
+        <translation>核查访视</translation>
+    </message>
+    <message>
+        <source>Lock</source>
+        <translation>锁定</translation>
+    </message>
+    <message>
+        <source>Unlock…</source>
+        <translation>解锁…</translation>
+    </message>
+    <message>
+        <source>SDV rule: only a monitor verifies source data</source>
+        <translation>SDV 规则：只有监查员可以核查源数据</translation>
+    </message>
+    <message>
+        <source>lock rule: only a data manager locks or unlocks</source>
+        <translation>锁定规则：只有数据管理员可以锁定或解锁</translation>
+    </message>
+    <message>
+        <source>lock rule: the lock covers more than this form; unlock it from the subject view</source>
+        <translation>锁定规则：锁定范围大于本表单；请在受试者页面解锁</translation>
+    </message>
+    <message>
+        <source>Nothing is entered on this form yet</source>
+        <translation>此表单尚未录入数据</translation>
+    </message>
+    <message>
+        <source>Answer</source>
+        <translation>回复</translation>
+    </message>
+    <message>
+        <source>Close query</source>
+        <translation>关闭质疑</translation>
+    </message>
+    <message>
+        <source>Reopen</source>
+        <translation>重新开启</translation>
+    </message>
+    <message>
+        <source>Answer with a correction of the value:</source>
+        <translation>回复并更正数值：</translation>
+    </message>
+    <message>
+        <source>Your text (the explanation, the reason for a correction or for reopening):</source>
+        <translation>您的文字（解释、更正原因或重新开启的原因）：</translation>
+    </message>
+    <message>
+        <source>Please write a text first.</source>
+        <translation>请先填写文字。</translation>
+    </message>
+    <message>
+        <source>Query thread</source>
+        <translation>质疑记录</translation>
+    </message>
+    <message>
+        <source>{scope} · {status} · {kind}</source>
+        <translation>{scope} · {status} · {kind}</translation>
+    </message>
+    <message>
+        <source>Text of the query:</source>
+        <translation>质疑内容：</translation>
+    </message>
+    <message>
+        <source>About:</source>
+        <translation>针对：</translation>
+    </message>
+    <message>
+        <source>the whole form</source>
+        <translation>整个表单</translation>
+    </message>
+    <message>
+        <source>Unlock</source>
+        <translation>解锁</translation>
+    </message>
+    <message>
+        <source>Why is it unlocked? Unlocking voids the signatures over what is unlocked.</source>
+        <translation>为什么解锁？解锁会使被解锁内容上的签名作废。</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>Subject</source>
+        <translation>受试者</translation>
+    </message>
+    <message>
+        <source>Visit</source>
+        <translation>访视</translation>
+    </message>
+    <message>
+        <source>Form</source>
+        <translation>表单</translation>
+    </message>
+    <message>
+        <source>Field</source>
+        <translation>字段</translation>
+    </message>
+    <message>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Age (days)</source>
+        <translation>天数</translation>
+    </message>
+    <message>
+        <source>Opened by</source>
+        <translation>提出人</translation>
+    </message>
+    <message>
+        <source>Query</source>
+        <translation>质疑</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>步骤</translation>
+    </message>
+    <message>
+        <source>Queries</source>
+        <translation>质疑</translation>
+    </message>
+    <message>
+        <source>The site&apos;s data queries: the monitor&apos;s worklist</source>
+        <translation>本中心的数据质疑：监查员工作清单</translation>
+    </message>
+    <message>
+        <source>All statuses</source>
+        <translation>全部状态</translation>
+    </message>
+    <message>
+        <source>Needing work (open or answered)</source>
+        <translation>待处理（待处理或已回复）</translation>
+    </message>
+    <message>
+        <source>All forms</source>
+        <translation>全部表单</translation>
+    </message>
+    <message>
+        <source>Older than</source>
+        <translation>早于</translation>
+    </message>
+    <message>
+        <source>any age</source>
+        <translation>不限天数</translation>
+    </message>
+    <message>
+        <source> days</source>
+        <translation> 天</translation>
+    </message>
+    <message>
+        <source>Subject number…</source>
+        <translation>受试者编号…</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>{shown} of {total} queries · double-click opens the form at the field</source>
+        <translation>显示 {shown} / {total} 条质疑 · 双击打开表单并定位到字段</translation>
+    </message>
+    <message>
+        <source>{open} open · {answered} answered</source>
+        <translation>{open} 待处理 · {answered} 已回复</translation>
+    </message>
+    <message>
+        <source>Queries of this subject: {detail}</source>
+        <translation>此受试者的质疑：{detail}</translation>
+    </message>
+    <message>
+        <source>Source-data verification: {verified} of {forms} forms verified</source>
+        <translation>源数据核查：{forms} 个表单中已核查 {verified} 个</translation>
+    </message>
+    <message>
+        <source>{verified}/{forms} verified</source>
+        <translation>已核查 {verified}/{forms}</translation>
+    </message>
+    <message>
+        <source>{verified}/{forms} verified, {dropped} dropped</source>
+        <translation>已核查 {verified}/{forms}，失效 {dropped}</translation>
+    </message>
+    <message>
+        <source>Queries of this subject</source>
+        <translation>此受试者的质疑</translation>
+    </message>
+    <message>
+        <source>Lock subject</source>
+        <translation>锁定受试者</translation>
+    </message>
+    <message>
+        <source>Lock visit</source>
+        <translation>锁定访视</translation>
+    </message>
+    <message>
+        <source>Unlock subject…</source>
+        <translation>解锁受试者…</translation>
+    </message>
+</context>
+<context>
     <name>Randomization</name>
     <message>
         <source>Already randomized: a subject is randomized once.</source>

@@ -159,3 +159,13 @@ def test_subject_list_counts_queries_per_subject(qtbot: Any, window: MainWindow)
     assert table.horizontalHeaderItem(5).text() == "Queries"
     cells = {table.item(r, 0).text(): table.item(r, 5).text() for r in range(table.rowCount())}
     assert sorted(cells.values()) == ["1 open · 0 answered", "1 open · 1 answered"]
+
+
+def test_worklist_and_badge_texts_in_chinese(qtbot: Any, window: MainWindow) -> None:
+    window.set_language("zh")
+    assert window.worklist.action.text() == "质疑"
+    page = open_worklist(qtbot, window)
+    assert page.model.headerData(0, Qt.Orientation.Horizontal) == "受试者"
+    assert page.status.currentText() == "待处理（待处理或已回复）"
+    status_column = COLUMNS.index("status")
+    assert {page.model.index(r, status_column).data() for r in range(page.model.rowCount())} == {"待处理", "已回复"}
