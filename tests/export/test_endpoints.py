@@ -144,8 +144,24 @@ def test_lost_to_follow_up_is_censored_at_the_last_adequate_assessment(study: St
     )
     _check(rows[("006", "EFS")], T0, "2025-03-11", 61, 1, "last adequate assessment", ("response", "RSDAT"))
     _check(rows[("006", "DOR")], "2025-02-07", "2025-03-11", 33, 1, "last adequate assessment", ("response", "RSDAT"))
-    # last known alive: the latest date of any kind for the subject
-    _check(rows[("006", "OS")], T0, "2025-03-11", 61, 1, "last known alive", ("survival", "LKADAT"))
+    # last known alive: the latest date of any kind for the subject, named where it was found
+    _check(rows[("006", "OS")], T0, "2025-03-11", 61, 1, "last known alive", ("response", "RSDAT"))
+
+
+def test_last_known_alive_from_long_term_follow_up(study: StudyDefinition) -> None:
+    rows, _ = _rows(
+        study,
+        _subject(
+            "012",
+            [
+                _infusion(),
+                *_assessment("D28", "2025-02-07", "CR"),
+                ("Y3", "survival", {"LKADAT": "2028-01-20", "ALIVE": "Y"}),
+            ],
+        ),
+    )
+    _check(rows[("012", "OS")], T0, "2028-01-20", 1106, 1, "last known alive", ("survival", "LKADAT"))
+    _check(rows[("012", "EFS")], T0, "2025-02-07", 29, 1, "last adequate assessment", ("response", "RSDAT"))
 
 
 def test_death_after_relapse(study: StudyDefinition) -> None:

@@ -4,6 +4,7 @@ audit record and signature; identifiers stay out unless asked for; a blinded fil
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -136,3 +137,27 @@ def test_a_blinded_file_names_no_arm(study: StudyDefinition) -> None:
     blinded = Dataset(**{**unblinded.__dict__, "arms": None, "_by_subject": {}})
     text_ = _odm(blinded, study).decode("utf-8")
     assert not any(word in text_ for word in ARM_WORDS)
+
+
+def test_one_metadata_version_per_study_version_in_use(
+    study: StudyDefinition, dataset: Dataset, schema: etree.XMLSchema
+) -> None:
+    """An amendment's new vitals version: instances entered under 1.0 stay with version 1's metadata,
+    the others go with version 2 (the newest version holding their form version)."""
+    vitals = study.forms["vitals"]
+    amended_vitals = dataclasses.replace(vitals, definition=vitals.definition.model_copy(update={"version": "1.1"}))
+    amended = StudyDefinition(study.study, {**study.forms, "vitals": amended_vitals}, study.directory)
+    moved = {i.id for i in dataset.instances if i.form == "vitals" and i.visit in ("D1", "D2")}
+    instances = tuple(dataclasses.replace(i, version="1.1") if i.id in moved else i for i in dataset.instances)
+    mixed = Dataset(**{**dataset.__dict__, "instances": instances, "_by_subject": {}})
+    out = io.StringIO()
+    write_odm(mixed, amended, out, {"v1": study, "v2": amended})
+    document = etree.fromstring(out.getvalue().encode("utf-8"))
+    assert schema.validate(document), schema.error_log
+    assert [m.get("OID") for m in document.iterfind("o:Study/o:MetaDataVersion", NS)] == ["MDV.v1", "MDV.v2"]
+    blocks = {c.get("MetaDataVersionOID"): c for c in document.iterfind("o:ClinicalData", NS)}
+    old_forms = {f.get("FormOID") for f in blocks["MDV.v1"].iterfind(".//o:FormData", NS)}
+    assert old_forms == {"F.vitals"}
+    new_vitals = blocks["MDV.v2"].findall(".//o:FormData[@FormOID='F.vitals']", NS)
+    assert len(new_vitals) == len(moved)
+    assert blocks["MDV.v2"].find("o:AuditRecords", NS) is not None  # the trail once, with the newest

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ...definitions.endpoints import EVERY_VISIT, CompiledParameter, EndpointRules, read_endpoints
-from ...definitions.expr.types import ExternalRef, RowsRef
+from ...definitions.expr.compiler import Compiled
+from ...definitions.expr.types import ExternalRef, LocalRef, RowsRef
+from ...definitions.expr.values import PartialDate
 from ...definitions.spec import StudyDefinition
 from ...rules import Clock, RulesEngine
 from ...rules.env import Resolver, SubjectData
@@ -38,6 +40,7 @@ COLUMNS = (
     "SRCVAR",
 )
 EXCLUDED_COLUMNS = ("STUDYID", "USUBJID", "REASON", "REASON_ZH")
+LATEST_SOURCE = "\0latest_source"  # (form, field) of the subject's latest date; no variable can be named so
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,31 @@ class SubjectEnv:
         return SubjectEnv(self.local, self.resolver, self.order, row)
 
     def latest_subject_date(self) -> dt.date | None:
-        return self.resolver.latest_date("")
+        """The latest date of any kind for the subject; where it came from is kept in `latest_source`
+        (form, field), so a rule dated by it can name its real source (SRCDOM/SRCVAR)."""
+        latest: dt.date | None = None
+        source: tuple[str, str] | None = None
+        for visit, form in self.resolver.subject.forms:
+            for values in self.resolver.instances(visit, form):
+                for field_id, value in _dates(values.all()):
+                    if latest is None or value > latest:
+                        latest, source = value, (form, field_id)
+        self.local[LATEST_SOURCE] = source
+        return latest
+
+
+def _dates(values: Mapping[str, Any], prefix: str = "") -> Any:
+    for field_id, value in values.items():
+        if isinstance(value, dt.datetime):
+            yield prefix + field_id, value.date()
+        elif isinstance(value, dt.date):
+            yield prefix + field_id, value
+        elif isinstance(value, PartialDate):
+            yield prefix + field_id, value.lower
+        elif isinstance(value, list):
+            for row in value:
+                if isinstance(row, Mapping):
+                    yield from _dates(row, f"{field_id}.")
 
 
 def subject_data(dataset: Dataset, subject: SubjectRecord) -> SubjectData:
@@ -150,6 +177,10 @@ def subject_data(dataset: Dataset, subject: SubjectRecord) -> SubjectData:
     for instance in dataset.instances_of(subject.id):
         forms.setdefault((instance.visit, instance.form), []).append(instance.values)
     return SubjectData({key: tuple(v) for key, v in forms.items()})
+
+
+def _dated_by_latest(compiled: Compiled, latest_vars: set[str]) -> bool:
+    return compiled.uses_subject_dates or any(isinstance(r, LocalRef) and r.field in latest_vars for r in compiled.refs)
 
 
 def _decide(parameter: CompiledParameter, env: SubjectEnv, start: dt.date) -> tuple[dt.date, int, Any]:
@@ -181,6 +212,10 @@ def derive(
     engine = engine or RulesEngine(study)
     clock = Clock(dataset.created_at)
     order = {v.id: i for i, v in enumerate(study.study.visits)}
+    latest_vars: set[str] = set()  # variables dated by latest_subject_date(), directly or through others
+    for variable, compiled in rules.variables:
+        if _dated_by_latest(compiled, latest_vars):
+            latest_vars.add(variable.id)
     rows: list[EndpointRow] = []
     excluded: list[Excluded] = []
     for subject in sorted(dataset.subjects, key=lambda s: (s.site, s.number)):
@@ -202,6 +237,9 @@ def derive(
                 continue
             adt, cnsr, rule = _decide(parameter, env, start)
             description = rule.rule.description.en
+            domain, variable = rule.domain, rule.variable
+            if _dated_by_latest(rule.date, latest_vars) and env.local.get(LATEST_SOURCE):
+                domain, variable = env.local[LATEST_SOURCE]
             rows.append(
                 EndpointRow(
                     dataset.study_id,
@@ -215,8 +253,8 @@ def derive(
                     cnsr,
                     description if cnsr == 0 else "",
                     description if cnsr == 1 else "",
-                    rule.domain,
-                    rule.variable,
+                    domain,
+                    variable,
                     rule.rule.id,
                 )
             )

@@ -159,9 +159,13 @@ def _figure(data: EndpointData, paramcd: str, language: str, arm_labels: dict[st
         bbox={"facecolor": "white", "alpha": 0.85, "edgecolor": "grey"},
     )
     if fitters:
-        plotting.add_at_risk_counts(*fitters, ax=axis, rows_to_show=["At risk"], fig=figure)
-        for item in figure.findobj(lambda o: hasattr(o, "get_text") and "At risk" in o.get_text()):
-            item.set_text(item.get_text().replace("At risk", text["at_risk"]))
+        plotting.add_at_risk_counts(*fitters, ax=axis, rows_to_show=["At risk"])
+        table = figure.axes[-1]  # the twin axis lifelines adds for the table
+        figure.canvas.draw()  # the table's labels exist once drawn: then its heading is translated
+        limits, ticks = table.get_xlim(), table.get_xticks()
+        translated = [label.get_text().replace("At risk", text["at_risk"]) for label in table.get_xticklabels()]
+        table.set_xticks(ticks, translated, ha="right")
+        table.set_xlim(limits)
     figure.tight_layout()
     return figure
 
