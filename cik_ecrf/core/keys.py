@@ -165,7 +165,7 @@ def verify(sign_public: str, message: bytes, signature: str) -> bool:
 
 def chain_step(previous: str, event: Mapping[str, Any]) -> str:
     """One step of the device chain: SHA-256 over the previous step and the event's sync fields."""
-    body = json.dumps({name: event.get(name) for name in CHAINED}, sort_keys=True, ensure_ascii=False)
+    body = json.dumps([event.get(name) for name in CHAINED], ensure_ascii=False)  # fixed order: canonical
     return hashlib.sha256(previous.encode("ascii") + body.encode("utf-8")).hexdigest()
 
 

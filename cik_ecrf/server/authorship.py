@@ -281,23 +281,25 @@ class BatchSeals:
 
     def finish(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Keep the accepted seals and move the anchor to the last change logged from this device."""
-        logged = [r["device_seq"] for r in rows if r.get("device_id") == self.device_id]
+        logged = {r["device_seq"] for r in rows if r.get("device_id") == self.device_id}
         received = now()
-        for seal in self.accepted:
-            if any(seal.first <= s <= seal.last for s in logged):
-                self.conn.execute(
-                    ChangeSeal.__table__.insert().values(
-                        device_id=self.device_id,
-                        first_seq=seal.first,
-                        last_seq=seal.last,
-                        username=seal.username,
-                        key_id=seal.key_id,
-                        previous=seal.previous,
-                        head=seal.head,
-                        signature=seal.signature,
-                        received_at=received,
-                    )
-                )
+        kept = [
+            {
+                "device_id": self.device_id,
+                "first_seq": seal.first,
+                "last_seq": seal.last,
+                "username": seal.username,
+                "key_id": seal.key_id,
+                "previous": seal.previous,
+                "head": seal.head,
+                "signature": seal.signature,
+                "received_at": received,
+            }
+            for seal in self.accepted
+            if seal.first in logged or seal.last in logged or any(s in logged for s in range(seal.first, seal.last))
+        ]
+        if kept:
+            self.conn.execute(ChangeSeal.__table__.insert(), kept)
         if self.rewritten:
             self.warnings.append(self.rewritten)
             logs.event("history_rewritten", device=self.device_id, site=self.site, at_seq=self.anchor_seq)
