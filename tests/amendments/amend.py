@@ -89,10 +89,15 @@ def instance_version(store: Store, instance_id: str) -> str:
 
 
 def server_version(engine: Any, instance_id: str) -> str | None:
+    """The form version the server holds an instance on (no row: version 1's form version)."""
+    from cik_ecrf.server.study_versions.store import instance_versions, study_set
+
     with engine.connect() as conn:
-        return conn.execute(
-            text("SELECT form_version FROM instance_form_version WHERE instance_id = :i"), {"i": instance_id}
-        ).scalar()
+        recorded = instance_versions(conn).get(instance_id)
+        form_id = conn.execute(text("SELECT form_id FROM instance WHERE id = :i"), {"i": instance_id}).scalar()
+        if recorded is None and form_id is not None:
+            recorded = study_set(conn).study_for(1).forms[form_id].version
+        return recorded
 
 
 def server_fields(engine: Any, instance_id: str) -> dict[str, str | None]:

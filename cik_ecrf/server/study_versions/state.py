@@ -76,7 +76,8 @@ class InstanceVersions:
         closes the monitoring queries on them (once the upgrade has its place in the log)."""
         if change.action == "form_create" and disposition == "applied" and change.instance_id:
             version = read(FormCreated, change.new_json, "form_create").version
-            if version:
+            first = self.versions.study_for(1).forms.get(change.form_id or "")
+            if version and (first is None or version != first.version):  # version 1's is the default: no row
                 self.form_versions[change.instance_id] = self.new_form_versions[change.instance_id] = version
         elif change.action == "instance_upgraded" and disposition == "applied":
             self._close_queries_on_removed(change)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import IntegrityError
 
 from ...definitions import versions as dv
 from ...definitions.errors import DefinitionError, DefinitionErrors
@@ -103,54 +104,59 @@ def publish(engine: Engine, directory: Path, note: str = "", mapping_path: Path 
     sha = dv.bundle_sha256(bundle)
     dv.remember(new, sha)
     mapping = dv.load_mapping(mapping_path) if mapping_path is not None else None
-    with engine.begin() as conn:
-        versions = study_set(conn)
-        if any(v.sha256 == sha for v in versions.versions):
-            same = next(v.number for v in versions.versions if v.sha256 == sha)
-            raise ServerError(f"{directory}: these definitions are study version {same} already (SHA-256 {sha[:16]}…)")
-        previous = versions.latest
-        problems = dv.version_problems(versions, new, display)
-        if mapping is not None:
-            problems += dv.mapping_problems(previous, new, mapping, str(mapping_path))
-            problems += _recode_problems(new, mapping, str(mapping_path))
-        if problems:
-            raise DefinitionErrors(problems)
-        number = versions.latest_number + 1
-        candidate = versions.with_version(dv.Version(number, sha, new, mapping, note))
-        refused = data_problems(conn, versions, candidate)
-        if refused:
-            more = f" (and {len(refused) - MAX_LISTED} more)" if len(refused) > MAX_LISTED else ""
-            raise ServerError(
-                "existing data would not be valid under the new version without a mapping"
-                + more
-                + ":\n  "
-                + "\n  ".join(refused[:MAX_LISTED])
-            )
-        at = now()
-        if not conn.execute(select(StudyVersionRow.number)).first():
-            shipped, shipped_sha, shipped_bundle = _shipped()
-            if shipped_sha != versions.sha256(1):
-                raise ServerError("the shipped definitions changed since the server started: restart it")
+    try:
+        with engine.begin() as conn:
+            versions = study_set(conn)
+            if any(v.sha256 == sha for v in versions.versions):
+                same = next(v.number for v in versions.versions if v.sha256 == sha)
+                raise ServerError(
+                    f"{directory}: these definitions are study version {same} already (SHA-256 {sha[:16]}…)"
+                )
+            previous = versions.latest
+            problems = dv.version_problems(versions, new, display)
+            if mapping is not None:
+                problems += dv.mapping_problems(previous, new, mapping, str(mapping_path))
+                problems += _recode_problems(new, mapping, str(mapping_path))
+            if problems:
+                raise DefinitionErrors(problems)
+            number = versions.latest_number + 1
+            candidate = versions.with_version(dv.Version(number, sha, new, mapping, note))
+            refused = data_problems(conn, versions, candidate)
+            if refused:
+                more = f" (and {len(refused) - MAX_LISTED} more)" if len(refused) > MAX_LISTED else ""
+                raise ServerError(
+                    "existing data would not be valid under the new version without a mapping"
+                    + more
+                    + ":\n  "
+                    + "\n  ".join(refused[:MAX_LISTED])
+                )
+            at = now()
+            if not conn.execute(select(StudyVersionRow.number)).first():
+                _, shipped_sha, shipped_bundle = _shipped()  # version 1, recorded at the first publication
+                conn.execute(
+                    StudyVersionRow.__table__.insert().values(
+                        number=1,
+                        sha256=shipped_sha,
+                        note="shipped definitions",
+                        published_at=at,
+                        bundle=json.dumps(shipped_bundle, ensure_ascii=False),
+                        mapping=None,
+                    )
+                )
             conn.execute(
                 StudyVersionRow.__table__.insert().values(
-                    number=1,
-                    sha256=shipped_sha,
-                    note="shipped definitions",
+                    number=number,
+                    sha256=sha,
+                    note=note,
                     published_at=at,
-                    bundle=json.dumps(shipped_bundle, ensure_ascii=False),
-                    mapping=None,
+                    bundle=json.dumps(bundle, ensure_ascii=False),
+                    mapping=mapping.model_dump_json() if mapping is not None else None,
                 )
             )
-        conn.execute(
-            StudyVersionRow.__table__.insert().values(
-                number=number,
-                sha256=sha,
-                note=note,
-                published_at=at,
-                bundle=json.dumps(bundle, ensure_ascii=False),
-                mapping=mapping.model_dump_json() if mapping is not None else None,
-            )
-        )
+    except IntegrityError:
+        raise ServerError(
+            "another study version was published at the same time: see `server study list`, then publish again"
+        ) from None
     changed = sorted(
         f for f, spec in new.forms.items() if f not in previous.forms or previous.forms[f].version != spec.version
     )
