@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ...core.roles import RANDOMIZER_ROLES
@@ -92,7 +92,7 @@ def randomization_router(engine: Engine, reader: Engine, settings: ServerSetting
         except assign.Refusal as exc:
             logs.event(f"{event}_refused", status=exc.status, reason=str(exc), **fields)
             return _refused(exc.status, str(exc), exc.zh)
-        except OperationalError:
+        except SQLAlchemyError:  # a lock timeout or a lost race: nothing was committed
             logs.event(f"{event}_busy", **fields)
             return _refused(409, "the server is busy: try again in a moment", "服务器繁忙：请稍后再试")
         return Response(result.model_dump_json(), media_type="application/json")
