@@ -45,7 +45,7 @@ def vitals(field: str, value_json: str | None, action: str = "value_set", visit:
 def test_every_type_is_declared_once_and_the_action_sets_derive_from_the_registry() -> None:
     names = list(registry.EVENTS)
     assert len(names) == len(set(names))
-    assert registry.SERVER_ACTIONS == {"sync_conflict"}
+    assert {"sync_conflict", "query_server", "sdv_dropped"} <= registry.SERVER_ACTIONS  # monitoring: two more
     assert registry.PULLED_ACTIONS == registry.DATA_ACTIONS | registry.SERVER_ACTIONS
     assert protocol.DATA_ACTIONS is registry.DATA_ACTIONS and protocol.PULLED_ACTIONS is registry.PULLED_ACTIONS
     assert {

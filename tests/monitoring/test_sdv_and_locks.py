@@ -114,3 +114,18 @@ def test_unlocking_voids_the_signatures_over_what_was_unlocked(server: LiveServe
         status = conn.execute(text("SELECT status FROM instance WHERE id = :i"), {"i": instance}).scalar()
         assert cover.scalar() is not None and status == "complete"
     investigator.close(), manager.close()
+
+
+def test_locked_data_can_still_be_signed(server: LiveServer, tmp_path: Path, study) -> None:
+    investigator = laptop(tmp_path / "i", server.url, "inv1", study)
+    manager = laptop(tmp_path / "dm", server.url, "dm1", study)
+    number = investigator.add_subject()
+    save(investigator, number, "D1", "vitals", VITALS)
+    sync(investigator), sync(manager)
+    manager.monitoring.lock(number)
+    sync(manager), sync(investigator)
+    investigator.sign(number, "D1", meaning="approve", username="inv1", password=PASSWORD)
+    assert sync(investigator).ok
+    with pytest.raises(StoreError, match="lock rule"):
+        save(investigator, number, "D1", "vitals", {"HR": 70}, reason="late")
+    investigator.close(), manager.close()

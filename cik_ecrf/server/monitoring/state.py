@@ -223,8 +223,8 @@ class ServerMonitoring:
 
     def refuse_locked(self, change: Change) -> None:
         """Every edit of locked data is refused, from every device, whatever the laptop believes."""
-        if change.action not in LOCKED_ACTIONS:
-            return
+        if change.action not in LOCKED_ACTIONS or (change.action == "status_change" and change.new_json == '"signed"'):
+            return  # signing locked data is allowed (REDCap signs locked forms): it changes no value
         instance = self.a.instances.get(change.instance_id or "")
         subject, visit, form = (
             (instance["subject_id"], instance["visit_id"], instance["form_id"])
