@@ -245,3 +245,32 @@ def test_the_server_refuses_an_infusion_the_randomization_forbids(site: Site) ->
     )
     answer = device.push([started])["results"][0]
     assert answer["disposition"] == "rejected" and "a laptop never starts this form" in answer["reason"]
+
+
+def test_in_the_window_a_failed_sync_says_so_before_any_click(
+    qtbot: Any, tmp_path: Path, study: Any, worker: StoreWorker
+) -> None:
+    from cik_ecrf.ui.app import MainWindow
+
+    with database_url(tmp_path, "sqlite") as url:
+        engine = open_server_db(url)
+        site_with_users(engine, "BJ01", USERS)
+        with LiveServer(engine) as live:
+            store = laptop(tmp_path / "laptop", live.url, "inv1", study)
+            number = eligible_subject(store)
+        engine.dispose()  # the server is gone
+    try:
+        window = MainWindow(store, worker, "en", sync_automatic=False)
+        qtbot.addWidget(window)
+        window.show()
+        page = window.open_form(number, "randomization", "randomization", None)
+        qtbot.waitUntil(lambda: page.randomize_panel is not None and page.randomize_panel.facts is not None)
+        panel = page.randomize_panel
+        assert panel is not None and panel.randomize_button.isEnabled()
+        with qtbot.waitSignal(window.sync.sig_outcome, timeout=60000):
+            window.request_sync()
+        assert not panel.randomize_button.isEnabled()
+        assert panel.randomize_why.text().startswith("Randomization needs a connection")
+        window.sync.shutdown()
+    finally:
+        store.close()
