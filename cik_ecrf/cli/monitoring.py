@@ -40,10 +40,11 @@ def add_monitoring_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     opened.add_argument("--text", required=True)
     opened.add_argument("--instance", help="which form, for a repeating form")
     review = verbs.add_parser(
-        "review", parents=[common], help="investigator: mark a confirmed warning of a field for the monitor's review"
+        "review", parents=[common], help="investigator: mark the form's confirmed warnings for the monitor's review"
     )
-    for name in ("subject", "visit", "form", "field"):
+    for name in ("subject", "visit", "form"):
         review.add_argument(name)
+    review.add_argument("field", nargs="?", help="only this field's warnings")
     review.add_argument("--text", required=True)
     answer = verbs.add_parser("answer", parents=[common], help="answer a query (site staff)")
     answer.add_argument("id")
@@ -202,7 +203,7 @@ def _query(monitoring: Any, args: argparse.Namespace, correction: Any) -> int:
         )
         print(query_id)
     elif verb == "review":
-        print(monitoring.mark_for_review(args.subject, args.visit, args.form, args.field, args.text))
+        print("\n".join(monitoring.review_warnings(args.subject, args.visit, args.form, args.text, args.field)))
     elif verb == "answer":
         if correction is not None and not isinstance(correction, dict):
             raise Usage('--correction: expected an object of field values, {"FIELD": value}')

@@ -358,6 +358,12 @@ class Monitoring:
         """An investigator marks a (confirmed) warning for the monitor's review: a query of kind review."""
         return self.open_query(subject, visit, form, field, text=text, kind="review")
 
+    def review_warnings(self, subject: str, visit: str, form: str, text: str, field: str | None = None) -> list[str]:
+        """An investigator marks the form's confirmed warnings (or one field's) for review: one query per field."""
+        from .monitoring_write import review_warnings
+
+        return review_warnings(self.store, subject, visit, form, field, text)
+
     def answer_query(self, query_id: str, text: str, correction: dict[str, Any] | None = None) -> None:
         """Answer with an explanation, or with a correction: the values are saved first (the text is
         the change's reason), then the answer; one transaction."""

@@ -296,3 +296,31 @@ def import_csv(store: Store, path: Path | str) -> list[str]:
     if not targets:
         raise StoreError(f"{name}: no queries in the file")
     return open_queries(store, targets)
+
+
+def review_warnings(store: Store, subject: str, visit: str, form: str, field: str | None, text: str) -> list[str]:
+    """An investigator marks the warnings confirmed on a form (or on one field) for the monitor's review:
+    one review query per field with a confirmed warning and no active review query yet."""
+    from .save_sql import confirmed_so_far
+
+    with store.unit_of_work() as session:
+        conn = session.connection()
+        where = _target(conn, store.study, subject, visit, form, field, None)
+        confirmed = {f: keys for f, keys in confirmed_so_far(conn, where["instance_id"]).items() if keys}
+        active = {
+            r[0]
+            for r in conn.exec_driver_sql(
+                "SELECT field_id FROM monitoring_query WHERE instance_id = ? AND kind = 'review' AND status IN ('open', 'answered')",
+                (where["instance_id"],),
+            )
+        }
+    fields = [f for f in sorted(confirmed) if (field is None or f == field) and f not in active]
+    if not fields:
+        what = f"{field} of {form}" if field else form
+        raise StoreError(f"query rule: {what} has no confirmed warning left to mark for review")
+    notes = {f: ", ".join(sorted(k.split(":", 1)[1] for k in confirmed[f])) for f in fields}
+    return open_queries(
+        store,
+        [(subject, visit, form, f, f"{text.strip()} (confirmed: {notes[f]})", where["instance_id"]) for f in fields],
+        "review",
+    )

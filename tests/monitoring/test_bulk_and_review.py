@@ -10,7 +10,7 @@ from live_server import PASSWORD, LiveServer, laptop
 from sync_fixtures import VITALS, save, sync
 
 from cik_ecrf.cli import main
-from cik_ecrf.store.errors import ValidationFailed
+from cik_ecrf.store.errors import StoreError, ValidationFailed
 
 
 def test_queries_open_in_bulk_from_a_csv_or_not_at_all(
@@ -64,9 +64,9 @@ def test_queries_open_in_bulk_from_a_csv_or_not_at_all(
 def test_a_warning_marked_for_review_is_a_query_its_opener_closes(server: LiveServer, tmp_path: Path, study) -> None:
     investigator = laptop(tmp_path / "i", server.url, "inv1", study)
     number = investigator.add_subject()
-    instance = save(investigator, number, "D1", "vitals", {**VITALS, "HR": 150}, confirm_warnings=True)
+    instance = save(investigator, number, "D1", "vitals", {**VITALS, "HR": 30}, confirm_warnings=True)
     query = investigator.monitoring.mark_for_review(
-        number, "D1", "vitals", "HR", "tachycardia confirmed, please review"
+        number, "D1", "vitals", "HR", "bradycardia confirmed, please review"
     )
     [row] = investigator.monitoring.queries_for_instance(instance)
     assert (row.kind, row.status, row.opened_by) == ("review", "open", "inv1")
@@ -78,4 +78,10 @@ def test_a_warning_marked_for_review_is_a_query_its_opener_closes(server: LiveSe
     assert sync(investigator).ok
     sync(monitor)
     assert monitor.monitoring.query(query).status == "closed"
+    with pytest.raises(StoreError, match="no confirmed warning left"):
+        investigator.monitoring.review_warnings(number, "D1", "vitals", "again?", "TEMP")
+    [again] = investigator.monitoring.review_warnings(number, "D1", "vitals", "please review the HR again")
+    assert "(confirmed: " in investigator.monitoring.query(again).text
+    with pytest.raises(StoreError, match="no confirmed warning left"):  # one active review query per field
+        investigator.monitoring.review_warnings(number, "D1", "vitals", "and again")
     investigator.close(), monitor.close()
