@@ -86,6 +86,7 @@ class SubjectRow:
     next_window: VisitWindow | None  # its window, when its anchor date is known
     overdue: bool  # some visit not done is past the latest day of its window (the next one or another)
     overdue_visits: tuple[str, ...] = ()  # every such visit, in schedule order
+    unblinded: bool = False  # the server marked the subject unblinded (never the arm: a laptop does not know it)
 
     @property
     def due(self) -> dt.date | None:
@@ -158,6 +159,7 @@ class ScheduleGrid:
     overdue: bool  # some visit is overdue (see `overdue_visits`)
     warnings_evaluated: bool = True
     overdue_visits: tuple[str, ...] = ()
+    unblinded: bool = False  # as SubjectRow.unblinded
 
     def row(self, visit: str) -> VisitRow:
         return next(r for r in self.rows if r.visit == visit)
@@ -254,10 +256,10 @@ def _eligible(store: Store, session: Session, subject: Subject, today: dt.date) 
 RANDOMIZATION = "randomization"  # the visit and the form whose server-set values are the allocation
 
 
-def _randomized_ids(store: Store) -> frozenset[str]:
-    """Subjects with an allocation in force on this laptop (the server's `randomized` event; one marked as
+def _allocations(store: Store) -> dict[str, Any]:
+    """Allocations in force on this laptop by subject id (the server's `randomized` event; one marked as
     made in error does not count). One query, before the overview's own read."""
-    return frozenset(a.subject_id for a in store.randomization.allocations().values() if not a.voided)
+    return {a.subject_id: a for a in store.randomization.allocations().values() if not a.voided}
 
 
 def _status(
@@ -399,7 +401,7 @@ def subject_overview(store: Store, today: dt.date | None = None) -> tuple[list[S
     today = today or dt.date.today()
     store._require()
     plan = _plan(store.study)
-    randomized = _randomized_ids(store)
+    randomized = _allocations(store)
     with store.unit_of_work() as session:
         subjects = repository.subjects(session)
         by_subject = _instances(session, None, _ANCHOR_FIELDS)
@@ -420,6 +422,7 @@ def subject_overview(store: Store, today: dt.date | None = None) -> tuple[list[S
                     due.next_window,
                     bool(due.overdue_visits),
                     due.overdue_visits,
+                    allocated and randomized[subject.id].unblinded,
                 )
             )
             facts[subject.number] = _facts(insts)
@@ -530,4 +533,5 @@ def schedule_grid(store: Store, number: str, today: dt.date | None = None, with_
             bool(due.overdue_visits),
             data is not None or not insts,
             due.overdue_visits,
+            allocated and bool(allocation and allocation.unblinded),
         )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rand_helpers import NURSE, allocate, infusion, make_store, voided
+from rand_helpers import NURSE, allocate, infusion, make_store, unblinded, voided
 
 from cik_ecrf.store import save_sql
 from cik_ecrf.store.api import Store
@@ -92,3 +92,12 @@ def test_no_subject_is_randomized_without_an_allocation_even_with_an_infusion_on
     grid = schedule_grid(store, "S-ELIG", dt.date(2026, 3, 11))
     assert grid.status == "eligible" and not grid.row("randomization").done
     assert grid.row("D0").cell("infusion").errors == 1  # the infusion now says what is wrong with it
+
+
+def test_an_unblinded_subject_is_marked_in_the_list_and_the_schedule(store: Store) -> None:
+    allocate(store, "S-ELIG")
+    assert not row(store, "S-ELIG").unblinded and not schedule_grid(store, "S-ELIG", TODAY).unblinded
+    unblinded(store, "S-ELIG")
+    assert row(store, "S-ELIG").unblinded and schedule_grid(store, "S-ELIG", TODAY).unblinded
+    assert row(store, "S-ELIG").status == "randomized"  # still randomized: unblinding changes no allocation
+    assert not row(store, "S-NOCONF").unblinded
