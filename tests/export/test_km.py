@@ -79,3 +79,15 @@ def test_curves_are_written_as_pdf_and_png_in_both_languages(tmp_path: Path) -> 
     assert len(pages) == 4
     assert "Event-free survival" in pages[0].extract_text() and "CIK cells" in pages[0].extract_text()
     assert all(f.read_bytes().startswith(b"\x89PNG") for f in files[1:])
+
+
+def test_without_the_km_extra_one_clear_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ward laptop's bundle has no lifelines: --km says what to install instead of a traceback."""
+    import sys
+
+    from cik_ecrf.reporting.export.km import MissingExtra
+
+    monkeypatch.setitem(sys.modules, "lifelines", None)  # an import of it now fails, as where it is not installed
+    with pytest.raises(MissingExtra, match=r"cik-ecrf\[km\]"):
+        write_km(_data(False), tmp_path / "km.pdf")
+    assert not (tmp_path / "km.pdf").exists()
