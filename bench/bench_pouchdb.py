@@ -131,7 +131,7 @@ def peak_of(pid: int) -> int:
 # ---------------------------------------------------------------- the product
 
 
-def product_phase(phase: str, store_dir: Path, user: str, repeats: int) -> None:
+def product_phase(phase: str, store_dir: Path, user: str, repeats: int, barrier: bool = False) -> None:
     """In a child process: one timed sync phase of the product's laptop; prints one JSON line."""
     from cik_ecrf.definitions.loader import load_study
     from cik_ecrf.store.api import Store
@@ -141,6 +141,9 @@ def product_phase(phase: str, store_dir: Path, user: str, repeats: int) -> None:
     store = Store.open(store_dir, user, PASSWORD, study=study)
     if phase == "more":
         fill(store, MORE_FORMS)
+    if barrier:
+        print("ready", flush=True)
+        sys.stdin.readline()
     marks: dict[str, float] = {}
 
     def progress(p: SyncProgress) -> None:
@@ -346,6 +349,23 @@ def peer_round(scratch: Path, forms: int, work: Path, n: int) -> dict[str, float
     }
 
 
+def release(children: list[subprocess.Popen[str]]) -> float:
+    """Wait until every laptop process has started and opened its store, then let them all sync at once.
+
+    Process start-up (interpreters, imports, the password's key derivation) is not part of the sync."""
+    for child in children:
+        assert child.stdout
+        line = child.stdout.readline().strip()
+        if line != "ready":
+            raise SystemExit(f"a laptop process did not start: {line or child.wait()}")
+    start = time.perf_counter()
+    for child in children:
+        assert child.stdin
+        child.stdin.write("go\n")
+        child.stdin.close()
+    return start
+
+
 def many_at_once(
     templates: Templates, kind: str, pg: str | None, scratch: Path, forms: int, laptops: int, work: Path
 ) -> tuple[float, float]:
@@ -358,14 +378,26 @@ def many_at_once(
             dirs = [templates.laptop(f"m{i}", work / f"many-{i}") for i in range(laptops)]
             for i, d in enumerate(dirs):
                 point_at(d, f"nurse{i + 2}", server.url)
-            start = time.perf_counter()
             children = [
                 subprocess.Popen(
-                    [sys.executable, __file__, "--phase", "sync", "--store", str(d), "--user", f"nurse{i + 2}"],
-                    stdout=subprocess.DEVNULL,
+                    [
+                        sys.executable,
+                        __file__,
+                        "--phase",
+                        "sync",
+                        "--store",
+                        str(d),
+                        "--user",
+                        f"nurse{i + 2}",
+                        "--barrier",
+                    ],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    text=True,
                 )
                 for i, d in enumerate(dirs)
             ]
+            start = release(children)
             if any(c.wait() for c in children):
                 log = (work / "server-many.log").read_text(errors="replace")[-4000:]
                 raise SystemExit(f"a product laptop failed in the five-at-once run; the server's log ends:\n{log}")
@@ -376,14 +408,18 @@ def many_at_once(
     for d in peer_dirs:
         peer(scratch, "fill", str(d), str(max(1, forms // laptops)))
     with PeerServer(scratch, work / "peer-server-many") as server:
-        start = time.perf_counter()
         script = str(scratch / PEER_SCRIPT.name)
         children = [
             subprocess.Popen(
-                ["node", script, "sync", str(d), server.db("study")], cwd=scratch, stdout=subprocess.DEVNULL
+                ["node", script, "syncwait", str(d), server.db("study")],
+                cwd=scratch,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
             )
             for d in peer_dirs
         ]
+        start = release(children)
         if any(c.wait() for c in children):
             raise SystemExit("a peer laptop failed in the five-at-once run")
         theirs = time.perf_counter() - start
@@ -432,9 +468,10 @@ def main() -> None:
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--user", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--barrier", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
-        product_phase(args.phase, args.store, args.user, args.repeats)
+        product_phase(args.phase, args.store, args.user, args.repeats, args.barrier)
         return
     scratch = install_peer(args.scratch)
     kinds = ([] if args.skip_sqlite else ["sqlite"]) + (["postgresql"] if args.pg else [])

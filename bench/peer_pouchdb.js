@@ -66,6 +66,13 @@ async function main() {
   } else if (command === 'sync') {
     const [s, r] = await timed(() => db.sync(remote, options));
     report(s, r.push.docs_written + r.pull.docs_written);
+  } else if (command === 'syncwait') {  // several laptops at once: start together when told
+    await db.info();
+    console.log('ready');
+    await new Promise((resolve) => process.stdin.once('data', resolve));
+    process.stdin.pause();
+    const [s, r] = await timed(() => db.sync(remote, options));
+    report(s, r.push.docs_written + r.pull.docs_written);
   } else if (command === 'pull') {
     const [s, r] = await timed(() => db.replicate.from(remote, options));
     report(s, r.docs_written);
