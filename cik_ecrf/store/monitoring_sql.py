@@ -18,18 +18,22 @@ from .errors import StoreError
 
 
 class LaptopMonitoring:
-    """Applies monitoring events to this laptop's tables. This laptop's own events were applied when
-    they were made, so when they come back from the server they are passed over (`own_device`)."""
+    """Applies monitoring events to this laptop's tables, each once: an event applied here already (made
+    here, or pulled before) is passed over when it comes again (`monitoring_applied`)."""
 
     def __init__(self, conn: Connection, own_device: str | None = None) -> None:
         self.conn = conn
         self.own_device = own_device
 
-    def _own(self, change: Change) -> bool:
-        return self.own_device is not None and change.device_id == self.own_device
+    def _seen(self, change: Change) -> bool:
+        """True when this event was applied here already; otherwise it is recorded as applied now."""
+        added = self.conn.exec_driver_sql(
+            "INSERT OR IGNORE INTO monitoring_applied (event_id) VALUES (?)", (change.id,)
+        )
+        return not added.rowcount
 
     def open_query(self, change: Change, body: QueryOpened | ServerQueryStep) -> None:
-        if self._own(change):
+        if self._seen(change):
             return
         kind = body.kind if isinstance(body, QueryOpened) else "conflict"
         text = body.text or ""
@@ -56,7 +60,7 @@ class LaptopMonitoring:
             self._message(change, body.query, transition, text, "open", False)
 
     def step_query(self, change: Change, transition: str, text: str | None, correction: bool) -> None:
-        if self._own(change):
+        if self._seen(change):
             return
         from ..events.monitoring import QueryStep, ServerQueryStep, payload_of
 
@@ -104,7 +108,7 @@ class LaptopMonitoring:
         return bool(added.rowcount)
 
     def verify(self, change: Change, body: SdvVerified) -> None:
-        if self._own(change):
+        if self._seen(change):
             return
         rows = [(i, f, change.username, change.at_utc) for i in body.instances for f in (body.fields or [""])]
         self.conn.exec_driver_sql(
@@ -123,7 +127,7 @@ class LaptopMonitoring:
         )
 
     def lock(self, change: Change, where: tuple[str, str, str]) -> None:
-        if self._own(change):
+        if self._seen(change):
             return
         self.conn.exec_driver_sql(
             "INSERT OR IGNORE INTO monitoring_lock (subject_id, visit_id, form_id, locked_by, locked_at_utc) VALUES (?, ?, ?, ?, ?)",
@@ -132,7 +136,7 @@ class LaptopMonitoring:
 
     def unlock(self, change: Change, where: tuple[str, str, str]) -> list[str]:
         """Remove the lock and void every signature over what it covered; returns the voided signatures."""
-        if self._own(change):
+        if self._seen(change):
             return []
         self.conn.exec_driver_sql(
             "DELETE FROM monitoring_lock WHERE subject_id = ? AND visit_id = ? AND form_id = ?", where

@@ -77,3 +77,11 @@ class MonitoringLock(Base):
     form_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     locked_by: Mapped[str] = mapped_column(String(64))
     locked_at_utc: Mapped[str] = mapped_column(String(40))
+
+
+class MonitoringApplied(Base):
+    """Every monitoring event applied here, made here or pulled: one that comes back from the server is
+    passed over, and one this laptop lost (a store put back from a copy) is applied again."""
+
+    __tablename__ = "monitoring_applied"
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)

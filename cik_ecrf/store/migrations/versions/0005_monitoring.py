@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("dropped_at_utc", sa.String(40), nullable=True),
         sa.Column("dropped_by", sa.String(64), nullable=True),
     )
+    op.create_table("monitoring_applied", sa.Column("event_id", sa.String(36), primary_key=True))
     op.create_table(
         "monitoring_lock",
         sa.Column("subject_id", sa.String(36), primary_key=True),
@@ -74,6 +75,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("monitoring_lock")
+    op.drop_table("monitoring_applied")
     op.drop_table("monitoring_sdv")
     op.drop_index("ix_monitoring_message_query", "monitoring_message")
     op.drop_table("monitoring_message")
