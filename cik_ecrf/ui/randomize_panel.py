@@ -25,6 +25,7 @@ from PySide6.QtCore import QT_TRANSLATE_NOOP, QObject, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..core.errors import UserError
+from ..core.roles import RANDOMIZER_ROLES
 from .date_edit import local_text
 from .randomize_dialogs import ArmDialog, Credentials, CredentialsDialog
 from .texts import translator
@@ -33,7 +34,6 @@ from .worker import StoreWorker
 if TYPE_CHECKING:
     from ..store.api import Store
 
-RANDOMIZER_ROLES = frozenset({"investigator"})
 
 CONTEXT = "Randomization"
 TEXTS = {
@@ -101,8 +101,7 @@ def read_facts(store: Store, number: str) -> Facts:
         (r["values"].get("IECONF") for r in rows if (r["visit"], r["form"]) == ("screening", "eligibility")), None
     )
     eligible = store.eligibility(number).eligible
-    accessor = getattr(store, "randomization", None)
-    allocation = accessor.allocation(subject.id) if accessor is not None else None
+    allocation = store.randomization.allocation(subject.id)
     return Facts(subject.id, allocation, eligible, confirmed, bool(store.sync_status().enrolled))
 
 
@@ -114,8 +113,9 @@ def active(facts: Facts | None) -> Any | None:
 
 def randomize_blocker(facts: Facts, role: str, online: bool | None) -> str | None:
     """Why Randomize cannot be used now (a TEXTS key), or None when it can; `online` None = not known yet."""
-    if facts.allocation is not None:
-        return "voided" if facts.allocation.voided else "why_done"
+    if active(facts) is not None:
+        return "why_done"
+    # (a voided one: randomizing again is the server's to allow, on the data manager's recorded decision)
     if role not in RANDOMIZER_ROLES:
         return "why_role"
     if facts.eligible != "Y":
@@ -276,7 +276,7 @@ class RandomizePanel(QWidget):
         if facts is None:
             return
         allocation = facts.allocation
-        if allocation is None:
+        if active(facts) is None:
             self.state.setText(_t("not_yet", t))
         else:
             self.state.setText(
@@ -294,7 +294,7 @@ class RandomizePanel(QWidget):
             (self.unblind_button, self.unblind_why, unblind_blocker(facts, role, self.online)),
         ):
             button.setEnabled(blocker is None)
-            text = _t(blocker, t) if blocker and blocker != "voided" else ""
+            text = _t(blocker, t) if blocker else ""
             why.setText(text)
             button.setToolTip(text)
         self.unblind_button.setVisible(active(facts) is not None)

@@ -143,5 +143,7 @@ def test_a_voided_randomization_shows_as_not_in_force(
         voided(store, "S-ELIG")
         page = open_page(qtbot, store, worker, "S-ELIG")
         panel = panel_of(page)
-        assert not panel.marks["voided"].isHidden()
-        assert not panel.randomize_button.isEnabled() and panel.unblind_button.isHidden()
+        assert not panel.marks["voided"].isHidden() and "data manager's decision" in panel.marks["voided"].text()
+        assert panel.state.text() == "Not randomized yet." and panel.unblind_button.isHidden()
+        # randomizing again is the server's to allow: here only the missing connection stands in the way
+        assert not panel.randomize_button.isEnabled() and panel.randomize_why.text().startswith("Randomization needs")
