@@ -216,7 +216,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
         )
         return Response(head.replace('"changes":[]', f'"changes":[{changes}]', 1), media_type="application/json")
 
-    app.include_router(devices.router(reader))  # GET /device: what the server holds of this laptop
+    app.include_router(devices.router(engine, reader))  # GET /device: what the server holds of this laptop
     app.include_router(study_routes.router)  # GET /study/versions: published study versions (amendments)
 
     app.include_router(authorship.router)  # GET /anchor: this device's chain head as the server keeps it

@@ -37,6 +37,7 @@ from ..sync.protocol import ChangeResult
 from . import authorship
 from .covers import SignatureCover, SignatureCovers
 from .database import now
+from .devices import RestoredSequence
 from .merge import FieldMerge, FieldRow
 from .models import Change as ChangeRow
 from .models import FieldState, Instance, SeqCounter, Subject, User
@@ -105,6 +106,7 @@ class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions):
         }
         last = conn.execute(select(func.max(ChangeRow.device_seq)).where(ChangeRow.device_id == device_id)).scalar()
         self.device_seq = int(last or 0)
+        self.restored = RestoredSequence(conn, device_id)  # a restored laptop's declared run (server/devices.py)
         self.existing: dict[str, tuple[str, int]] = {}
         for part in _chunks([c.id for c in parsed]):
             for cid, digest, seq in conn.execute(
@@ -182,18 +184,15 @@ class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions):
                     )
                 )
                 continue
-            if change.device_seq != self.device_seq + 1:
-                why = "comes again" if change.device_seq <= self.device_seq else "follows a gap"
-                reason = (
-                    f"out of order: device_seq {change.device_seq} {why}; the server takes {self.device_seq + 1} next"
-                )
+            expected = self.restored.expected(self.device_seq)
+            if change.device_seq != expected:
+                why = "comes again" if change.device_seq < expected else "follows a gap"
+                reason = f"out of order: device_seq {change.device_seq} {why}; the server takes {expected} next"
                 results.append(
-                    ChangeResult(
-                        id=change.id, disposition="held", reason=reason, expected_device_seq=self.device_seq + 1
-                    )
+                    ChangeResult(id=change.id, disposition="held", reason=reason, expected_device_seq=expected)
                 )
                 continue
-            self.device_seq = change.device_seq
+            self.device_seq = self.restored.take(change.device_seq, self.device_seq)
             try:
                 outcome = self._apply(change)
             except Refused as exc:
@@ -368,6 +367,7 @@ class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions):
 
     def _write(self) -> None:
         conn = self.conn
+        self.restored.save(conn)
         self.monitoring().write()  # monitoring: queries, SDV marks, locks
         if self.new_subjects:
             conn.execute(insert(Subject), self.new_subjects)

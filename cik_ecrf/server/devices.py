@@ -11,8 +11,8 @@ site. An id is therefore no secret, and enrolling with one must prove more than 
   (`cik-ecrf server device allow DEVICE --reason TEXT [--user NAME]`). Each permit is recorded with its
   reason and time, serves one enrolment, and the enrolment that used it is recorded too.
 
-`/api/v1/device` tells a laptop what the server holds of it: the highest device sequence it accepted,
-and the subject numbers of the site. A laptop restored from an older copy of its store learns there
+`/api/v1/device` tells a laptop what the server holds of it: the highest device sequence it accepted
+(and that change's id), and the subject numbers its counter made. A laptop restored from an older copy of its store learns there
 that it has been restored (sync/restore.py).
 """
 
@@ -24,10 +24,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import Engine, String, Text, func, select
+from sqlalchemy import BigInteger, Connection, Engine, String, Text, delete, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..sync.device_protocol import DeviceState
+from ..sync.device_protocol import DeviceState, RestoredRequest, RestoredRun
 from . import logs
 from .database import ServerError, now
 from .models import Base, Device, Subject, User
@@ -48,6 +48,21 @@ class DevicePermit(Base):
     allowed_at: Mapped[str] = mapped_column(String(40))
     used_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
     used_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class DeviceRestore(Base):
+    """A restored laptop's declared run: device numbers `from_seq`..`to_seq` it used a second time, for
+    changes written after its store was put back from an older copy. The server takes them once, in order
+    (`next_seq`), after which the device's sequence goes on after the highest it ever accepted."""
+
+    __tablename__ = "device_restore"
+    device_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    from_seq: Mapped[int] = mapped_column(BigInteger)
+    to_seq: Mapped[int] = mapped_column(BigInteger)
+    next_seq: Mapped[int] = mapped_column(BigInteger)
+    server_seq: Mapped[int] = mapped_column(BigInteger)  # the highest the server had accepted when declared
+    declared_by: Mapped[str] = mapped_column(String(36))  # the user who enrolled the device
+    declared_at: Mapped[str] = mapped_column(String(40))
 
 
 class Refusal(Exception):
@@ -146,15 +161,130 @@ def _operator() -> str:
 
 def device_state(session: Session, device_id: str, site_code: str) -> DeviceState:
     last = session.scalar(select(func.max(ChangeRow.device_seq)).where(ChangeRow.device_id == device_id))
-    numbers = sorted(session.scalars(select(Subject.number).where(Subject.site_code == site_code)))
-    return DeviceState(device_id=device_id, last_device_seq=int(last or 0), subject_numbers=numbers)
+    last_id = None
+    if last:
+        last_id = session.scalar(
+            select(ChangeRow.id)
+            .where(ChangeRow.device_id == device_id, ChangeRow.device_seq == last)
+            .order_by(ChangeRow.seq.desc())
+            .limit(1)
+        )
+    device = session.get(Device, device_id)
+    prefix = f"{site_code}-{device.code}-" if device is not None else None
+    numbers = (  # the numbers this laptop's counter makes (paper screening numbers reach it with the pull)
+        sorted(
+            session.scalars(
+                select(Subject.number).where(Subject.site_code == site_code, Subject.number.startswith(prefix))
+            )
+        )
+        if prefix
+        else []
+    )
+    return DeviceState(
+        device_id=device_id, last_device_seq=int(last or 0), last_change_id=last_id, subject_numbers=numbers
+    )
 
 
-def router(reader: Engine) -> APIRouter:
-    """`GET /api/v1/device`: behind the token gate (app.py), which has authenticated the device."""
+def declare_restore(session: Session, device_id: str, user_id: str, window: list[tuple[int, str]]) -> RestoredRun:
+    """Take a restored laptop's own changes since its pushed mark: the first one the server does not hold
+    at that device number starts the run; every later one must be new here too."""
+    last = int(session.scalar(select(func.max(ChangeRow.device_seq)).where(ChangeRow.device_id == device_id)) or 0)
+    window = sorted((seq, cid) for seq, cid in window if seq <= last)
+    held: dict[int, set[str]] = {}
+    seqs = sorted({seq for seq, _ in window})
+    for start in range(0, len(seqs), 500):
+        part = seqs[start : start + 500]
+        for seq, cid in session.execute(
+            select(ChangeRow.device_seq, ChangeRow.id).where(
+                ChangeRow.device_id == device_id, ChangeRow.device_seq.in_(part)
+            )
+        ):
+            held.setdefault(int(seq), set()).add(cid)
+    first = next((i for i, (seq, cid) in enumerate(window) if cid not in held.get(seq, set())), None)
+    if first is None:
+        return RestoredRun(last_device_seq=last)
+    run = window[first:]
+    if any(cid in held.get(seq, set()) for seq, cid in run) or [s for s, _ in run] != list(
+        range(run[0][0], run[0][0] + len(run))
+    ):
+        raise Refusal(409, "the declared changes are not one run of new changes after a restore")
+    from .authorship import ChangeSeal  # seals are kept by (device, first device number): one per number
+
+    if session.scalar(
+        select(ChangeSeal.first_seq)
+        .where(ChangeSeal.device_id == device_id, ChangeSeal.first_seq.between(run[0][0], run[-1][0]))
+        .limit(1)
+    ):
+        raise Refusal(
+            409,
+            f"changes {run[0][0]}–{run[-1][0]} of this laptop were sealed on the server before its restore: the "
+            "server cannot take those device numbers twice yet; they stay on this laptop (ask the data manager)",
+        )
+    session.execute(delete(DeviceRestore).where(DeviceRestore.device_id == device_id))
+    session.execute(
+        insert(DeviceRestore).values(
+            device_id=device_id,
+            from_seq=run[0][0],
+            to_seq=run[-1][0],
+            next_seq=run[0][0],
+            server_seq=last,
+            declared_by=user_id,
+            declared_at=now(),
+        )
+    )
+    logs.event("device_restored", device=device_id, from_seq=run[0][0], to_seq=run[-1][0], server_seq=last)
+    return RestoredRun(from_seq=run[0][0], to_seq=run[-1][0], last_device_seq=last)
+
+
+class RestoredSequence:
+    """The push's view of a declared run (apply.py): which device number the server takes next."""
+
+    def __init__(self, conn: Connection, device_id: str) -> None:
+        self.device_id = device_id
+        row = conn.execute(
+            select(DeviceRestore.next_seq, DeviceRestore.to_seq).where(
+                DeviceRestore.device_id == device_id, DeviceRestore.next_seq <= DeviceRestore.to_seq
+            )
+        ).first()
+        self.next, self.to = (int(row[0]), int(row[1])) if row is not None else (None, None)
+        self.moved = False
+
+    def expected(self, device_seq: int) -> int:
+        """The run first, while it lasts; then one after the highest accepted."""
+        return self.next if self.next is not None and self.to is not None and self.next <= self.to else device_seq + 1
+
+    def take(self, seq: int, device_seq: int) -> int:
+        """The device's highest accepted number after taking `seq`."""
+        if self.next is not None and self.to is not None and seq == self.next <= self.to:
+            self.next += 1
+            self.moved = True
+            return device_seq
+        return seq
+
+    def save(self, conn: Connection) -> None:
+        if self.moved:
+            conn.execute(
+                update(DeviceRestore).where(DeviceRestore.device_id == self.device_id).values(next_seq=self.next)
+            )
+
+
+def router(engine: Engine, reader: Engine) -> APIRouter:
+    """`GET /api/v1/device` and `POST /api/v1/device/restored`: behind the token gate (app.py), which has
+    authenticated the device."""
     from ..sync.protocol import API
 
     routes = APIRouter()
+
+    @routes.post(f"{API}/device/restored", response_model=RestoredRun)
+    def restored(body: RestoredRequest, request: Request) -> RestoredRun:
+        ctx = request.state.device
+        with Session(engine) as session, session.begin():
+            try:
+                return declare_restore(session, ctx.device_id, ctx.user_id, body.window)
+            except Refusal as exc:
+                from .auth import Denied
+
+                raise Denied(exc.status, str(exc)) from None
 
     @routes.get(f"{API}/device", response_model=DeviceState)
     def device(request: Request) -> Response:

@@ -31,6 +31,7 @@ from . import (
     health,
     pull,
     repository,
+    restore,  # a store.db put back from an older copy (store/restore.py)
     study_versions,  # study versions (amendments)
     sync_local,
 )
@@ -172,6 +173,8 @@ class Store:
                 # the keys the password opened must be this user's (keyring.json is a plain file)
                 signer = authorship.adopt_signer(session.connection(), unlocked.signer, not read_only(engine))
                 session.info["signer"] = signer
+                if not read_only(engine):  # a store.db put back from an older copy: numbering resumes before any event
+                    restore.resume_after_restore(session.connection(), directory)
                 for failed in pending:
                     event_id = failed.get("id")
                     if event_id and session.scalar(select(AuditEvent.id).where(AuditEvent.id == event_id)):

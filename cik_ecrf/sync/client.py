@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from ..store import sync_local
 from ..store.api import Store
 from ..store.errors import StoreError
+from . import restore
 from .protocol import Change, PushRequest
 from .study_fetch import fetch_study_versions  # study versions
 from .transport import SyncError, TooLarge, Transport, UnknownCursor, utc_now
@@ -147,6 +148,7 @@ class SyncClient:
             if not url or not token:
                 raise SyncError("this laptop is not enrolled: run `cik-ecrf enrol --server URL`")
             transport = self._connect(url, token)
+            warnings += restore.check(transport, self.store)  # restored from an older copy: found out here
             fetch_study_versions(transport, self.store)  # study versions: before any change that needs them
             self._push(transport, report, rejected, warnings, cancel, tally)
             try:
@@ -165,6 +167,7 @@ class SyncClient:
                 self._users_at = time.monotonic()
             warnings += _skew(transport.server_date)
             self.store.set_sync_settings(last_sync=utc_now())
+            restore.record(self.store)
             error = None
         except StoreError as exc:  # the network or server (SyncError), or this laptop's disk (full, read-only)
             error = str(exc)

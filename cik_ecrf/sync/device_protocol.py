@@ -13,8 +13,27 @@ from ..events.change import Id, Model
 
 class DeviceState(Model):
     """The server's record of one device: the highest device sequence it ever accepted from it (a laptop
-    restored from an older copy of its store is behind this), and the subject numbers its site has taken."""
+    restored from an older copy of its store is behind this), and the subject numbers it made that the
+    server holds (its counter must move past them)."""
 
     device_id: Id
     last_device_seq: int = Field(ge=0)
-    subject_numbers: list[str] = []
+    last_change_id: Id | None = None  # the change at last_device_seq: a laptop that does not hold it was restored
+    subject_numbers: list[str] = []  # the site's numbers in this laptop's pattern (SITE-CODE-NNNN)
+
+
+class RestoredRequest(Model):
+    """A laptop restored from an older copy declares the changes it wrote since under device numbers the
+    server already holds: (device_seq, change id) of each of its own changes after its pushed mark, up
+    to the server's last accepted device_seq, in order."""
+
+    window: list[tuple[int, Id]] = Field(max_length=100_000)
+
+
+class RestoredRun(Model):
+    """The run of device numbers the server now takes from this laptop a second time (None: nothing to
+    take, the laptop holds what the server holds), and the highest it accepted before."""
+
+    from_seq: int | None = None
+    to_seq: int | None = None
+    last_device_seq: int

@@ -1,0 +1,191 @@
+"""A laptop restored from an older copy of its store: found out, and numbering continued after the server.
+
+The server knows the highest device sequence it accepted from this laptop, and every subject number
+of the site. A store put back from an older copy is behind both: its next device sequence would reuse
+numbers the server already holds (so its new changes would be held forever) and its subject counter
+would hand out numbers already taken. Two things find it out:
+
+- after each sync, MARKS_FILE beside store.db and a copy in the account's state folder record how far
+  the server had taken this device: store.db or the whole data folder put back is caught at the next
+  login, before anything is entered;
+- at each sync, before pushing, the server's own record (`GET /device`) is compared (a whole disk
+  put back). Sign-ins and other non-data records written since stay local; data written since is declared to the server as a
+  restored run of device numbers, which it takes once (server/devices.py).
+
+Either way the device's numbering continues after the server's, the pushed mark moves to what the
+server holds (the pull then brings this laptop's lost changes back as they were), and the next sync
+says what happened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import Connection
+
+from .sync_local import DATA_ACTIONS, PUSHED, device_id, get, pushed_mark, put
+
+MARKS_FILE = "store.device"
+STATE_ENV = "CIK_ECRF_STATE_DIR"
+RESTORED = "sync_restored"  # what the last restore check found, for the next sync to report
+
+
+@dataclass(frozen=True)
+class Resumed:
+    """What a restore check did: the server holds this laptop's changes up to `server_seq`; the laptop
+    had sent up to `pushed`; it now numbers its changes from `next_seq` and its subjects from `next_subject`."""
+
+    server_seq: int
+    pushed: int
+    next_seq: int
+    next_subject: int
+    held_here: int = 0  # changes entered since the restore whose device numbers the server already holds
+    window: tuple[tuple[int, str], ...] = ()  # those changes: (device_seq, id), declared to the server
+
+    def describe(self) -> str:
+        text = (
+            f"this laptop was restored from an older copy: the server holds its changes up to {self.server_seq}, "
+            f"this copy had sent only up to {self.pushed}. Its own lost changes come back with the pull; new "
+            f"changes are numbered from {self.next_seq}, new subjects from number {self.next_subject}"
+        )
+        if self.held_here:
+            text += (
+                f". {self.held_here} change(s) written here since the restore reuse device numbers the server "
+                "already holds: they are sent as this laptop's restored run (recorded on the server)"
+            )
+        return text
+
+
+def _device_row(conn: Connection) -> tuple[str, str, str, int, int]:
+    row = conn.exec_driver_sql(
+        "SELECT id, site_code, code, next_seq, next_subject FROM device WHERE id = ?", (device_id(conn),)
+    ).one()
+    return row[0], row[1], row[2], int(row[3]), int(row[4])
+
+
+def _places(directory: Path, device: str) -> list[Path]:
+    """Beside store.db (a store.db put back alone), and in this account's state folder, outside the data
+    folder (the whole data folder put back): $CIK_ECRF_STATE_DIR, else the system's place for it."""
+    state = os.environ.get(STATE_ENV)
+    if not state:
+        from platformdirs import user_state_dir
+
+        state = user_state_dir("cik-ecrf", appauthor=False)
+    return [directory / MARKS_FILE, Path(state) / "devices" / f"{device}.json"]
+
+
+def write_marks(conn: Connection, directory: Path) -> None:
+    """After a sync: how far the server has taken this device, kept outside store.db. Best effort: a
+    file that cannot be written leaves the check to the server's own record at the next sync."""
+    device, _, _, _, next_subject = _device_row(conn)
+    record = json.dumps({"device_id": device, "pushed": pushed_mark(conn), "next_subject": next_subject})
+    for place in _places(directory, device):
+        with contextlib.suppress(OSError):
+            place.parent.mkdir(parents=True, exist_ok=True)
+            place.write_text(record, encoding="utf-8")
+
+
+def _read_marks(directory: Path, device: str) -> tuple[int, int] | None:
+    """The furthest record of the two places (one may have been put back with the store)."""
+    found = []
+    for place in _places(directory, device):
+        try:
+            record = json.loads(place.read_text(encoding="utf-8"))
+            if record.get("device_id") == device:  # else left by another store in this folder
+                found.append((int(record["pushed"]), int(record["next_subject"])))
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            continue
+    return (max(f[0] for f in found), max(f[1] for f in found)) if found else None
+
+
+def resume_after_restore(conn: Connection, directory: Path) -> Resumed | None:
+    """At login: a store.db behind the marks beside it was put back from an older copy. Its numbering
+    continues after what the server holds, before anything new is entered."""
+    device, _, _, next_seq, next_subject = _device_row(conn)
+    marks = _read_marks(directory, device)
+    if marks is None:
+        return None
+    server_seq, subjects = marks
+    if next_seq > server_seq and next_subject >= subjects:
+        return None
+    return _resume(conn, server_seq, subjects, pushed_mark(conn))
+
+
+def _resume(conn: Connection, server_seq: int, next_subject: int, pushed: int) -> Resumed:
+    device, _, _, next_seq, current_subject = _device_row(conn)
+    resumed = Resumed(server_seq, pushed, max(next_seq, server_seq + 1), max(current_subject, next_subject))
+    conn.exec_driver_sql(
+        "UPDATE device SET next_seq = ?, next_subject = ? WHERE id = ?",
+        (resumed.next_seq, resumed.next_subject, device),
+    )
+    if server_seq > pushed:  # what this copy had not sent is on the server: the pull brings it back
+        put(conn, PUSHED, str(server_seq))
+    put(conn, RESTORED, resumed.describe())
+    return resumed
+
+
+def reconcile(conn: Connection, server_seq: int, last_id: str | None, numbers: Sequence[str]) -> Resumed | None:
+    """At sync, before pushing: the server's record of this device against this store. Subject numbers
+    the site has taken in this laptop's pattern move its counter past them; a server ahead of this copy
+    (its last accepted change unknown here) means a restore, and numbering continues after it."""
+    device, site, code, next_seq, next_subject = _device_row(conn)
+    prefix = f"{site}-{code}-"
+    taken = [int(n[len(prefix) :]) for n in numbers if n.startswith(prefix) and n[len(prefix) :].isdigit()]
+    past = max(taken, default=0) + 1
+    pushed = pushed_mark(conn)
+    known = (
+        last_id is None
+        or conn.exec_driver_sql("SELECT 1 FROM audit_event WHERE id = ?", (last_id,)).first() is not None
+    )
+    if server_seq <= pushed or known:  # not restored (at most an acknowledgement lost: sent again as duplicates)
+        if past > next_subject:
+            conn.exec_driver_sql("UPDATE device SET next_subject = ? WHERE id = ?", (past, device))
+        return None
+    window = [
+        (int(seq), cid)
+        for seq, cid in conn.exec_driver_sql(
+            "SELECT device_seq, id FROM audit_event WHERE device_id = ? AND device_seq > ? AND device_seq <= ? "
+            "ORDER BY device_seq",
+            (device, pushed, server_seq),
+        )
+    ]
+    data = conn.exec_driver_sql(
+        f"SELECT count(*) FROM audit_event WHERE device_id = ? AND device_seq > ? AND device_seq <= ? "
+        f"AND action IN ({', '.join('?' * len(DATA_ACTIONS))})",
+        (device, pushed, server_seq, *DATA_ACTIONS),
+    ).scalar_one()
+    if window and not data:  # no data since the restore (sign-ins and the like): those stay in this laptop's trail
+        resumed = _resume(conn, server_seq, past, pushed)
+        note = f"{resumed.describe()}. {len(window)} record(s) of sign-ins and the like made here since stay on this laptop"
+        put(conn, RESTORED, note)
+        return resumed
+    if window:  # written since the restore under numbers the server holds: the server takes them as a run
+        resumed = Resumed(server_seq, pushed, max(next_seq, server_seq + 1), max(next_subject, past), len(window))
+        conn.exec_driver_sql(
+            "UPDATE device SET next_seq = ?, next_subject = ? WHERE id = ?",
+            (resumed.next_seq, resumed.next_subject, device),
+        )
+        put(conn, RESTORED, resumed.describe())
+        return dataclasses.replace(resumed, window=tuple(window))
+    return _resume(conn, server_seq, past, pushed)
+
+
+def run_declared(conn: Connection, from_seq: int | None) -> None:
+    """The server takes this laptop's changes from `from_seq` as its restored run: the ones before it are
+    on the server already (the pull brings back the rest of what the restore lost)."""
+    if from_seq is not None and from_seq - 1 > pushed_mark(conn):
+        put(conn, PUSHED, str(from_seq - 1))
+
+
+def take_restored_note(conn: Connection) -> str | None:
+    """What a restore check found since the last sync reported it (handed over once)."""
+    note = get(conn, RESTORED)
+    if note is not None:
+        put(conn, RESTORED, None)
+    return note

@@ -1,0 +1,179 @@
+"""A laptop restored from an older copy of its store finds out, gets its lost changes back, numbers its
+changes and subjects after what the server holds, and loses nothing entered after the restore."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from live_server import PASSWORD, LiveServer, laptop, open_server_db
+from sync_fixtures import VITALS, save, server_state, sync, values
+
+from cik_ecrf.cli import main
+from cik_ecrf.store.api import Store
+from cik_ecrf.store.files import DB_FILE
+from cik_ecrf.store.restore import STATE_ENV
+from cik_ecrf.sync.client import SyncClient
+
+
+def copy_store(directory: Path, to: Path, whole_folder: bool = False) -> None:
+    """A backup of a closed store: store.db alone, or the whole folder."""
+    if whole_folder:
+        shutil.copytree(directory, to)
+        return
+    to.mkdir()
+    for name in (DB_FILE, DB_FILE + "-wal"):
+        if (directory / name).exists():
+            shutil.copy2(directory / name, to / name)
+
+
+def put_back(backup: Path, directory: Path, whole_folder: bool = False) -> None:
+    if whole_folder:
+        shutil.rmtree(directory)
+        shutil.copytree(backup, directory)
+        return
+    for name in (DB_FILE, DB_FILE + "-wal", DB_FILE + "-shm"):
+        (directory / name).unlink(missing_ok=True)
+        if (backup / name).exists():
+            shutil.copy2(backup / name, directory / name)
+
+
+def open_laptop(directory: Path, study: Any) -> Store:
+    return Store.open(directory, "nurse1", PASSWORD, study=study)
+
+
+def server_numbers(engine: Any) -> list[str]:
+    return sorted(number for _, number in server_state(engine)["subjects"])
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The account's state folder (the second copy of the marks), inside the test's folder."""
+    state = tmp_path / "state"
+    monkeypatch.setenv(STATE_ENV, str(state))
+    return state
+
+
+def lose_state(state: Path) -> None:
+    """A whole disk put back: the marks outside the data folder are as old as the rest."""
+    shutil.rmtree(state, ignore_errors=True)
+
+
+def two_eras(here: Path, backup: Path, url: str, study: Any, whole_folder: bool) -> tuple[str, str]:
+    """A subject synced before the backup; after it, a second subject and a correction, synced."""
+    a = laptop(here, url, "nurse1", study)
+    first = a.add_subject()
+    save(a, first, "D1", "vitals", VITALS)
+    sync(a)
+    a.close()
+    copy_store(here, backup, whole_folder)
+    a = open_laptop(here, study)
+    second = a.add_subject()  # after the backup: on the server, lost by the restore
+    save(a, second, "D1", "vitals", {**VITALS, "HR": 77})
+    save(a, first, "D1", "vitals", {"HR": 90}, reason="re-measured")
+    sync(a)
+    a.close()
+    return first, second
+
+
+@pytest.mark.parametrize("whole_folder", [False, True], ids=["store.db put back", "data folder put back"])
+def test_a_restored_laptop_loses_nothing_and_reuses_no_number(
+    db_url: str, tmp_path: Path, study: Any, whole_folder: bool
+) -> None:
+    engine = open_server_db(db_url)
+    here = tmp_path / "a"
+    with LiveServer(engine) as live:
+        first, second = two_eras(here, tmp_path / "backup", live.url, study, whole_folder)
+        put_back(tmp_path / "backup", here, whole_folder)
+
+        a = open_laptop(here, study)  # the login finds the restore, before anything is entered
+        third = a.add_subject()
+        assert third not in (first, second)
+        save(a, third, "D1", "vitals", {**VITALS, "HR": 66})
+        save(a, first, "D1", "vitals", {"RESP": 24}, reason="re-counted")
+        outcome = sync(a)
+        assert outcome.ok, outcome  # pushed, nothing refused, nothing waiting
+        assert any("restored from an older copy" in w for w in outcome.warnings)
+        # everything reached the server, and the lost changes came back
+        assert server_numbers(engine) == sorted([first, second, third])
+        assert sorted(a.subject_numbers()) == sorted([first, second, third])
+        assert values(a, second)[("D1", "vitals")]["HR"] == 77
+        assert values(a, first)[("D1", "vitals")]["HR"] == 90 and values(a, first)[("D1", "vitals")]["RESP"] == 24
+        assert {(f, v) for _, f, v, _ in server_state(engine)["fields"]} >= {("HR", "66"), ("RESP", "24")}
+        fourth = a.add_subject()
+        assert fourth not in (first, second, third)
+        again = sync(a)
+        assert again.ok and not any("restored" in w for w in again.warnings)  # said once
+        assert server_numbers(engine) == sorted([first, second, third, fourth])
+        assert a.verify_audit().ok
+        a.close()
+    engine.dispose()
+
+
+def test_a_whole_disk_put_back_is_found_out_by_the_server_at_the_next_sync(
+    db_url: str, tmp_path: Path, study: Any, _state_dir: Path
+) -> None:
+    """Nothing beside or outside the store remembers: the server's record of the device does."""
+    engine = open_server_db(db_url)
+    here = tmp_path / "a"
+    with LiveServer(engine) as live:
+        first, second = two_eras(here, tmp_path / "backup", live.url, study, True)
+        put_back(tmp_path / "backup", here, True)
+        lose_state(_state_dir)
+        a = open_laptop(here, study)
+        outcome = sync(a)
+        assert outcome.ok and any("restored from an older copy" in w for w in outcome.warnings)
+        assert sorted(a.subject_numbers()) == sorted([first, second])  # its own lost changes came back
+        assert values(a, second)[("D1", "vitals")]["HR"] == 77
+        third = a.add_subject()
+        assert third not in (first, second)
+        save(a, third, "D1", "vitals", {**VITALS, "HR": 66})
+        assert sync(a).ok
+        assert server_numbers(engine) == sorted([first, second, third])
+        a.close()
+    engine.dispose()
+
+
+def test_data_written_after_a_whole_disk_restore_is_kept_and_said_not_sent(
+    db_url: str, tmp_path: Path, study: Any, _state_dir: Path
+) -> None:
+    """Data entered before the first sync after a whole disk was put back reuses device numbers the
+    server sealed: the server cannot take them twice (yet). They are kept and the sync says so, loudly."""
+    engine = open_server_db(db_url)
+    here = tmp_path / "a"
+    with LiveServer(engine) as live:
+        first, _ = two_eras(here, tmp_path / "backup", live.url, study, True)
+        put_back(tmp_path / "backup", here, True)
+        lose_state(_state_dir)
+        a = open_laptop(here, study)
+        save(a, first, "D1", "vitals", {"RESP": 26}, reason="re-counted")
+        outcome = SyncClient(a).run()
+        assert not outcome.ok and outcome.waiting > 0
+        assert "restored from an older copy" in (outcome.error or "")
+        assert values(a, first)[("D1", "vitals")]["RESP"] == 26  # kept here
+        a.close()
+    engine.dispose()
+
+
+def test_sync_says_what_happened(
+    db_url: str, tmp_path: Path, study: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CIK_ECRF_PASSWORD", PASSWORD)
+    engine = open_server_db(db_url)
+    here = tmp_path / "a"
+    with LiveServer(engine) as live:
+        a = laptop(here, live.url, "nurse1", study)
+        sync(a)
+        a.close()
+        copy_store(here, tmp_path / "backup")
+        a = open_laptop(here, study)
+        a.add_subject()
+        sync(a)
+        a.close()
+        put_back(tmp_path / "backup", here)
+        assert main(["sync", "--data-dir", str(here), "--user", "nurse1"]) == 0
+        out = capsys.readouterr().out
+        assert "warning: this laptop was restored from an older copy" in out and "waiting 0" in out
+    engine.dispose()
