@@ -125,6 +125,8 @@ def main() -> None:
             one = m.queries(numbers[0])[0]
             cases: list[tuple[str, Callable[[], Any]]] = [
                 ("queries() — every query (the site's list)", lambda: m.queries()),
+                ("queries(limit=100) — the first screen", lambda: m.queries(limit=100)),
+                ("count_queries() — for the pager", lambda: m.count_queries()),
                 ("queries(status=open)", lambda: m.queries(status="open")),
                 ("queries(subject=…)", lambda: m.queries(numbers[0])),
                 ("queries(form_id=vitals, older_than_days=0)", lambda: m.queries(form_id="vitals", older_than_days=0)),

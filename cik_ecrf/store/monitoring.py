@@ -14,111 +14,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Collection
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..core.queries import ACTIVE_STATUSES, QUERY_STATUSES, refusal
+from ..core.queries import QUERY_STATUSES, refusal
 from ..events.change import CHANGE_FIELDS, Change
 from . import monitoring_sql
 from .errors import StoreError
+from .monitoring_rows import LockInfo, QueryMessage, QueryRow, SdvProgress, SdvState, VisitProgress
 from .monitoring_tables import MonitoringLock, MonitoringMessage, MonitoringQuery, MonitoringSdv  # noqa: F401
 
 if TYPE_CHECKING:
     from .api import Store
-
-
-@dataclass(frozen=True)
-class QueryRow:
-    """One query as lists show it."""
-
-    id: str
-    subject_id: str
-    subject: str  # the subject number
-    visit_id: str
-    form_id: str | None  # None: a visit query
-    instance_id: str | None
-    field_id: str | None  # None: a form or visit query
-    scope: str  # field / form / visit
-    kind: str  # manual / review / conflict
-    status: str  # open / answered / closed / closed_modified
-    text: str  # the opening text
-    opened_by: str
-    opened_at_utc: str
-    updated_at_utc: str
-    messages: int  # steps in the thread, the opening included
-    age_days: int  # whole days since it was opened
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
-
-
-@dataclass(frozen=True)
-class QueryMessage:
-    """One step of a query's thread, oldest first."""
-
-    event_id: str
-    query_id: str
-    position: int
-    transition: str  # open / open_review / conflict_open / answer / close / reopen / conflict_resolved / modified
-    username: str
-    role: str | None
-    at_utc: str
-    utc_offset_min: int
-    text: str | None  # the text, answer, or (reopen) the reason
-    status_after: str
-    correction: bool  # an answer that came with a value change
-
-
-@dataclass(frozen=True)
-class SdvState:
-    """Source-data verification of one form: the whole form's mark and each field's."""
-
-    instance_id: str
-    form: str  # verified / dropped / none
-    fields: dict[str, str]  # field -> verified / dropped
-    verified_by: str | None
-    verified_at_utc: str | None
-
-    @property
-    def verified(self) -> bool:
-        return self.form == "verified"
-
-
-@dataclass(frozen=True)
-class VisitProgress:
-    visit_id: str
-    forms: int  # forms entered at the visit
-    verified: int  # whole form verified, or every entered field verified
-    dropped: int  # forms with a dropped verification
-
-
-@dataclass(frozen=True)
-class SdvProgress:
-    subject: str
-    visits: tuple[VisitProgress, ...]
-
-    @property
-    def forms(self) -> int:
-        return sum(v.forms for v in self.visits)
-
-    @property
-    def verified(self) -> int:
-        return sum(v.verified for v in self.visits)
-
-
-@dataclass(frozen=True)
-class LockInfo:
-    subject_id: str
-    subject: str
-    visit_id: str | None  # None: the whole subject
-    form_id: str | None  # None: the whole visit
-    locked_by: str
-    locked_at_utc: str
-
-    @property
-    def scope(self) -> str:
-        return "form" if self.form_id else "visit" if self.visit_id else "subject"
 
 
 _QUERY_COLUMNS = (
@@ -156,40 +62,41 @@ class Monitoring:
         older_than_days: int | None = None,
         visit_id: str | None = None,
         kind: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[QueryRow]:
-        """The site's queries (this laptop's copy), oldest first, filtered as a worklist filters."""
-        where, params = ["1 = 1"], []
-        if status is not None:
-            wanted = [status] if isinstance(status, str) else sorted(status)
-            unknown = [s for s in wanted if s not in QUERY_STATUSES]
-            if unknown:
-                raise StoreError(f"status {unknown[0]!r}: one of {', '.join(QUERY_STATUSES)}")
-            where.append(f"q.status IN ({', '.join('?' * len(wanted))})")
-            params += wanted
-        if form_id is not None:
-            where.append("q.form_id = ?")
-            params.append(form_id)
-        if visit_id is not None:
-            where.append("q.visit_id = ?")
-            params.append(visit_id)
-        if kind is not None:
-            where.append("q.kind = ?")
-            params.append(kind)
-        if older_than_days is not None:
-            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
-            where.append("q.opened_at_utc < ?")
-            params.append(cutoff.isoformat())
+        """The site's queries (this laptop's copy), oldest first, filtered as a worklist filters; `limit`
+        and `offset` page through them (unfiltered, a page walks the opened-at index and stops early)."""
         with self.store.unit_of_work() as session:
             conn = session.connection()
-            if subject is not None:
-                where.append("q.subject_id = ?")
-                params.append(_subject_id(conn, subject))
+            where, params = _filters(conn, subject, status, form_id, older_than_days, visit_id, kind)
+            page = ""
+            if limit is not None:
+                page = " LIMIT ? OFFSET ?"
+                params += [max(0, int(limit)), max(0, int(offset))]
             rows = conn.exec_driver_sql(
                 f"SELECT {_QUERY_COLUMNS} FROM monitoring_query q JOIN subject s ON s.id = q.subject_id "
-                f"WHERE {' AND '.join(where)} ORDER BY q.opened_at_utc, q.id",
+                f"WHERE {where} ORDER BY q.opened_at_utc, q.id{page}",
                 tuple(params),
             ).all()
         return _rows(rows)
+
+    def count_queries(
+        self,
+        subject: str | None = None,
+        status: str | Collection[str] | None = None,
+        form_id: str | None = None,
+        older_than_days: int | None = None,
+        visit_id: str | None = None,
+        kind: str | None = None,
+    ) -> int:
+        """How many queries `queries()` would list with the same filters (for paging)."""
+        with self.store.unit_of_work() as session:
+            conn = session.connection()
+            where, params = _filters(conn, subject, status, form_id, older_than_days, visit_id, kind)
+            return int(
+                conn.exec_driver_sql(f"SELECT count(*) FROM monitoring_query q WHERE {where}", tuple(params)).scalar()
+            )
 
     def queries_for_instance(self, instance_id: str) -> list[QueryRow]:
         """Every query on one form (its field and form queries), for the badges on its fields."""
@@ -242,6 +149,20 @@ class Monitoring:
             out: dict[str, dict[str, int]] = {}
             for number, status, count in rows:
                 out.setdefault(number, {})[status] = int(count)
+        return out
+
+    def query_counts_by_visit(self, subject: str | None = None) -> dict[tuple[str, str], dict[str, int]]:
+        """Per (subject number, visit): how many queries in each status (the schedule grid's cells)."""
+        with self.store.unit_of_work() as session:
+            conn = session.connection()
+            where, params = ("q.subject_id = ?", (_subject_id(conn, subject),)) if subject else ("1 = 1", ())
+            out: dict[tuple[str, str], dict[str, int]] = {}
+            for number, visit, status, count in conn.exec_driver_sql(
+                "SELECT s.number, q.visit_id, q.status, count(*) FROM monitoring_query q JOIN subject s ON s.id = q.subject_id "
+                f"WHERE {where} GROUP BY s.number, q.visit_id, q.status",
+                params,
+            ):
+                out.setdefault((number, visit), {})[status] = int(count)
         return out
 
     def sdv_state(self, instance_id: str) -> SdvState:
@@ -403,6 +324,38 @@ class Monitoring:
         from .monitoring_write import import_csv
 
         return import_csv(self.store, path)
+
+
+def _filters(
+    conn: Any,
+    subject: str | None,
+    status: str | Collection[str] | None,
+    form_id: str | None,
+    older_than_days: int | None,
+    visit_id: str | None,
+    kind: str | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause of a worklist's filters, with its parameters."""
+    where, params = ["1 = 1"], []
+    if status is not None:
+        wanted = [status] if isinstance(status, str) else sorted(status)
+        unknown = [s for s in wanted if s not in QUERY_STATUSES]
+        if unknown:
+            raise StoreError(f"status {unknown[0]!r}: one of {', '.join(QUERY_STATUSES)}")
+        where.append(f"q.status IN ({', '.join('?' * len(wanted))})")
+        params += wanted
+    for column, value in (("form_id", form_id), ("visit_id", visit_id), ("kind", kind)):
+        if value is not None:
+            where.append(f"q.{column} = ?")
+            params.append(value)
+    if older_than_days is not None:
+        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=older_than_days)
+        where.append("q.opened_at_utc < ?")
+        params.append(cutoff.isoformat())
+    if subject is not None:
+        where.append("q.subject_id = ?")
+        params.append(_subject_id(conn, subject))
+    return " AND ".join(where), params
 
 
 def _subject_id(conn: Any, ref: str) -> str:

@@ -20,6 +20,7 @@ class MonitoringQuery(Base):
         Index("ix_monitoring_query_subject", "subject_id", "status"),
         Index("ix_monitoring_query_instance", "instance_id"),
         Index("ix_monitoring_query_form", "form_id", "status"),
+        Index("ix_monitoring_query_opened", "opened_at_utc", "id"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     subject_id: Mapped[str] = mapped_column(String(36))

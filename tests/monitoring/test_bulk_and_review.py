@@ -51,6 +51,11 @@ def test_queries_open_in_bulk_from_a_csv_or_not_at_all(
     scopes = sorted(q.scope for q in monitor.monitoring.queries(status="open"))
     assert scopes == ["field", "field", "field", "form", "visit"]
     assert monitor.monitoring.query_counts()[numbers[1]] == {"open": 2}
+    assert monitor.monitoring.query_counts_by_visit(numbers[0]) == {(numbers[0], "D1"): {"open": 2}}
+    everything = monitor.monitoring.queries()
+    assert monitor.monitoring.queries(limit=2, offset=1) == everything[1:3]
+    assert monitor.monitoring.count_queries(status="open") == 5 == monitor.monitoring.count_queries()
+    assert monitor.monitoring.count_queries(numbers[1], form_id="vitals") == 2
     assert sync(monitor).ok
     sync(nurse)
     assert len(nurse.monitoring.queries(numbers[0])) == 2

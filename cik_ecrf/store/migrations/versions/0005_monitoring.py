@@ -37,6 +37,7 @@ def upgrade() -> None:
     op.create_index("ix_monitoring_query_subject", "monitoring_query", ["subject_id", "status"])
     op.create_index("ix_monitoring_query_instance", "monitoring_query", ["instance_id"])
     op.create_index("ix_monitoring_query_form", "monitoring_query", ["form_id", "status"])
+    op.create_index("ix_monitoring_query_opened", "monitoring_query", ["opened_at_utc", "id"])
     op.create_table(
         "monitoring_message",
         sa.Column("event_id", sa.String(36), primary_key=True),
@@ -79,6 +80,6 @@ def downgrade() -> None:
     op.drop_table("monitoring_sdv")
     op.drop_index("ix_monitoring_message_query", "monitoring_message")
     op.drop_table("monitoring_message")
-    for name in ("form", "instance", "subject", "status"):
+    for name in ("opened", "form", "instance", "subject", "status"):
         op.drop_index(f"ix_monitoring_query_{name}", "monitoring_query")
     op.drop_table("monitoring_query")
