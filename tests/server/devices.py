@@ -64,24 +64,29 @@ class Device:
         changes, signed by `signer` (default: the enrolling user's keys); electronic signatures get
         their cryptographic signature too. What the test forged in a change stays forged."""
         signer = signer or self.keys
-        items = [c.model_dump() if hasattr(c, "model_dump") else dict(c) for c in changes]
+        items = [c.model_dump() if hasattr(c, "model_dump") else c for c in changes]
         for item in items:
-            if item.get("action") == "signature" and item.get("username") == signer.username:
-                body = json.loads(item["new_json"])
-                if "sig" not in body:
+            if not isinstance(item, dict):
+                continue
+            if item.get("action") == "signature" and item.get("username") == signer.username and item.get("new_json"):
+                try:
+                    body = json.loads(item["new_json"])
+                except ValueError:
+                    continue
+                if isinstance(body, dict) and "sig" not in body and "signature" in body:
                     message = keys.esign_message(
-                        body["signature"],
-                        body["scope"],
-                        item["subject_id"],
-                        body["meaning"],
-                        body["content_sha256"],
-                        body["instances"],
+                        str(body.get("signature")),
+                        str(body.get("scope")),
+                        str(item.get("subject_id")),
+                        str(body.get("meaning")),
+                        str(body.get("content_sha256")),
+                        [str(i) for i in body.get("instances") or []],
                     )
                     body |= {"key_id": signer.public.key_id, "sig": signer.sign(message)}
                     item["new_json"] = json.dumps(body)
         runs: list[list[dict[str, Any]]] = []
         for item in items:
-            ok = item.get("device_id") == self.id and isinstance(item.get("device_seq"), int)
+            ok = isinstance(item, dict) and item.get("device_id") == self.id and type(item.get("device_seq")) is int
             if ok and runs and runs[-1][-1]["device_seq"] + 1 == item["device_seq"]:
                 runs[-1].append(item)
             elif ok:
