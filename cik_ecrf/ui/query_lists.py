@@ -35,6 +35,15 @@ QUERY_ROLE = Qt.ItemDataRole.UserRole + 1
 """Item data role: the row's `QueryRow`."""
 
 Index = QModelIndex | QPersistentModelIndex
+_R = Qt.ItemDataRole
+_DISPLAY, _TOOLTIP, _BACKGROUND, _FOREGROUND, _ALIGNMENT, _QUERY = (
+    int(r.value) if hasattr(r, "value") else int(r)
+    for r in (_R.DisplayRole, _R.ToolTipRole, _R.BackgroundRole, _R.ForegroundRole, _R.TextAlignmentRole, QUERY_ROLE)
+)
+_ROLE_INT = {r: int(r.value) for r in _R}
+_STATUS_COLUMN, _TEXT_COLUMN = COLUMNS.index("status"), COLUMNS.index("text")
+_RIGHT_COLUMNS = frozenset({COLUMNS.index("age"), COLUMNS.index("steps")})
+_RIGHT = int((Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter).value)
 
 
 class QueryTableModel(QAbstractTableModel):
@@ -44,12 +53,14 @@ class QueryTableModel(QAbstractTableModel):
         super().__init__(parent)
         self.study, self.language = study, language
         self.rows: list[QueryRow] = []
+        self._texts: dict[int, tuple[str, ...]] = {}
         self._names: dict[tuple[str, str], str] = {}
         self._brushes = {s: (QBrush(QColor(bg)), QBrush(QColor(fg))) for s, (bg, fg) in STATUS_COLOURS.items()}
 
     def set_rows(self, rows: Sequence[QueryRow]) -> None:
         self.beginResetModel()
         self.rows = list(rows)
+        self._texts = {}
         self.endResetModel()
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008 - Qt's signature
@@ -64,20 +75,22 @@ class QueryTableModel(QAbstractTableModel):
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        query = self.rows[index.row()]
-        column = COLUMNS[index.column()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
-            text = self._text(query, column)
-            return query.text if role == Qt.ItemDataRole.ToolTipRole and column == "text" else text
-        if role == QUERY_ROLE:
-            return query
-        if column == "status" and role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
-            background, foreground = self._brushes.get(query.status, (None, None))
-            return background if role == Qt.ItemDataRole.BackgroundRole else foreground
-        if column in ("age", "steps") and role == Qt.ItemDataRole.TextAlignmentRole:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        """Roles compared as plain ints and each row's texts made once: a paint asks ~7 roles per cell."""
+        role = _ROLE_INT.get(role, role) if not isinstance(role, int) else role
+        row, column = index.row(), index.column()
+        if role == _DISPLAY or role == _TOOLTIP:
+            texts = self._texts.get(row)
+            if texts is None:
+                query = self.rows[row]
+                texts = self._texts[row] = tuple(self._text(query, c) for c in COLUMNS)
+            return self.rows[row].text if role == _TOOLTIP and column == _TEXT_COLUMN else texts[column]
+        if role == _QUERY:
+            return self.rows[row]
+        if column == _STATUS_COLUMN and (role == _BACKGROUND or role == _FOREGROUND):
+            background, foreground = self._brushes.get(self.rows[row].status, (None, None))
+            return background if role == _BACKGROUND else foreground
+        if role == _ALIGNMENT and column in _RIGHT_COLUMNS:
+            return _RIGHT
         return None
 
     def _text(self, query: QueryRow, column: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,13 +25,14 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import isValid
 
-from ..core.queries import ACTIVE_STATUSES, QUERY_STATUSES
+from ..core.queries import ACTIVE_STATUSES, MONITORS, QUERY_STATUSES
 from ..store.monitoring import QueryRow
 from .monitoring_texts import mtext
 from .query_lists import QueryTableModel, query_table
 from .resources import icon
 
 ACTIVE = "active"
+READ_AHEAD_MS = 1500
 
 
 class WorklistPage(QWidget):
@@ -141,6 +142,8 @@ class WorklistHook:
     def __init__(self, window: Any, toolbar: QToolBar, after: QAction) -> None:
         self.window = window
         self.page: WorklistPage | None = None
+        self.cache: list[QueryRow] | None = None  # the site's queries as last read (None: not asked yet)
+        QTimer.singleShot(READ_AHEAD_MS, self.read_ahead)  # after the first screen's own reads
         self.action = QAction(icon("conflicts"), mtext("queries", window.language), window)
         self.action.setObjectName("showWorklist")
         self.action.setToolTip(mtext("queries_tip", window.language))
@@ -154,14 +157,29 @@ class WorklistHook:
         if self.page is None or self.page.language != window.language:
             old, self.page = self.page, WorklistPage(window.store, window.worker, window.language)
             self.page.sig_query_opened.connect(self.open_query)
+            self.page.sig_loaded.connect(lambda _n, page=self.page: setattr(self, "cache", page.all))
             window.stack.addWidget(self.page)
             if old is not None:
                 window.stack.removeWidget(old)
                 old.deleteLater()
         self.page.store = window.store
-        window.stack.setCurrentWidget(self.page)
-        self.page.refresh()
+        if not self.page.all and self.cache:
+            self.page.show_rows(self.cache)  # read ahead after sign-in: shown now, read afresh behind them
+        self.page.refresh()  # the read starts first and runs while the page is laid out and painted
+        window.stack.setCurrentWidget(self.page)  # a page shown before keeps its rows until the new ones come
         return self.page
+
+    def read_ahead(self) -> None:
+        """For a monitor or data manager, once the window is up: the site's queries read on the worker,
+        so the first open of the worklist shows them at once (5,000 take a noticeable read)."""
+        if not isValid(self.window):
+            return  # closed before the timer fired
+        store = self.window.store
+        if store.actor.role in MONITORS and self.cache is None:
+            self.cache = []
+            self.window.worker.submit(
+                lambda: store.monitoring.queries(), lambda rows: setattr(self, "cache", rows), lambda _m: None
+            )
 
     def open_query(self, query: QueryRow) -> Any:
         """The subject's schedule behind (Back returns to it), then the form at the query's field."""
