@@ -113,6 +113,12 @@ def test_show_marks_conflicts_queries_sdv_locks_and_signatures(
     sync(manager)
     monitor.close(), manager.close()
 
+    code, out, _ = cli(capsys, tmp_path / "m", "mon1", "sdv", number, "--progress")
+    assert code == 0 and "D1: 0/1 forms verified" in out
+    code, out, _ = cli(capsys, tmp_path / "m", "mon1", "query", "show", query)
+    assert code == 0 and "mon1 open → open: HR against the chart?" in out
+    code, _, err = cli(capsys, tmp_path / "m", "mon1", "lock", number)
+    assert code == 1 and err == "error: lock rule: a monitor cannot lock (data managers only)\n"
     investigator = Store.open(tmp_path / "i", "inv1", PASSWORD, study=study)
     sync(investigator)
     investigator.close()
