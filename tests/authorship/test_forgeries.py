@@ -112,7 +112,15 @@ def test_a_signature_forged_with_the_store_key_is_caught_on_the_laptop_and_refus
             ("f" * 8 + "-0000-4000-8000-" + "0" * 12, instance),
         )
     [record] = nurse.signatures(number)
-    assert not record.active and "not provably dr.li's" in (record.forged or "")  # what `pdf verify` reports
+    assert not record.active and "not provably dr.li's" in (record.forged or "")
+    from cik_ecrf.core.content import Scope
+    from cik_ecrf.pdf.casebook import casebook_pdf
+    from cik_ecrf.pdf.verify import verify_pdf
+
+    with nurse.unit_of_work() as session:  # `pdf verify`: the printout matches, but nobody signed it
+        printed = casebook_pdf(session, study, nurse.rules, Scope(number, "D1", "vitals"))
+        result = verify_pdf(session, study, printed)
+    assert result.matches and "no signature over exactly this content" in result.message
     problems = nurse.verify_authorship().problems
     assert any("signature" in p and "dr.li" in p for p in problems), problems
     outcome = push(nurse)
