@@ -65,10 +65,12 @@ def arm_contexts(study, text_: str) -> list[str]:
 
 
 def _run(argv: list[str]) -> tuple[int, str]:
+    """Exit code, and standard output then standard error (the server's log lines, when it runs in
+    this process, arrive on standard error too: they are searched with the rest)."""
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(argv)
-    return code, out.getvalue() + err.getvalue()
+    return code, out.getvalue() + "\n" + err.getvalue()
 
 
 def _store_dump(store) -> str:
@@ -141,7 +143,7 @@ def test_no_blinded_user_can_find_an_arm(trial: Trial, tmp_path: Path, monkeypat
             seen[f"raw file {path.name}"] = path.read_bytes().decode("latin-1")
     base = ["--data-dir", str(tmp_path / "inv-laptop"), "--user", "inv1"]
     code, out = _run(["randomize", adults[1], "--json", *base])
-    assert code == 0 and json.loads(out)["RANDNO"]
+    assert code == 0 and json.loads(out.splitlines()[0])["RANDNO"]
     seen["cik-ecrf randomize --json"] = out
     code, out = _run(["randomize", ineligible, *base])
     assert code == 1
