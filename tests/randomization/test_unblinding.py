@@ -3,14 +3,12 @@ without the arm."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from trial import ARMS, PW, Trial, enter_subject, sync, values
 
-from cik_ecrf.server.randomization import assign, queries
+from cik_ecrf.server.randomization import assign, lists, queries
 from cik_ecrf.server.randomization.models import RandAudit, RandSlot
 from cik_ecrf.sync.randomize import RandomizationError, randomize, record_codebreak, unblind
 
@@ -61,8 +59,8 @@ def test_a_randomization_made_in_error_frees_nothing_and_needs_a_decision_to_ran
     assert again.randno != allocation.randno and not again.voided
     position = lambda randno: int(randno.rsplit("-", 1)[1])  # noqa: E731
     assert position(again.randno) == position(allocation.randno) + 1  # the voided slot is never used again
-    with Session(trial.engine) as session:
+    with Session(trial.engine) as session, session.begin():
         assert session.scalar(select(RandSlot.status).where(RandSlot.randno == allocation.randno)) == "void"
-        actions = [a for a in session.scalars(select(RandAudit.action).order_by(RandAudit.seq))]
-    assert actions[-4:] == ["randomized", "voided", "rerandomization_allowed", "randomized"][-4:]
-    assert json.loads(json.dumps(actions))  # plain strings
+        assert lists.verify(session, trial.design, "stat1", "statistician").ok  # slots agree with the randomizations
+        actions = [a for a in session.scalars(select(RandAudit.action).order_by(RandAudit.seq)) if a != "list_verified"]
+    assert actions[-4:] == ["randomized", "voided", "rerandomization_allowed", "randomized"]

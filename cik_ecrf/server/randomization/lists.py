@@ -238,9 +238,28 @@ class Verified:
     problems: tuple[str, ...]
 
 
+def _use_problems(session: Session, list_id: str) -> list[str]:
+    """Each slot's state agrees with the randomizations: used ⇔ a standing one, void ⇔ a voided one."""
+    made = {
+        randno: voided is not None
+        for randno, voided in session.execute(
+            select(RandAllocation.randno, RandAllocation.voided_at).where(RandAllocation.list_id == list_id)
+        )
+    }
+    expected = {True: "void", False: "used"}
+    wrong = [
+        randno
+        for randno, status in session.execute(
+            select(RandSlot.randno, RandSlot.status).where(RandSlot.list_id == list_id)
+        )
+        if status != (expected[made[randno]] if randno in made else "free")
+    ]
+    return [f"{len(wrong)} slot(s) disagree with the randomizations made (first: {wrong[0]})"] if wrong else []
+
+
 def verify(session: Session, design: Design, username: str, role: str | None = None) -> Verified:
-    """Re-check the active list: its SHA-256 against the one recorded at generation, and its arms
-    against those the recorded seed gives (audited either way)."""
+    """Re-check the active list: its SHA-256 against the one recorded at generation, its arms against
+    those the recorded seed gives, and each slot's use against the randomizations (audited either way)."""
     current = active(session)
     if current is None:
         raise ServerError("no allocation list: make one with `cik-ecrf server randomization generate`")
@@ -265,6 +284,7 @@ def verify(session: Session, design: Design, username: str, role: str | None = N
     ]
     if wrong:
         problems.append(f"{len(wrong)} slot(s) differ from what the seed gives (first: {wrong[0]})")
+    problems += _use_problems(session, current.id)
     result = Verified(current.id, current.sha256, len(slots), not problems, tuple(problems))
     audit(session, username, role, "list_verified", list_id=current.id, ok=result.ok, problems=list(problems))
     return result
