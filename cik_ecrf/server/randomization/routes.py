@@ -10,6 +10,7 @@ No answer names an arm, except the unblinding answer to that investigator.
 """
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -126,7 +127,10 @@ def randomization_router(engine: Engine, reader: Engine, settings: ServerSetting
         def act() -> UnblindAnswer:
             person = who(request, body.username, body.password, "unblind", "揭盲")
             randno, arm = assign.unblind(engine, person, body.subject_id, body.reason)
-            logs.event("unblinded", user=person.username, device=person.device_id, subject=body.subject_id)  # no arm
+            # a warning: the security log's readers are told of every unblinding (never its arm)
+            logs.event(
+                "unblinded", logging.WARNING, user=person.username, device=person.device_id, subject=body.subject_id
+            )
             study = _study()
             return UnblindAnswer(
                 subject_id=body.subject_id,
@@ -143,7 +147,13 @@ def randomization_router(engine: Engine, reader: Engine, settings: ServerSetting
         def act() -> CodebreakAnswer:
             person = who(request, body.username, body.password, "record a code-break sheet", "登记紧急揭盲信封")
             assign.unblind(engine, person, body.subject_id, body.reason, "codebreak_sheet", body.opened_at)
-            logs.event("codebreak_recorded", user=person.username, device=person.device_id, subject=body.subject_id)
+            logs.event(
+                "codebreak_recorded",
+                logging.WARNING,
+                user=person.username,
+                device=person.device_id,
+                subject=body.subject_id,
+            )
             return CodebreakAnswer(subject_id=body.subject_id)
 
         return answer(act, "codebreak", user=body.username, subject=body.subject_id)
