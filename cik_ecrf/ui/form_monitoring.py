@@ -159,8 +159,12 @@ class FormMonitoring(QObject):
             self.sdv_label.setStyleSheet("color: #b35c00; font-weight: 600")
         elif sdv is not None and sdv.fields:
             verified = sum(1 for s in sdv.fields.values() if s == "verified")
-            self.sdv_label.setText(mtext("sdv_fields", language).format(n=verified))
-            self.sdv_label.setStyleSheet("color: #495057")
+            dropped = len(sdv.fields) - verified
+            text = mtext("sdv_fields", language).format(n=verified)
+            if dropped:
+                text += " · ⚠ " + mtext("sdv_fields_dropped", language).format(n=dropped)
+            self.sdv_label.setText(text)
+            self.sdv_label.setStyleSheet("color: #b35c00" if dropped else "color: #495057")
         else:
             self.sdv_label.setText("")
         self.sdv_label.setProperty("state", sdv.form if sdv is not None else "none")
@@ -168,8 +172,7 @@ class FormMonitoring(QObject):
         if lock is not None:
             scope = mtext(f"scope_{lock.scope}", language)
             self.lock_banner.setText(
-                "🔒 "
-                + mtext("locked_by", language).format(
+                mtext("locked_by", language).format(
                     user=lock.locked_by, when=local_time(lock.locked_at_utc), scope=scope
                 )
             )

@@ -18,7 +18,7 @@ TEXTS = {
     "open": QT_TRANSLATE_NOOP("Monitoring", "open"),
     "answered": QT_TRANSLATE_NOOP("Monitoring", "answered"),
     "closed": QT_TRANSLATE_NOOP("Monitoring", "closed"),
-    "closed_modified": QT_TRANSLATE_NOOP("Monitoring", "closed, data changed since"),
+    "closed_modified": QT_TRANSLATE_NOOP("Monitoring", "closed, data changed"),
     "manual": QT_TRANSLATE_NOOP("Monitoring", "raised by a monitor"),
     "review": QT_TRANSLATE_NOOP("Monitoring", "warning marked for review"),
     "conflict": QT_TRANSLATE_NOOP("Monitoring", "sync conflict"),
@@ -114,6 +114,14 @@ TEXTS = {
     "lock_subject": QT_TRANSLATE_NOOP("Monitoring", "Lock subject"),
     "lock_visit": QT_TRANSLATE_NOOP("Monitoring", "Lock visit"),
     "unlock_subject": QT_TRANSLATE_NOOP("Monitoring", "Unlock subject…"),
+    "choose_visit": QT_TRANSLATE_NOOP("Monitoring", "Select a visit's row in the schedule first"),
+    "sdv_fields_dropped": QT_TRANSLATE_NOOP("Monitoring", "{n} field verification(s) dropped"),
+    "role_nurse": QT_TRANSLATE_NOOP("Monitoring", "research nurse"),
+    "role_investigator": QT_TRANSLATE_NOOP("Monitoring", "investigator"),
+    "role_monitor": QT_TRANSLATE_NOOP("Monitoring", "monitor"),
+    "role_data_manager": QT_TRANSLATE_NOOP("Monitoring", "data manager"),
+    "role_admin": QT_TRANSLATE_NOOP("Monitoring", "administrator"),
+    "role_server": QT_TRANSLATE_NOOP("Monitoring", "central server"),
 }
 
 _t = translator(CONTEXT, TEXTS)
@@ -133,6 +141,13 @@ URGENCY = ("open", "answered", "closed_modified", "closed")
 def mtext(key: str, language: str) -> str:
     """The monitoring text `key` in `language`."""
     return _t(key, language)
+
+
+def role_text(role: str | None, language: str) -> str:
+    """A role as people say it ("research nurse"); an unknown one as it is."""
+    if not role:
+        return ""
+    return mtext(f"role_{role}", language) if f"role_{role}" in TEXTS else role
 
 
 def worst_status(statuses: list[str]) -> str:

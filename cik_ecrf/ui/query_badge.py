@@ -39,7 +39,7 @@ class QueryBadge(QToolButton):
             return
         self.status = worst_status([q.status for q in self.queries])
         background, text = STATUS_COLOURS[self.status]
-        self.setText(f"{label} ? {len(self.queries)}".strip() if label else f"? {len(self.queries)}")
+        self.setText(f"{label}: {len(self.queries)}" if label else f"? {len(self.queries)}")
         self.setStyleSheet(
             f"QToolButton {{ background: {background}; color: {text}; border-radius: 8px; padding: 1px 7px;"
             " font-weight: 600; border: none; }"

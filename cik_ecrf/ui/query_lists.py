@@ -148,7 +148,7 @@ def query_table(model: QueryTableModel, name: str) -> QTableView:
     header = view.horizontalHeader()
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     header.setStretchLastSection(False)
-    widths = {"subject": 130, "visit": 110, "form": 150, "field": 150, "status": 150, "age": 80, "by": 90}
+    widths = {"subject": 130, "visit": 110, "form": 220, "field": 160, "status": 170, "age": 80, "by": 90}
     widths |= {"steps": 60}
     for column, key in enumerate(COLUMNS):
         if key in widths:
@@ -276,7 +276,8 @@ class SubjectMonitoring(QWidget):
         ):
             button = self.buttons[name]
             button.setEnabled(role in roles and visit is not None)
-            button.setToolTip("" if role in roles else mtext(rule, self.language))
+            why = "" if visit is not None else mtext("choose_visit", self.language)
+            button.setToolTip(why if role in roles else mtext(rule, self.language))
 
     def verify_visit(self) -> None:
         visit, store, number = self.selected_visit(), self.view.store, self.view.number

@@ -32,7 +32,7 @@ from ..store.api import Store
 from ..store.monitoring import QueryMessage, QueryRow
 from .fields import FieldWidget, make_field_widget
 from .group_table import GroupField
-from .monitoring_texts import STATUS_COLOURS, local_time, mtext
+from .monitoring_texts import STATUS_COLOURS, local_time, mtext, role_text
 from .worker import StoreWorker
 
 MOVES = ("answer", "close", "reopen")
@@ -42,7 +42,7 @@ def step_html(message: QueryMessage, language: str) -> str:
     """One step of the thread as a short block of HTML (texts escaped)."""
     key = f"step_{message.transition}"
     what = mtext(key, language) if key in _KNOWN_STEPS else message.transition
-    role = f" ({message.role})" if message.role else ""
+    role = f" ({role_text(message.role, language)})" if message.role else ""
     head = f"<b>{html.escape(message.username)}</b>{html.escape(role)} · {local_time(message.at_utc, message.utc_offset_min)}"
     head += f" · {html.escape(what)}"
     if message.correction:

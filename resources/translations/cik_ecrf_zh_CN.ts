@@ -754,8 +754,8 @@
         <translation>已关闭</translation>
     </message>
     <message>
-        <source>closed, data changed since</source>
-        <translation>已关闭，此后数据有改动</translation>
+        <source>closed, data changed</source>
+        <translation>已关闭，数据已改动</translation>
     </message>
     <message>
         <source>raised by a monitor</source>
@@ -1088,6 +1088,38 @@
     <message>
         <source>Unlock subject…</source>
         <translation>解锁受试者…</translation>
+    </message>
+    <message>
+        <source>Select a visit&apos;s row in the schedule first</source>
+        <translation>请先在访视计划中选择一个访视行</translation>
+    </message>
+    <message>
+        <source>{n} field verification(s) dropped</source>
+        <translation>{n} 个字段的核查已失效</translation>
+    </message>
+    <message>
+        <source>research nurse</source>
+        <translation>研究护士</translation>
+    </message>
+    <message>
+        <source>investigator</source>
+        <translation>研究者</translation>
+    </message>
+    <message>
+        <source>monitor</source>
+        <translation>监查员</translation>
+    </message>
+    <message>
+        <source>data manager</source>
+        <translation>数据管理员</translation>
+    </message>
+    <message>
+        <source>administrator</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
+        <source>central server</source>
+        <translation>中央服务器</translation>
     </message>
 </context>
 <context>
@@ -1670,6 +1702,65 @@
     <message>
         <source>Syncing: received {done}</source>
         <translation>正在同步：已接收 {done}</translation>
+    </message>
+</context>
+<context>
+    <name>FormUpgrade</name>
+    <message>
+        <source>Form version {own} — newer version {newest} available</source>
+        <translation>表单版本 {own} — 有更新版本 {newest} 可用</translation>
+    </message>
+    <message>
+        <source>Form version {own} — this form is retired in the newest study version; it stays on {own}</source>
+        <translation>表单版本 {own} — 最新研究版本已停用此表单；它保持在 {own}</translation>
+    </message>
+    <message>
+        <source>Move to the newest version…</source>
+        <translation>升级到最新版本…</translation>
+    </message>
+    <message>
+        <source>Move this form to the newest version of its definitions, with a reason (audited)</source>
+        <translation>将此表单升级到其定义的最新版本，需填写原因（记入稽查轨迹）</translation>
+    </message>
+    <message>
+        <source>Only investigators and nurses move a form to a new version.</source>
+        <translation>只有研究者和护士可以将表单升级到新版本。</translation>
+    </message>
+    <message>
+        <source>Save or discard the changes on this form before moving it to a new version.</source>
+        <translation>请先保存或放弃此表单上的更改，再将其升级到新版本。</translation>
+    </message>
+    <message>
+        <source>Move to the newest version</source>
+        <translation>升级到最新版本</translation>
+    </message>
+    <message>
+        <source>Move this form from version {own} to version {newest}. Its values are carried over by the published mapping; fields version {newest} no longer has leave the form (their values stay in the audit trail). A signed form loses its signature. Reason for the move (required):</source>
+        <translation>将此表单从版本 {own} 升级到版本 {newest}。其数值按已发布的映射转入；版本 {newest} 不再包含的字段将从表单移除（其数值保留在稽查轨迹中）。已签名的表单将失去签名。升级原因（必填）：</translation>
+    </message>
+    <message>
+        <source>Move</source>
+        <translation>升级</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Moving the form to version {newest}…</source>
+        <translation>正在将表单升级到版本 {newest}…</translation>
+    </message>
+    <message>
+        <source>Moved from version {old} to {new}.</source>
+        <translation>已从版本 {old} 升级到 {new}。</translation>
+    </message>
+    <message>
+        <source>Newly required and still empty: {fields}</source>
+        <translation>新增必填且仍为空：{fields}</translation>
+    </message>
+    <message>
+        <source>No longer on the form: {fields}</source>
+        <translation>已不在表单上：{fields}</translation>
     </message>
 </context>
 </TS>

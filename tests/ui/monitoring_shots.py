@@ -99,7 +99,7 @@ def main(out: Path) -> int:
                     window = MainWindow(login(directory, study, user), worker, language, 60, settings_dir=directory)
                     window.resize(width, height)
                     window.show()
-                    wait(app, lambda: window.subject_list.rows)
+                    wait(app, lambda w=window: w.subject_list.rows)
                     for shot in shots:
                         name = f"monitoring-{shot}-{width}x{height}{'-zh' if language == 'zh' else ''}.png"
                         take(app, window, shot, a, b).save(str(out / name))
@@ -120,7 +120,7 @@ def take(app: QApplication, window: MainWindow, shot: str, a: str, b: str) -> QP
             marks.badge.click()
             dialog = page.monitoring.thread_dialog
             wait(app, lambda: bool(dialog.messages))
-            dialog.move(window.mapToGlobal(QPoint(window.width() - dialog.width() - 30, 120)))
+            dialog.move(window.mapToGlobal(QPoint(300, window.height() - dialog.height() - 60)))  # badges in view
             wait(app, lambda: True)
     elif shot == "worklist":
         page = window.worklist.show()
