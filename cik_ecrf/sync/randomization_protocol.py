@@ -17,6 +17,13 @@ Password = Annotated[str, Field(min_length=1, max_length=200)]
 Reason = Annotated[str, Field(min_length=3, max_length=500)]
 
 
+class Refusal(Model):
+    """A refused request: one line in English, and the same in Chinese."""
+
+    detail: str
+    detail_zh: str
+
+
 class RandomizeRequest(Model):
     """The investigator proves their password again: randomizing is their act, not the laptop's."""
 

@@ -35,11 +35,14 @@ from ...sync.randomization_protocol import (
     UnblindAnswer,
     UnblindRequest,
 )
+from ...sync.randomization_protocol import Refusal as RefusalBody
 from .. import auth, logs, ratelimit
 from ..models import User
 from ..settings import ServerSettings
 from . import assign
 
+#: what each route may answer besides 200 and 422 (documented for clients, and for the schema fuzzer)
+REFUSALS: dict[int | str, dict[str, Any]] = {code: {"model": RefusalBody} for code in (401, 403, 404, 409, 413, 429)}
 ROLE_NAMES_ZH = {"nurse": "护士", "monitor": "监查员", "data_manager": "数据管理员", "admin": "管理员"}
 
 
@@ -98,7 +101,7 @@ def randomization_router(engine: Engine, reader: Engine, settings: ServerSetting
             return _refused(409, "the server is busy: try again in a moment", "服务器繁忙：请稍后再试")
         return Response(result.model_dump_json(), media_type="application/json")
 
-    @router.post(RANDOMIZE, response_model=RandomizeAnswer)
+    @router.post(RANDOMIZE, response_model=RandomizeAnswer, responses=REFUSALS)
     def randomize(body: RandomizeRequest, request: Request) -> Response:
         def act() -> RandomizeAnswer:
             person = who(request, body.username, body.password, "randomize", "随机化")
@@ -122,7 +125,7 @@ def randomization_router(engine: Engine, reader: Engine, settings: ServerSetting
 
         return answer(act, "randomize", user=body.username, subject=body.subject_id)
 
-    @router.post(UNBLIND, response_model=UnblindAnswer)
+    @router.post(UNBLIND, response_model=UnblindAnswer, responses=REFUSALS)
     def unblind(body: UnblindRequest, request: Request) -> Response:
         def act() -> UnblindAnswer:
             person = who(request, body.username, body.password, "unblind", "揭盲")
@@ -142,7 +145,7 @@ def randomization_router(engine: Engine, reader: Engine, settings: ServerSetting
 
         return answer(act, "unblind", user=body.username, subject=body.subject_id)
 
-    @router.post(CODEBREAK, response_model=CodebreakAnswer)
+    @router.post(CODEBREAK, response_model=CodebreakAnswer, responses=REFUSALS)
     def codebreak(body: CodebreakRequest, request: Request) -> Response:
         def act() -> CodebreakAnswer:
             person = who(request, body.username, body.password, "record a code-break sheet", "登记紧急揭盲信封")
