@@ -23,6 +23,7 @@ NAMES = (
     "store_head_unreadable",
     "store_rolled_back",
     "data_export",  # an export (ODM, CSV, endpoints) taken off the laptop: format and SHA-256 of each file
+    "study_version_received",  # a study version (protocol amendment) from the server kept here: number and SHA-256
 )
 
 EVENTS = tuple(EventType(name, "laptop", False, None, doc=__doc__ or "") for name in NAMES)

@@ -80,7 +80,7 @@ def gather(
     versions: Any = None,  # study versions: a StudySet; each form printed with its own version's definitions
 ) -> tuple[list[PrintedForm], dict[str, Any]]:
     """The forms to print, in schedule order, and the document facts (hash, site, appendix rows)."""
-    esign.check_scope(study, scope)
+    esign.check_scope(study, scope, versions)  # a retired form's instances print under their version
     conn = session.connection()
     subject_id, number = save_sql.subject_ref(conn, scope.subject)
     scope = Scope(number, scope.visit, scope.form)

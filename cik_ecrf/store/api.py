@@ -443,7 +443,7 @@ class Store:
         with self.unit_of_work() as session:
             refused = esign.refusal(session, self.actor, username, proved, scope)
             if refused is None and proved is not None:
-                return esign.sign(session, self.study, self.actor, scope, meaning, proved)
+                return esign.sign(session, self.study, self.actor, scope, meaning, proved, self.study_versions)
         raise refused  # after the commit: the refusal stays on the audit trail
 
     def signatures(self, subject: str) -> list[esign.SignatureRecord]:
@@ -510,7 +510,7 @@ class Store:
         """Repair (audited) what an older server let through; once per store. Returns what was repaired."""
         with self.unit_of_work() as session:
             chain = audit.Chain(session)
-            repairs = health.heal(session.connection(), chain, self.actor, self.study)
+            repairs = health.heal(session.connection(), chain, self.actor, self.study, self.study_versions)
             chain.close()
         return [f"repaired {r.describe()}" for r in repairs]
 

@@ -47,19 +47,25 @@ class Repair:
         return f"{where}: {self.problem}; {self.action}"
 
 
-def heal(conn: Connection, chain: audit.Chain, actor: audit.Actor, study: StudyDefinition) -> list[Repair]:
-    """Check the whole store once; repair and audit what is wrong. Returns the repairs made."""
+def heal(
+    conn: Connection, chain: audit.Chain, actor: audit.Actor, study: StudyDefinition, versions: Any = None
+) -> list[Repair]:
+    """Check the whole store once; repair and audit what is wrong. Returns the repairs made.
+
+    Each value is checked against its instance's own study version (`versions`, a StudySet): a value an
+    amendment no longer allows stays valid on the instances entered under the older version."""
     if _get(conn, HEALED_KEY) == HEALTH_VERSION:
         return []
-    forms = {
-        r[0]: (r[1], r[2], r[3], r[4])
-        for r in conn.exec_driver_sql(
-            "SELECT i.id, s.number, v.visit_id, i.form_id, i.status FROM form_instance i "
-            "JOIN visit v ON v.id = i.visit_pk JOIN subject s ON s.id = v.subject_id"
-        )
-    }
-    repairs = _forged_conflicts(conn, study, forms)
-    repairs += _bad_values(conn, study, forms)
+    forms: dict[str, tuple[str, str, str, str]] = {}
+    own: dict[str, StudyDefinition] = {}
+    for r in conn.exec_driver_sql(
+        "SELECT i.id, s.number, v.visit_id, i.form_id, i.status, i.form_version FROM form_instance i "
+        "JOIN visit v ON v.id = i.visit_pk JOIN subject s ON s.id = v.subject_id"
+    ):
+        forms[r[0]] = (r[1], r[2], r[3], r[4])
+        own[r[0]] = (versions.study_for_form(r[3], r[5]) if versions is not None else None) or study
+    repairs = _forged_conflicts(conn, own, forms)
+    repairs += _bad_values(conn, own, forms)
     repairs += _bad_statuses(conn, forms)
     for repair in repairs:
         chain.append(
@@ -80,7 +86,7 @@ def mark_healthy(conn: Connection) -> None:
 
 
 def _forged_conflicts(
-    conn: Connection, study: StudyDefinition, forms: dict[str, tuple[str, str, str, str]]
+    conn: Connection, own: dict[str, StudyDefinition], forms: dict[str, tuple[str, str, str, str]]
 ) -> list[Repair]:
     """A conflict opened by a `sync_conflict` event that no server wrote: dropped, the value replayed."""
     forged = conn.exec_driver_sql(
@@ -94,7 +100,7 @@ def _forged_conflicts(
             "DELETE FROM sync_conflict WHERE instance_id = ? AND field_id = ?", (instance_id, field_id)
         )
         number, visit, form, _ = forms[instance_id]
-        restored = _replay_value(conn, instance_id, field_id, _spec(study, form, visit, field_id))
+        restored = _replay_value(conn, instance_id, field_id, _spec(own[instance_id], form, visit, field_id))
         _write(conn, instance_id, field_id, restored)
         repairs.append(
             Repair(
@@ -112,13 +118,16 @@ def _forged_conflicts(
     return repairs
 
 
-def _bad_values(conn: Connection, study: StudyDefinition, forms: dict[str, tuple[str, str, str, str]]) -> list[Repair]:
+def _bad_values(
+    conn: Connection, own: dict[str, StudyDefinition], forms: dict[str, tuple[str, str, str, str]]
+) -> list[Repair]:
     repairs = []
     rows = conn.exec_driver_sql("SELECT instance_id, field_id, value_json FROM field_value").all()
     for instance_id, field_id, value_json in rows:
         if instance_id not in forms:
             continue
         number, visit, form, _ = forms[instance_id]
+        study = own[instance_id]  # the instance's own version
         problem = _value_problem(study, form, visit, field_id, value_json)
         if problem is None:
             continue

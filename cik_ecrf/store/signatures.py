@@ -86,7 +86,15 @@ def format_time(at_utc: str, offset_min: int) -> str:
     return f"{at_utc[:10]} {at_utc[11:19]} UTC (UTC{sign}{hours:02d}:{minutes:02d})"
 
 
-def check_scope(study: StudyDefinition, scope: Scope) -> None:
+def check_scope(study: StudyDefinition, scope: Scope, versions: Any = None) -> None:
+    """`versions` (a StudySet): a scope an instance's own study version holds stays valid after an
+    amendment retired its form (instances keep their version, so they are only where theirs collected them)."""
+    if versions is not None and study is versions.latest and len(versions.versions) > 1:
+        for held in reversed(versions.versions):
+            try:
+                return check_scope(held.study, scope)
+            except StoreError:
+                continue
     if scope.visit is not None and scope.visit not in study.visit_ids():
         raise StoreError(f"visit: unknown visit {scope.visit!r} (one of: {', '.join(study.visit_ids())})")
     if scope.form is not None and scope.visit is not None and scope.form not in study.forms_at(scope.visit):
@@ -139,13 +147,19 @@ def refusal(
 
 
 def sign(
-    session: Session, study: StudyDefinition, actor: audit.Actor, scope: Scope, meaning: str, signer: authorship.Signer
+    session: Session,
+    study: StudyDefinition,
+    actor: audit.Actor,
+    scope: Scope,
+    meaning: str,
+    signer: authorship.Signer,
+    versions: Any = None,  # study versions: the scope is checked against the instances' own versions
 ) -> SignResult:
     """The signature row, its event and `signature_proof`: the signer's Ed25519 signature over the content
     hash, which the server and `audit verify`/`pdf verify` check against the signer's public key."""
     if meaning not in MEANINGS:
         raise StoreError(f"meaning {meaning!r}: one of {', '.join(MEANINGS)}")
-    check_scope(study, scope)
+    check_scope(study, scope, versions)
     conn = session.connection()
     subject_id, number = save_sql.subject_ref(conn, scope.subject)
     scope = Scope(number, scope.visit, scope.form)

@@ -25,7 +25,7 @@ from ..events.base import Refused
 from ..events.change import Change
 from ..events.payloads import FormCreated, read
 from ..rules import RulesEngine
-from . import save_sql
+from . import audit, save_sql
 from .errors import StoreError
 from .models import Base
 
@@ -133,6 +133,17 @@ class Amendments:
                         for v in added
                     ],
                 )
+                chain = audit.Chain(session)  # receiving a version is audited: which one, with its SHA-256
+                for v in added:
+                    chain.append(
+                        store.actor,
+                        "study_version_received",
+                        new_json=json.dumps(
+                            {"study_version": int(v["number"]), "sha256": v["sha256"], "note": v.get("note") or ""},
+                            ensure_ascii=False,
+                        ),
+                    )
+                chain.close()
             store.study_versions = current
             store.study, store.rules = current.latest, rules_for(current.latest)
         return [int(v["number"]) for v in added]

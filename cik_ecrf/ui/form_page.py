@@ -33,6 +33,7 @@ from .form_dialogs import (
 )
 from .form_monitoring import attach as attach_monitoring
 from .form_notices import attention_text, conflict_lines, signature_lines
+from .form_upgrade import attach as attach_upgrade
 from .form_view import FormView
 from .randomize_panel import RandomizePanel
 from .record_actions import RecordActions, RecordScope, SigningSession
@@ -154,6 +155,7 @@ class FormPage(QWidget):
         )
         self.randomize_panel: RandomizePanel | None = None  # the randomization form's controls (server-set values)
         self.monitoring = attach_monitoring(self)  # query badges, SDV, lock banner (form_monitoring)
+        self.upgrade = attach_upgrade(self)  # study versions: the instance's own rules, the move to the newest
         self._shortcuts()
         self.worker.submit(self._load, self._loaded, self._show_refusal)
 
@@ -223,13 +225,16 @@ class FormPage(QWidget):
         conflicts = [c for c in self.store.conflicts() if c.instance_id == instance] if instance else []
         confirmed = confirmed_keys(self.store.audit_events(self.subject), instance) if instance else frozenset()
         self.monitoring.prefetch(instance)  # in the same job: the form and its badges come together
+        self.upgrade.prefetch(instance)  # the instance's own study version
         return own, SubjectData.of(forms), status, instance, self.store.signatures(self.subject), conflicts, confirmed
 
     def _loaded(self, result: Loaded) -> None:
         own, self.subject_data, self.status, self.instance, signatures, conflicts, self.confirmed = result
         self.saved_values = own
         self._show_conflicts(conflicts)
+        self.upgrade.take()
         self._show_view(own)
+        self.upgrade.show()
         self._show_randomize_panel()
         held = HELD.take(self._draft_key())
         if held is not None and self.view is not None:
@@ -279,7 +284,7 @@ class FormPage(QWidget):
         old, self.view = (
             self.view,
             FormView(
-                self.store.rules,
+                self.upgrade.rules(),  # the instance's own version
                 self.form,
                 self.visit,
                 values,
@@ -323,6 +328,7 @@ class FormPage(QWidget):
             self._show_signatures(self._all_signatures)
             self._show_attention()
             self._enable_actions()
+        self.upgrade.set_language(language)
 
     # ------------------------------------------------------------------ unsaved input
 
@@ -400,7 +406,7 @@ class FormPage(QWidget):
         problems: list[str] = []
         if self.status in ("complete", "signed") and self.view is not None:
             issues = needs_attention(
-                self.store.rules, self.form, self.visit, self.saved_values, self.subject_data, self.view.clock
+                self.upgrade.rules(), self.form, self.visit, self.saved_values, self.subject_data, self.view.clock
             )
             problems = [f"{self.view._label(i.field)}: {i.message.get(self.language)}" for i in issues]
         text = (
