@@ -90,6 +90,9 @@ def _forms_check(directory: Path | None) -> int:
     started = time.perf_counter()
     try:
         study = load_study(directory)
+        from ..definitions.randomization import read_design  # randomization: study.json's design, checked too
+
+        read_design(study)
     except DefinitionErrors as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)

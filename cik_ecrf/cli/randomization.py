@@ -182,6 +182,7 @@ def run_randomization_server(engine: Any, args: argparse.Namespace) -> int:
     from sqlalchemy.orm import Session
 
     from ..core.roles import RANDOMIZATION_CORRECTOR_ROLES, UNBLINDED_ROLES
+    from ..definitions.errors import DefinitionErrors
     from ..definitions.loader import load_study
     from ..definitions.randomization import design
     from ..server.database import ServerError
@@ -198,7 +199,12 @@ def run_randomization_server(engine: Any, args: argparse.Namespace) -> int:
             print("no unblinding recorded")
         return 0
     command = args.randomization_command
-    plan = design(load_study())
+    try:
+        plan = design(load_study())
+    except DefinitionErrors as exc:
+        raise ServerError(
+            f"the study definitions cannot be read: {exc.errors[0]} ({len(exc.errors)} error(s))"
+        ) from None
     if plan is None:
         raise ServerError("forms/study.json has no randomization design")
     try:

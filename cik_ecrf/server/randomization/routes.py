@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from ...core.roles import RANDOMIZER_ROLES
+from ...definitions.errors import DefinitionErrors
 from ...definitions.randomization import arm_label, design
 from ...definitions.spec import StudyDefinition
 from ...sync.protocol import API
@@ -106,7 +107,10 @@ def randomization_router(engine: Engine, reader: Engine, settings: ServerSetting
         def act() -> RandomizeAnswer:
             person = who(request, body.username, body.password, "randomize", "随机化")
             study = _study()
-            plan = design(study)
+            try:
+                plan = design(study)
+            except DefinitionErrors as exc:  # a broken design: the administrator's mistake, never a 5xx
+                raise assign.Refusal(409, f"the randomization design cannot be read: {exc.errors[0]}") from None
             if plan is None:
                 raise assign.Refusal(409, "this study has no randomization design (forms/study.json)")
             done = assign.randomize(engine, study, plan, person, body.subject_id)
