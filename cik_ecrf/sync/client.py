@@ -15,15 +15,13 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import ValidationError
+from typing import Any, NamedTuple
 
 from ..store import sync_local
 from ..store.api import Store
 from ..store.errors import StoreError
 from . import restore
-from .protocol import Change, PushRequest
+from .protocol import PushRequest
 from .study_fetch import fetch_study_versions  # study versions
 from .transport import SyncError, TooLarge, Transport, UnknownCursor, utc_now
 
@@ -238,7 +236,7 @@ class SyncClient:
     def _acknowledge(
         self,
         events: list[dict[str, Any]],
-        changes: list[Change],
+        changes: list[_Sent],
         refused: list[tuple[str, int, str]],
         response: Any,
         rejected: list[str],
@@ -300,18 +298,25 @@ class SyncClient:
                 return new
 
 
+class _Sent(NamedTuple):
+    """A change as sent, to match the server's answers with (`Change.model_construct` costs as much as a
+    validation)."""
+
+    id: str
+    device_seq: int
+
+
 def _encode(
     events: list[dict[str, Any]], seals: list[dict[str, Any]] = ()  # type: ignore[assignment]
-) -> tuple[list[Change], list[tuple[str, int, str]], PushRequest | None]:
-    """`seals`: the authors' signatures over these events (`Store.sync_seals`)."""
-    changes, refused = [], []
-    for event in events:
-        try:
-            changes.append(Change(**event))
-        except ValidationError:  # sent as it is: the server refuses it on its own and keeps its place in order
-            changes.append(Change.model_construct(**event))
-    request = PushRequest(changes=changes, client_time_utc=utc_now(), seals=list(seals)) if changes else None
-    return changes, refused, request
+) -> tuple[list[_Sent], list[tuple[str, int, str]], PushRequest | None]:
+    """`seals`: the authors' signatures over these events (`Store.sync_seals`).
+
+    Events are sent as the trail holds them, not validated here: the server reads each change on its own
+    and refuses a malformed one alone, in its place (validating 5,000 models per batch here was a fifth
+    of the laptop's push time, for nothing the server does not do again)."""
+    changes = [_Sent(event["id"], event["device_seq"]) for event in events]  # to match the answers
+    request = PushRequest(changes=events, client_time_utc=utc_now(), seals=list(seals)) if events else None
+    return changes, [], request
 
 
 def _data_changes(events: list[dict[str, Any]]) -> int:
