@@ -449,7 +449,18 @@ def _visit_date(insts: Sequence[_Inst]) -> dt.date | None:
 
 def _issues(store: Store, session: Session, inst: _Inst, data: SubjectData, clock: Clock) -> tuple[int, int]:
     """(open warnings, errors) of one instance: warnings confirmed for the current values do not count."""
-    evaluation = store.rules.evaluate(inst.form, inst.visit, inst.values, data, clock)
+    rules = store.rules
+    if len(store.study_versions.versions) > 1:  # study versions: an instance is checked under its own
+        from .study_versions import rules_for
+
+        version = (
+            session.connection()
+            .exec_driver_sql("SELECT form_version FROM form_instance WHERE id = ?", (inst.id,))
+            .scalar()
+        )
+        own = store.study_versions.study_for_form(inst.form, version)
+        rules = rules_for(own) if own is not None and own is not store.study else rules
+    evaluation = rules.evaluate(inst.form, inst.visit, inst.values, data, clock)
     confirmed = save_sql.confirmed_so_far(session.connection(), inst.id) if evaluation.warnings else {}
     open_warnings = sum(1 for w in evaluation.warnings if f"{w.field}:{w.code}" not in confirmed.get(w.field, set()))
     return open_warnings, len(evaluation.errors)

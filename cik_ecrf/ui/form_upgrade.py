@@ -209,7 +209,7 @@ class FormUpgrade(QObject):
         if result.dropped:
             parts.append(_t("dropped", self.language).format(fields=", ".join(result.dropped)))
         self._after = " ".join(parts)
-        self.page._message = self._after
+        self.page._message = parts[0]  # the details stay on the mark
         self.page.worker.submit(self.page._load, self.page._loaded, self.page._show_refusal)
         self.sig_upgraded.emit(result)
 

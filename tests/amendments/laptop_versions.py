@@ -17,6 +17,7 @@ from cik_ecrf.store.entry import SaveRequest
 ADMIN, ADMIN_PW = "admin", "Ward-pass-2024"
 NURSE, NURSE_PW = "nina", "Nurse-pass-2024"
 INVESTIGATOR, INVESTIGATOR_PW = "ivy", "Investigator-pass-2024"
+MONITOR, MONITOR_PW = "mona", "Monitor-pass-2024"
 VITALS: dict[str, Any] = {
     "VSDAT": "2026-01-11T09:00+08:00",
     "TEMP": 37.2,
@@ -38,14 +39,16 @@ PAIN = {
 
 
 def laptop(directory: Path, study: Any) -> None:
-    """A store with a nurse and an investigator past their first sign-in."""
+    """A store with a nurse, an investigator and a monitor past their first sign-in."""
     Store.init(directory, "BJ01", ADMIN, ADMIN_PW, device_code="AM01")
     with Store.open(directory, ADMIN, ADMIN_PW, study=study) as store:
         store.add_user(NURSE, "nurse", "First-pass-2024")
         store.add_user(INVESTIGATOR, "investigator", "First-pass-2025")
+        store.add_user(MONITOR, "monitor", "First-pass-2026")
     for user, first, final in (
         (NURSE, "First-pass-2024", NURSE_PW),
         (INVESTIGATOR, "First-pass-2025", INVESTIGATOR_PW),
+        (MONITOR, "First-pass-2026", MONITOR_PW),
     ):
         with Store.open(directory, user, first, study=study) as store:
             store.change_password(first, final)

@@ -89,3 +89,16 @@ def test_signing_and_printing_an_instance_of_a_retired_form(tmp_path: Path, stud
         # and a form at a visit where no version collected it
         with pytest.raises(StoreError, match="form: 'survival' is not collected at visit D1"):
             store.sign(subject, "D1", "survival", meaning="review", username=INVESTIGATOR, password=INVESTIGATOR_PW)
+
+
+def test_the_schedule_counts_an_old_instances_problems_under_its_version(tmp_path: Path, study: Any) -> None:
+    from cik_ecrf.store.overview import schedule_grid
+
+    laptop(tmp_path / "store", study)
+    with Store.open(tmp_path / "store", NURSE, NURSE_PW, study) as store:
+        subject = store.add_subject()
+        save(store, subject, "D1", "vitals", {**VITALS, "HR": 160})  # a confirmed warning on 1.0
+        receive(store, bundle_with(tighten_hr))  # an error on 1.1
+        grid = schedule_grid(store, subject)
+        [cell] = [c for row in grid.rows if row.visit == "D1" for c in row.cells if c.form == "vitals"]
+        assert (cell.status, cell.errors) == ("complete", 0)

@@ -12,7 +12,19 @@ from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
 import pytest  # noqa: E402
-from laptop_versions import NURSE, NURSE_PW, VITALS, add_pain, bundle_with, laptop, receive, save  # noqa: E402
+from laptop_versions import (  # noqa: E402
+    MONITOR,
+    MONITOR_PW,
+    NURSE,
+    NURSE_PW,
+    VITALS,
+    add_pain,
+    bundle_with,
+    laptop,
+    receive,
+    save,
+    tighten_hr,
+)
 from PySide6.QtCore import Qt  # noqa: E402
 
 from cik_ecrf.store.api import Store  # noqa: E402
@@ -138,3 +150,45 @@ def test_receiving_a_version_is_audited(amended: tuple[Store, str, str]) -> None
         )
     assert len(rows) == 1 and rows[0][0] == NURSE and '"study_version": 2' in rows[0][1]
     assert store.verify_audit().ok
+
+
+def test_a_monitor_sees_the_mark_but_does_not_move(
+    qtbot: Any, worker: StoreWorker, amended: tuple[Store, str, str], tmp_path: Path, study: Any
+) -> None:
+    _, subject, _ = amended
+    with Store.open(tmp_path / "store", MONITOR, MONITOR_PW, study) as monitor:
+        widget = page(qtbot, monitor, worker, subject, "D1")
+        assert widget.upgrade.mark.text() == "Form version 1.0 — newer version 1.1 available"
+        assert widget.upgrade.button.isVisible() and not widget.upgrade.button.isEnabled()
+        assert "Only investigators and nurses" in widget.upgrade.button.toolTip()
+        qtbot.waitUntil(lambda: worker.pending == 0)
+
+
+def test_unsaved_input_is_saved_or_discarded_before_a_move(
+    qtbot: Any, worker: StoreWorker, amended: tuple[Store, str, str]
+) -> None:
+    store, subject, _ = amended
+    widget = page(qtbot, store, worker, subject, "D1")
+    widget.view.widgets["HR"].set_raw("84")
+    widget.view.on_edited("HR", widget.view.widgets["HR"].raw())
+    assert widget.upgrade.ask() is None and worker.pending == 0
+    assert "Save or discard the changes" in widget.notice.text()
+
+
+def test_a_value_the_new_version_refuses_is_named_and_nothing_moves(
+    qtbot: Any, worker: StoreWorker, tmp_path: Path, study: Any
+) -> None:
+    laptop(tmp_path / "store", study)
+    with Store.open(tmp_path / "store", NURSE, NURSE_PW, study) as store:
+        subject = store.add_subject()
+        save(store, subject, "D1", "vitals", {**VITALS, "HR": 160})  # a confirmed warning on 1.0
+        receive(store, bundle_with(tighten_hr))  # 1.1: at most 150
+        widget = page(qtbot, store, worker, subject, "D1")
+        assert widget.view.form.version == "1.0" and not widget.attention_info.isVisible()  # valid on 1.0
+        widget.upgrade.ask()
+        qtbot.keyClicks(widget.upgrade.dialog.reason, "amendment 2")
+        with qtbot.waitSignal(widget.sig_refused) as refused:
+            qtbot.mouseClick(widget.upgrade.dialog.move_button, Qt.MouseButton.LeftButton)
+        assert any(line.startswith("HR:") and "correct it on version 1.0 first" in line for line in refused.args[0])
+        assert widget.upgrade.button.isEnabled() and widget.view.form.version == "1.0"
+        assert not [e for e in store.audit_events(subject) if e.action == "instance_upgraded"]
