@@ -27,8 +27,9 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from ..core.queries import LOCK_ROLES, SDV_ROLES
-from ..store.monitoring import QueryRow, SdvProgress
-from .monitoring_texts import STATUS_COLOURS, mtext
+from ..store.monitoring import LockInfo, QueryRow, SdvProgress
+from .monitoring_actions import ask_unlock_reason
+from .monitoring_texts import STATUS_COLOURS, local_time, mtext
 
 COLUMNS = ("subject", "visit", "form", "field", "status", "age", "by", "text", "steps")
 QUERY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -213,7 +214,14 @@ class SubjectMonitoring(QWidget):
         self.sdv_label.setWordWrap(True)
         top.addWidget(self.sdv_label, 1)
         self.buttons: dict[str, QPushButton] = {}
-        for name, slot in (("verify_visit", self.verify_visit), ("lock_visit", self.lock_visit)):
+        self.locks: list[LockInfo] = []
+        self.ask_unlock: Callable[[], str | None] = lambda: ask_unlock_reason(self, self.language)
+        for name, slot in (
+            ("verify_visit", self.verify_visit),
+            ("lock_visit", self.lock_visit),
+            ("lock_subject", self.lock_subject),
+            ("unlock", lambda: self.unlock()),
+        ):
             button = QPushButton(mtext(name, language))
             button.setObjectName(f"subject_{name}")
             button.clicked.connect(slot)
@@ -224,6 +232,12 @@ class SubjectMonitoring(QWidget):
         self.visits.setObjectName("visitSdv")
         self.visits.setWordWrap(True)
         layout.addWidget(self.visits)
+        self.lock_line = QLabel("")
+        self.lock_line.setObjectName("subjectLocks")
+        self.lock_line.setWordWrap(True)
+        self.lock_line.setStyleSheet("color: #41464b; font-weight: 600")
+        self.lock_line.setVisible(False)
+        layout.addWidget(self.lock_line)
         title = QLabel(f"<b>{mtext('subject_queries', language)}</b>")
         layout.addWidget(title)
         self.model = QueryTableModel(view.store.study, language, self)
@@ -235,15 +249,20 @@ class SubjectMonitoring(QWidget):
     def refresh(self) -> None:
         store, number = self.view.store, self.view.number
         self.view.worker.submit(
-            lambda: (store.monitoring.sdv_progress(number), store.monitoring.queries(number)),
+            lambda: (
+                store.monitoring.sdv_progress(number),
+                store.monitoring.queries(number),
+                store.monitoring.locks(number),
+            ),
             self._loaded,
             lambda message: self.sdv_label.setText(message),
         )
 
-    def _loaded(self, result: tuple[SdvProgress, list[QueryRow]]) -> None:
+    def _loaded(self, result: tuple[SdvProgress, list[QueryRow], list[LockInfo]]) -> None:
         if not isValid(self):
             return  # the subject view was replaced before its read came back
-        self.progress, queries = result
+        self.progress, queries, self.locks = result
+        self._show_locks()
         language = self.language
         progress = self.progress
         self.sdv_label.setText(mtext("sdv_progress", language).format(verified=progress.verified, forms=progress.forms))
@@ -258,6 +277,26 @@ class SubjectMonitoring(QWidget):
         self.model.set_rows(queries)
         self.enable()
         self.sig_loaded.emit()
+
+    def _show_locks(self) -> None:
+        lines = []
+        for lock in self.locks:
+            if lock.scope == "subject":
+                scope = mtext("scope_subject", self.language)
+            else:
+                scope = self.model._name("visit", lock.visit_id)
+                if lock.form_id:
+                    scope = f"{self.model._name('form', lock.form_id)} · {scope}"
+            when = local_time(lock.locked_at_utc)
+            lines.append(mtext("locked_by", self.language).format(user=lock.locked_by, when=when, scope=scope))
+        self.lock_line.setText("\n".join(lines))
+        self.lock_line.setVisible(bool(lines))
+
+    def unlockable(self) -> LockInfo | None:
+        """What Unlock… unlocks here: the subject's lock, else the selected visit's."""
+        visit = self.selected_visit()
+        subject = next((lock for lock in self.locks if lock.scope == "subject"), None)
+        return subject or next((lock for lock in self.locks if lock.scope == "visit" and lock.visit_id == visit), None)
 
     def visit_text(self, visit_id: str) -> str:
         """ "2/3 verified" of a visit, for the schedule's visit column."""
@@ -278,6 +317,12 @@ class SubjectMonitoring(QWidget):
             button.setEnabled(role in roles and visit is not None)
             why = "" if visit is not None else mtext("choose_visit", self.language)
             button.setToolTip(why if role in roles else mtext(rule, self.language))
+        manager = role in LOCK_ROLES
+        subject_locked = any(lock.scope == "subject" for lock in self.locks)
+        self.buttons["lock_subject"].setEnabled(manager and not subject_locked)
+        self.buttons["unlock"].setEnabled(manager and self.unlockable() is not None)
+        for name in ("lock_subject", "unlock"):
+            self.buttons[name].setToolTip("" if manager else mtext("only_dm_locks", self.language))
 
     def verify_visit(self) -> None:
         visit, store, number = self.selected_visit(), self.view.store, self.view.number
@@ -285,6 +330,28 @@ class SubjectMonitoring(QWidget):
             self.view.worker.submit(
                 lambda: store.monitoring.verify(number, visit), lambda _n: self.view.refresh(), self.view.notice_text
             )
+
+    def lock_subject(self) -> None:
+        store, number = self.view.store, self.view.number
+        self.view.worker.submit(
+            lambda: store.monitoring.lock(number), lambda _r: self.view.refresh(), self.view.notice_text
+        )
+
+    def unlock(self, reason: str | None = None) -> bool:
+        """Unlock the subject's lock or the selected visit's, with a reason; False when nothing was sent."""
+        lock = self.unlockable()
+        if lock is None:
+            return False
+        reason = reason if reason is not None else self.ask_unlock()
+        if not reason or not reason.strip():
+            return False
+        store, number = self.view.store, self.view.number
+        self.view.worker.submit(
+            lambda: store.monitoring.unlock(number, lock.visit_id, lock.form_id, reason=reason),
+            lambda _voided: self.view.refresh(),
+            self.view.notice_text,
+        )
+        return True
 
     def lock_visit(self) -> None:
         visit, store, number = self.selected_visit(), self.view.store, self.view.number

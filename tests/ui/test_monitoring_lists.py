@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from monitoring_setup import MONITOR, NURSE, enter_vitals, login, make_site
+from monitoring_setup import DATA_MANAGER, MONITOR, NURSE, enter_vitals, login, make_site
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QTableWidget
 
@@ -44,9 +44,13 @@ def site_template(tmp_path_factory: pytest.TempPathFactory, study: Any) -> Path:
 
 @pytest.fixture
 def window(qtbot: Any, site_template: Path, tmp_path: Path, study: Any) -> Any:
+    return main_window(qtbot, site_template, tmp_path, study, MONITOR)
+
+
+def main_window(qtbot: Any, site_template: Path, tmp_path: Path, study: Any, user: str) -> MainWindow:
     directory = tmp_path / "store"
     shutil.copytree(site_template, directory)
-    main = MainWindow(login(directory, study, MONITOR), StoreWorker(), idle_minutes=60, settings_dir=directory)
+    main = MainWindow(login(directory, study, user), StoreWorker(), idle_minutes=60, settings_dir=directory)
     qtbot.addWidget(main)
     main.resize(1366, 768)
     main.show()
@@ -169,3 +173,30 @@ def test_worklist_and_badge_texts_in_chinese(qtbot: Any, window: MainWindow) -> 
     assert page.status.currentText() == "待处理（待处理或已回复）"
     status_column = COLUMNS.index("status")
     assert {page.model.index(r, status_column).data() for r in range(page.model.rowCount())} == {"待处理", "已回复"}
+
+
+def test_a_data_manager_locks_and_unlocks_a_visit_and_the_subject(
+    qtbot: Any, site_template: Path, tmp_path: Path, study: Any
+) -> None:
+    window = main_window(qtbot, site_template, tmp_path, study, DATA_MANAGER)
+    number = window.subject_list.rows[0].number
+    window.open_subject(number)
+    view = window.subject_view
+    panel = view.monitoring
+    qtbot.waitUntil(lambda: panel.progress is not None and view.fully_loaded, timeout=10000)
+    assert not panel.buttons["lock_visit"].isEnabled() and "Select a visit" in panel.buttons["lock_visit"].toolTip()
+    view.grid.setCurrentCell(0, 1)  # the screening row
+    assert panel.buttons["lock_visit"].isEnabled() and not panel.buttons["unlock"].isEnabled()
+    with qtbot.waitSignal(panel.sig_loaded, timeout=10000):
+        qtbot.mouseClick(panel.buttons["lock_visit"], Qt.MouseButton.LeftButton)
+    assert panel.lock_line.isVisible() and "Locked by dora" in panel.lock_line.text()
+    assert panel.buttons["unlock"].isEnabled()
+    with qtbot.waitSignal(panel.sig_loaded, timeout=10000):
+        qtbot.mouseClick(panel.buttons["lock_subject"], Qt.MouseButton.LeftButton)
+    assert "the whole subject" in panel.lock_line.text() and not panel.buttons["lock_subject"].isEnabled()
+    panel.ask_unlock = lambda: "   "
+    assert not panel.unlock()  # a reason is needed
+    for _ in range(2):  # the subject's lock first, then the visit's
+        with qtbot.waitSignal(panel.sig_loaded, timeout=10000):
+            assert panel.unlock("agreed with the monitor")
+    assert not panel.lock_line.isVisible() and window.store.monitoring.locks(number) == []
