@@ -119,6 +119,20 @@ LOCK_SCOPES = ("form", "visit", "subject")
 LOCKED_ACTIONS = frozenset(
     {"form_create", "value_set", "value_clear", "conflict_resolve", "status_change", "warnings_confirmed"}
 )
+#: the monitoring event types: they name a field without changing its value (never a merge's "changed elsewhere")
+MONITORING_ACTIONS = frozenset(
+    {
+        "query_open",
+        "query_answer",
+        "query_close",
+        "query_reopen",
+        "query_server",
+        "sdv_verify",
+        "sdv_dropped",
+        "record_lock",
+        "record_unlock",
+    }
+)
 #: value changes: they drop source-data verification and make closed queries closed_modified
 VALUE_CHANGES = frozenset({"value_set", "value_clear", "conflict_resolve"})
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from ..core.queries import MONITORING_ACTIONS  # monitoring: events that name a field without changing it
 from ..events.base import Outcome
 from ..events.change import Change
 from ..events.sync_conflict import MAX_BODY, MAX_CANDIDATES
@@ -78,6 +79,7 @@ class FieldMerge:
             and r["device_id"] != device_id
             and r["disposition"] == "applied"
             and r["seq"] > (base or 0)
+            and r["action"] not in MONITORING_ACTIONS  # monitoring: a query or SDV names a field, changes no value
             for r in self.rows
         ):
             return True
@@ -89,6 +91,7 @@ class FieldMerge:
                 ChangeRow.seq > (base or 0),
                 ChangeRow.device_id != device_id,
                 ChangeRow.disposition == "applied",
+                ChangeRow.action.notin_(sorted(MONITORING_ACTIONS)),  # monitoring: queries change no value
             )
             .limit(1)
         )

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from devices import Device
-from live_server import LiveServer, laptop
+from live_server import PASSWORD, LiveServer, laptop
 from sync_fixtures import VITALS, save, sync
 
 from cik_ecrf.core.queries import TRANSITIONS, USER_TRANSITIONS, refusal
-from cik_ecrf.store.errors import PermissionDenied
+from cik_ecrf.store.errors import PermissionDenied, StoreError
 from cik_ecrf.sync.protocol import Change
 
 TESTERS = {"nurse": "nurse2", "investigator": "inv1", "monitor": "mon2", "data_manager": "dm1"}
@@ -123,3 +123,95 @@ def test_a_laptop_refuses_before_sending(server: LiveServer, tmp_path: Path, stu
     with pytest.raises(PermissionDenied, match="query rule: a monitor cannot answer"):
         monitor.monitoring.answer_query(query, "it is fine")
     monitor.close()
+
+
+def test_a_laptop_enforces_every_role_and_transition_offline(tmp_path: Path, study) -> None:
+    """One laptop, its users of every role taking turns, no server: the same table decides."""
+    from stores import store_with_nurse
+
+    from cik_ecrf.store.api import Store
+
+    directory = tmp_path / "laptop"
+    store_with_nurse(directory, study, "MX01", ("admin", "Harbour2026x"), ("nurse2", "Provisional11", PASSWORD))
+    with Store.open(directory, "admin", "Harbour2026x", study=study) as admin:
+        for user, role in (("inv1", "investigator"), ("mon1", "monitor"), ("mon2", "monitor"), ("dm1", "data_manager")):
+            admin.add_user(user, role, "Provisional11")
+    for user in ("inv1", "mon1", "mon2", "dm1"):
+        with Store.open(directory, user, "Provisional11", study=study) as first:
+            first.change_password("Provisional11", PASSWORD)
+    users = {
+        name: Store.open(directory, name, PASSWORD, study=study) for name in ("nurse2", "inv1", "mon1", "mon2", "dm1")
+    }
+    try:
+        number = users["nurse2"].add_subject()
+        save(users["nurse2"], number, "D1", "vitals", VITALS)
+        target = (number, "D1", "vitals", "HR")
+        cases = [(t, s, r) for t in USER_TRANSITIONS for s in STATES if s is not None for r in TESTERS]
+        ids = {}
+        for case in cases:
+            ids[case] = users["mon1"].monitoring.open_query(*target, text="check HR")
+            if case[1] in ("answered", "closed"):
+                users["nurse2"].monitoring.answer_query(ids[case], "ok")
+            if case[1] == "closed":
+                users["mon1"].monitoring.close_query(ids[case])
+        for transition in USER_TRANSITIONS:
+            for role, user in TESTERS.items():
+                for state in STATES:
+                    monitoring = users[user].monitoring
+                    expected = refusal(transition, state, role, user, "mon1")
+                    try:
+                        if state is None:
+                            kind = "manual" if transition == "open" else "review"
+                            if transition not in ("open", "open_review"):
+                                continue  # a move of a query that does not exist: nothing to name
+                            monitoring.open_query(*target, text="look", kind=kind)
+                        elif transition in ("open", "open_review"):
+                            continue  # opening names no existing query
+                        elif transition == "reopen":
+                            monitoring.reopen_query(ids[(transition, state, role)], "not settled")
+                        else:
+                            getattr(monitoring, f"{transition}_query")(ids[(transition, state, role)], "done")
+                        outcome = None
+                    except StoreError as exc:
+                        outcome = str(exc)
+                    assert (outcome is None) == (expected is None), (transition, state, role, outcome)
+                    assert outcome is None or outcome.startswith("query rule: ")
+    finally:
+        for store in users.values():
+            store.close()
+
+
+def test_a_correction_answer_needs_the_value_change(server: LiveServer) -> None:
+    nurse, monitor = Device(server, "nurse1"), Device(server, "mon1")
+    subject, instance, changes = nurse.new_form(number="BJ01-RULE-0003")
+    changes.append(nurse.value(subject, instance, "HR", 80))
+    nurse.push(changes)
+    where = {"subject_id": subject, "visit_id": "D1", "form_id": "vitals", "instance_id": instance, "field_id": "HR"}
+    query = str(uuid.uuid4())
+    monitor.push([_on(monitor, "query_open", where, {"query": query, "scope": "field", "text": "HR?"})])
+    [refused] = nurse.push([_on(nurse, "query_answer", where, {"query": query, "text": "fixed", "correction": True})])[
+        "results"
+    ]
+    assert refused["disposition"] == "rejected" and "correction answer follows a value change" in refused["reason"]
+    corrected = nurse.value(subject, instance, "HR", 88, base=None, reason="chart says 88")
+    answer = _on(nurse, "query_answer", where, {"query": query, "text": "chart says 88", "correction": True})
+    results = nurse.push([corrected, answer])["results"]
+    assert [r["disposition"] for r in results] == ["applied", "applied"], results
+
+
+def test_a_query_on_a_field_is_no_change_of_its_value(server: LiveServer, tmp_path: Path, study) -> None:
+    """A laptop's own offline edits after a monitor queried (and verified) the field merge as before:
+    the query and the verification name the field, they change no value (no false conflict)."""
+    nurse = laptop(tmp_path / "n", server.url, "nurse1", study)
+    monitor = laptop(tmp_path / "m", server.url, "mon1", study)
+    number = nurse.add_subject()
+    save(nurse, number, "D1", "vitals", VITALS)
+    sync(nurse), sync(monitor)
+    monitor.monitoring.open_query(number, "D1", "vitals", "HR", text="HR?")
+    monitor.monitoring.verify(number, "D1", "vitals", ["HR"])
+    sync(monitor)
+    save(nurse, number, "D1", "vitals", {"HR": 81}, reason="typo")
+    save(nurse, number, "D1", "vitals", {"HR": 82}, reason="typo again")
+    outcome = sync(nurse)
+    assert outcome.ok and outcome.conflicts == 0 and nurse.conflicts() == []
+    nurse.close(), monitor.close()
