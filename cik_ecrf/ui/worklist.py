@@ -29,6 +29,7 @@ from ..core.queries import ACTIVE_STATUSES, MONITORS, QUERY_STATUSES
 from ..store.monitoring import QueryRow
 from .monitoring_texts import mtext
 from .query_lists import QueryTableModel, query_table
+from .query_thread import QueryThreadDialog
 from .resources import icon
 
 ACTIVE = "active"
@@ -142,6 +143,7 @@ class WorklistHook:
     def __init__(self, window: Any, toolbar: QToolBar, after: QAction) -> None:
         self.window = window
         self.page: WorklistPage | None = None
+        self.thread_dialog: QueryThreadDialog | None = None  # a visit query's, opened over the schedule
         self.cache: list[QueryRow] | None = None  # the site's queries as last read (None: not asked yet)
         QTimer.singleShot(READ_AHEAD_MS, self.read_ahead)  # after the first screen's own reads
         self.action = QAction(icon("conflicts"), mtext("queries", window.language), window)
@@ -185,8 +187,21 @@ class WorklistHook:
         """The subject's schedule behind (Back returns to it), then the form at the query's field."""
         window = self.window
         window.open_subject(query.subject)
-        if query.form_id is None:
-            return None  # a visit query: the schedule is where it shows
+        if query.form_id is None:  # a visit query: its thread over the subject's schedule
+            view = window.subject_view
+            dialog = QueryThreadDialog(
+                lambda: window.store,
+                window.worker,
+                [query],
+                window.language,
+                lambda q: view.monitoring.model._name("visit", q.visit_id),
+                None,
+                view,
+            )
+            dialog.sig_changed.connect(lambda _id: view.refresh() if isValid(view) else None)
+            self.thread_dialog = dialog
+            dialog.open()
+            return dialog
         page = window.open_form(query.subject, query.visit_id, query.form_id, query.instance_id)
         page.monitoring.go_to(query.field_id, query.id)
         return page

@@ -200,3 +200,17 @@ def test_a_data_manager_locks_and_unlocks_a_visit_and_the_subject(
         with qtbot.waitSignal(panel.sig_loaded, timeout=10000):
             assert panel.unlock("agreed with the monitor")
     assert not panel.lock_line.isVisible() and window.store.monitoring.locks(number) == []
+
+
+def test_a_visit_query_opens_its_thread_over_the_schedule(qtbot: Any, window: MainWindow) -> None:
+    page = open_worklist(qtbot, window)
+    visit_query = next(q for q in page.model.rows if q.scope == "visit")
+    dialog = window.worklist.open_query(visit_query)
+    assert window.stack.currentWidget() is window.subject_view
+    qtbot.waitUntil(lambda: len(dialog.messages) == 1, timeout=10000)
+    assert "Visit date differs" in dialog.thread.toPlainText() and "Screening" in dialog.about.text()
+    assert dialog.buttons["close"].isEnabled()
+    with qtbot.waitSignal(window.subject_view.monitoring.sig_loaded, timeout=10000):
+        assert dialog.make("close")
+    assert window.store.monitoring.query(visit_query.id).status == "closed"
+    dialog.close()
