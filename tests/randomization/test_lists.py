@@ -96,6 +96,16 @@ def test_verify_detects_a_changed_slot_and_the_hash_was_audited(trial: Trial) ->
     assert any("SHA-256" in p for p in broken.problems) and any("seed" in p for p in broken.problems)
 
 
+def test_the_audit_trail_is_hash_chained(trial: Trial) -> None:
+    with Session(trial.engine) as session, session.begin():
+        assert lists.verify(session, trial.design, "stat1", "statistician").ok
+        first = session.scalar(select(RandAudit).order_by(RandAudit.seq).limit(1))
+        first.detail = first.detail.replace('"slots"', '"slots_"')  # someone edits a line of the trail
+    with Session(trial.engine) as session, session.begin():
+        result = lists.verify(session, trial.design, "stat1", "statistician")
+    assert not result.ok and any("audit trail was changed at line" in p for p in result.problems)
+
+
 def test_a_list_in_use_is_never_replaced_and_an_unused_one_is_retired(trial: Trial) -> None:
     first = trial.generate()  # the fixture's list was unused: replaced
     with Session(trial.engine) as session:

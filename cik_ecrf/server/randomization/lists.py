@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from ...definitions.randomization import Design
 from ..database import ServerError, now
+from ..models import SeqCounter
 from .models import RandAllocation, RandAudit, RandList, RandSlot
 
 #: product-code letters: no 0/O, 1/I/L (read aloud and copied onto bags)
@@ -123,21 +124,44 @@ def canonical(list_id: str, seed: str, design_json: str, slots: list[Slot]) -> b
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+GENESIS = "0" * 64
+
+
+def _line_hash(previous: str, row: dict[str, Any]) -> str:
+    body = json.dumps([previous, *(row[k] for k in AUDIT_FIELDS)], ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+AUDIT_FIELDS = ("at", "username", "role", "action", "subject_id", "list_id", "detail")
+
+
 def audit(session: Session, username: str, role: str | None, action: str, **detail: Any) -> None:
-    """One line of the randomization trail (never an arm)."""
-    subject = detail.pop("subject_id", None)
-    list_id = detail.pop("list_id", None)
-    session.add(
-        RandAudit(
-            at=now(),
-            username=username,
-            role=role,
-            action=action,
-            subject_id=subject,
-            list_id=list_id,
-            detail=json.dumps(detail, sort_keys=True, ensure_ascii=False),
-        )
-    )
+    """One line of the randomization trail (never an arm), hash-chained to the line before it. The
+    change sequence's row is locked first, so two writers never chain to the same line."""
+    session.execute(select(SeqCounter.next_seq).where(SeqCounter.id == 1).with_for_update())
+    previous = session.scalar(select(RandAudit.hash).order_by(RandAudit.seq.desc()).limit(1)) or GENESIS
+    row = {
+        "at": now(),
+        "username": username,
+        "role": role,
+        "action": action,
+        "subject_id": detail.pop("subject_id", None),
+        "list_id": detail.pop("list_id", None),
+        "detail": json.dumps(detail, sort_keys=True, ensure_ascii=False),
+    }
+    session.add(RandAudit(**row, prev_hash=previous, hash=_line_hash(previous, row)))
+    session.flush()
+
+
+def trail_problems(session: Session) -> list[str]:
+    """Lines of the trail changed, removed or inserted since they were written."""
+    previous = GENESIS
+    for line in session.scalars(select(RandAudit).order_by(RandAudit.seq)):
+        row = {k: getattr(line, k) for k in AUDIT_FIELDS}
+        if line.prev_hash != previous or line.hash != _line_hash(previous, row):
+            return [f"the randomization audit trail was changed at line {line.seq} ({line.action})"]
+        previous = line.hash
+    return []
 
 
 def active(session: Session) -> RandList | None:
@@ -259,7 +283,8 @@ def _use_problems(session: Session, list_id: str) -> list[str]:
 
 def verify(session: Session, design: Design, username: str, role: str | None = None) -> Verified:
     """Re-check the active list: its SHA-256 against the one recorded at generation, its arms against
-    those the recorded seed gives, and each slot's use against the randomizations (audited either way)."""
+    those the recorded seed gives, each slot's use against the randomizations, and the audit trail's
+    hash chain (audited either way)."""
     current = active(session)
     if current is None:
         raise ServerError("no allocation list: make one with `cik-ecrf server randomization generate`")
@@ -285,6 +310,7 @@ def verify(session: Session, design: Design, username: str, role: str | None = N
     if wrong:
         problems.append(f"{len(wrong)} slot(s) differ from what the seed gives (first: {wrong[0]})")
     problems += _use_problems(session, current.id)
+    problems += trail_problems(session)
     result = Verified(current.id, current.sha256, len(slots), not problems, tuple(problems))
     audit(session, username, role, "list_verified", list_id=current.id, ok=result.ok, problems=list(problems))
     return result

@@ -106,3 +106,5 @@ class RandAudit(Base):
     subject_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     list_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     detail: Mapped[str] = mapped_column(Text)  # JSON; never an arm
+    prev_hash: Mapped[str] = mapped_column(String(64))  # the line before's hash: a changed line breaks the chain
+    hash: Mapped[str] = mapped_column(String(64))

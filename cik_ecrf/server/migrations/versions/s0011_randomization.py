@@ -99,6 +99,8 @@ def upgrade() -> None:
         sa.Column("subject_id", sa.String(36), nullable=True),
         sa.Column("list_id", sa.String(36), nullable=True),
         sa.Column("detail", sa.Text(), nullable=False),
+        sa.Column("prev_hash", sa.String(64), nullable=False),
+        sa.Column("hash", sa.String(64), nullable=False),
     )
 
 
