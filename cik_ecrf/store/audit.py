@@ -148,15 +148,19 @@ class Chain:
         )
         self.rows = []
         pairs = [(self.previous, HEAD_KEY), (str(self.length), COUNT_KEY)]
+        folded = self.started and self.device_head is not None  # one UPDATE for heads and count
+        if folded:
+            pairs.append((device_head, authorship.DEVICE_HEAD))
         if self.started:
             self.conn.exec_driver_sql("UPDATE meta SET value = ? WHERE key = ?", pairs)
         else:
             self.conn.exec_driver_sql("INSERT INTO meta (value, key) VALUES (?, ?)", pairs)
             self.started = True
-        self.conn.exec_driver_sql(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (authorship.DEVICE_HEAD, device_head),
-        )
+        if not folded:  # the first seal of this store
+            self.conn.exec_driver_sql(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (authorship.DEVICE_HEAD, device_head),
+            )
         self.device_head = device_head
         self.conn.exec_driver_sql("UPDATE device SET next_seq = ? WHERE id = ?", (self.next_seq, self.device_id))
         for obj in list(self.session.identity_map.values()):  # the ORM's copies of these rows are stale now
