@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..core import keys
 from ..events import registry
-from ..sync.protocol import API, Anchor, PublicKey, Seal, UserKeys, UserRecord
+from ..sync.protocol import API, Anchor, ErrorBody, PublicKey, Seal, UserKeys, UserRecord
 from . import logs
 from .database import ServerError, now
 from .models import Base, User
@@ -327,7 +327,7 @@ class BatchSeals:
 router = APIRouter()
 
 
-@router.get(f"{API}/anchor", response_model=Anchor)
+@router.get(f"{API}/anchor", response_model=Anchor, responses={401: {"model": ErrorBody}})
 def anchor(request: Request) -> Anchor:
     """This device's chain head as the server anchored it (`audit verify` compares its own)."""
     device = request.state.device
