@@ -9,7 +9,9 @@ site. An id is therefore no secret, and enrolling with one must prove more than 
   else's device.
 - A revoked device stays revoked: it enrols again only after an administrator on the server allowed it
   (`cik-ecrf server device allow DEVICE --reason TEXT [--user NAME]`). Each permit is recorded with its
-  reason and time, serves one enrolment, and the enrolment that used it is recorded too.
+  reason and time, serves one enrolment, and the enrolment that used it is recorded too. Without
+  `--user` only the laptop that still holds the device's last (revoked) token can use it: a leave is
+  no chance for another user of the site who read the id.
 
 `/api/v1/device` tells a laptop what the server holds of it: the highest device sequence it accepted
 (and that change's id), and the subject numbers its counter made. A laptop restored from an older copy of its store learns there
@@ -91,6 +93,12 @@ def check_binding(session: Session, device: Device, username: str, proof_hash: s
             )
         if permit.for_user is not None and permit.for_user != username:
             raise Refusal(403, f"device {device.id} was allowed to enrol again for {permit.for_user} only")
+        if permit.for_user is None and proof_hash != device.token_hash:  # else anyone who read the id could take it
+            raise Refusal(
+                403,
+                f"device {device.id} may enrol again from the laptop that holds its last token, or by the user "
+                "an administrator named (`--user`)",
+            )
         permit.used_at, permit.used_by = now(), username
         return "permit"
     if proof_hash is None or proof_hash != device.token_hash:

@@ -114,6 +114,25 @@ def test_a_revoked_device_enrols_again_only_when_an_administrator_allows_it(
     engine.dispose()
 
 
+def test_a_leave_without_a_named_user_serves_only_the_laptop_holding_the_last_token(
+    db_url: str, tmp_path: Path, study, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CIK_ECRF_PASSWORD", PASSWORD)
+    engine = open_server_db(db_url)
+    with LiveServer(engine) as server:
+        store = laptop(tmp_path / "a", server.url, "nurse1", study)
+        device_id = store.sync_device()[0]
+        store.close()
+        admin.revoke_device(engine, device_id)
+        allow_device(engine, device_id, "laptop back from repair")
+        refused = _enrol(server, "nurse2", device_id)  # a user of the site who read the id: no token
+        assert refused.status_code == 403 and "last token" in refused.json()["detail"]
+        assert main(["enrol", "--server", server.url, "--data-dir", str(tmp_path / "a"), "--user", "nurse1"]) == 0
+        [permit] = permits(engine, device_id)
+        assert permit["used_by"] == "nurse1"
+    engine.dispose()
+
+
 def test_another_sites_user_cannot_take_a_device_even_with_leave(db_url: str, tmp_path: Path, study) -> None:
     engine = open_server_db(db_url)
     with LiveServer(engine) as server:
