@@ -5,11 +5,10 @@ of the site. A store put back from an older copy is behind both: its next device
 numbers the server already holds (so its new changes would be held forever) and its subject counter
 would hand out numbers already taken. Two things find it out:
 
-- after each sync, MARKS_FILE beside store.db and a copy in the account's state folder record how far
-  the server had taken this device: store.db or the whole data folder put back is caught at the next
-  login, before anything is entered;
-- at each sync, before pushing, the server's own record (`GET /device`) is compared (a whole disk
-  put back). Sign-ins and other non-data records written since stay local; data written since is declared to the server as a
+- after each sync, MARKS_FILE beside store.db records how far the server had taken this device: a
+  store.db put back alone is caught at the next login, before anything is entered;
+- at each sync, before pushing, the server's own record (`GET /device`) is compared (the whole data
+  folder put back). Sign-ins and other non-data records written since stay local; data written since is declared to the server as a
   restored run of device numbers, which it takes once (server/devices.py).
 
 Either way the device's numbering continues after the server's, the pushed mark moves to what the
@@ -22,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +30,6 @@ from sqlalchemy import Connection
 from .sync_local import DATA_ACTIONS, PUSHED, device_id, get, pushed_mark, put
 
 MARKS_FILE = "store.device"
-STATE_ENV = "CIK_ECRF_STATE_DIR"
 RESTORED = "sync_restored"  # what the last restore check found, for the next sync to report
 
 
@@ -69,39 +66,27 @@ def _device_row(conn: Connection) -> tuple[str, str, str, int, int]:
     return row[0], row[1], row[2], int(row[3]), int(row[4])
 
 
-def _places(directory: Path, device: str) -> list[Path]:
-    """Beside store.db (a store.db put back alone), and in this account's state folder, outside the data
-    folder (the whole data folder put back): $CIK_ECRF_STATE_DIR, else the system's place for it."""
-    state = os.environ.get(STATE_ENV)
-    if not state:
-        from platformdirs import user_state_dir
-
-        state = user_state_dir("cik-ecrf", appauthor=False)
-    return [directory / MARKS_FILE, Path(state) / "devices" / f"{device}.json"]
-
-
 def write_marks(conn: Connection, directory: Path) -> None:
-    """After a sync: how far the server has taken this device, kept outside store.db. Best effort: a
-    file that cannot be written leaves the check to the server's own record at the next sync."""
+    """After a sync: how far the server has taken this device, kept beside store.db but outside it. Best
+    effort: a file that cannot be written leaves the check to the server's own record at the next sync.
+
+    Not kept outside the data folder: a copy there would also judge a folder cloned or put back together
+    with its server (the same device id in two histories) and push this laptop's numbering past a server
+    that never had those changes, leaving a gap it would hold forever."""
     device, _, _, _, next_subject = _device_row(conn)
     record = json.dumps({"device_id": device, "pushed": pushed_mark(conn), "next_subject": next_subject})
-    for place in _places(directory, device):
-        with contextlib.suppress(OSError):
-            place.parent.mkdir(parents=True, exist_ok=True)
-            place.write_text(record, encoding="utf-8")
+    with contextlib.suppress(OSError):
+        (directory / MARKS_FILE).write_text(record, encoding="utf-8")
 
 
 def _read_marks(directory: Path, device: str) -> tuple[int, int] | None:
-    """The furthest record of the two places (one may have been put back with the store)."""
-    found = []
-    for place in _places(directory, device):
-        try:
-            record = json.loads(place.read_text(encoding="utf-8"))
-            if record.get("device_id") == device:  # else left by another store in this folder
-                found.append((int(record["pushed"]), int(record["next_subject"])))
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            continue
-    return (max(f[0] for f in found), max(f[1] for f in found)) if found else None
+    try:
+        record = json.loads((directory / MARKS_FILE).read_text(encoding="utf-8"))
+        if record.get("device_id") != device:  # left by another store in this folder
+            return None
+        return int(record["pushed"]), int(record["next_subject"])
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def resume_after_restore(conn: Connection, directory: Path) -> Resumed | None:

@@ -14,7 +14,6 @@ from sync_fixtures import VITALS, save, server_state, sync, values
 from cik_ecrf.cli import main
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.files import DB_FILE
-from cik_ecrf.store.restore import STATE_ENV
 from cik_ecrf.sync.client import SyncClient
 
 
@@ -48,19 +47,6 @@ def server_numbers(engine: Any) -> list[str]:
     return sorted(number for _, number in server_state(engine)["subjects"])
 
 
-@pytest.fixture(autouse=True)
-def _state_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The account's state folder (the second copy of the marks), inside the test's folder."""
-    state = tmp_path / "state"
-    monkeypatch.setenv(STATE_ENV, str(state))
-    return state
-
-
-def lose_state(state: Path) -> None:
-    """A whole disk put back: the marks outside the data folder are as old as the rest."""
-    shutil.rmtree(state, ignore_errors=True)
-
-
 def two_eras(here: Path, backup: Path, url: str, study: Any, whole_folder: bool) -> tuple[str, str]:
     """A subject synced before the backup; after it, a second subject and a correction, synced."""
     a = laptop(here, url, "nurse1", study)
@@ -78,15 +64,14 @@ def two_eras(here: Path, backup: Path, url: str, study: Any, whole_folder: bool)
     return first, second
 
 
-@pytest.mark.parametrize("whole_folder", [False, True], ids=["store.db put back", "data folder put back"])
-def test_a_restored_laptop_loses_nothing_and_reuses_no_number(
-    db_url: str, tmp_path: Path, study: Any, whole_folder: bool
+def test_a_laptop_whose_store_db_was_put_back_loses_nothing_and_reuses_no_number(
+    db_url: str, tmp_path: Path, study: Any
 ) -> None:
     engine = open_server_db(db_url)
     here = tmp_path / "a"
     with LiveServer(engine) as live:
-        first, second = two_eras(here, tmp_path / "backup", live.url, study, whole_folder)
-        put_back(tmp_path / "backup", here, whole_folder)
+        first, second = two_eras(here, tmp_path / "backup", live.url, study, whole_folder=False)
+        put_back(tmp_path / "backup", here)
 
         a = open_laptop(here, study)  # the login finds the restore, before anything is entered
         third = a.add_subject()
@@ -112,16 +97,15 @@ def test_a_restored_laptop_loses_nothing_and_reuses_no_number(
     engine.dispose()
 
 
-def test_a_whole_disk_put_back_is_found_out_by_the_server_at_the_next_sync(
-    db_url: str, tmp_path: Path, study: Any, _state_dir: Path
+def test_a_whole_folder_put_back_is_found_out_by_the_server_at_the_next_sync(
+    db_url: str, tmp_path: Path, study: Any
 ) -> None:
-    """Nothing beside or outside the store remembers: the server's record of the device does."""
+    """Nothing beside the store remembers (the marks went back with it): the server's record does."""
     engine = open_server_db(db_url)
     here = tmp_path / "a"
     with LiveServer(engine) as live:
         first, second = two_eras(here, tmp_path / "backup", live.url, study, True)
         put_back(tmp_path / "backup", here, True)
-        lose_state(_state_dir)
         a = open_laptop(here, study)
         outcome = sync(a)
         assert outcome.ok and any("restored from an older copy" in w for w in outcome.warnings)
@@ -136,17 +120,16 @@ def test_a_whole_disk_put_back_is_found_out_by_the_server_at_the_next_sync(
     engine.dispose()
 
 
-def test_data_written_after_a_whole_disk_restore_is_kept_and_said_not_sent(
-    db_url: str, tmp_path: Path, study: Any, _state_dir: Path
+def test_data_written_after_a_whole_folder_restore_is_kept_and_said_not_sent(
+    db_url: str, tmp_path: Path, study: Any
 ) -> None:
-    """Data entered before the first sync after a whole disk was put back reuses device numbers the
+    """Data entered before the first sync after a whole folder was put back reuses device numbers the
     server sealed: the server cannot take them twice (yet). They are kept and the sync says so, loudly."""
     engine = open_server_db(db_url)
     here = tmp_path / "a"
     with LiveServer(engine) as live:
         first, _ = two_eras(here, tmp_path / "backup", live.url, study, True)
         put_back(tmp_path / "backup", here, True)
-        lose_state(_state_dir)
         a = open_laptop(here, study)
         save(a, first, "D1", "vitals", {"RESP": 26}, reason="re-counted")
         outcome = SyncClient(a).run()
