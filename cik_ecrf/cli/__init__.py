@@ -13,13 +13,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..selftest import version_text  # installer (issue 7): light, stdlib only
-from .pdf import add_pdf_commands, run_pdf_command  # ---- signatures and PDFs (issue 6)
 from .export import add_export_commands, run_export_command  # data out: odm, csv, endpoints
+from .monitoring import COMMANDS as MONITORING_COMMANDS  # monitoring
+from .monitoring import add_monitoring_commands, run_monitoring_command
+from .pdf import add_pdf_commands, run_pdf_command  # ---- signatures and PDFs (issue 6)
 from .randomization import LAPTOP_COMMANDS, add_randomization_commands, run_randomization_command
 from .report import add_report_commands, run_report_command
 from .server import add_server_commands, run_server_command
 from .store import add_store_commands, run_store_command
-from .monitoring import COMMANDS as MONITORING_COMMANDS, add_monitoring_commands, run_monitoring_command  # monitoring
 from .study import LAPTOP_COMMANDS as STUDY_COMMANDS  # study versions
 from .study import add_laptop_study_commands, run_laptop_study_command
 from .sync import add_sync_commands, run_sync_command  # central server and sync (issue 5)

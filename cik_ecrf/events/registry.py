@@ -10,6 +10,7 @@ from . import (
     audit_only,
     conflict_resolve,
     form_create,
+    instance_upgraded,  # study versions
     query_answer,  # monitoring
     query_close,  # monitoring
     query_open,  # monitoring
@@ -31,7 +32,6 @@ from . import (
     value_set,
     warnings_confirmed,
 )
-from . import instance_upgraded  # study versions
 from .base import EventType
 
 _MODULES = (

@@ -43,11 +43,11 @@ from . import auth, authorship, devices, logs
 from .apply import BatchApplier
 from .database import epoch, make_engine, now, open_database
 from .limits import OPEN_ROUTE_MAX_BODY, BodyLimit
-from .study_versions import routes as study_routes
 from .models import Change as ChangeRow
 from .models import SeqCounter, User
 from .randomization.routes import randomization_router
 from .settings import ServerSettings
+from .study_versions import routes as study_routes
 
 SKEW_WARNING = dt.timedelta(minutes=5)
 PULLED = tuple(sorted(DATA_ACTIONS | SERVER_ACTIONS))
