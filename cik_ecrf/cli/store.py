@@ -300,14 +300,14 @@ def _verify(store: Any) -> int:
     from ..sync.authorship_check import check as check_authorship  # authorship: seals, e-signatures, replay
 
     problems, notes = check_authorship(store)
-    for note in notes:
-        print(f"note: {bounded(note)}", file=sys.stderr)
     if problems:
         for problem in problems:
             print(f"NOT PROVEN: {bounded(problem)}", file=sys.stderr)
         print(f"audit trail FORGED or rewritten: {len(problems)} problem(s) above", file=sys.stderr)
         return 1
     print(f"audit trail intact: {check.events} events")
+    for note in notes:  # how far the authorship checks reached (the server's keys and anchor, or this laptop's)
+        print(f"note: {bounded(note)}")
     return 0
 
 

@@ -43,9 +43,9 @@ def check(store: Store, verify: bool | str = True) -> tuple[list[str], list[str]
     server = server_view(store, verify)
     result = store.verify_authorship(server)
     notes = list(result.notes)
-    if server is None:
+    if server is None and store.sync_status().enrolled:
         notes.append("the server was not reached: signatures were checked with the public keys on this laptop only")
-    else:
+    elif server is not None:
         notes.append(
             f"checked against the server: its keys, users and this laptop's anchor (change {server['anchor'][0]})"
         )

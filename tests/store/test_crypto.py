@@ -103,7 +103,7 @@ def test_wrapped_entry_is_really_argon2id_aes_gcm() -> None:
 def test_store_created_without_override_uses_production_cost(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CIK_ECRF_KDF_MEMORY_KIB", raising=False)
     Store.init(tmp_path, "BJ01", ADMIN, ADMIN_PW, device_code="P1")
-    kdf = _keyring(tmp_path)["users"][ADMIN]["kdf"]
+    kdf = _keyring(tmp_path)["users"][ADMIN]["locked"]["kdf"]  # the private keys under the password
     assert kdf["alg"] == "argon2id" and kdf["m"] >= 64 * 1024 and kdf["t"] >= 3
 
 
