@@ -354,4 +354,3 @@ def clear_flag(engine: Engine, device_id: str) -> None:
             raise ServerError(f"device {device_id} is not flagged")
         row.flagged_at = row.flag_reason = None
     logs.event("anchor_flag_cleared", device=device_id)
-
