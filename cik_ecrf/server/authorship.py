@@ -298,8 +298,14 @@ class BatchSeals:
             for seal in self.accepted
             if seal.first in logged or seal.last in logged or any(s in logged for s in range(seal.first, seal.last))
         ]
-        if kept:
-            self.conn.execute(ChangeSeal.__table__.insert(), kept)
+        if kept:  # a seal sent again (its reply was lost) replaces the copy kept before
+            table = ChangeSeal.__table__
+            self.conn.execute(
+                table.delete().where(
+                    table.c.device_id == self.device_id, table.c.first_seq.in_([k["first_seq"] for k in kept])
+                )
+            )
+            self.conn.execute(table.insert(), kept)
         if self.rewritten:
             self.warnings.append(self.rewritten)
             logs.event("history_rewritten", device=self.device_id, site=self.site, at_seq=self.anchor_seq)

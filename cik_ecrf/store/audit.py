@@ -92,12 +92,11 @@ class Chain:
         self.conn = session.connection()
         meta = dict(
             self.conn.exec_driver_sql(
-                "SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?, ?)",
-                (HEAD_KEY, COUNT_KEY, "device_id", authorship.DEVICE_HEAD, "sync_pushed_seq"),
+                "SELECT key, value FROM meta WHERE key IN (?, ?, ?, ?)",
+                (HEAD_KEY, COUNT_KEY, "device_id", authorship.DEVICE_HEAD),
             ).all()
         )
         self.device_head = meta.get(authorship.DEVICE_HEAD)
-        self.pushed = int(meta.get("sync_pushed_seq") or 0)  # a seal over pushed changes is never extended
         self.device_id = meta["device_id"]
         self.next_seq = int(
             self.conn.exec_driver_sql("SELECT next_seq FROM device WHERE id = ?", (self.device_id,)).scalar_one()
@@ -143,9 +142,7 @@ class Chain:
         self.conn.exec_driver_sql(_INSERT, [tuple(r[c] for c in _COLUMNS) for r in self.rows])
         # one signature of the logged-in user over this save's events and the device chain before them
         signer = self.session.info.get("signer")
-        device_head = authorship.seal(
-            self.conn, self.device_id, self.device_head or GENESIS, self.rows, signer, self.pushed
-        )
+        device_head = authorship.seal(self.conn, self.device_id, self.device_head or GENESIS, self.rows, signer)
         self.rows = []
         pairs = [(self.previous, HEAD_KEY), (str(self.length), COUNT_KEY)]
         folded = self.started and self.device_head is not None  # one UPDATE for heads and count

@@ -15,7 +15,7 @@ forger who replaced them is caught online (keys and anchor from the server) and 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Boolean, Connection, Integer, String, Text
@@ -70,8 +70,6 @@ class Signer:
 
     keys: keys.UserKeys
     key_id: str
-    #: the seal this session wrote last (first, last, previous, head): the next save extends it
-    last: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @classmethod
     def of(cls, unlocked: keys.UserKeys) -> Signer:
@@ -95,18 +93,9 @@ _SEAL_INSERT = "INSERT INTO audit_seal (first_seq, last_seq, username, key_id, p
 
 
 def seal(
-    conn: Connection,
-    device_id: str,
-    previous: str,
-    rows: Sequence[Mapping[str, Any]],
-    signer: Signer | None,
-    pushed: int = 0,
+    conn: Connection, device_id: str, previous: str, rows: Sequence[Mapping[str, Any]], signer: Signer | None
 ) -> str:
-    """Seal this save's events (in runs of at most `SEAL_LIMIT`); returns the device chain's new head.
-
-    The session's next save *extends* its last seal, signing it again over the longer run, when
-    nothing was written or pushed in between (the chain's head is still the one it signed): the
-    server then checks one signature per session's run of saves instead of one per save."""
+    """Seal this save's events (in runs of at most `SEAL_LIMIT`); returns the device chain's new head."""
     made = []
     for start in range(0, len(rows), keys.SEAL_LIMIT):
         run = rows[start : start + keys.SEAL_LIMIT]
@@ -115,30 +104,10 @@ def seal(
         if signer is None:
             made.append((first, last, None, None, previous, head, None))
         else:
-            mine = signer.last
-            extend = (
-                mine
-                and mine["head"] == previous
-                and mine["last"] + 1 == first
-                and mine["first"] > pushed
-                and last - mine["first"] < keys.SEAL_LIMIT
-            )
-            if extend:
-                message = keys.seal_message(device_id, mine["first"], last, mine["previous"], head)
-                extend = conn.exec_driver_sql(
-                    "UPDATE audit_seal SET last_seq = ?, head = ?, signature = ? WHERE first_seq = ? AND head = ?",
-                    (last, head, signer.keys.sign(message), mine["first"], previous),
-                ).rowcount
-            if extend:
-                mine.update(last=last, head=head)
-            else:
-                signature = signer.keys.sign(keys.seal_message(device_id, first, last, previous, head))
-                made.append((first, last, signer.username, signer.key_id, previous, head, signature))
-                mine.clear()
-                mine.update(first=first, last=last, previous=previous, head=head)
+            signature = signer.keys.sign(keys.seal_message(device_id, first, last, previous, head))
+            made.append((first, last, signer.username, signer.key_id, previous, head, signature))
         previous = head
-    if made:
-        conn.exec_driver_sql(_SEAL_INSERT, made)
+    conn.exec_driver_sql(_SEAL_INSERT, made)
     return previous
 
 
