@@ -279,11 +279,12 @@ class RestoredSequence:
 def router(engine: Engine, reader: Engine) -> APIRouter:
     """`GET /api/v1/device` and `POST /api/v1/device/restored`: behind the token gate (app.py), which has
     authenticated the device."""
-    from ..sync.protocol import API
+    from ..sync.protocol import API, ErrorBody
 
     routes = APIRouter()
+    refusals: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 409)}
 
-    @routes.post(f"{API}/device/restored", response_model=RestoredRun)
+    @routes.post(f"{API}/device/restored", response_model=RestoredRun, responses=refusals)
     def restored(body: RestoredRequest, request: Request) -> RestoredRun:
         ctx = request.state.device
         with Session(engine) as session, session.begin():
@@ -294,7 +295,7 @@ def router(engine: Engine, reader: Engine) -> APIRouter:
 
                 raise Denied(exc.status, str(exc)) from None
 
-    @routes.get(f"{API}/device", response_model=DeviceState)
+    @routes.get(f"{API}/device", response_model=DeviceState, responses={401: {"model": ErrorBody}})
     def device(request: Request) -> Response:
         ctx = request.state.device
         with Session(reader) as session, session.begin():
