@@ -61,9 +61,7 @@ def _now() -> str:
 
 
 class Store:
-    def __init__(
-        self, directory: Path, engine: Any, user: User, study: StudyDefinition, signer: Any = None
-    ) -> None:
+    def __init__(self, directory: Path, engine: Any, user: User, study: StudyDefinition, signer: Any = None) -> None:
         self.signer: authorship.Signer | None = signer  # the user's keys: every save is signed with them
         self.directory = directory
         self.engine = engine

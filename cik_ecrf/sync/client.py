@@ -140,9 +140,7 @@ class SyncClient:
         with _fewer_collections():
             return self._run(progress, cancel)
 
-    def _run(
-        self, progress: Callable[[SyncProgress], None] | None, cancel: threading.Event | None
-    ) -> SyncOutcome:
+    def _run(self, progress: Callable[[SyncProgress], None] | None, cancel: threading.Event | None) -> SyncOutcome:
         report = progress or (lambda _p: None)
         tally = _Tally()
         rejected: list[str] = []
@@ -315,7 +313,8 @@ class _Sent(NamedTuple):
 
 
 def _encode(
-    events: list[dict[str, Any]], seals: list[dict[str, Any]] = ()  # type: ignore[assignment]
+    events: list[dict[str, Any]],
+    seals: list[dict[str, Any]] = (),  # type: ignore[assignment]
 ) -> tuple[list[_Sent], list[tuple[str, int, str]], PushRequest | None]:
     """`seals`: the authors' signatures over these events (`Store.sync_seals`).
 
