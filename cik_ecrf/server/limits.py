@@ -19,6 +19,10 @@ from . import logs
 
 MB = 1024 * 1024
 OPEN_ROUTE_MAX_BODY = 64 * 1024  # routes that need no token (enrolment): small bodies only
+# a declared body over the limit is read off (and dropped) before the 413 when it is at most this many
+# times the limit, and at most DRAIN_MAX bytes over it; anything larger is answered at once, unread
+DRAIN_FACTOR = 16
+DRAIN_MAX = 64 * MB
 
 #: returns None to let the request through, or (status, message) to refuse it before its body is read
 Gate = Callable[[Scope], Awaitable[tuple[int, str] | None]]
@@ -55,6 +59,8 @@ class BodyLimit:
             return
         if declared is not None and declared > limit:
             _log_too_large(scope, declared)
+            if declared <= min(DRAIN_FACTOR * limit, limit + DRAIN_MAX):
+                await _drain(receive)
             await answer(send, 413, too_large(limit))
             return
         if self.gate is not None:
@@ -86,6 +92,18 @@ class BodyLimit:
             if started:
                 raise
             await answer(send, 413, str(exc.detail))
+
+
+async def _drain(receive: Receive) -> None:
+    """Read a refused body off the connection, keeping none of it.
+
+    A laptop sending a batch a little over the limit is still writing when the refusal is ready; closing
+    on unread bytes makes the kernel reset the connection, and the laptop would see "no answer" instead
+    of the 413 that tells it to send smaller batches. Far larger bodies are refused at once, unread."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
 
 
 def _content_length(scope: Scope) -> int | None:
