@@ -61,6 +61,7 @@ def test_queries_open_in_bulk_from_a_csv_or_not_at_all(
     assert len(nurse.monitoring.queries(numbers[0])) == 2
     nurse.close(), monitor.close()
     monkeypatch.setenv("CIK_ECRF_PASSWORD", PASSWORD)
+    capsys.readouterr()  # the loopback server's log lines so far (when an earlier test sent its log to stderr)
     code = main(["query", "import", str(bad), "--data-dir", str(tmp_path / "m"), "--user", "mon1"])
     err = capsys.readouterr().err
     assert code == 1 and len(err.splitlines()) == 4 and err.startswith(f"{bad}:3: ")
