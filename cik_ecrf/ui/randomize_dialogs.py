@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .password_attempt import PasswordAttempt
 from .texts import translator
 
 CONTEXT = "RandomizeDialogs"
@@ -70,7 +71,7 @@ Attempt = Callable[[Credentials, Callable[[str | None], None]], None]
 """Try with the input; call back with None (done) or the one line saying why not."""
 
 
-class CredentialsDialog(QDialog):
+class CredentialsDialog(PasswordAttempt):
     """The password (and for an unblinding, a reason), kept open until the server has answered."""
 
     def __init__(
@@ -136,24 +137,8 @@ class CredentialsDialog(QDialog):
         if self.attempt is None:
             self.accept()
             return
-        self.buttons.setEnabled(False)
-        self.message.setStyleSheet("color: #5f6368")
-        self.message.setText(_t("working", self.language))
+        self.working(_t("working", self.language))
         self.attempt(self.answer(), self._attempted)
-
-    def _attempted(self, problem: str | None) -> None:
-        if problem is None:
-            self.accept()
-            return
-        self.show_error(problem)
-
-    def show_error(self, text: str) -> None:
-        """Stay open, say why, and let the user try again."""
-        self.buttons.setEnabled(True)
-        self.message.setStyleSheet("color: #b00020; font-weight: bold")
-        self.message.setText(text)
-        self.password.clear()
-        self.password.setFocus()
 
 
 class ArmDialog(QDialog):

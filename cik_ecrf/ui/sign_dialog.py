@@ -10,9 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QT_TRANSLATE_NOOP
-from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from ..store.signatures import MEANINGS
+from .password_attempt import PasswordAttempt
 from .texts import translator
 
 CONTEXT = "SignDialog"
@@ -45,7 +46,7 @@ Attempt = Callable[[SignInput, Callable[[str | None], None]], None]
 """Try to sign with the input; call back with None (signed) or the message saying why not."""
 
 
-class SignDialog(QDialog):
+class SignDialog(PasswordAttempt):
     def __init__(
         self,
         language: str,
@@ -110,21 +111,5 @@ class SignDialog(QDialog):
         if not self.password.text():
             self.show_error(_t("empty", self.language))
             return
-        self.buttons.setEnabled(False)
-        self.message.setStyleSheet("color: #5f6368")
-        self.message.setText(_t("signing", self.language))
+        self.working(_t("signing", self.language))
         self.attempt(self.answer(), self._attempted)
-
-    def _attempted(self, problem: str | None) -> None:
-        if problem is None:
-            self.accept()
-            return
-        self.show_error(problem)
-
-    def show_error(self, text: str) -> None:
-        """Stay open, say why in the dialog, and let the user try again."""
-        self.buttons.setEnabled(True)
-        self.message.setStyleSheet("color: #b00020; font-weight: bold")
-        self.message.setText(text)
-        self.password.clear()
-        self.password.setFocus()
