@@ -75,7 +75,9 @@ def _begin(engine: Engine, limits: Limits, *keys: str) -> Refusal | None:
     with Session(engine) as session, session.begin():
         rows = {
             row.key: row
-            for row in session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(keys)).with_for_update())
+            for row in session.scalars(
+                select(LoginThrottle).where(LoginThrottle.key.in_(keys)).order_by(LoginThrottle.key).with_for_update()
+            )
         }
         for row in rows.values():
             if row.locked_until and row.locked_until > stamp:
@@ -118,9 +120,22 @@ def _prune(session: Session, moment: dt.datetime, keep: tuple[str, ...]) -> None
 
 
 def succeeded(session: Session, username: str, address: str) -> None:
-    """The password was right: the name starts afresh; the address gets back only this attempt."""
-    session.execute(delete(LoginThrottle).where(LoginThrottle.key == user_key(username)))
-    row = session.get(LoginThrottle, address_key(address), with_for_update=True)
+    """The password was right: the name starts afresh; the address gets back only this attempt.
+
+    Both rows are locked in key order, the order `begin` locks them in: locking the name first (as a
+    delete does) while a concurrent `begin` held the address made PostgreSQL abort one of the two as
+    a deadlock, and the aborted sign-in was answered "busy" with its counted attempt never taken back.
+    """
+    keys = (user_key(username), address_key(address))
+    rows = {
+        row.key: row
+        for row in session.scalars(
+            select(LoginThrottle).where(LoginThrottle.key.in_(keys)).order_by(LoginThrottle.key).with_for_update()
+        )
+    }
+    if keys[0] in rows:
+        session.delete(rows[keys[0]])
+    row = rows.get(keys[1])
     if row is not None and row.failures > 0:
         row.failures -= 1
 

@@ -97,8 +97,10 @@ def randomization_router(engine: Engine, reader: Engine, settings: ServerSetting
         except assign.Refusal as exc:
             logs.event(f"{event}_refused", status=exc.status, reason=str(exc), **fields)
             return _refused(exc.status, str(exc), exc.zh)
-        except SQLAlchemyError:  # a lock timeout or a lost race: nothing was committed
-            logs.event(f"{event}_busy", **fields)
+        except SQLAlchemyError as exc:  # a lock timeout or a lost race: nothing was committed
+            logs.event(
+                f"{event}_busy", logging.WARNING, error=type(getattr(exc, "orig", exc) or exc).__name__, **fields
+            )
             return _refused(409, "the server is busy: try again in a moment", "服务器繁忙：请稍后再试")
         return Response(result.model_dump_json(), media_type="application/json")
 
