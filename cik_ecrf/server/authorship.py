@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import BigInteger, Engine, String, Text, select
+from sqlalchemy import BigInteger, Engine, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..core import keys
@@ -47,7 +47,9 @@ class ChangeSeal(Base):
     """A seal as accepted: the evidence of who made those changes, kept beside the change log."""
 
     __tablename__ = "change_seal"
+    __table_args__ = (Index("ix_change_seal_device_last", "device_id", "last_seq"),)  # the head after a change
     device_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    run: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)  # 0, then one per declared restore
     first_seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     last_seq: Mapped[int] = mapped_column(BigInteger)
     username: Mapped[str] = mapped_column(String(64))
@@ -175,6 +177,14 @@ class BatchSeals:
         self.anchor_seq = anchor[0] if anchor else 0
         self.anchor_head = anchor[1] if anchor else None
         self.anchored = anchor is not None
+        from .devices import DeviceRestore  # a restored laptop's declared run (devices.py imports this module)
+
+        run = conn.execute(
+            select(DeviceRestore.from_seq, DeviceRestore.to_seq, DeviceRestore.run).where(
+                DeviceRestore.device_id == device_id
+            )
+        ).first()
+        self.run: tuple[int, int, int] | None = (int(run[0]), int(run[1]), int(run[2])) if run else None
         self.content: dict[int, Mapping[str, Any]] = {}  # device_seq -> the change as sent (what the chain covers)
         for raw in raws:
             item = raw.model_dump() if hasattr(raw, "model_dump") else raw
@@ -225,10 +235,25 @@ class BatchSeals:
         self._continuity(seal)
         return None
 
+    def _run_of(self, seal: Seal) -> int:
+        """The run a seal belongs to: a restored laptop's declared run, or 0 (its one history)."""
+        if self.run is not None and self.run[0] <= seal.first <= self.run[1]:
+            return self.run[2]
+        return 0
+
     def _continuity(self, seal: Seal) -> None:
-        """The seal must continue the chain the server anchored; if not, this laptop rewrote history."""
+        """The seal must continue the chain the server anchored; if not, this laptop rewrote history.
+
+        A restored run branches from the chain as it stood before the run's first change (what the
+        backup held), not from the anchor; and the changes after the run continue the run's chain."""
+        run = self.run
+        if run is not None and self._run_of(seal):
+            if seal.first == run[0]:
+                self._compare(seal.previous, self._head_before(seal.first), seal.first - 1)
+            return
         if not self.anchored or self.anchor_head is None:
             return  # first signed push of this device: its chain is anchored from here
+        anchor_head = self.heads.get(self.run[1], self.anchor_head) if self.run else self.anchor_head
         at_anchor = (
             seal.previous
             if seal.first - 1 == self.anchor_seq
@@ -236,9 +261,23 @@ class BatchSeals:
             if seal.first <= self.anchor_seq <= seal.last
             else None
         )
-        if at_anchor is not None and at_anchor != self.anchor_head and self.rewritten is None:
+        self._compare(at_anchor, anchor_head, self.anchor_seq)
+
+    def _head_before(self, first: int) -> str | None:
+        """The device chain's head after change `first - 1`, as the seals the server kept say (None: unknown)."""
+        if first <= 1:
+            return keys.GENESIS
+        return self.conn.execute(
+            select(ChangeSeal.head)
+            .where(ChangeSeal.device_id == self.device_id, ChangeSeal.last_seq == first - 1)
+            .order_by(ChangeSeal.run.desc())
+            .limit(1)
+        ).scalar()
+
+    def _compare(self, presented: str | None, known: str | None, seq: int) -> None:
+        if presented is not None and known is not None and presented != known and self.rewritten is None:
             self.rewritten = (
-                f"this laptop's history up to change {self.anchor_seq} differs from what it pushed before: "
+                f"this laptop's history up to change {seq} differs from what it pushed before: "
                 "it was rewritten after it was pushed (reported to the data manager)"
             )
 
@@ -286,6 +325,7 @@ class BatchSeals:
         kept = [
             {
                 "device_id": self.device_id,
+                "run": self._run_of(seal),
                 "first_seq": seal.first,
                 "last_seq": seal.last,
                 "username": seal.username,
@@ -298,13 +338,16 @@ class BatchSeals:
             for seal in self.accepted
             if seal.first in logged or seal.last in logged or any(s in logged for s in range(seal.first, seal.last))
         ]
-        if kept:  # a seal sent again (its reply was lost) replaces the copy kept before
+        if kept:  # a seal sent again (its reply was lost) replaces the copy kept before, in its own run
             table = ChangeSeal.__table__
-            self.conn.execute(
-                table.delete().where(
-                    table.c.device_id == self.device_id, table.c.first_seq.in_([k["first_seq"] for k in kept])
+            for run in {k["run"] for k in kept}:
+                self.conn.execute(
+                    table.delete().where(
+                        table.c.device_id == self.device_id,
+                        table.c.run == run,
+                        table.c.first_seq.in_([k["first_seq"] for k in kept if k["run"] == run]),
+                    )
                 )
-            )
             self.conn.execute(table.insert(), kept)
         if self.rewritten:
             self.warnings.append(self.rewritten)
@@ -314,6 +357,8 @@ class BatchSeals:
         if head is None or top <= self.anchor_seq:
             if self.rewritten:
                 self._flag(self.anchor_seq, self.anchor_head or keys.GENESIS)
+            elif self.run is not None and self.run[0] <= top <= self.run[1] and head is not None:
+                self._flag(self.anchor_seq, head)  # re-anchored: the restored run's chain is the one that goes on
             return
         self._flag(top, head)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import BigInteger, Connection, Engine, String, Text, delete, func, insert, select, update
+from sqlalchemy import BigInteger, Connection, Engine, Integer, String, Text, delete, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..sync.device_protocol import DeviceState, RestoredRequest, RestoredRun
@@ -65,6 +65,7 @@ class DeviceRestore(Base):
     server_seq: Mapped[int] = mapped_column(BigInteger)  # the highest the server had accepted when declared
     declared_by: Mapped[str] = mapped_column(String(36))  # the user who enrolled the device
     declared_at: Mapped[str] = mapped_column(String(40))
+    run: Mapped[int] = mapped_column(Integer, default=1)  # the seals of this run are kept as this run (change_seal)
 
 
 class Refusal(Exception):
@@ -216,18 +217,9 @@ def declare_restore(session: Session, device_id: str, user_id: str, window: list
         range(run[0][0], run[0][0] + len(run))
     ):
         raise Refusal(409, "the declared changes are not one run of new changes after a restore")
-    from .authorship import ChangeSeal  # seals are kept by (device, first device number): one per number
+    from .authorship import ChangeSeal  # the run's seals are kept as a run of their own, beside the first ones
 
-    if session.scalar(
-        select(ChangeSeal.first_seq)
-        .where(ChangeSeal.device_id == device_id, ChangeSeal.first_seq.between(run[0][0], run[-1][0]))
-        .limit(1)
-    ):
-        raise Refusal(
-            409,
-            f"changes {run[0][0]}–{run[-1][0]} of this laptop were sealed on the server before its restore: the "
-            "server cannot take those device numbers twice yet; they stay on this laptop (ask the data manager)",
-        )
+    run_no = 1 + int(session.scalar(select(func.max(ChangeSeal.run)).where(ChangeSeal.device_id == device_id)) or 0)
     session.execute(delete(DeviceRestore).where(DeviceRestore.device_id == device_id))
     session.execute(
         insert(DeviceRestore).values(
@@ -238,6 +230,7 @@ def declare_restore(session: Session, device_id: str, user_id: str, window: list
             server_seq=last,
             declared_by=user_id,
             declared_at=now(),
+            run=run_no,
         )
     )
     logs.event("device_restored", device=device_id, from_seq=run[0][0], to_seq=run[-1][0], server_seq=last)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from .sync_local import DATA_ACTIONS, PUSHED, device_id, get, pushed_mark, put
+from .sync_local import DATA_ACTIONS, PUSHED, RUN_END, device_id, get, pushed_mark, put
 
 MARKS_FILE = "store.device"
 RESTORED = "sync_restored"  # what the last restore check found, for the next sync to report
@@ -161,11 +161,17 @@ def reconcile(conn: Connection, server_seq: int, last_id: str | None, numbers: S
     return _resume(conn, server_seq, past, pushed)
 
 
-def run_declared(conn: Connection, from_seq: int | None) -> None:
-    """The server takes this laptop's changes from `from_seq` as its restored run: the ones before it are
-    on the server already (the pull brings back the rest of what the restore lost)."""
-    if from_seq is not None and from_seq - 1 > pushed_mark(conn):
+def run_declared(conn: Connection, from_seq: int | None, to_seq: int | None, server_seq: int) -> None:
+    """The server takes this laptop's changes `from_seq`..`to_seq` as its restored run: the ones before it
+    are on the server already (the pull brings back the rest of what the restore lost). Once the push
+    has taken the run, this laptop has sent everything up to `server_seq` (RUN_END): the server's
+    changes numbered after the run that the pull brings back are the lost ones, not changes to send."""
+    if from_seq is None or to_seq is None:  # the server holds every change of the window already
+        put(conn, PUSHED, str(max(pushed_mark(conn), server_seq)))
+        return
+    if from_seq - 1 > pushed_mark(conn):
         put(conn, PUSHED, str(from_seq - 1))
+    put(conn, RUN_END, json.dumps([to_seq, server_seq]))
 
 
 def take_restored_note(conn: Connection) -> str | None:

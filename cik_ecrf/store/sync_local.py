@@ -27,6 +27,7 @@ SERVER_URL, TOKEN, EPOCH, CURSOR, PUSHED, LAST_SYNC = (
     "sync_pushed_seq",
     "sync_last_at",
 )
+RUN_END = "sync_restored_run"  # [last of a declared restored run, the server's highest before it] (store/restore.py)
 CURSOR_ID = "sync_cursor_id"  # the id of the server change at the cursor: a restored server has other ones there
 DATA_ACTIONS = tuple(sorted(registry.DATA_ACTIONS))
 VALUE_ACTIONS = tuple(sorted(registry.VALUE_ACTIONS))
@@ -113,7 +114,14 @@ def record_push(conn: Connection, last_seq: int, rejected: Sequence[tuple[str, i
             "INSERT OR REPLACE INTO sync_quarantine (change_id, device_seq, reason, at_utc) VALUES (?, ?, ?, ?)",
             [(c, s, r, at_utc) for c, s, r in rejected],
         )
-    put(conn, PUSHED, str(max(last_seq, pushed_mark(conn))))
+    mark = max(last_seq, pushed_mark(conn))
+    run_end = get(conn, RUN_END)
+    if run_end is not None:  # a restored run (store/restore.py): taken whole, the server's numbers after it are sent
+        to_seq, server_seq = json.loads(run_end)
+        if mark >= int(to_seq):
+            mark = max(mark, int(server_seq))
+            put(conn, RUN_END, None)
+    put(conn, PUSHED, str(mark))
 
 
 def rewind_push(conn: Connection, last_seq: int) -> None:

@@ -42,7 +42,7 @@ def check(transport: Transport, store: Store) -> list[str]:
         except SyncError as exc:
             raise SyncError(f"{resumed.describe()}; but the server did not take them: {exc}") from None
         with store.unit_of_work() as session:
-            restore.run_declared(session.connection(), run.from_seq)
+            restore.run_declared(session.connection(), run.from_seq, run.to_seq, run.last_device_seq)
     return [note] if note else []
 
 

@@ -9,9 +9,11 @@ from typing import Any
 
 import pytest
 from live_server import PASSWORD, LiveServer, laptop, open_server_db
+from sqlalchemy import text
 from sync_fixtures import VITALS, save, server_state, sync, values
 
 from cik_ecrf.cli import main
+from cik_ecrf.server import authorship
 from cik_ecrf.store.api import Store
 from cik_ecrf.store.files import DB_FILE
 from cik_ecrf.sync.client import SyncClient
@@ -120,22 +122,42 @@ def test_a_whole_folder_put_back_is_found_out_by_the_server_at_the_next_sync(
     engine.dispose()
 
 
-def test_data_written_after_a_whole_folder_restore_is_kept_and_said_not_sent(
+def test_data_written_after_a_whole_folder_restore_reaches_the_server_as_a_restored_run(
     db_url: str, tmp_path: Path, study: Any
 ) -> None:
     """Data entered before the first sync after a whole folder was put back reuses device numbers the
-    server sealed: the server cannot take them twice (yet). They are kept and the sync says so, loudly."""
+    server already holds (nothing on the laptop remembers). The server takes it as this laptop's
+    restored run, its seals kept beside the first ones; the device is re-anchored, not flagged; the
+    lost changes come back; and the next changes go on as usual."""
     engine = open_server_db(db_url)
     here = tmp_path / "a"
     with LiveServer(engine) as live:
-        first, _ = two_eras(here, tmp_path / "backup", live.url, study, True)
+        first, second = two_eras(here, tmp_path / "backup", live.url, study, True)
         put_back(tmp_path / "backup", here, True)
         a = open_laptop(here, study)
-        save(a, first, "D1", "vitals", {"RESP": 26}, reason="re-counted")
+        save(a, first, "D2", "vitals", {**VITALS, "RESP": 26})
         outcome = SyncClient(a).run()
-        assert not outcome.ok and outcome.waiting > 0
-        assert "restored from an older copy" in (outcome.error or "")
-        assert values(a, first)[("D1", "vitals")]["RESP"] == 26  # kept here
+        assert outcome.ok and outcome.waiting == 0, outcome
+        assert any("restored from an older copy" in w for w in outcome.warnings)
+        assert not any("rewritten" in w for w in outcome.warnings), outcome.warnings
+        server_fields = {(f, v) for _, f, v, _ in server_state(engine)["fields"]}
+        assert ("RESP", "26") in server_fields and ("HR", "77") in server_fields and ("HR", "90") in server_fields
+        assert values(a, first)[("D2", "vitals")]["RESP"] == 26
+        assert values(a, second)[("D1", "vitals")]["HR"] == 77  # the lost changes came back
+        assert values(a, first)[("D1", "vitals")]["HR"] == 90
+        third = a.add_subject()
+        assert third not in (first, second)
+        save(a, third, "D1", "vitals", VITALS)
+        again = SyncClient(a).run()
+        assert again.ok and again.waiting == 0, again
+        assert not any("rewritten" in w for w in again.warnings), again.warnings
+        assert server_numbers(engine) == sorted([first, second, third])
+        flags = [reason for _, _, _, reason in authorship.anchors(engine) if reason]
+        assert flags == []  # a declared restore re-anchors the device; it is not history rewritten
+        with engine.connect() as conn:
+            runs = sorted({run for (run,) in conn.execute(text("SELECT run FROM change_seal"))})
+        assert runs == [0, 1]  # the restored run's seals are kept beside the ones they reuse numbers of
+        assert a.verify_audit().ok
         a.close()
     engine.dispose()
 
