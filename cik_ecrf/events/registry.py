@@ -26,6 +26,7 @@ from . import (
     signature_cleared,
     status_change,
     subject_add,
+    subject_renumbered,  # restored laptops
     sync_conflict,
     unblinded,  # randomization
     value_clear,
@@ -51,6 +52,7 @@ _MODULES = (
     unblinded,
     randomization_voided,
     instance_upgraded,  # study versions: an instance moved to the newest form version
+    subject_renumbered,  # a restored laptop's subject number, taken again, registered under the next free one
 )
 
 EVENTS: dict[str, EventType] = {m.EVENT.name: m.EVENT for m in _MODULES} | {e.name: e for e in audit_only.EVENTS}

@@ -32,7 +32,16 @@ def server_apply(state: ServerState, change: Change) -> Outcome:
     if state.subject(change.subject_id) is not None:
         return MERGED
     if state.number_taken(number):
-        raise Refused(f"subject number {number} is already taken by another subject of site {state.site}")
+        given = state.next_own_number(number)  # a restored laptop numbering again (subject_renumbered.py)
+        if given is None:
+            raise Refused(f"subject number {number} is already taken by another subject of site {state.site}")
+        state.add_subject(change.subject_id or "", given)
+        return Outcome(
+            "applied",
+            f"subject number {number} was already taken (this laptop was restored from an older copy): "
+            f"registered as {given}",
+            after=lambda _seq: state.log_renumbered(change, number, given),
+        )
     state.add_subject(change.subject_id or "", number)
     return APPLIED
 

@@ -41,6 +41,7 @@ from .devices import RestoredSequence
 from .merge import FieldMerge, FieldRow
 from .models import Change as ChangeRow
 from .models import FieldState, Instance, SeqCounter, Subject, User
+from .renumber import OwnNumbers  # a restored laptop's subject numbers, given again
 from .study_versions.state import InstanceVersions  # study versions: each change checked under its instance's
 
 VALUE_ACTIONS = registry.VALUE_ACTIONS
@@ -78,7 +79,7 @@ def _read(raw: Any, index: int) -> tuple[Change | None, str, str | None]:
         return None, answer_id, f"malformed change: {where}: {first.get('msg', 'invalid')}"[:MAX_REASON]
 
 
-class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions):
+class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions, OwnNumbers):
     """One push transaction for one device of one site; the `ServerState` the event types act on."""
 
     def __init__(

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..core import crypto
+from ..core import numbers as subject_numbers
 from ..core.content import Scope
 from ..definitions.loader import load_study
 from ..definitions.spec import StudyDefinition
@@ -328,7 +329,7 @@ class Store(StoreSync):
             device = repository.this_device(session)
             if number is None:
                 while True:  # a paper number may already have taken the next one in this pattern
-                    number = f"{device.site_code}-{device.code}-{device.next_subject:04d}"
+                    number = subject_numbers.number(device.site_code, device.code, device.next_subject)
                     device.next_subject += 1
                     if not session.scalar(select(Subject.id).where(Subject.number == number)):
                         break

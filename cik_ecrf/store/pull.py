@@ -103,7 +103,9 @@ class PulledPage:
 
     def add_subject(self, change: Change, number: str) -> None:
         if self.conn.exec_driver_sql("SELECT 1 FROM subject WHERE number = ?", (number,)).first() is not None:
-            raise Refused(f"subject number {number} is another subject's on this laptop")
+            # the server applied it all the same: it registered the subject under another number, which its
+            # `subject_renumbered` (next in the log) brings; until then the subject is held apart by its id
+            number = f"{number}~{(change.subject_id or '')[:8]}"
         site = self.conn.exec_driver_sql(
             "SELECT site_code FROM device WHERE id = ?", (device_id(self.conn),)
         ).scalar_one()
@@ -112,6 +114,15 @@ class PulledPage:
             (change.subject_id, number, site, change.at_utc, self.users.get(change.username, "")),
         )
         self.subjects.add(change.subject_id or "")
+
+    def renumber_subject(self, change: Change, number: str) -> None:
+        """The server registered the subject under `number` (events/subject_renumbered.py)."""
+        taken = self.conn.exec_driver_sql(
+            "SELECT 1 FROM subject WHERE number = ? AND id <> ?", (number, change.subject_id)
+        ).first()
+        if taken is not None:
+            raise Refused(f"subject number {number} is another subject's on this laptop")
+        self.conn.exec_driver_sql("UPDATE subject SET number = ? WHERE id = ?", (number, change.subject_id))
 
     def instance_status(self, instance_id: str | None) -> str | None:
         return self.instances.get(instance_id or "")

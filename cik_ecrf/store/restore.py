@@ -27,6 +27,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from ..core import numbers as subject_numbers
 from .sync_local import DATA_ACTIONS, PUSHED, RUN_END, device_id, get, pushed_mark, put
 
 MARKS_FILE = "store.device"
@@ -120,10 +121,25 @@ def reconcile(conn: Connection, server_seq: int, last_id: str | None, numbers: S
     the site has taken in this laptop's pattern move its counter past them; a server ahead of this copy
     (its last accepted change unknown here) means a restore, and numbering continues after it."""
     device, site, code, next_seq, next_subject = _device_row(conn)
-    prefix = f"{site}-{code}-"
-    taken = [int(n[len(prefix) :]) for n in numbers if n.startswith(prefix) and n[len(prefix) :].isdigit()]
-    past = max(taken, default=0) + 1
+    prefix = subject_numbers.own_pattern(site, code)
     pushed = pushed_mark(conn)
+    moved = _renumber_unpushed(conn, device, prefix, pushed, numbers)
+    taken = [c for c in (subject_numbers.counter_of(prefix, n) for n in [*numbers, *moved.values()]) if c is not None]
+    past = max(taken, default=0) + 1
+    resumed = _reconcile(conn, server_seq, last_id, pushed, past)
+    if moved:
+        said = "; ".join(f"{old} is now {new}" for old, new in moved.items())
+        put(
+            conn,
+            RESTORED,
+            f"{get(conn, RESTORED) or 'this laptop was restored from an older copy'}. "
+            f"Subjects entered here since the restore had numbers the server already holds: {said}",
+        )
+    return resumed
+
+
+def _reconcile(conn: Connection, server_seq: int, last_id: str | None, pushed: int, past: int) -> Resumed | None:
+    device, _, _, next_seq, next_subject = _device_row(conn)
     known = (
         last_id is None
         or conn.exec_driver_sql("SELECT 1 FROM audit_event WHERE id = ?", (last_id,)).first() is not None
@@ -159,6 +175,33 @@ def reconcile(conn: Connection, server_seq: int, last_id: str | None, numbers: S
         put(conn, RESTORED, resumed.describe())
         return dataclasses.replace(resumed, window=tuple(window))
     return _resume(conn, server_seq, past, pushed)
+
+
+def _renumber_unpushed(
+    conn: Connection, device: str, prefix: str, pushed: int, numbers: Sequence[str]
+) -> dict[str, str]:
+    """Subjects entered here since the restore under numbers the server holds (the counter went back
+    with the copy) move to the numbers the server will register them under: in device order, each to
+    1 + the highest of the pattern taken so far (server/renumber.py, the same rule). Their signed
+    `subject_add` is sent as it was; the server's `subject_renumbered` confirms the number.
+    Returns {old number: new number}, for the restore's note."""
+    taken = set(numbers)
+    moves: dict[str, tuple[str, str]] = {}  # subject id -> (old, new)
+    for subject_id, given in conn.exec_driver_sql(
+        "SELECT e.subject_id, s.number FROM audit_event e JOIN subject s ON s.id = e.subject_id "
+        "WHERE e.device_id = ? AND e.device_seq > ? AND e.action = 'subject_add' ORDER BY e.device_seq",
+        (device, pushed),
+    ):
+        if given in taken and subject_numbers.counter_of(prefix, given) is not None:
+            moves[subject_id] = (given, subject_numbers.next_in_pattern(prefix, taken))
+            taken.add(moves[subject_id][1])
+        else:
+            taken.add(given)
+    for subject_id in moves:  # two steps: a new number may be another moving subject's old one
+        conn.exec_driver_sql("UPDATE subject SET number = ? WHERE id = ?", (f"~{subject_id}", subject_id))
+    for subject_id, (_, new) in moves.items():
+        conn.exec_driver_sql("UPDATE subject SET number = ? WHERE id = ?", (new, subject_id))
+    return dict(moves.values())
 
 
 def run_declared(conn: Connection, from_seq: int | None, to_seq: int | None, server_seq: int) -> None:

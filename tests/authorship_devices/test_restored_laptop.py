@@ -182,3 +182,62 @@ def test_sync_says_what_happened(
         out = capsys.readouterr().out
         assert "warning: this laptop was restored from an older copy" in out and "waiting 0" in out
     engine.dispose()
+
+
+def test_subjects_entered_after_a_whole_folder_restore_get_the_next_free_numbers_everywhere(
+    db_url: str, tmp_path: Path, study: Any
+) -> None:
+    """The counter went back with the folder: two subjects entered before the first sync get numbers of
+    this laptop's pattern again (one the server holds). Both reach the server, registered under the
+    next free numbers, by one rule on laptop and server, and every laptop shows the same numbers."""
+    engine = open_server_db(db_url)
+    here = tmp_path / "a"
+    with LiveServer(engine) as live:
+        first, second = two_eras(here, tmp_path / "backup", live.url, study, True)
+        prefix = first[: -len("0001")]
+        put_back(tmp_path / "backup", here, True)
+        a = open_laptop(here, study)
+        third, fourth = a.add_subject(), a.add_subject()
+        assert (third, fourth) == (second, f"{prefix}0003")  # the number the server holds, given again
+        save(a, third, "D1", "vitals", {**VITALS, "HR": 55})
+        save(a, fourth, "D1", "vitals", {**VITALS, "HR": 56})
+        outcome = SyncClient(a).run()
+        assert outcome.ok and not outcome.rejected and outcome.waiting == 0, outcome
+        assert any(
+            f"{second} is now {prefix}0003" in w and f"{prefix}0003 is now {prefix}0004" in w for w in outcome.warnings
+        )
+        expected = [first, second, f"{prefix}0003", f"{prefix}0004"]
+        assert server_numbers(engine) == expected
+        assert sorted(a.subject_numbers()) == expected
+        assert values(a, second)[("D1", "vitals")]["HR"] == 77  # the lost subject came back under its number
+        assert values(a, f"{prefix}0003")[("D1", "vitals")]["HR"] == 55
+        assert values(a, f"{prefix}0004")[("D1", "vitals")]["HR"] == 56
+        assert a.add_subject() == f"{prefix}0005"
+        assert sync(a).ok
+        b = laptop(tmp_path / "b", live.url, "nurse1", study)  # another laptop of the site sees the same
+        assert sync(b).ok
+        assert sorted(b.subject_numbers()) == [*expected, f"{prefix}0005"]
+        assert values(b, f"{prefix}0003")[("D1", "vitals")]["HR"] == 55
+        assert values(b, f"{prefix}0004")[("D1", "vitals")]["HR"] == 56
+        assert a.verify_audit().ok and b.verify_audit().ok
+        a.close()
+        b.close()
+    engine.dispose()
+
+
+def test_a_paper_number_typed_twice_is_still_refused(db_url: str, tmp_path: Path, study: Any) -> None:
+    """Only a laptop's own pattern is renumbered: two subjects under one screening number typed by hand
+    are a person's mistake, refused and kept for the data manager."""
+    engine = open_server_db(db_url)
+    with LiveServer(engine) as live:
+        a = laptop(tmp_path / "a", live.url, "nurse1", study)
+        b = laptop(tmp_path / "b", live.url, "nurse1", study)
+        a.add_subject("SCR-001")
+        assert sync(a).ok
+        b.add_subject("SCR-001")
+        outcome = SyncClient(b).run()
+        assert any("SCR-001 is already taken" in r for r in outcome.rejected), outcome
+        assert server_numbers(engine) == ["SCR-001"]
+        a.close()
+        b.close()
+    engine.dispose()

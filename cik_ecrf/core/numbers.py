@@ -1,0 +1,28 @@
+"""Subject numbers a laptop makes: SITE-DEVICE-NNNN, from a counter only that device holds.
+
+One rule for the laptop and the server, so that a restored laptop and the server renumber a subject
+entered in the window alike (server/renumber.py, store/restore.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+def own_pattern(site: str, device_code: str) -> str:
+    return f"{site}-{device_code}-"
+
+
+def number(site: str, device_code: str, counter: int) -> str:
+    return f"{own_pattern(site, device_code)}{counter:04d}"
+
+
+def counter_of(prefix: str, value: str) -> int | None:
+    """The counter in a number of the pattern `prefix`, or None for any other number."""
+    rest = value[len(prefix) :] if value.startswith(prefix) else ""
+    return int(rest) if rest.isdigit() else None
+
+
+def next_in_pattern(prefix: str, taken: Iterable[str]) -> str:
+    """1 + the highest counter of the pattern among `taken`, written as the laptop writes it."""
+    highest = max((c for c in (counter_of(prefix, t) for t in taken) if c is not None), default=0)
+    return f"{prefix}{highest + 1:04d}"
