@@ -643,3 +643,24 @@ def test_junk_in_the_log_never_crashes_the_sync_command(server: LiveServer, tmp_
         assert nurse.sync_status().quarantined >= len(site.junk)
     finally:
         nurse.close()
+
+
+def test_a_laptop_cannot_renumber_a_subject(live: LiveServer, ward: Ward) -> None:
+    """`subject_renumbered` is the server's: a laptop that sends one to move a subject is refused."""
+    before = state(live.engine)
+    attacker = Device(live, "nurse1")
+    forged = attacker.change(
+        "subject_renumbered",
+        subject_id=ward.subject,
+        new_json=json.dumps({"given": ward.number, "number": "BJ01-ZZZZ-9999"}),
+    )
+    assert_refused(live, push_one(attacker, forged), before, "server")
+
+
+def test_a_taken_number_outside_the_laptops_own_pattern_is_refused_not_renumbered(live: LiveServer, ward: Ward) -> None:
+    """Only a device's own pattern (a restored laptop numbering again) is given the next free number:
+    another's number, or a paper number, taken already is refused."""
+    attacker = Device(live, "nurse2")
+    before = state(live.engine)
+    copy = attacker.change("subject_add", subject_id=str(uuid.uuid4()), new_json=json.dumps(ward.number))
+    assert_refused(live, push_one(attacker, copy), before, "already taken")
