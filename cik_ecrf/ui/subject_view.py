@@ -87,6 +87,7 @@ TEXTS = {
     "screening": QT_TRANSLATE_NOOP("SubjectView", "Screening"),
     "eligible": QT_TRANSLATE_NOOP("SubjectView", "Eligible"),
     "randomized": QT_TRANSLATE_NOOP("SubjectView", "Randomized"),
+    "unblinded": QT_TRANSLATE_NOOP("SubjectView", "{status} · unblinded"),
     "in follow-up": QT_TRANSLATE_NOOP("SubjectView", "In follow-up"),
     "ended": QT_TRANSLATE_NOOP("SubjectView", "Ended"),
     "signVisit": QT_TRANSLATE_NOOP("SubjectView", "Sign visit…"),
@@ -244,10 +245,11 @@ class SubjectView(QWidget):
         self.grid_data = grid
         self.notice.setText("")
         language = self.language
+        status = _t(grid.status, language)
+        if grid.unblinded:  # the mark only: a laptop never knows the arm
+            status = _t("unblinded", language).format(status=status)
         self.header.setText(
-            _t("header", language).format(
-                number=grid.number, status=_t(grid.status, language), d0=grid.d0.isoformat() if grid.d0 else "—"
-            )
+            _t("header", language).format(number=grid.number, status=status, d0=grid.d0.isoformat() if grid.d0 else "—")
         )
         self._fill_next(grid)
         self._fill_grid(grid)

@@ -66,6 +66,11 @@ TEXTS = {
     "randomized": QT_TRANSLATE_NOOP("SubjectList", "Randomized"),
     "in follow-up": QT_TRANSLATE_NOOP("SubjectList", "In follow-up"),
     "ended": QT_TRANSLATE_NOOP("SubjectList", "Ended"),
+    "unblinded": QT_TRANSLATE_NOOP("SubjectList", "{status} · unblinded"),
+    "unblinded_tip": QT_TRANSLATE_NOOP(
+        "SubjectList",
+        "This subject was unblinded on the server (who and why are recorded there); this laptop never shows the arm",
+    ),
 }
 COLUMNS = ("number", "status", "d0", "next", "due")
 
@@ -211,6 +216,8 @@ class SubjectList(QWidget):
                             earliest=row.next_window.earliest, latest=row.next_window.latest
                         )
                     )
+                if COLUMNS[column] == "status" and row.unblinded:
+                    item.setToolTip(_t("unblinded_tip", self.language))
                 table.setItem(index, column, item)
         self.apply_filter()
         self.sig_loaded.emit(len(rows))
@@ -227,7 +234,10 @@ class SubjectList(QWidget):
             count = len(row.overdue_visits)
             flag = _t("overdue", self.language) if count <= 1 else _t("overdue_n", self.language).format(n=count)
             due = f"{due}  {flag}".strip()
-        return [row.number, _t(row.status, self.language), row.d0.isoformat() if row.d0 else "", next_visit, due]
+        status = _t(row.status, self.language)
+        if row.unblinded:  # the mark only: a laptop never knows the arm
+            status = _t("unblinded", self.language).format(status=status)
+        return [row.number, status, row.d0.isoformat() if row.d0 else "", next_visit, due]
 
     # ------------------------------------------------------------------ filtering
 

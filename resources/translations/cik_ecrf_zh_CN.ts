@@ -1489,6 +1489,14 @@
         <source>Ended</source>
         <translation>已结束</translation>
     </message>
+    <message>
+        <source>{status} · unblinded</source>
+        <translation>{status} · 已揭盲</translation>
+    </message>
+    <message>
+        <source>This subject was unblinded on the server (who and why are recorded there); this laptop never shows the arm</source>
+        <translation>该受试者已在服务器上揭盲（揭盲人和原因记录在服务器上）；本机从不显示分组</translation>
+    </message>
 </context>
 <context>
     <name>SubjectView</name>
@@ -1623,6 +1631,10 @@
     <message>
         <source>Print casebook…</source>
         <translation>打印病例报告册…</translation>
+    </message>
+    <message>
+        <source>{status} · unblinded</source>
+        <translation>{status} · 已揭盲</translation>
     </message>
 </context>
 <context>
