@@ -325,6 +325,7 @@ class MainWindow(QMainWindow):
             self.subject_list.refresh()
             if self.subject_view is not None:
                 self.subject_view.refresh()
+            self.worklist.after_sync()  # monitoring: queries opened, answered or closed elsewhere
 
     # ------------------------------------------------------------------ pages
 

@@ -212,5 +212,13 @@ class WorklistHook:
         if self.page is not None and self.window.stack.currentWidget() is self.page:
             self.show()
 
+    def after_sync(self) -> None:
+        """A sync brought changes: a worklist on screen reads its queries again (new, answered or closed
+        elsewhere); one not on screen reads them when it is next shown, so the read-ahead is dropped."""
+        if self.showing() and self.page is not None:
+            self.page.refresh()
+        else:
+            self.cache = None
+
     def showing(self) -> bool:
         return self.page is not None and self.window.stack.currentWidget() is self.page

@@ -214,3 +214,21 @@ def test_a_visit_query_opens_its_thread_over_the_schedule(qtbot: Any, window: Ma
         assert dialog.make("close")
     assert window.store.monitoring.query(visit_query.id).status == "closed"
     dialog.close()
+
+
+def test_the_worklist_on_screen_reads_again_after_a_sync_brings_changes(
+    qtbot: Any, window: MainWindow, study: Any
+) -> None:
+    """A query raised elsewhere reaches this store (as a pull writes it); the sync's outcome then has
+    the worklist on screen read its queries again, without being reopened."""
+    from cik_ecrf.sync.client import SyncOutcome
+
+    page = open_worklist(qtbot, window)
+    other = login(window.store.directory, study, DATA_MANAGER)
+    number = other.subject_numbers()[0]
+    other.monitoring.open_query(number, "screening", "vitals", "RESP", text="Raised on another laptop")
+    other.close()
+    assert len(page.all) == 4  # nothing reads the store on its own
+    with qtbot.waitSignal(page.sig_loaded, timeout=10000):
+        window.sync.sig_outcome.emit(SyncOutcome(pushed=0, pulled=1, conflicts=0, waiting=0))
+    assert len(page.all) == 5 and any(q.text == "Raised on another laptop" for q in page.all)
