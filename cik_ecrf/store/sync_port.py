@@ -3,7 +3,7 @@ and authorship.py, each one transaction. A mixin of `Store`, kept apart because 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..definitions.spec import StudyDefinition
-from . import access, audit, authorship, health, pull, repository, sync_local
+from . import access, audit, authorship, health, pull, pushed_versions, repository, sync_local
 from .errors import StoreError
 
 
@@ -77,9 +77,17 @@ class StoreSync:
                 conn, sync_local.device_id(conn), server.get("keys"), server.get("anchor"), server.get("users")
             )
 
-    def sync_record_push(self, last_seq: int, rejected: list[tuple[str, int, str]]) -> None:
+    def sync_record_push(
+        self,
+        last_seq: int,
+        rejected: list[tuple[str, int, str]],
+        versions: Sequence[tuple[int, dict[str, Any]]] = (),
+    ) -> None:
+        """`versions`: (server seq, event) of the answered value changes the server applied or merged: their
+        fields take that version now, so the pull need not write them again (`pushed_versions.py`)."""
         with self.unit_of_work() as session:
             sync_local.record_push(session.connection(), last_seq, rejected, _now())
+            pushed_versions.record(session.connection(), versions)
 
     def sync_heal(self) -> list[str]:
         """Repair (audited) what an older server let through; once per store. Returns what was repaired."""
@@ -95,7 +103,9 @@ class StoreSync:
 
     def sync_apply_pull(
         self, changes: list[tuple[int, str, dict[str, Any]]], cursor: int, epoch: str, cursor_id: str | None = None
-    ) -> int:
+    ) -> pull.PullApplied:
+        """One pulled page, applied with its cursor: what was new here, and how many of this laptop's own
+        changes came back already held (`PullApplied.held`)."""
         with self.unit_of_work() as session:
             applied = pull.apply_pulled(
                 session.connection(), changes, cursor, epoch, cursor_id, self.study, versions=self.study_versions
@@ -103,7 +113,7 @@ class StoreSync:
             chain = audit.Chain(session)
             pull.clear_signatures_under_pulled(session.connection(), chain, self.actor, applied.touched)
             chain.close()
-            return applied.fresh
+            return applied
 
     def sync_reset_full(self) -> None:
         with self.unit_of_work() as session:

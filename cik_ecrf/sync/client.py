@@ -49,6 +49,7 @@ class SyncOutcome:
     error: str | None = None
     full_pull: bool = False  # the server did not know our cursor: everything was pulled again
     to_push: int | None = None  # changes waiting when the sync started (what `pushed` is out of)
+    held: int = 0  # this laptop's own changes the pull brought back as it already held them (not written again)
 
     @property
     def ok(self) -> bool:
@@ -77,6 +78,7 @@ class _Tally:
     pushed: int = 0
     pulled: int = 0
     to_push: int | None = None
+    held: int = 0
 
     def pushing(self, waiting: int) -> None:
         if self.to_push is None:
@@ -190,6 +192,7 @@ class SyncClient:
             error,
             full,
             tally.to_push,
+            tally.held,
         )
 
     def _push(
@@ -269,12 +272,14 @@ class SyncClient:
                 raise SyncError(
                     f"the server has this laptop's changes up to {expected - 1}, past what it holds here ({first}): it was restored from an older copy"
                 )
-            self.store.sync_record_push(answered[-1].device_seq if answered else first - 1, refused)
+            self.store.sync_record_push(
+                answered[-1].device_seq if answered else first - 1, refused, _versions(events, answers, first)
+            )
             self.store.sync_rewind_push(expected - 1)
             rejected += [f"{cid}: {reason}" for cid, _, reason in refused]
             return len(answered), True
         refused += [(r.id, seqs[r.id], r.reason or "refused") for r in answers.values() if r.disposition == "rejected"]
-        self.store.sync_record_push(events[-1]["device_seq"], refused)
+        self.store.sync_record_push(events[-1]["device_seq"], refused, _versions(events, answers))
         rejected += [f"{cid}: {reason}" for cid, _, reason in refused]
         warnings += response.warnings if response else []
         return len(events), False
@@ -294,9 +299,10 @@ class SyncClient:
             _check(cancel)
             page = transport.pull(cursor, epoch, self.pull_batch, cursor_id)
             changes = [(c.seq, c.disposition, c.change) for c in page.changes]
-            fresh = self.store.sync_apply_pull(changes, page.next_cursor, page.epoch, page.cursor_id)
-            new += fresh
-            tally.pulled += fresh
+            applied = self.store.sync_apply_pull(changes, page.next_cursor, page.epoch, page.cursor_id)
+            new += applied.fresh
+            tally.pulled += applied.fresh
+            tally.held += applied.held
             cursor, epoch, cursor_id = page.next_cursor, page.epoch, page.cursor_id
             seen += len(changes)
             report(SyncProgress("pull", seen, None))
@@ -324,6 +330,27 @@ def _encode(
     changes = [_Sent(event["id"], event["device_seq"]) for event in events]  # to match the answers
     request = PushRequest(changes=events, client_time_utc=utc_now(), seals=list(seals)) if events else None
     return changes, [], request
+
+
+def _versions(
+    events: list[dict[str, Any]], answers: dict[str, Any], before: int | None = None
+) -> list[tuple[int, dict[str, Any]]]:
+    """(server seq, event) of the answered value changes the server applied or merged (those before
+    device_seq `before` only, when the server held the rest): the push answer's versions, recorded with
+    the push so that the pull need not write these values again (`store/pushed_versions.py`)."""
+    out = []
+    for event in events:
+        if before is not None and event["device_seq"] >= before:
+            break
+        answer = answers.get(event["id"])
+        if (
+            event["action"] == "value_set"
+            and answer is not None
+            and answer.disposition in ("applied", "merged")
+            and answer.server_seq is not None
+        ):
+            out.append((answer.server_seq, event))
+    return out
 
 
 def _data_changes(events: list[dict[str, Any]]) -> int:
