@@ -5,6 +5,7 @@ entered in the window alike (server/renumber.py, store/restore.py)."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 
@@ -26,3 +27,8 @@ def next_in_pattern(prefix: str, taken: Iterable[str]) -> str:
     """1 + the highest counter of the pattern among `taken`, written as the laptop writes it."""
     highest = max((c for c in (counter_of(prefix, t) for t in taken) if c is not None), default=0)
     return f"{prefix}{highest + 1:04d}"
+
+
+def laptop_made(site: str, value: str) -> bool:
+    """A number of some laptop's pattern at `site` (a paper screening number is not)."""
+    return re.fullmatch(rf"{re.escape(site)}-[A-Za-z0-9]+-\d{{4,}}", value) is not None

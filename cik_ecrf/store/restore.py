@@ -123,10 +123,15 @@ def reconcile(conn: Connection, server_seq: int, last_id: str | None, numbers: S
     device, site, code, next_seq, next_subject = _device_row(conn)
     prefix = subject_numbers.own_pattern(site, code)
     pushed = pushed_mark(conn)
-    moved = _renumber_unpushed(conn, device, prefix, pushed, numbers)
+    known = (
+        last_id is None
+        or conn.exec_driver_sql("SELECT 1 FROM audit_event WHERE id = ?", (last_id,)).first() is not None
+    )
+    restored = server_seq > pushed and not known  # else at most an acknowledgement lost: sent again as duplicates
+    moved = _renumber_unpushed(conn, device, prefix, pushed, numbers) if restored else {}
     taken = [c for c in (subject_numbers.counter_of(prefix, n) for n in [*numbers, *moved.values()]) if c is not None]
     past = max(taken, default=0) + 1
-    resumed = _reconcile(conn, server_seq, last_id, pushed, past)
+    resumed = _reconcile(conn, server_seq, restored, pushed, past)
     if moved:
         said = "; ".join(f"{old} is now {new}" for old, new in moved.items())
         put(
@@ -138,13 +143,9 @@ def reconcile(conn: Connection, server_seq: int, last_id: str | None, numbers: S
     return resumed
 
 
-def _reconcile(conn: Connection, server_seq: int, last_id: str | None, pushed: int, past: int) -> Resumed | None:
+def _reconcile(conn: Connection, server_seq: int, restored: bool, pushed: int, past: int) -> Resumed | None:
     device, _, _, next_seq, next_subject = _device_row(conn)
-    known = (
-        last_id is None
-        or conn.exec_driver_sql("SELECT 1 FROM audit_event WHERE id = ?", (last_id,)).first() is not None
-    )
-    if server_seq <= pushed or known:  # not restored (at most an acknowledgement lost: sent again as duplicates)
+    if not restored:
         if past > next_subject:
             conn.exec_driver_sql("UPDATE device SET next_subject = ? WHERE id = ?", (past, device))
         return None
@@ -180,8 +181,8 @@ def _reconcile(conn: Connection, server_seq: int, last_id: str | None, pushed: i
 def _renumber_unpushed(
     conn: Connection, device: str, prefix: str, pushed: int, numbers: Sequence[str]
 ) -> dict[str, str]:
-    """Subjects entered here since the restore under numbers the server holds (the counter went back
-    with the copy) move to the numbers the server will register them under: in device order, each to
+    """Found restored: subjects entered here since the restore under numbers the server holds (the
+    counter went back with the copy) move to the numbers the server will register them under: in device order, each to
     1 + the highest of the pattern taken so far (server/renumber.py, the same rule). Their signed
     `subject_add` is sent as it was; the server's `subject_renumbered` confirms the number.
     Returns {old number: new number}, for the restore's note."""
