@@ -6,9 +6,14 @@ the shared protocol module.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field
 
 from ..events.change import Id, Model
+
+#: a device sequence number, bounded as a change's is (a database integer holds it)
+DeviceSeq = Annotated[int, Field(ge=1, le=2**62)]
 
 
 class DeviceState(Model):
@@ -27,7 +32,7 @@ class RestoredRequest(Model):
     server already holds: (device_seq, change id) of each of its own changes after its pushed mark, up
     to the server's last accepted device_seq, in order."""
 
-    window: list[tuple[int, Id]] = Field(max_length=100_000)
+    window: list[tuple[DeviceSeq, Id]] = Field(max_length=100_000)
 
 
 class RestoredRun(Model):
