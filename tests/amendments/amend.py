@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from live_server import LiveServer, laptop
+from pypdf import PdfReader
 from sqlalchemy import text
 
 from cik_ecrf.cli import main
@@ -110,10 +110,11 @@ def server_fields(engine: Any, instance_id: str) -> dict[str, str | None]:
 
 
 def pdf_text(pdf: bytes, tmp: Path, name: str) -> str:
-    """The printed page as text (poppler's pdftotext), to check what the paper says."""
+    """The printed pages as text (pypdf, a dependency: no system tool needed), to check what the paper
+    says. The file is kept beside the test's data for a person to open."""
     path = tmp / f"{name}.pdf"
     path.write_bytes(pdf)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
 
 
 class Site:
