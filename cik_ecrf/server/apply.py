@@ -21,6 +21,7 @@ import functools
 import hashlib
 import json
 import operator
+import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -38,7 +39,7 @@ from . import authorship
 from .covers import SignatureCover, SignatureCovers
 from .database import now
 from .devices import RestoredSequence
-from .merge import FieldMerge, FieldRow
+from .merge import SERVER_DEVICE, FieldMerge, FieldRow
 from .models import Change as ChangeRow
 from .models import FieldState, Instance, SeqCounter, Subject, User
 from .renumber import OwnNumbers  # a restored laptop's subject numbers, given again
@@ -211,6 +212,21 @@ class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions, OwnNumbers):
             )
         self._write()
         return results
+
+    def log_server_event(self, action: str, **fields: Any) -> int:
+        """Log an event the server writes itself (a conflict, a monitoring step, a renumbering), in this
+        push's transaction at the next seq; every laptop of the site pulls it. Returns its seq."""
+        event = Change(
+            id=str(uuid.uuid4()),
+            device_id=SERVER_DEVICE,
+            device_seq=self.next_seq,
+            username="server",
+            at_utc=now(),
+            utc_offset_min=0,
+            action=action,
+            **fields,
+        )
+        return self._log(event, event.digest(), "applied", None)
 
     def _log(self, change: Change, digest: str, disposition: str, reason: str | None, body: str | None = None) -> int:
         seq = self.next_seq

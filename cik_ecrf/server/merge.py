@@ -6,7 +6,6 @@ value (`sync_conflict`, written by the server). A mixin of `BatchApplier`, whose
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,6 @@ from ..core.queries import MONITORING_ACTIONS  # monitoring: events that name a 
 from ..events.base import Outcome
 from ..events.change import Change
 from ..events.sync_conflict import MAX_BODY, MAX_CANDIDATES
-from .database import now
 from .models import Change as ChangeRow
 
 SERVER_DEVICE = "server"
@@ -129,14 +127,8 @@ class FieldMerge:
         value = None if change.action == "value_clear" else change.new_json
         candidates = [c for c in candidates if c["value_json"] != value] + [_candidate(change.model_dump(), value, seq)]
         body = _conflict_body(state.value_json, candidates)
-        event = Change(
-            id=str(uuid.uuid4()),
-            device_id=SERVER_DEVICE,
-            device_seq=self.next_seq,
-            username="server",
-            at_utc=now(),
-            utc_offset_min=0,
-            action="sync_conflict",
+        state.conflict_seq = self.log_server_event(  # type: ignore[attr-defined]  (BatchApplier's)
+            "sync_conflict",
             subject_id=change.subject_id,
             visit_id=change.visit_id,
             form_id=change.form_id,
@@ -145,7 +137,6 @@ class FieldMerge:
             new_json=body,
             base_version=state.version,
         )
-        state.conflict_seq = self._log(event, event.digest(), "applied", None)
         state.dirty = True
 
 

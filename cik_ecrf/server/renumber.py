@@ -12,17 +12,13 @@ A number outside the device's own pattern (a paper screening number typed twice)
 from __future__ import annotations
 
 import json
-import uuid
 from typing import Any
 
 from sqlalchemy import select
 
 from ..core.numbers import next_in_pattern, own_pattern
 from ..events.change import Change
-from .database import now
 from .models import Device, Subject
-
-SERVER_DEVICE = "server"
 
 
 class OwnNumbers:
@@ -45,16 +41,9 @@ class OwnNumbers:
         return next_in_pattern(prefix, [*held, *self.numbers])
 
     def log_renumbered(self, change: Change, given: str, number: str) -> None:
-        event = Change(
-            id=str(uuid.uuid4()),
-            device_id=SERVER_DEVICE,
-            device_seq=self.next_seq,
-            username="server",
-            at_utc=now(),
-            utc_offset_min=0,
-            action="subject_renumbered",
+        self.log_server_event(  # type: ignore[attr-defined]  (BatchApplier's)
+            "subject_renumbered",
             subject_id=change.subject_id,
             new_json=json.dumps({"given": given, "number": number}),
             reason=f"{given} was already taken: a laptop restored from an older copy gave it again",
         )
-        self._log(event, event.digest(), "applied", None)  # type: ignore[attr-defined]

@@ -21,7 +21,6 @@ from ...core.queries import ACTIVE_STATUSES, LOCKED_ACTIONS, TRANSITIONS, VALUE_
 from ...events.base import Refused
 from ...events.change import Change
 from ...events.monitoring import SdvDropped, ServerQueryStep
-from ..database import now
 from ..models import Change as ChangeRow
 from ..models import Instance
 from .tables import MonitoringLock, MonitoringQuery, MonitoringSdv
@@ -316,14 +315,8 @@ class ServerMonitoring:
         self._log("query_server", instance, query["field_id"], body.model_dump_json())
 
     def _log(self, action: str, instance: dict[str, Any], field: str | None, body: str) -> int:
-        event = Change(
-            id=str(uuid.uuid4()),
-            device_id=SERVER_DEVICE,
-            device_seq=self.a.next_seq,
-            username="server",
-            at_utc=now(),
-            utc_offset_min=0,
-            action=action,
+        return self.a.log_server_event(
+            action,
             subject_id=instance["subject_id"],
             visit_id=instance["visit_id"],
             form_id=instance["form_id"],
@@ -331,7 +324,6 @@ class ServerMonitoring:
             field_id=field or None,
             new_json=body,
         )
-        return self.a._log(event, event.digest(), "applied", None)
 
     # ------------------------------------------------------------------ writing
 
