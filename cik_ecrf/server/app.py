@@ -30,6 +30,7 @@ from ..sync.protocol import (
     DATA_ACTIONS,
     PROTOCOL,
     SERVER_ACTIONS,
+    ChangeResult,
     EnrolRequest,
     EnrolResponse,
     ErrorBody,
@@ -40,12 +41,13 @@ from ..sync.protocol import (
     SiteUsers,
 )
 from . import auth, authorship, devices, logs
-from .apply import BatchApplier
+from .apply import BatchApplier, ProofsDiffer
 from .database import epoch, make_engine, now, open_database
 from .limits import OPEN_ROUTE_MAX_BODY, BodyLimit
 from .models import Change as ChangeRow
 from .models import SeqCounter, User
 from .randomization.routes import randomization_router
+from .seal_proofs import Proof
 from .settings import ServerSettings
 from .study_versions import routes as study_routes
 
@@ -148,15 +150,31 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
             engine, reader, settings.login, body, logs.client_address(request.scope), _bearer(request.scope)
         )
 
-    @app.post(f"{API}/push", response_model=PushResponse, responses=ERRORS)
-    def push(body: PushRequest, ctx: Annotated[auth.DeviceContext, Depends(read_device)]) -> Response:
+    async def raw_body(request: Request) -> bytes:
+        """The push's bytes as received (cached by Starlette): the seal checker's worker reads them."""
+        return await request.body()
+
+    def _apply_push(
+        body: PushRequest, raw: bytes, ctx: auth.DeviceContext, proofs: list[Proof] | None = None
+    ) -> tuple[list[ChangeResult], list[str]]:
+        """One push in one transaction; (each change's answer, the seals' warnings)."""
         with push_lock, Session(engine) as s, s.begin():
-            applier = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes, body.seals)
+            applier = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes, body.seals, proofs, raw)
             try:
-                results = applier.run()
-                seal_warnings = applier.seals.warnings
+                return applier.run(), applier.seals.warnings
             finally:
                 applier.close()  # the batch freed now, not at the collector's next full pass
+
+    @app.post(f"{API}/push", response_model=PushResponse, responses=ERRORS)
+    def push(
+        body: PushRequest,
+        raw: Annotated[bytes, Depends(raw_body)],
+        ctx: Annotated[auth.DeviceContext, Depends(read_device)],
+    ) -> Response:
+        try:
+            results, seal_warnings = _apply_push(body, raw, ctx)
+        except ProofsDiffer as differ:  # rolled back: applied again, knowing which seals do not hold
+            results, seal_warnings = _apply_push(body, raw, ctx, differ.proofs)
         rejected = [r for r in results if r.disposition == "rejected"]
         if rejected:
             logs.event(

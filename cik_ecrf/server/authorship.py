@@ -25,7 +25,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ..core import keys
 from ..events import registry
 from ..sync.protocol import API, Anchor, ErrorBody, PublicKey, Seal, UserKeys, UserRecord
-from . import logs
+from . import logs, seal_proofs
 from .database import ServerError, now
 from .models import Base, User
 
@@ -152,11 +152,24 @@ class _Verdict:
 
 
 class BatchSeals:
-    """The seals of one push, checked before any change is applied: which change each covers and
-    whether it holds. `refusal(change)` is asked for each change at its place; `finish(rows)` keeps
-    the accepted seals and moves the device's anchor."""
+    """The seals of one push: which change each covers and whether it holds. Each seal's context (its
+    signer on this site, active, with that key) is checked here at once; its proof (chain and signature)
+    is checked meanwhile by `seal_proofs`, and `settle()` waits for it before anything is written.
+    `refusal(change)` is asked for each change at its place; `finish(rows)` keeps the accepted seals and
+    moves the device's anchor."""
 
-    def __init__(self, conn: Any, site: str, device_id: str, raws: Sequence[Any], seals: Sequence[Any]) -> None:
+    def __init__(
+        self,
+        conn: Any,
+        site: str,
+        device_id: str,
+        raws: Sequence[Any],
+        seals: Sequence[Any],
+        proofs: list[seal_proofs.Proof] | None = None,
+        body: bytes | None = None,
+    ) -> None:
+        """`proofs`: the proofs of these seals, known already (the batch applied again after one failed).
+        `body`: the request's bytes, which a worker process reads to check the proofs meanwhile."""
         self.conn = conn
         self.site = site
         self.device_id = device_id
@@ -185,35 +198,42 @@ class BatchSeals:
             )
         ).first()
         self.run: tuple[int, int, int] | None = (int(run[0]), int(run[1]), int(run[2])) if run else None
-        self.content: dict[int, Mapping[str, Any]] = {}  # device_seq -> the change as sent (what the chain covers)
-        for raw in raws:
-            item = raw.model_dump() if hasattr(raw, "model_dump") else raw
-            if isinstance(item, dict) and item.get("device_id") == device_id and type(item.get("device_seq")) is int:
-                self.content.setdefault(item["device_seq"], item)
-        self.by_seq: dict[int, _Verdict] = {}
-        self.heads: dict[int, str] = {}  # device_seq -> the chain after it, per the seals that hold
-        self.accepted: list[Seal] = []
-        self.rewritten: str | None = None
+        self.content = seal_proofs.sent_changes(raws, device_id)  # device_seq -> the change as sent
+        self.seals: list[tuple[Seal, str | None, int | None]] = []  # in order: seal, its context's problem, its job
+        jobs: list[seal_proofs.ProofJob] = []
         for raw in seals:
-            self._check(raw)
+            seal = self._read(raw)
+            if seal is None:
+                continue  # covers nothing: its changes are refused as unsigned
+            problem = self._context_problem(seal)
+            if problem is None:
+                sign_public = self.keys[seal.key_id][1]
+                message = keys.seal_message(self.device_id, seal.first, seal.last, seal.previous, seal.head)
+                jobs.append(
+                    seal_proofs.ProofJob(
+                        sign_public, message, seal.signature, seal.previous, seal.head, seal.first, seal.last
+                    )
+                )
+            self.seals.append((seal, problem, len(jobs) - 1 if problem is None else None))
+        self._proofs = (
+            (lambda: proofs) if proofs is not None else seal_proofs.checker.submit(jobs, self.content, body, device_id)
+        )
+        self.settled = proofs is not None
+        self._judge(proofs)
 
-    def _check(self, raw: Any) -> None:
+    @staticmethod
+    def _read(raw: Any) -> Seal | None:
         try:
             seal = raw if isinstance(raw, Seal) else Seal.model_validate(raw)
         except ValueError:
-            return  # covers nothing: its changes are refused as unsigned
+            return None
         if seal.last < seal.first or seal.last - seal.first >= keys.SEAL_LIMIT:
-            return
-        problem = self._problem(seal)
-        for seq in range(seal.first, seal.last + 1):
-            if seq not in self.by_seq or self.by_seq[seq].problem is not None:
-                self.by_seq[seq] = _Verdict(seal, problem)
-        if problem is None:
-            self.accepted.append(seal)
+            return None
+        return seal
 
-    def _problem(self, seal: Seal) -> str | None:
-        events = [self.content.get(seq) for seq in range(seal.first, seal.last + 1)]
-        if any(e is None for e in events):
+    def _context_problem(self, seal: Seal) -> str | None:
+        """What is wrong with a seal before its proof is looked at: what it covers, its signer, their key."""
+        if any(seq not in self.content for seq in range(seal.first, seal.last + 1)):
             return "its signature covers changes not sent with it"
         user = self.users.get(seal.username)
         if user is None:
@@ -223,17 +243,39 @@ class BatchSeals:
         key = self.keys.get(seal.key_id)
         if key is None or key[0] != user[0]:
             return f"signed with a key the server does not know as {seal.username}'s"
-        head, heads = seal.previous, {}
-        for event in events:
-            assert event is not None
-            heads[event["device_seq"]] = head = keys.chain_step(head, event)
-        message = keys.seal_message(self.device_id, seal.first, seal.last, seal.previous, seal.head)
-        if head != seal.head or not keys.verify(key[1], message, seal.signature):
-            return f"the signature of {seal.username} does not match these changes"
-        for seq, value in heads.items():
-            self.heads.setdefault(seq, value)
-        self._continuity(seal)
         return None
+
+    def _judge(self, proofs: list[seal_proofs.Proof] | None) -> None:
+        """Each change's verdict, in seal order (the first seal that holds covers a change). Without the
+        proofs yet, a seal whose context holds is taken as holding, until `settle()`."""
+        self.by_seq: dict[int, _Verdict] = {}
+        self.heads: dict[int, str] = {}  # device_seq -> the chain after it, per the seals that hold
+        self.accepted: list[Seal] = []
+        self.rewritten: str | None = None
+        for seal, problem, job in self.seals:
+            if problem is None and job is not None and proofs is not None:
+                proof = proofs[job]
+                if not proof.holds:
+                    problem = f"the signature of {seal.username} does not match these changes"
+                else:
+                    for seq, head in zip(range(seal.first, seal.last + 1), proof.heads, strict=True):
+                        self.heads.setdefault(seq, head)
+                    self._continuity(seal)
+            for seq in range(seal.first, seal.last + 1):
+                if seq not in self.by_seq or self.by_seq[seq].problem is not None:
+                    self.by_seq[seq] = _Verdict(seal, problem)
+            if problem is None:
+                self.accepted.append(seal)
+
+    def settle(self) -> list[seal_proofs.Proof] | None:
+        """Wait for the proofs and judge with them. Returns them when one taken as holding did not: the
+        batch was applied on a wrong verdict and must be applied again with them (`proofs=`)."""
+        if self.settled:
+            return None
+        proofs = self._proofs()
+        self.settled = True
+        self._judge(proofs)
+        return None if all(proof.holds for proof in proofs) else proofs
 
     def _run_of(self, seal: Seal) -> int:
         """The run a seal belongs to: a restored laptop's declared run, or 0 (its one history)."""

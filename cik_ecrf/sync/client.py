@@ -204,7 +204,10 @@ class SyncClient:
         cancel: threading.Event | None,
         tally: _Tally,
     ) -> int:
-        """Batches in device order; the next batch is read and encoded while the server applies this one."""
+        """Batches in device order. The server is never left waiting on the laptop: the next batch is read
+        and encoded while the server applies this one, and it is sent as soon as this one is answered,
+        before this one's answers are recorded. That is safe: a batch sent again (the laptop stopped
+        before recording) is answered "duplicate", and one sent after a held change is held too."""
         done, pushed_before = 0, tally.pushed
         resumed = 0  # rounds started again because the server held a change (it lost earlier ones)
         while resumed < 2:
@@ -216,10 +219,10 @@ class SyncClient:
             batch = _encode(events, self.store.sync_seals(events))
             rewound = shrunk = False
             with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sync-push") as pool:
+                _check(cancel)
+                pending = pool.submit(transport.push, batch[2]) if batch[2] is not None else None
                 while events and not (rewound or shrunk):
-                    _check(cancel)
-                    changes, refused, request = batch
-                    pending = pool.submit(transport.push, request) if request is not None else None
+                    changes, refused, _ = batch
                     upcoming = self.store.sync_outbox(self.push_batch, after=events[-1]["device_seq"])
                     batch = _encode(upcoming, self.store.sync_seals(upcoming)) if upcoming else ([], [], None)
                     try:
@@ -232,11 +235,16 @@ class SyncClient:
                         self.push_batch = max(1, len(events) // 2)  # smaller batches from here on
                         shrunk = True
                         continue
+                    pending = None
+                    held = response is not None and any(r.disposition == "held" for r in response.results)
+                    if batch[2] is not None and not held and (cancel is None or not cancel.is_set()):
+                        pending = pool.submit(transport.push, batch[2])  # the server works while we record
                     count, rewound = self._acknowledge(events, changes, refused, response, rejected, warnings)
                     done += _data_changes(events[:count])  # in the units of `waiting`: data changes
                     tally.pushed = pushed_before + done
                     report(SyncProgress("push", done, max(total, done)))
                     events = upcoming
+                    _check(cancel)
             if not (rewound or shrunk):
                 return done
             resumed += 1 if rewound else 0
