@@ -93,12 +93,20 @@ class PulledPage:
         self.study = study
         self.users = users
         self.pending = _pending_fields(conn)
-        self.instances = {r[0]: r[1] for r in conn.exec_driver_sql("SELECT id, status FROM form_instance")}
-        self.subjects = {r[0] for r in conn.exec_driver_sql("SELECT id FROM subject")}
         self.writes: dict[tuple[str, str], tuple[str | None, int | None, str | None, str, bool]] = {}
         self.own_device = device_id(conn)
         # instances whose values another device changed, with who did it and that change's server seq
         self.touched: dict[str, tuple[str, int]] = {}
+
+    @functools.cached_property
+    def instances(self) -> dict[str, str]:
+        """Every form's status, read at the first change that needs it: a page with nothing to apply
+        (every no-change sync) reads none, where it read every form and subject of the laptop."""
+        return {r[0]: r[1] for r in self.conn.exec_driver_sql("SELECT id, status FROM form_instance")}
+
+    @functools.cached_property
+    def subjects(self) -> set[str]:
+        return {r[0] for r in self.conn.exec_driver_sql("SELECT id FROM subject")}
 
     def has_subject(self, subject_id: str | None) -> bool:
         return subject_id in self.subjects
