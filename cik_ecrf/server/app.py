@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from .. import __version__
+from ..sync.device_protocol import USERS_ETAG
 from ..sync.protocol import (
     API,
     DATA_ACTIONS,
@@ -245,8 +246,11 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
 
     @app.get(f"{API}/users", response_model=SiteUsers, responses=ERRORS)
     def users(
-        s: Annotated[Session, Depends(read_session)], ctx: Annotated[auth.DeviceContext, Depends(read_device)]
+        s: Annotated[Session, Depends(read_session)],
+        ctx: Annotated[auth.DeviceContext, Depends(read_device)],
+        response: Response,
     ) -> SiteUsers:
+        response.headers[USERS_ETAG] = authorship.users_etag(s, ctx.site_code)  # first: see users_etag
         rows = s.scalars(select(User).where(User.site_code == ctx.site_code).order_by(User.username))
         return SiteUsers(users=[auth.user_record(s, u) for u in rows])
 

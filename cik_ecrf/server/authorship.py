@@ -13,6 +13,7 @@ device is flagged for the data manager (`cik-ecrf server anchors`).
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -140,6 +141,35 @@ def user_record(session: Session, user: User) -> UserRecord:
         keys=public,
         key_history=history,
     )
+
+
+def users_etag(session: Session, site_code: str) -> str:
+    """A digest of everything `GET /users` sends this site's laptops (their rows and every key), and of
+    the server's version: a laptop that holds what it names skips the fetch. Read before the records
+    it describes, so a change in between makes the laptop fetch again, never miss it."""
+    from .. import __version__
+
+    users = session.execute(
+        select(User.id, User.username, User.full_name, User.role, User.active)
+        .where(User.site_code == site_code)
+        .order_by(User.id)
+    ).all()
+    held = session.execute(
+        select(
+            UserKey.user_id,
+            UserKey.key_id,
+            UserKey.sign_public,
+            UserKey.box_public,
+            UserKey.locked,
+            UserKey.created_at,
+            UserKey.retired_at,
+        )
+        .join(User, User.id == UserKey.user_id)
+        .where(User.site_code == site_code)
+        .order_by(UserKey.user_id, UserKey.key_id)
+    ).all()
+    text = json.dumps([__version__, [list(u) for u in users], [list(k) for k in held]], default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 # ---------------------------------------------------------------- one push

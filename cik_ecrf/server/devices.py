@@ -29,7 +29,7 @@ from fastapi.responses import Response
 from sqlalchemy import BigInteger, Connection, Engine, Integer, String, Text, delete, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..sync.device_protocol import DeviceState, RestoredRequest, RestoredRun
+from ..sync.device_protocol import STUDY_VERSION, USERS_ETAG, DeviceState, RestoredRequest, RestoredRun
 from . import logs
 from .database import ServerError, now
 from .models import Base, Device, Subject, User
@@ -273,6 +273,8 @@ def router(engine: Engine, reader: Engine) -> APIRouter:
     """`GET /api/v1/device` and `POST /api/v1/device/restored`: behind the token gate (app.py), which has
     authenticated the device."""
     from ..sync.protocol import API, ErrorBody
+    from .authorship import users_etag  # authorship reads this module's restored runs
+    from .study_versions.store import latest_study_version
 
     routes = APIRouter()
     refusals: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 409)}
@@ -293,6 +295,10 @@ def router(engine: Engine, reader: Engine) -> APIRouter:
         ctx = request.state.device
         with Session(reader) as session, session.begin():
             state = device_state(session, ctx.device_id, ctx.site_code)
-        return Response(state.model_dump_json(), media_type="application/json")
+            hints = {  # what the laptop may skip fetching in this sync (device_protocol.py)
+                USERS_ETAG: users_etag(session, ctx.site_code),
+                STUDY_VERSION: str(latest_study_version(session)),
+            }
+        return Response(state.model_dump_json(), media_type="application/json", headers=hints)
 
     return routes

@@ -28,6 +28,7 @@ SERVER_URL, TOKEN, EPOCH, CURSOR, PUSHED, LAST_SYNC = (
     "sync_last_at",
 )
 RUN_END = "sync_restored_run"  # [last of a declared restored run, the server's highest before it] (store/restore.py)
+USERS_ETAG, USERS_AT = "sync_users_etag", "sync_users_at"  # the site's users as last applied here, and when
 CURSOR_ID = "sync_cursor_id"  # the id of the server change at the cursor: a restored server has other ones there
 DATA_ACTIONS = tuple(sorted(registry.DATA_ACTIONS))
 VALUE_ACTIONS = tuple(sorted(registry.VALUE_ACTIONS))

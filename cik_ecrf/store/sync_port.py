@@ -40,6 +40,8 @@ class StoreSync:
             "cursor_id": sync_local.CURSOR_ID,
             "pushed": sync_local.PUSHED,
             "last_sync": sync_local.LAST_SYNC,
+            "users_etag": sync_local.USERS_ETAG,
+            "users_at": sync_local.USERS_AT,
         }
         with self.unit_of_work() as session:
             conn = session.connection()
@@ -52,6 +54,8 @@ class StoreSync:
             "token": sync_local.TOKEN,
             "epoch": sync_local.EPOCH,
             "last_sync": sync_local.LAST_SYNC,
+            "users_etag": sync_local.USERS_ETAG,
+            "users_at": sync_local.USERS_AT,
         }
         with self.unit_of_work() as session:
             for name, value in values.items():

@@ -23,6 +23,7 @@ from ..store import sync_local
 from ..store.api import Store
 from ..store.errors import StoreError
 from . import restore
+from .device_protocol import STUDY_VERSION, USERS_ETAG
 from .protocol import PushRequest
 from .study_fetch import fetch_study_versions  # study versions
 from .transport import SyncError, TooLarge, Transport, UnknownCursor, utc_now
@@ -155,7 +156,8 @@ class SyncClient:
                 raise SyncError("this laptop is not enrolled: run `cik-ecrf enrol --server URL`")
             transport = self._connect(url, token)
             warnings += restore.check(transport, self.store)  # restored from an older copy: found out here
-            fetch_study_versions(transport, self.store)  # study versions: before any change that needs them
+            if self._study_behind(transport):
+                fetch_study_versions(transport, self.store)  # study versions: before any change that needs them
             self._push(transport, report, rejected, warnings, cancel, tally)
             try:
                 self._pull(transport, report, cancel, tally, settings)
@@ -168,9 +170,11 @@ class SyncClient:
             if tally.pulled and self.store.sync_status().waiting:
                 # what the pull itself produced (a signature cleared by a change from another laptop) goes now
                 self._push(transport, report, rejected, warnings, cancel, tally)
-            if tally.pulled or self._users_at is None or time.monotonic() - self._users_at > USERS_EVERY:
+            if self._users_stale(transport, tally, settings):
+                transport.hints.pop(USERS_ETAG, None)  # the one that comes with these users is kept
                 self.store.sync_users([u.model_dump() for u in transport.users().users])
                 self._users_at = time.monotonic()
+                self.store.set_sync_settings(users_etag=transport.hints.get(USERS_ETAG), users_at=utc_now())
             warnings += _skew(transport.server_date)
             self.store.set_sync_settings(last_sync=utc_now())
             restore.record(self.store)
@@ -194,6 +198,22 @@ class SyncClient:
             tally.to_push,
             tally.held,
         )
+
+    def _study_behind(self, transport: Transport) -> bool:
+        """Whether the server may have study versions this laptop lacks (a server that does not say: yes)."""
+        newest = transport.hints.get(STUDY_VERSION, "")
+        return not newest.isdigit() or int(newest) > self.store.study_versions.latest_number
+
+    def _users_stale(self, transport: Transport, tally: _Tally, settings: dict[str, str | None]) -> bool:
+        """Whether to fetch the site's users: when the server's digest of them is not the one applied here,
+        and at least every USERS_EVERY seconds in any case (a keyring put back from a backup is mended then).
+        A server that gives no digest: after a pull that brought something, and every USERS_EVERY seconds."""
+        etag = transport.hints.get(USERS_ETAG)
+        if etag is not None and etag == settings.get("users_etag"):
+            return _age(settings.get("users_at")) > USERS_EVERY
+        if etag is not None:
+            return True
+        return bool(tally.pulled) or self._users_at is None or time.monotonic() - self._users_at > USERS_EVERY
 
     def _push(
         self,
@@ -394,6 +414,14 @@ def _fewer_collections() -> Iterator[None]:
 def _check(cancel: threading.Event | None) -> None:
     if cancel is not None and cancel.is_set():
         raise Cancelled("sync cancelled; what was acknowledged is kept, the rest goes next time")
+
+
+def _age(stamp: str | None) -> float:
+    """Seconds since an ISO UTC time written here (unreadable or missing: forever)."""
+    try:
+        return (dt.datetime.now(dt.UTC) - dt.datetime.fromisoformat(stamp or "")).total_seconds()
+    except (TypeError, ValueError):
+        return float("inf")
 
 
 def _skew(server_time: dt.datetime | None) -> list[str]:

@@ -12,6 +12,12 @@ from pydantic import Field
 
 from ..events.change import Id, Model
 
+#: Headers the server adds to `GET /device` (and `GET /users`): what a laptop may skip fetching. Headers,
+#: not fields, so that laptops of every version read the same bodies.
+USERS_ETAG = "x-cik-users-etag"  # a digest of what `GET /users` sends this site's laptops
+STUDY_VERSION = "x-cik-study-version"  # the newest published study version's number (0: none)
+HINTS = (USERS_ETAG, STUDY_VERSION)
+
 #: a device sequence number, bounded as a change's is (a database integer holds it)
 DeviceSeq = Annotated[int, Field(ge=1, le=2**62)]
 

@@ -17,6 +17,7 @@ import httpx
 from pydantic import ValidationError
 
 from ..store.errors import StoreError
+from .device_protocol import HINTS
 from .protocol import API, EnrolRequest, EnrolResponse, PullResponse, PushRequest, PushResponse, ServerInfo, SiteUsers
 
 TIMEOUT = httpx.Timeout(60.0, connect=10.0)
@@ -46,6 +47,7 @@ class Transport:
         self.url = server_url.rstrip("/")
         self.client = httpx.Client(base_url=self.url + API, headers=headers, verify=_tls(verify), timeout=timeout)
         self.server_date: dt.datetime | None = None  # from the last answer's Date header (clock-skew warning)
+        self.hints: dict[str, str] = {}  # what the server said may be skipped (device_protocol.HINTS), newest
 
     def close(self) -> None:
         self.client.close()
@@ -63,6 +65,7 @@ class Transport:
             raise Unreachable(f"{self.url}: no answer from the server ({type(exc).__name__}: {exc})") from None
         with contextlib.suppress(TypeError, ValueError):
             self.server_date = email.utils.parsedate_to_datetime(response.headers.get("date", ""))
+        self.hints.update((name, response.headers[name]) for name in HINTS if name in response.headers)
         if response.status_code == 410:
             raise UnknownCursor(_detail(response))
         if response.status_code == 413:

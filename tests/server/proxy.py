@@ -98,7 +98,7 @@ class Proxy:
                             continue
                         del self.on_request[marker]
                         (later if entry[2] else hooks).append(entry[1])
-                for marker in (b"/push", b"/pull", b"/enrol", b"/info", b"/users"):
+                for marker in (b"/push", b"/pull", b"/enrol", b"/info", b"/users", b"/device", b"/study/versions"):
                     if marker in data:
                         self.seen[marker] = self.seen.get(marker, 0) + 1
             for action in hooks:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from ...definitions import versions as dv
@@ -77,6 +77,11 @@ def _version(row: Any) -> dv.Version:
 def instance_versions(conn: Connection) -> dict[str, str]:
     """instance id -> form version, for the instances that have one recorded (the others: version 1's)."""
     return dict(conn.execute(select(InstanceFormVersion.instance_id, InstanceFormVersion.form_version)).all())
+
+
+def latest_study_version(conn: Any) -> int:
+    """The newest published study version's number (0: only the shipped definitions)."""
+    return int(conn.scalar(select(func.max(StudyVersionRow.number))) or 0)
 
 
 def bundles_after(conn: Connection, after: int) -> list[Any]:
