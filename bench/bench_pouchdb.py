@@ -112,7 +112,7 @@ class PeerServer:
 
     def peak_rss_kib(self) -> int:
         assert self.process
-        return peak_of(self.process.pid)
+        return peak_with_children(self.process.pid)
 
     def __exit__(self, *exc: object) -> None:
         assert self.process
@@ -126,6 +126,22 @@ def peak_of(pid: int) -> int:
         if line.startswith("VmHWM:"):
             return int(line.split()[1])
     return 0
+
+
+def peak_with_children(pid: int) -> int:
+    """`peak_of` the process plus each of its live child processes' (the product server's seal worker):
+    the sum of their peaks, an upper bound of what they held at once."""
+    total = peak_of(pid)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == pid:
+            continue
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                total += peak_of(int(entry.name))
+        except (OSError, ValueError, IndexError):
+            continue  # ended meanwhile
+    return total
 
 
 # ---------------------------------------------------------------- the product
@@ -304,7 +320,7 @@ def product_round(templates: Templates, kind: str, pg: str | None, work: Path, n
             pull = product("sync", fresh, "nurse1")
             quiet = product("sync", a, "nurse0", repeats=QUIET_REPEATS)
             more = product("more", a, "nurse0")
-            server_peak = peak_of(server.process.pid)
+            server_peak = peak_with_children(server.process.pid)  # with its seal worker
     finally:
         drop()
     return {
