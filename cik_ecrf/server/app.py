@@ -42,13 +42,12 @@ from ..sync.protocol import (
     SiteUsers,
 )
 from . import auth, authorship, devices, logs
-from .apply import BatchApplier, ProofsDiffer
+from .apply import BatchApplier, SignaturesDiffer
 from .database import epoch, make_engine, now, open_database
 from .limits import OPEN_ROUTE_MAX_BODY, BodyLimit
 from .models import Change as ChangeRow
 from .models import SeqCounter, User
 from .randomization.routes import randomization_router
-from .seal_proofs import Proof
 from .settings import ServerSettings
 from .study_versions import routes as study_routes
 
@@ -151,16 +150,12 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
             engine, reader, settings.login, body, logs.client_address(request.scope), _bearer(request.scope)
         )
 
-    async def raw_body(request: Request) -> bytes:
-        """The push's bytes as received (cached by Starlette): the seal checker's worker reads them."""
-        return await request.body()
-
     def _apply_push(
-        body: PushRequest, raw: bytes, ctx: auth.DeviceContext, proofs: list[Proof] | None = None
+        body: PushRequest, ctx: auth.DeviceContext, signed: list[bool] | None = None
     ) -> tuple[list[ChangeResult], list[str]]:
         """One push in one transaction; (each change's answer, the seals' warnings)."""
         with push_lock, Session(engine) as s, s.begin():
-            applier = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes, body.seals, proofs, raw)
+            applier = BatchApplier(s.connection(), ctx.site_code, ctx.device_id, body.changes, body.seals, signed)
             try:
                 return applier.run(), applier.seals.warnings
             finally:
@@ -169,13 +164,12 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
     @app.post(f"{API}/push", response_model=PushResponse, responses=ERRORS)
     def push(
         body: PushRequest,
-        raw: Annotated[bytes, Depends(raw_body)],
         ctx: Annotated[auth.DeviceContext, Depends(read_device)],
     ) -> Response:
         try:
-            results, seal_warnings = _apply_push(body, raw, ctx)
-        except ProofsDiffer as differ:  # rolled back: applied again, knowing which seals do not hold
-            results, seal_warnings = _apply_push(body, raw, ctx, differ.proofs)
+            results, seal_warnings = _apply_push(body, ctx)
+        except SignaturesDiffer as differ:  # rolled back: applied again, knowing which seals are not signed
+            results, seal_warnings = _apply_push(body, ctx, differ.signed)
         rejected = [r for r in results if r.disposition == "rejected"]
         if rejected:
             logs.event(

@@ -43,7 +43,6 @@ from .merge import SERVER_DEVICE, FieldMerge, FieldRow
 from .models import Change as ChangeRow
 from .models import FieldState, Instance, SeqCounter, Subject, User
 from .renumber import OwnNumbers  # a restored laptop's subject numbers, given again
-from .seal_proofs import Proof
 from .study_versions.state import InstanceVersions  # study versions: each change checked under its instance's
 
 VALUE_ACTIONS = registry.VALUE_ACTIONS
@@ -81,13 +80,13 @@ def _read(raw: Any, index: int) -> tuple[Change | None, str, str | None]:
         return None, answer_id, f"malformed change: {where}: {first.get('msg', 'invalid')}"[:MAX_REASON]
 
 
-class ProofsDiffer(Exception):
-    """A seal taken as holding while the batch was applied did not: roll back, and apply the batch again
-    with these proofs (`BatchApplier(..., proofs=)`)."""
+class SignaturesDiffer(Exception):
+    """A seal taken as signed while the batch was applied was not: roll back, and apply the batch again
+    knowing it (`BatchApplier(..., signed=)`)."""
 
-    def __init__(self, proofs: list[Proof]) -> None:
-        super().__init__("a seal's proof did not hold")
-        self.proofs = proofs
+    def __init__(self, signed: list[bool]) -> None:
+        super().__init__("a seal's signature did not hold")
+        self.signed = signed
 
 
 class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions, OwnNumbers):
@@ -100,13 +99,12 @@ class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions, OwnNumbers):
         device_id: str,
         changes: Sequence[Any],
         seals: Sequence[Any] = (),
-        proofs: list[Proof] | None = None,
-        body: bytes | None = None,
+        signed: list[bool] | None = None,
     ) -> None:
-        """`proofs`: the seals' proofs when known already (`ProofsDiffer`); else checked meanwhile, by a
-        worker process from `body` (the request's bytes) when given."""
+        """`signed`: whether each seal's signature holds, when known already (`SignaturesDiffer`); else
+        checked meanwhile by `seal_proofs`."""
         self.conn = conn
-        self.seals = authorship.BatchSeals(conn, site_code, device_id, changes, seals, proofs, body)  # who signed what
+        self.seals = authorship.BatchSeals(conn, site_code, device_id, changes, seals, signed)  # who signed what
         self.site = site_code
         self.device_id = device_id
         self.study: StudyDefinition = _study()
@@ -229,9 +227,9 @@ class BatchApplier(FieldMerge, SignatureCovers, InstanceVersions, OwnNumbers):
                     id=change.id, disposition=outcome.disposition, reason=outcome.reason, server_seq=seq
                 )
             )
-        differ = self.seals.settle()  # the seals' proofs, checked meanwhile (seal_proofs): nothing is written before
+        differ = self.seals.settle()  # the seals' signatures, checked meanwhile (seal_proofs): nothing written before
         if differ is not None:
-            raise ProofsDiffer(differ)
+            raise SignaturesDiffer(differ)
         self._write()
         return results
 

@@ -195,11 +195,10 @@ class BatchSeals:
         device_id: str,
         raws: Sequence[Any],
         seals: Sequence[Any],
-        proofs: list[seal_proofs.Proof] | None = None,
-        body: bytes | None = None,
+        signed: list[bool] | None = None,
     ) -> None:
-        """`proofs`: the proofs of these seals, known already (the batch applied again after one failed).
-        `body`: the request's bytes, which a worker process reads to check the proofs meanwhile."""
+        """`signed`: whether each seal's signature holds, known already (the batch applied again after
+        one did not); else checked meanwhile (`seal_proofs`)."""
         self.conn = conn
         self.site = site
         self.device_id = device_id
@@ -228,28 +227,39 @@ class BatchSeals:
             )
         ).first()
         self.run: tuple[int, int, int] | None = (int(run[0]), int(run[1]), int(run[2])) if run else None
-        self.content = seal_proofs.sent_changes(raws, device_id)  # device_seq -> the change as sent
-        self.seals: list[tuple[Seal, str | None, int | None]] = []  # in order: seal, its context's problem, its job
+        self.content: dict[int, Mapping[str, Any]] = {}  # device_seq -> the change as sent (what the chain covers)
+        for raw in raws:
+            item = raw.model_dump() if hasattr(raw, "model_dump") else raw
+            if isinstance(item, dict) and item.get("device_id") == device_id and type(item.get("device_seq")) is int:
+                self.content.setdefault(item["device_seq"], item)
+        # in order: each seal, what is wrong with it so far, its signature's job, the chain after each change
+        self.seals: list[tuple[Seal, str | None, int | None, tuple[str, ...]]] = []
         jobs: list[seal_proofs.ProofJob] = []
         for raw in seals:
             seal = self._read(raw)
             if seal is None:
                 continue  # covers nothing: its changes are refused as unsigned
-            problem = self._context_problem(seal)
+            problem, heads, job = self._context_problem(seal), (), None
             if problem is None:
-                sign_public = self.keys[seal.key_id][1]
-                message = keys.seal_message(self.device_id, seal.first, seal.last, seal.previous, seal.head)
-                jobs.append(
-                    seal_proofs.ProofJob(
-                        sign_public, message, seal.signature, seal.previous, seal.head, seal.first, seal.last
-                    )
-                )
-            self.seals.append((seal, problem, len(jobs) - 1 if problem is None else None))
-        self._proofs = (
-            (lambda: proofs) if proofs is not None else seal_proofs.checker.submit(jobs, self.content, body, device_id)
-        )
-        self.settled = proofs is not None
-        self._judge(proofs)
+                heads = self._chain(seal)
+                if heads[-1] != seal.head:
+                    problem = f"the signature of {seal.username} does not match these changes"
+                else:
+                    message = keys.seal_message(self.device_id, seal.first, seal.last, seal.previous, seal.head)
+                    job = len(jobs)
+                    jobs.append(seal_proofs.ProofJob(self.keys[seal.key_id][1], message, seal.signature))
+            self.seals.append((seal, problem, job, heads))
+        self._signed = (lambda: signed) if signed is not None else seal_proofs.checker.submit(jobs)
+        self.settled = signed is not None
+        self._judge(signed)
+
+    def _chain(self, seal: Seal) -> tuple[str, ...]:
+        """The device chain after each change the seal covers, recomputed from what was sent."""
+        head, heads = seal.previous, []
+        for seq in range(seal.first, seal.last + 1):
+            head = keys.chain_step(head, self.content[seq])
+            heads.append(head)
+        return tuple(heads)
 
     @staticmethod
     def _read(raw: Any) -> Seal | None:
@@ -275,20 +285,19 @@ class BatchSeals:
             return f"signed with a key the server does not know as {seal.username}'s"
         return None
 
-    def _judge(self, proofs: list[seal_proofs.Proof] | None) -> None:
+    def _judge(self, signed: list[bool] | None) -> None:
         """Each change's verdict, in seal order (the first seal that holds covers a change). Without the
-        proofs yet, a seal whose context holds is taken as holding, until `settle()`."""
+        signatures' answers yet, a seal whose chain holds is taken as signed, until `settle()`."""
         self.by_seq: dict[int, _Verdict] = {}
         self.heads: dict[int, str] = {}  # device_seq -> the chain after it, per the seals that hold
         self.accepted: list[Seal] = []
         self.rewritten: str | None = None
-        for seal, problem, job in self.seals:
-            if problem is None and job is not None and proofs is not None:
-                proof = proofs[job]
-                if not proof.holds:
+        for seal, problem, job, heads in self.seals:
+            if problem is None and job is not None and signed is not None:
+                if not signed[job]:
                     problem = f"the signature of {seal.username} does not match these changes"
                 else:
-                    for seq, head in zip(range(seal.first, seal.last + 1), proof.heads, strict=True):
+                    for seq, head in zip(range(seal.first, seal.last + 1), heads, strict=True):
                         self.heads.setdefault(seq, head)
                     self._continuity(seal)
             for seq in range(seal.first, seal.last + 1):
@@ -297,15 +306,15 @@ class BatchSeals:
             if problem is None:
                 self.accepted.append(seal)
 
-    def settle(self) -> list[seal_proofs.Proof] | None:
-        """Wait for the proofs and judge with them. Returns them when one taken as holding did not: the
-        batch was applied on a wrong verdict and must be applied again with them (`proofs=`)."""
+    def settle(self) -> list[bool] | None:
+        """Wait for the signatures' answers and judge with them. Returns them when a seal taken as signed
+        was not: the batch was applied on a wrong verdict and must be applied again with them (`signed=`)."""
         if self.settled:
             return None
-        proofs = self._proofs()
+        signed = self._signed()
         self.settled = True
-        self._judge(proofs)
-        return None if all(proof.holds for proof in proofs) else proofs
+        self._judge(signed)
+        return None if all(signed) else signed
 
     def _run_of(self, seal: Seal) -> int:
         """The run a seal belongs to: a restored laptop's declared run, or 0 (its one history)."""

@@ -1,13 +1,15 @@
-"""The proofs a push's seals carry (the device chain's steps and each Ed25519 signature), checked in a
-second process while the request thread reads and applies the same batch.
+"""The Ed25519 signatures of a push's seals, checked in a second process while the request thread
+applies the same batch.
 
-Why: on a large push these checks were about a fifth of the server's CPU, all of it on the push's
-critical path, which made proof of authorship cost the push more than its 10 % (issue 14). They depend
-only on what was sent and on a public key the SERVER chose, never on the database, so another core can
-check them meanwhile. Nothing is trusted early: the batch's transaction commits only after the answers
-are back, and if a seal taken as holding does not, the batch is applied again from the start knowing it
-(`authorship.BatchSeals.settle`), so a forged seal refuses exactly what it would have refused had it
-been checked first.
+Why: on a large push the seal checks were about a fifth of the server's CPU, all of it on the push's
+critical path, which made proof of authorship cost the push more than its 10 % (issue 14). The
+signature checks, two thirds of that, depend only on a few hundred bytes per seal (what was signed,
+the signature, and a public key the SERVER chose), so another core checks them meanwhile. The request
+thread recomputes the device chain itself, so the worker is sent no change and holds no batch (its
+memory stays at an interpreter's). Nothing is trusted early: the batch's transaction commits only
+after the answers are back, and if a seal taken as signed is not, the batch is applied again from the
+start knowing it (`authorship.BatchSeals.settle`), so a forged seal refuses exactly what it would have
+refused had it been checked first.
 
 A few saves' seals are checked in the request thread: handing them over costs more than checking
 them. With one CPU, or when the worker cannot start or dies, every check is made in the request
@@ -18,73 +20,34 @@ from __future__ import annotations
 
 import atexit
 import concurrent.futures
-import json
 import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ..core import keys
 from . import logs
 
-#: events covered by a batch's seals from which a worker process checks them
-OFFLOAD_AT = 500
-#: worker failures after which this server process checks every seal itself
+#: seals in a batch from which a worker process checks their signatures (about 500 changes)
+OFFLOAD_AT = 40
+#: worker failures after which this server process checks every signature itself
 GIVE_UP_AFTER = 3
 
 
 @dataclass(frozen=True)
 class ProofJob:
-    """One seal to check: its signature over `message` by `sign_public`, and the device chain from
-    `previous` over the changes `first`..`last` ending at `head`."""
+    """One seal's signature to check: `signature` over `message` by `sign_public`."""
 
     sign_public: str
     message: bytes
     signature: str
-    previous: str
-    head: str
-    first: int
-    last: int
 
 
-@dataclass(frozen=True)
-class Proof:
-    holds: bool
-    heads: tuple[str, ...]  # the chain after each change the seal covers; empty when it does not hold
-
-
-def sent_changes(raws: Sequence[Any], device_id: str) -> dict[int, Mapping[str, Any]]:
-    """device_seq -> the change as sent (what the chain covers): the first item at each place that
-    names this device. The request thread and the worker read the batch by this one rule."""
-    content: dict[int, Mapping[str, Any]] = {}
-    for raw in raws:
-        item = raw.model_dump() if hasattr(raw, "model_dump") else raw
-        if isinstance(item, dict) and item.get("device_id") == device_id and type(item.get("device_seq")) is int:
-            content.setdefault(item["device_seq"], item)
-    return content
-
-
-def prove(jobs: Sequence[ProofJob], content: Mapping[int, Mapping[str, Any]]) -> list[Proof]:
-    """Check each job over `content` (`sent_changes`); the same code runs in the worker and here."""
-    proofs = []
-    for job in jobs:
-        head, heads = job.previous, []
-        for seq in range(job.first, job.last + 1):
-            head = keys.chain_step(head, content[seq])
-            heads.append(head)
-        holds = head == job.head and keys.verify(job.sign_public, job.message, job.signature)
-        proofs.append(Proof(holds, tuple(heads) if holds else ()))
-    return proofs
-
-
-def prove_body(body: bytes, device_id: str, jobs: Sequence[ProofJob]) -> list[Proof]:
-    """`prove` over a push's body as received, read here as the server reads it (`json.loads`, what
-    FastAPI uses): handing the worker the bytes costs a copy, where the parsed batch cost a pickling."""
-    changes = json.loads(body).get("changes")
-    return prove(jobs, sent_changes(changes if isinstance(changes, list) else [], device_id))
+def prove(jobs: Sequence[ProofJob]) -> list[bool]:
+    """Whether each signature holds; the same code runs in the worker and here."""
+    return [keys.verify(job.sign_public, job.message, job.signature) for job in jobs]
 
 
 def _worker_start() -> None:
@@ -101,30 +64,22 @@ class _Checker:
         self._failures = 0
         self.off = (os.cpu_count() or 1) < 2  # one core: a second process only adds hand-over costs
 
-    def submit(
-        self,
-        jobs: list[ProofJob],
-        content: Mapping[int, Mapping[str, Any]],
-        body: bytes | None = None,
-        device_id: str = "",
-    ) -> Callable[[], list[Proof]]:
-        """The proofs, to be asked for when the batch has been applied: checked by the worker from
-        `body` (the request's bytes, when given) or here from `content`."""
-        size = sum(job.last - job.first + 1 for job in jobs)
-        if body is None or self.off or size < OFFLOAD_AT:
-            return lambda: prove(jobs, content)
+    def submit(self, jobs: list[ProofJob]) -> Callable[[], list[bool]]:
+        """The answers, to be asked for once the batch has been applied: checked by the worker, or here."""
+        if self.off or len(jobs) < OFFLOAD_AT:
+            return lambda: prove(jobs)
         try:
-            future = self._executor().submit(prove_body, body, device_id, jobs)
+            future = self._executor().submit(prove, jobs)
         except Exception as exc:  # noqa: BLE001 - no worker: check here, as before
             self._failed(exc)
-            return lambda: prove(jobs, content)
+            return lambda: prove(jobs)
 
-        def result() -> list[Proof]:
+        def result() -> list[bool]:
             try:
                 return future.result()
             except Exception as exc:  # noqa: BLE001 - the worker died or could not be reached
                 self._failed(exc)
-                return prove(jobs, content)
+                return prove(jobs)
 
         return result
 
