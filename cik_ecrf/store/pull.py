@@ -86,7 +86,10 @@ class PulledPage:
     """One page of pulled changes applied to this laptop: the `LaptopState` the event types act on.
 
     Value writes are collected (last one wins, in server order) and written in a few executemany
-    statements at the end; a field this laptop changed and has not pushed yet is left alone."""
+    statements at the end; a field this laptop changed and has not pushed yet is left alone. New visits
+    and forms and status changes are collected too (a fresh laptop's pull makes 10,000s of them: one
+    statement each was a quarter of its time) and written before anything else reads or writes the
+    store (`flush`), so every other step finds them in place."""
 
     def __init__(self, conn: Connection, study: StudyDefinition, users: dict[str, str]) -> None:
         self.conn = conn
@@ -97,6 +100,39 @@ class PulledPage:
         self.own_device = device_id(conn)
         # instances whose values another device changed, with who did it and that change's server seq
         self.touched: dict[str, tuple[str, int]] = {}
+        self._new_visits: list[tuple[str, str, str, int]] = []  # (pk, subject, visit, repeat), not written yet
+        self._new_instances: list[tuple[str, str, str, str, str, str, str]] = []
+        self._statuses: dict[str, tuple[str, str]] = {}  # instance -> (status, at), not written yet
+
+    @functools.cached_property
+    def _visits(self) -> dict[tuple[str, str, int], str]:
+        return {
+            (r[1], r[2], r[3]): r[0]
+            for r in self.conn.exec_driver_sql("SELECT id, subject_id, visit_id, repeat FROM visit")
+        }
+
+    @functools.cached_property
+    def _site(self) -> str:
+        return str(
+            self.conn.exec_driver_sql("SELECT site_code FROM device WHERE id = ?", (self.own_device,)).scalar_one()
+        )
+
+    def flush(self) -> None:
+        """Write the visits, forms and statuses collected so far."""
+        if self._new_visits:
+            self.conn.exec_driver_sql(
+                "INSERT INTO visit (id, subject_id, visit_id, repeat) VALUES (?, ?, ?, ?)", self._new_visits
+            )
+        if self._new_instances:
+            from .save_sql import insert_instances
+
+            insert_instances(self.conn, self._new_instances)
+        if self._statuses:
+            self.conn.exec_driver_sql(
+                "UPDATE form_instance SET status = ?, updated_at = ? WHERE id = ?",
+                [(status, at, instance) for instance, (status, at) in self._statuses.items()],
+            )
+        self._new_visits, self._new_instances, self._statuses = [], [], {}
 
     @functools.cached_property
     def instances(self) -> dict[str, str]:
@@ -112,9 +148,7 @@ class PulledPage:
         return subject_id in self.subjects
 
     def add_subject(self, change: Change, number: str) -> None:
-        site = self.conn.exec_driver_sql(
-            "SELECT site_code FROM device WHERE id = ?", (device_id(self.conn),)
-        ).scalar_one()
+        site = self._site
         if self.conn.exec_driver_sql("SELECT 1 FROM subject WHERE number = ?", (number,)).first() is not None:
             if not subject_numbers.laptop_made(site, number):
                 raise Refused(f"subject number {number} is another subject's on this laptop")
@@ -129,6 +163,7 @@ class PulledPage:
 
     def renumber_subject(self, change: Change, number: str) -> None:
         """The server registered the subject under `number` (events/subject_renumbered.py)."""
+        self.flush()
         taken = self.conn.exec_driver_sql(
             "SELECT 1 FROM subject WHERE number = ? AND id <> ?", (number, change.subject_id)
         ).first()
@@ -142,22 +177,23 @@ class PulledPage:
     def monitoring(self) -> Any:  # monitoring: queries, SDV, locks (store/monitoring_sql.py)
         from .monitoring_sql import LaptopMonitoring
 
+        self.flush()  # what monitoring reads or writes next finds the page's forms in place
         if not hasattr(self, "_monitoring"):
             self._monitoring = LaptopMonitoring(self.conn, self.own_device)
         return self._monitoring
 
     def add_instance(self, change: Change, status: str, version: str) -> None:
-        from .save_sql import insert_instance, visit_pk
-
-        visit = visit_pk(self.conn, change.subject_id, change.visit_id)
-        insert_instance(self.conn, change.instance_id, visit, change.form_id, version, status, change.at_utc)
+        key = (change.subject_id or "", change.visit_id or "", 0)
+        visit = self._visits.get(key)
+        if visit is None:
+            visit = self._visits[key] = str(uuid.uuid4())
+            self._new_visits.append((visit, *key))
+        at = change.at_utc
+        self._new_instances.append((change.instance_id or "", visit, change.form_id or "", version, status, at, at))
         self.instances[change.instance_id or ""] = status
 
     def set_status(self, change: Change, status: str) -> None:
-        self.conn.exec_driver_sql(
-            "UPDATE form_instance SET status = ?, updated_at = ? WHERE id = ?",
-            (status, change.at_utc, change.instance_id),
-        )
+        self._statuses[change.instance_id or ""] = (status, change.at_utc)
         self.instances[change.instance_id or ""] = status
 
     def write_value(self, seq: int, change: Change, value_json: str | None, *, conflict: bool = False) -> None:
@@ -172,15 +208,18 @@ class PulledPage:
                 self.touched[key[0]] = (change.username, seq)
 
     def open_conflict(self, seq: int, change: Change, current: str | None, candidates: list[dict[str, Any]]) -> None:
+        self.flush()
         self.conn.exec_driver_sql(
             "INSERT OR REPLACE INTO sync_conflict (instance_id, field_id, conflict_seq, current_json, candidates_json, opened_at) VALUES (?, ?, ?, ?, ?, ?)",
             (change.instance_id, change.field_id, seq, current, json.dumps(candidates), change.at_utc),
         )
 
     def upgrade_instance(self, change: Change, to_version: str, dropped: list[str]) -> None:
+        self.flush()
         upgrade_pulled(self, change, to_version, dropped)  # study versions
 
     def close_conflict(self, change: Change, up_to: int) -> None:
+        self.flush()
         self.conn.exec_driver_sql(
             "DELETE FROM sync_conflict WHERE instance_id = ? AND field_id = ? AND conflict_seq <= ?",
             (change.instance_id, change.field_id, up_to),
@@ -190,16 +229,19 @@ class PulledPage:
     def set_allocation(self, change: Change, randno: str, prodid: str, randdtc: str) -> None:
         from .randomization import set_allocation
 
+        self.flush()
         set_allocation(self.conn, change, randno, prodid, randdtc)
 
     def mark_unblinded(self, change: Change) -> None:
         from .randomization import mark_unblinded
 
+        self.flush()
         mark_unblinded(self.conn, change)
 
     def mark_voided(self, change: Change, randno: str) -> None:
         from .randomization import mark_voided
 
+        self.flush()
         mark_voided(self.conn, change, randno)
 
 
@@ -247,8 +289,10 @@ def apply_pulled(
     changes, held = _own_held(conn, changes, present)
     readable, refused = _readable(changes)
     fresh = [c for _, _, c in readable if c.id not in present]
-    users = _user_ids(conn, [c.model_dump() for c in fresh])
-    _append_to_trail(conn, [c.model_dump() for c in fresh])
+    dumped = [c.model_dump() for c in fresh]
+    users = _user_ids(conn, dumped)
+    _append_to_trail(conn, dumped)
+    del dumped
     page = PulledPage(conn, study or _default_study(), users)
     for seq, disposition, change in readable:
         if disposition not in ("applied", "merged"):
@@ -269,6 +313,7 @@ def apply_pulled(
                     f"received from the server (seq {seq}, {change.action} by {change.username}): {exc}"[:500],
                 )
             )
+    page.flush()
     _write_values(conn, page.writes)
     if refused:
         at = dt.datetime.now(dt.UTC).isoformat()

@@ -102,6 +102,14 @@ def insert_instance(
     )
 
 
+def insert_instances(conn: Connection, rows: list[tuple[str, str, str, str, str, str, str]]) -> None:
+    """(id, visit pk, form, version, status, created at, updated at) of each new form: one executemany."""
+    conn.exec_driver_sql(
+        "INSERT INTO form_instance (id, visit_pk, form_id, form_version, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
 def update_instance(conn: Connection, instance_id: str, status: str, now: str) -> None:
     conn.exec_driver_sql("UPDATE form_instance SET status = ?, updated_at = ? WHERE id = ?", (status, now, instance_id))
 
