@@ -183,8 +183,8 @@ class _Verdict:
 
 class BatchSeals:
     """The seals of one push: which change each covers and whether it holds. Each seal's context (its
-    signer on this site, active, with that key) is checked here at once; its proof (chain and signature)
-    is checked meanwhile by `seal_proofs`, and `settle()` waits for it before anything is written.
+    signer on this site, active, with that key) and its device chain are checked here at once; its
+    Ed25519 signature meanwhile by `seal_proofs`, and `settle()` waits for it before anything is written.
     `refusal(change)` is asked for each change at its place; `finish(rows)` keeps the accepted seals and
     moves the device's anchor."""
 
