@@ -4,7 +4,7 @@ A pull writes every change it brings back, this laptop's own included: for a val
 entered, that write changes nothing but the field's server version (and its author and time, to the
 event's own). The push answer already says that version (`ChangeResult.server_seq`), so it is written
 here, in the push's own transaction, exactly as the pull would write it; the pull then finds the value
-already held as the server has it and leaves it alone (`pull.py`, `_own_held`).
+already held as the server has it and leaves it alone (`own_held.py`).
 
 Only a field that still holds the change's value is marked. Whatever local change put that value
 there, the mark is true: the server held exactly this value at this version (an applied change is the
