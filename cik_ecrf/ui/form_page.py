@@ -12,27 +12,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QT_TRANSLATE_NOOP, QEventLoop, QPoint, Qt, Signal
+from PySide6.QtCore import QT_TRANSLATE_NOOP, QEventLoop, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from ..definitions.server_forms import server_set
 from ..rules import Clock, SubjectData
-from ..rules.cross import needs_attention
 from ..store.api import Store
 from ..store.entry import SaveRequest, SaveResult
 from ..store.signatures import SIGNER_ROLES, SignatureRecord, SignResult
 from .drafts import HELD, DraftKey
-from .field_history import confirmed_keys, history_lines
+from .field_history import confirmed_keys
 from .form_dialogs import (
     ask_leave_dialog,
     ask_reason_dialog,
     confirm_dialog,
     confirm_unsign_dialog,
-    show_history_dialog,
 )
+from .form_history import FieldHistory  # the audit history: button, Ctrl+H, right-click
 from .form_monitoring import attach as attach_monitoring
-from .form_notices import attention_text, conflict_lines, signature_lines
+from .form_notices import FormNotices  # the lines above the form: signatures, conflicts, attention
 from .form_upgrade import attach as attach_upgrade
 from .form_view import FormView
 from .randomize_panel import RandomizePanel
@@ -51,10 +50,6 @@ TEXTS = {
         "FormPage", "Not saved: a completed form is changed only with a reason. Please give one."
     ),
     "restored": QT_TRANSLATE_NOOP("FormPage", "Your unsaved input from before the lock is back."),
-    "history": QT_TRANSLATE_NOOP("FormPage", "History"),
-    "history_button": QT_TRANSLATE_NOOP("FormPage", "History (Ctrl+H)"),
-    "history_tip": QT_TRANSLATE_NOOP("FormPage", "The audit history of the field with the cursor"),
-    "no_history": QT_TRANSLATE_NOOP("FormPage", "No changes recorded yet."),
     "sign": QT_TRANSLATE_NOOP("FormPage", "Sign…"),
     "print": QT_TRANSLATE_NOOP("FormPage", "Print…"),
     "only_investigators": QT_TRANSLATE_NOOP(
@@ -68,7 +63,7 @@ _t = translator(CONTEXT, TEXTS)
 Loaded = tuple[dict[str, Any], SubjectData, str | None, str | None, list[SignatureRecord], list[Any], frozenset[str]]
 
 
-class FormPage(QWidget):
+class FormPage(FieldHistory, FormNotices, QWidget):
     sig_saved = Signal(object)
     """The store's `SaveResult` after a save went through."""
 
@@ -123,11 +118,7 @@ class FormPage(QWidget):
         self.actions = RecordActions(self, lambda: self.store, worker, signing or SigningSession(), language)
         self.actions.sig_signed.connect(self._signed)
         self.actions.sig_progress.connect(self._show_progress)
-        self.history_button = QPushButton(_t("history_button", language))
-        self.history_button.setObjectName("history")
-        self.history_button.setToolTip(_t("history_tip", language))
-        self.history_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the cursor stays in the field it asks about
-        self.history_button.clicked.connect(self.history_of_focused)
+        self._add_history_button(language)  # form_history
         self.sign_button = QPushButton(_t("sign", language))
         self.sign_button.setObjectName("sign")
         self.sign_button.clicked.connect(lambda: self.actions.sign(self._scope()))
@@ -300,9 +291,7 @@ class FormPage(QWidget):
         self.monitoring.decorate(self.view)
         self.view.sig_save_requested.connect(self.save)
         self.view.sig_edited.connect(lambda _field: self._refresh_notice())
-        for field_id, widget in self.view.widgets.items():
-            widget.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
-            widget.customContextMenuRequested.connect(lambda pos, fid=field_id: self._context_menu(fid, pos))
+        self._offer_history(self.view)
         if old is None:
             self.layout_.addWidget(self.view, 1)
         else:
@@ -316,8 +305,7 @@ class FormPage(QWidget):
         self.actions.language = language
         self.sign_button.setText(_t("sign", language))
         self.print_button.setText(_t("print", language))
-        self.history_button.setText(_t("history_button", language))
-        self.history_button.setToolTip(_t("history_tip", language))
+        self._name_history_button(language)
         if self.randomize_panel is not None:
             self.randomize_panel.set_language(language)
         self.monitoring.set_language(language)
@@ -388,32 +376,6 @@ class FormPage(QWidget):
         self.sign_button.setToolTip("" if may_sign else _t("only_investigators", self.language))
         self.print_button.setEnabled(self.instance is not None)
         self.history_button.setEnabled(self.view is not None)
-
-    def _show_signatures(self, signatures: list[SignatureRecord]) -> None:
-        self._all_signatures = signatures
-        self.signatures = [s for s in signatures if self.instance in s.instances]
-        lines = signature_lines(signatures, self.instance, self.language)
-        self.signature_info.setText("\n".join(lines))
-        self.signature_info.setVisible(bool(lines))
-
-    def _show_conflicts(self, conflicts: list[Any]) -> None:
-        lines = conflict_lines(conflicts, self.language)
-        self.conflict_info.setText("\n".join(lines))
-        self.conflict_info.setVisible(bool(lines))
-
-    def _show_attention(self) -> None:
-        """A completed form a value elsewhere has since broken (the guardian's signature, a date order)."""
-        problems: list[str] = []
-        if self.status in ("complete", "signed") and self.view is not None:
-            issues = needs_attention(
-                self.upgrade.rules(), self.form, self.visit, self.saved_values, self.subject_data, self.view.clock
-            )
-            problems = [f"{self.view._label(i.field)}: {i.message.get(self.language)}" for i in issues]
-        text = (
-            attention_text(status_text(self.status or "", self.language), problems, self.language) if problems else ""
-        )
-        self.attention_info.setText(text)
-        self.attention_info.setVisible(bool(text))
 
     def _signed(self, result: SignResult) -> None:
         if any(ref.instance == self.instance for ref in result.signed):
@@ -518,52 +480,3 @@ class FormPage(QWidget):
         self.notice.setText("\n".join(lines))
         self.notice.setStyleSheet("color: #b00020")
         self.sig_refused.emit(lines)
-
-    # ------------------------------------------------------------------ audit history
-
-    def _context_menu(self, field_id: str, pos: QPoint) -> None:
-        assert self.view is not None
-        menu = QMenu(self)
-        action = menu.addAction(_t("history", self.language))
-        action.triggered.connect(lambda: self.show_history(field_id))
-        self.monitoring.extend_menu(menu, field_id)
-        menu.popup(self.view.widgets[field_id].mapToGlobal(pos))
-
-    def focused_field(self) -> str | None:
-        if self.view is None:
-            return None
-        focus = QApplication.focusWidget()
-        for field_id, widget in self.view.widgets.items():
-            if focus is not None and (focus is widget or widget.isAncestorOf(focus)):
-                return field_id
-        return None
-
-    def history_of_focused(self) -> None:
-        field_id = self.focused_field() or (next(iter(self.view.widgets)) if self.view else None)
-        if field_id is not None:
-            self.show_history(field_id)
-
-    def history_lines(self, field_id: str) -> list[str]:
-        """Runs on the worker: the field's audit events, oldest first, as lines a person reads."""
-        assert self.view is not None
-        view, language = self.view, self.language
-        spec = view.form.fields[field_id]
-        return history_lines(
-            self.store.audit_events(self.subject),
-            field_id,
-            self.instance,
-            lambda value: view.value_text(spec, value),
-            language,
-        )
-
-    def show_history(self, field_id: str, on_ready: Callable[[list[str]], None] | None = None) -> None:
-        def present(lines: list[str]) -> None:
-            if on_ready is not None:
-                on_ready(lines)
-                return
-            label = self.view._label(field_id) if self.view else field_id
-            show_history_dialog(
-                self, f"{_t('history', self.language)}: {label}", lines or [_t("no_history", self.language)]
-            )
-
-        self.worker.submit(lambda: self.history_lines(field_id), present, self._show_refusal)
