@@ -28,9 +28,7 @@ from .. import __version__
 from ..sync.device_protocol import USERS_ETAG
 from ..sync.protocol import (
     API,
-    DATA_ACTIONS,
     PROTOCOL,
-    SERVER_ACTIONS,
     ChangeResult,
     EnrolRequest,
     EnrolResponse,
@@ -41,18 +39,16 @@ from ..sync.protocol import (
     ServerInfo,
     SiteUsers,
 )
-from . import auth, authorship, devices, logs
+from . import auth, authorship, devices, logs, pull_pages
 from .apply import BatchApplier, SignaturesDiffer
 from .database import epoch, make_engine, now, open_database
 from .limits import OPEN_ROUTE_MAX_BODY, BodyLimit
-from .models import Change as ChangeRow
-from .models import SeqCounter, User
+from .models import User
 from .randomization.routes import randomization_router
 from .settings import ServerSettings
 from .study_versions import routes as study_routes
 
 SKEW_WARNING = dt.timedelta(minutes=5)
-PULLED = tuple(sorted(DATA_ACTIONS | SERVER_ACTIONS))
 ERRORS: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 409, 410, 413)}
 OPEN_ROUTES = frozenset({f"{API}/info", f"{API}/enrol"})  # no token needed (every other API route needs one)
 MAX_ERRORS = 20  # validation errors listed in a 422
@@ -196,35 +192,18 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
         cursor_id: Annotated[str | None, Query(max_length=36)] = None,
         limit: Annotated[int, Query(ge=1, le=10_000)] = 5000,
     ) -> Response:
-        current = epoch(s)
-        high = int(s.scalar(select(SeqCounter.next_seq).where(SeqCounter.id == 1)) or 1) - 1  # all committed
-        at_cursor = s.scalar(select(ChangeRow.id).where(ChangeRow.seq == cursor)) if cursor > 0 else None
-        if cursor > 0 and (
-            since_epoch != current or cursor > high or (cursor_id is not None and at_cursor != cursor_id)
-        ):
-            raise auth.Denied(
-                410,
-                f"cursor {cursor} is unknown to this server (restored from a backup, or another server): pull everything again",
-            )
-        rows = s.execute(
-            select(ChangeRow.seq, ChangeRow.disposition, ChangeRow.body)
-            .where(
-                ChangeRow.site_code == ctx.site_code,
-                ChangeRow.seq > cursor,
-                ChangeRow.seq <= high,
-                ChangeRow.disposition != "rejected",
-                ChangeRow.action.in_(PULLED),
-            )
-            .order_by(ChangeRow.seq)
-            .limit(limit)
-        ).all()
+        try:
+            at = pull_pages.window(s, cursor, since_epoch, cursor_id)
+        except pull_pages.UnknownCursor as exc:
+            raise auth.Denied(410, str(exc)) from None
+        rows = pull_pages.rows(s, ctx.site_code, at, limit)
         more = len(rows) == limit
-        next_cursor = rows[-1][0] if more else high
-        cursor_change = s.scalar(select(ChangeRow.id).where(ChangeRow.seq == next_cursor)) if next_cursor > 0 else None
+        next_cursor = rows[-1][0] if more else at.high
+        cursor_change = pull_pages.at_seq(s, next_cursor)
         # The logged bodies are protocol JSON already (validated when pushed, or written by the server):
         # splicing them in spares parsing and re-serialising every change of a page.
         head = PullResponse(
-            epoch=current, changes=[], next_cursor=next_cursor, cursor_id=cursor_change, more=more
+            epoch=at.epoch, changes=[], next_cursor=next_cursor, cursor_id=cursor_change, more=more
         ).model_dump_json()
         changes = ",".join(
             f'{{"seq":{seq},"disposition":"{disposition}","change":{body}}}' for seq, disposition, body in rows

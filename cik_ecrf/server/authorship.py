@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import BigInteger, Engine, Index, Integer, String, Text, select
+from sqlalchemy import BigInteger, Connection, Engine, Index, Integer, String, Text, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..core import keys
@@ -143,31 +143,35 @@ def user_record(session: Session, user: User) -> UserRecord:
     )
 
 
-def users_etag(session: Session, site_code: str) -> str:
+_ETAG_USERS = (  # built once: asked at every sync
+    select(User.id, User.username, User.full_name, User.role, User.active)
+    .where(User.site_code == bindparam("site"))
+    .order_by(User.id)
+)
+_ETAG_KEYS = (
+    select(
+        UserKey.user_id,
+        UserKey.key_id,
+        UserKey.sign_public,
+        UserKey.box_public,
+        UserKey.locked,
+        UserKey.created_at,
+        UserKey.retired_at,
+    )
+    .join(User, User.id == UserKey.user_id)
+    .where(User.site_code == bindparam("site"))
+    .order_by(UserKey.user_id, UserKey.key_id)
+)
+
+
+def users_etag(session: Session | Connection, site_code: str) -> str:
     """A digest of everything `GET /users` sends this site's laptops (their rows and every key), and of
     the server's version: a laptop that holds what it names skips the fetch. Read before the records
     it describes, so a change in between makes the laptop fetch again, never miss it."""
     from .. import __version__
 
-    users = session.execute(
-        select(User.id, User.username, User.full_name, User.role, User.active)
-        .where(User.site_code == site_code)
-        .order_by(User.id)
-    ).all()
-    held = session.execute(
-        select(
-            UserKey.user_id,
-            UserKey.key_id,
-            UserKey.sign_public,
-            UserKey.box_public,
-            UserKey.locked,
-            UserKey.created_at,
-            UserKey.retired_at,
-        )
-        .join(User, User.id == UserKey.user_id)
-        .where(User.site_code == site_code)
-        .order_by(UserKey.user_id, UserKey.key_id)
-    ).all()
+    users = session.execute(_ETAG_USERS, {"site": site_code}).all()
+    held = session.execute(_ETAG_KEYS, {"site": site_code}).all()
     text = json.dumps([__version__, [list(u) for u in users], [list(k) for k in held]], default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 

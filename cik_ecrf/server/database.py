@@ -16,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session
@@ -100,7 +100,7 @@ def migrate(engine: Engine) -> None:
             session.add(SeqCounter(id=1, next_seq=1))
 
 
-def epoch(session: Session) -> str:
+def epoch(session: Session | Connection) -> str:
     return session.scalar(select(ServerMeta.value).where(ServerMeta.key == "epoch")) or ""
 
 

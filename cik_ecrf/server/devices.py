@@ -22,15 +22,28 @@ from __future__ import annotations
 
 import getpass
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from sqlalchemy import BigInteger, Connection, Engine, Integer, String, Text, delete, func, insert, select, update
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    Engine,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from ..sync.device_protocol import STUDY_VERSION, USERS_ETAG, DeviceState, RestoredRequest, RestoredRun
-from . import logs
+from ..sync.device_protocol import PULL_NEWS, STUDY_VERSION, USERS_ETAG, DeviceState, RestoredRequest, RestoredRun
+from . import logs, pull_pages
 from .database import ServerError, now
 from .models import Base, Device, Subject, User
 from .models import Change as ChangeRow
@@ -168,25 +181,25 @@ def _operator() -> str:
         return "unknown"
 
 
-def device_state(session: Session, device_id: str, site_code: str) -> DeviceState:
-    last = session.scalar(select(func.max(ChangeRow.device_seq)).where(ChangeRow.device_id == device_id))
-    last_id = None
-    if last:
-        last_id = session.scalar(
-            select(ChangeRow.id)
-            .where(ChangeRow.device_id == device_id, ChangeRow.device_seq == last)
-            .order_by(ChangeRow.seq.desc())
-            .limit(1)
-        )
-    device = session.get(Device, device_id)
-    prefix = f"{site_code}-{device.code}-" if device is not None else None
+# built once (asked at every sync; building a statement costs more than running it on an index)
+_LAST_CHANGE = (
+    select(ChangeRow.device_seq, ChangeRow.id)
+    .where(ChangeRow.device_id == bindparam("device"))
+    .order_by(ChangeRow.device_seq.desc(), ChangeRow.seq.desc())
+    .limit(1)
+)
+_DEVICE_CODE = select(Device.code).where(Device.id == bindparam("device"))
+_NUMBERS = select(Subject.number).where(
+    Subject.site_code == bindparam("site"), Subject.number.startswith(bindparam("prefix"))
+)
+
+
+def device_state(conn: Session | Connection, device_id: str, site_code: str) -> DeviceState:
+    last, last_id = conn.execute(_LAST_CHANGE, {"device": device_id}).first() or (0, None)
+    code = conn.scalar(_DEVICE_CODE, {"device": device_id})
     numbers = (  # the numbers this laptop's counter makes (paper screening numbers reach it with the pull)
-        sorted(
-            session.scalars(
-                select(Subject.number).where(Subject.site_code == site_code, Subject.number.startswith(prefix))
-            )
-        )
-        if prefix
+        sorted(conn.scalars(_NUMBERS, {"site": site_code, "prefix": f"{site_code}-{code}-"}))
+        if code is not None
         else []
     )
     return DeviceState(
@@ -291,14 +304,23 @@ def router(engine: Engine, reader: Engine) -> APIRouter:
                 raise Denied(exc.status, str(exc)) from None
 
     @routes.get(f"{API}/device", response_model=DeviceState, responses={401: {"model": ErrorBody}})
-    def device(request: Request) -> Response:
+    def device(
+        request: Request,
+        cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
+        since_epoch: Annotated[str | None, Query(alias="epoch", max_length=36)] = None,
+        cursor_id: Annotated[str | None, Query(max_length=36)] = None,
+    ) -> Response:
+        """`cursor` (with `epoch`, `cursor_id`): the laptop's pull cursor, as it would send it to `GET /pull`."""
         ctx = request.state.device
-        with Session(reader) as session, session.begin():
-            state = device_state(session, ctx.device_id, ctx.site_code)
+        with reader.connect() as conn, conn.begin():  # columns only, no ORM session: asked at every sync
+            state = device_state(conn, ctx.device_id, ctx.site_code)
             hints = {  # what the laptop may skip fetching in this sync (device_protocol.py)
-                USERS_ETAG: users_etag(session, ctx.site_code),
-                STUDY_VERSION: str(latest_study_version(session)),
+                USERS_ETAG: users_etag(conn, ctx.site_code),
+                STUDY_VERSION: str(latest_study_version(conn)),
             }
+            if cursor is not None:
+                quiet = pull_pages.nothing_after(conn, ctx.site_code, cursor, since_epoch, cursor_id)
+                hints[PULL_NEWS] = "none" if quiet else "some"
         return Response(state.model_dump_json(), media_type="application/json", headers=hints)
 
     return routes

@@ -47,6 +47,11 @@ class Repair:
         return f"{where}: {self.problem}; {self.action}"
 
 
+def needed(conn: Connection) -> bool:
+    """Whether this store has yet to be checked by this version of `heal` (asked at every sync)."""
+    return _get(conn, HEALED_KEY) != HEALTH_VERSION
+
+
 def heal(
     conn: Connection, chain: audit.Chain, actor: audit.Actor, study: StudyDefinition, versions: Any = None
 ) -> list[Repair]:

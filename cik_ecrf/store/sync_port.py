@@ -96,6 +96,8 @@ class StoreSync:
     def sync_heal(self) -> list[str]:
         """Repair (audited) what an older server let through; once per store. Returns what was repaired."""
         with self.unit_of_work() as session:
+            if not health.needed(session.connection()):
+                return []
             chain = audit.Chain(session)
             repairs = health.heal(session.connection(), chain, self.actor, self.study, self.study_versions)
             chain.close()

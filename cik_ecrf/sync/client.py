@@ -23,10 +23,10 @@ from ..store import sync_local
 from ..store.api import Store
 from ..store.errors import StoreError
 from . import restore
-from .device_protocol import STUDY_VERSION, USERS_ETAG
+from .device_protocol import PULL_NEWS, STUDY_VERSION, USERS_ETAG
 from .protocol import PushRequest
 from .study_fetch import fetch_study_versions  # study versions
-from .transport import SyncError, TooLarge, Transport, UnknownCursor, utc_now
+from .transport import SyncError, TooLarge, Transport, UnknownCursor, cursor_params, utc_now
 
 SKEW_WARNING = dt.timedelta(minutes=5)
 USERS_EVERY = 300.0  # seconds between refreshes of the site's users when nothing else arrived
@@ -155,12 +155,16 @@ class SyncClient:
             if not url or not token:
                 raise SyncError("this laptop is not enrolled: run `cik-ecrf enrol --server URL`")
             transport = self._connect(url, token)
-            warnings += restore.check(transport, self.store)  # restored from an older copy: found out here
+            transport.hints.pop(PULL_NEWS, None)  # only this sync's answer counts
+            cursor = cursor_params(int(settings["cursor"] or 0), settings["epoch"], settings.get("cursor_id"))
+            warnings += restore.check(transport, self.store, cursor)  # restored from an older copy: found out here
             if self._study_behind(transport):
                 fetch_study_versions(transport, self.store)  # study versions: before any change that needs them
             self._push(transport, report, rejected, warnings, cancel, tally)
             try:
-                self._pull(transport, report, cancel, tally, settings)
+                # skipped only when the server said nothing waits and nothing was sent (a push can make changes to pull)
+                if tally.to_push is not None or transport.hints.get(PULL_NEWS) != "none":
+                    self._pull(transport, report, cancel, tally, settings)
             except UnknownCursor:
                 full = True
                 self.store.sync_reset_full()
@@ -176,8 +180,7 @@ class SyncClient:
                 self._users_at = time.monotonic()
                 self.store.set_sync_settings(users_etag=transport.hints.get(USERS_ETAG), users_at=utc_now())
             warnings += _skew(transport.server_date)
-            self.store.set_sync_settings(last_sync=utc_now())
-            restore.record(self.store)
+            restore.record(self.store, last_sync=utc_now())
             error = None
         except StoreError as exc:  # the network or server (SyncError), or this laptop's disk (full, read-only)
             error = str(exc)

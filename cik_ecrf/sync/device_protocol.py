@@ -16,7 +16,10 @@ from ..events.change import Id, Model
 #: not fields, so that laptops of every version read the same bodies.
 USERS_ETAG = "x-cik-users-etag"  # a digest of what `GET /users` sends this site's laptops
 STUDY_VERSION = "x-cik-study-version"  # the newest published study version's number (0: none)
-HINTS = (USERS_ETAG, STUDY_VERSION)
+#: "none" when the site has nothing to pull after the cursor the laptop sent with `GET /device` (a cursor
+#: this server knows), "some" otherwise: a laptop that pushed nothing in this sync then skips the pull
+PULL_NEWS = "x-cik-pull"
+HINTS = (USERS_ETAG, STUDY_VERSION, PULL_NEWS)
 
 #: a device sequence number, bounded as a change's is (a database integer holds it)
 DeviceSeq = Annotated[int, Field(ge=1, le=2**62)]

@@ -8,16 +8,17 @@ under device numbers the server already holds (the login itself is one) are decl
 
 from __future__ import annotations
 
-from ..store import restore
+from ..store import restore, sync_local
 from ..store.api import Store
 from .device_protocol import DeviceState, RestoredRequest, RestoredRun
 from .transport import SyncError, Transport
 
 
-def check(transport: Transport, store: Store) -> list[str]:
-    """What a restore check found (at login or now), as lines for the sync's report."""
+def check(transport: Transport, store: Store, cursor: dict[str, str | int] | None = None) -> list[str]:
+    """What a restore check found (at login or now), as lines for the sync's report. `cursor`: the pull
+    cursor as `Transport.pull` sends it, for the server's answer whether anything waits after it."""
     try:
-        answer = transport._call("GET", "/device")  # one endpoint of its own (server/devices.py)
+        answer = transport._call("GET", "/device", params=cursor)  # one endpoint of its own (server/devices.py)
     except SyncError as exc:
         if "(404)" not in str(exc):
             raise
@@ -46,8 +47,9 @@ def check(transport: Transport, store: Store) -> list[str]:
     return [note] if note else []
 
 
-def record(store: Store) -> None:
-    """After a sync: how far the server has taken this device, beside store.db (a store.db put back is
-    then caught at the next login)."""
+def record(store: Store, last_sync: str) -> None:
+    """After a sync: its time, and how far the server has taken this device, beside store.db (a store.db
+    put back is then caught at the next login). One transaction: it ends every sync."""
     with store.unit_of_work() as session:
+        sync_local.put(session.connection(), sync_local.LAST_SYNC, last_sync)
         restore.write_marks(session.connection(), store.directory)

@@ -94,15 +94,22 @@ class Transport:
         )
 
     def pull(self, cursor: int, epoch: str | None, limit: int, cursor_id: str | None = None) -> PullResponse:
-        params: dict[str, Any] = {"cursor": cursor, "limit": limit}
-        if epoch:
-            params["epoch"] = epoch
-        if cursor_id:
-            params["cursor_id"] = cursor_id
-        return _parse(PullResponse, self._call("GET", "/pull", params=params))
+        return _parse(
+            PullResponse, self._call("GET", "/pull", params={**cursor_params(cursor, epoch, cursor_id), "limit": limit})
+        )
 
     def users(self) -> SiteUsers:
         return _parse(SiteUsers, self._call("GET", "/users"))
+
+
+def cursor_params(cursor: int, epoch: str | None, cursor_id: str | None) -> dict[str, Any]:
+    """A pull cursor as query parameters (`GET /pull`, and `GET /device` asking whether anything waits)."""
+    params: dict[str, Any] = {"cursor": cursor}
+    if epoch:
+        params["epoch"] = epoch
+    if cursor_id:
+        params["cursor_id"] = cursor_id
+    return params
 
 
 @functools.cache

@@ -1,0 +1,86 @@
+"""A site's changes after a laptop's cursor, in commit order: what `GET /pull` sends, and whether there is any.
+
+One place decides both, so that `GET /device` can tell a laptop "nothing new after your cursor" (it then
+skips the pull, and a sync with nothing to do is one request) by exactly the rule the pull itself
+follows: a cursor this server does not know is never answered "nothing", it is left to the pull's 410.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Row, bindparam, select
+from sqlalchemy.orm import Session
+
+from ..sync.protocol import DATA_ACTIONS, SERVER_ACTIONS
+from .models import Change as ChangeRow
+from .models import SeqCounter, ServerMeta
+
+PULLED = tuple(sorted(DATA_ACTIONS | SERVER_ACTIONS))
+
+
+class UnknownCursor(Exception):
+    """The laptop's cursor is not one of this server's (restored from a backup, or another server)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """Where a pull may read: after the laptop's cursor, up to the highest seq committed (`high`)."""
+
+    epoch: str
+    cursor: int
+    high: int
+
+
+# built once, run with each request's values: a pull and the `GET /device` asked at every sync spend more
+# building statements than running them on their indexes
+_EPOCH = select(ServerMeta.value).where(ServerMeta.key == "epoch")
+_HIGH = select(SeqCounter.next_seq).where(SeqCounter.id == 1)
+_AT = select(ChangeRow.id).where(ChangeRow.seq == bindparam("seq"))
+_PULLED = (
+    ChangeRow.site_code == bindparam("site"),
+    ChangeRow.seq > bindparam("cursor"),
+    ChangeRow.seq <= bindparam("high"),
+    ChangeRow.disposition != "rejected",
+    ChangeRow.action.in_(PULLED),
+)
+_ROWS = (
+    select(ChangeRow.seq, ChangeRow.disposition, ChangeRow.body)
+    .where(*_PULLED)
+    .order_by(ChangeRow.seq)
+    .limit(bindparam("limit"))
+)
+_ANY = select(ChangeRow.seq).where(*_PULLED).limit(1)
+
+
+def window(s: Session | Connection, cursor: int, since_epoch: str | None, cursor_id: str | None) -> Window:
+    """The readable window after `cursor`; UnknownCursor when this server cannot vouch for that cursor."""
+    current = s.scalar(_EPOCH) or ""
+    high = int(s.scalar(_HIGH) or 1) - 1  # all committed
+    at_cursor = s.scalar(_AT, {"seq": cursor}) if cursor > 0 else None
+    if cursor > 0 and (since_epoch != current or cursor > high or (cursor_id is not None and at_cursor != cursor_id)):
+        raise UnknownCursor(
+            f"cursor {cursor} is unknown to this server (restored from a backup, or another server): pull everything again"
+        )
+    return Window(current, cursor, high)
+
+
+def at_seq(s: Session | Connection, seq: int) -> str | None:
+    """The id of the change at `seq` (a pull's `cursor_id`)."""
+    return s.scalar(_AT, {"seq": seq}) if seq > 0 else None
+
+
+def rows(s: Session | Connection, site_code: str, at: Window, limit: int) -> list[Row[tuple[int, str, str]]]:
+    """(seq, disposition, logged body) of the site's pulled changes in the window, the first `limit`."""
+    return list(s.execute(_ROWS, {"site": site_code, "cursor": at.cursor, "high": at.high, "limit": limit}).all())
+
+
+def nothing_after(
+    s: Session | Connection, site_code: str, cursor: int, since_epoch: str | None, cursor_id: str | None
+) -> bool:
+    """True only when the cursor is known here and the site has no pulled change after it."""
+    try:
+        at = window(s, cursor, since_epoch, cursor_id)
+    except UnknownCursor:
+        return False
+    return s.scalar(_ANY, {"site": site_code, "cursor": at.cursor, "high": at.high}) is None
