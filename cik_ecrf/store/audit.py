@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..core import fast_json
 from ..events.registry import LAPTOP_ACTIONS
 from . import authorship
 from .errors import StoreError
@@ -30,11 +30,19 @@ HASHED = (
 ).split()
 
 
+#: json.dumps(..., sort_keys=True, ensure_ascii=False, separators=(",", ":")), its encoder made once
+_dumps = fast_json.dumps((",", ":"), sort_keys=True)
+
+
 def canonical(event: AuditEvent | dict[str, Any]) -> bytes:
+    """The event's hashed fields as sorted, compact JSON: what every trail's hashes were made over."""
     row = event if isinstance(event, dict) else {name: getattr(event, name) for name in HASHED}
-    return json.dumps(
-        {name: row[name] for name in HASHED}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
-    ).encode("utf-8")
+    return _dumps({name: row[name] for name in HASHED}).encode("utf-8")
+
+
+def hash_of(fields: dict[str, Any]) -> str:
+    """`event_hash` of a dict holding exactly the HASHED fields (a pulled page's thousands of events)."""
+    return hashlib.sha256(fields["prev_hash"].encode("ascii") + _dumps(fields).encode("utf-8")).hexdigest()
 
 
 def event_hash(event: AuditEvent | dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import operator
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from .sync_local import CURSOR, CURSOR_ID, EPOCH, VALUE_ACTIONS, device_id, push
 
 _COLUMNS = (*CHANGE_FIELDS, "prev_hash", "hash")
 _CHANGES = TypeAdapter(list[Change])
+_FIELDS = operator.attrgetter(*CHANGE_FIELDS)  # a change's trail columns, in order
 _INSERT = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 
 
@@ -40,8 +42,9 @@ def _pending_fields(conn: Connection) -> set[tuple[str, str]]:
     return {(r[0], r[1]) for r in rows}
 
 
-def _append_to_trail(conn: Connection, events: list[dict[str, Any]]) -> None:
-    """Events written elsewhere join this laptop's chain unchanged; the local hash links them in."""
+def _append_to_trail(conn: Connection, events: Sequence[tuple[Any, ...]]) -> None:
+    """Events written elsewhere (each its CHANGE_FIELDS, in order) join this laptop's chain unchanged;
+    the local hash links them in."""
     if not events:
         return
     meta = dict(
@@ -49,26 +52,26 @@ def _append_to_trail(conn: Connection, events: list[dict[str, Any]]) -> None:
     )
     previous, length = meta.get(audit.HEAD_KEY, audit.GENESIS), int(meta.get(audit.COUNT_KEY, 0))
     rows = []
-    for event in events:
-        row = {name: event.get(name) for name in CHANGE_FIELDS}
-        row["prev_hash"] = previous
-        row["hash"] = previous = audit.event_hash(row)
-        rows.append(tuple(row[c] for c in _COLUMNS))
+    for values in events:
+        hashed = dict(zip(CHANGE_FIELDS, values, strict=True))
+        hashed["prev_hash"] = link = previous
+        previous = audit.hash_of(hashed)
+        rows.append((*values, link, previous))
     conn.exec_driver_sql(_INSERT, rows)
     put(conn, audit.HEAD_KEY, previous)
     put(conn, audit.COUNT_KEY, str(length + len(rows)))
 
 
-def _user_ids(conn: Connection, events: list[dict[str, Any]]) -> dict[str, str]:
+def _user_ids(conn: Connection, changes: Sequence[Change]) -> dict[str, str]:
     """Local user ids by name; a user this laptop has not heard of gets an inactive record (no key, no login)."""
     known = dict(conn.exec_driver_sql('SELECT username, id FROM "user"').all())
-    for event in events:
-        name = event["username"]
+    for change in changes:
+        name = change.username
         if name not in known:
             known[name] = str(uuid.uuid4())
             conn.exec_driver_sql(
                 'INSERT INTO "user" (id, username, full_name, role, password_hash, must_change_password, active, created_at) VALUES (?, ?, ?, ?, ?, 1, 0, ?)',
-                (known[name], name, name, event.get("role") or "nurse", "!", event["at_utc"]),
+                (known[name], name, name, change.role or "nurse", "!", change.at_utc),
             )
     return known
 
@@ -290,10 +293,8 @@ def apply_pulled(
     changes, held = own_held(conn, changes, present)
     readable, refused = _readable(changes)
     fresh = [c for _, _, c in readable if c.id not in present]
-    dumped = [c.model_dump() for c in fresh]
-    users = _user_ids(conn, dumped)
-    _append_to_trail(conn, dumped)
-    del dumped
+    users = _user_ids(conn, fresh)
+    _append_to_trail(conn, list(map(_FIELDS, fresh)))  # the validated values as they are: no dump per change
     page = PulledPage(conn, study or _default_study(), users)
     for seq, disposition, change in readable:
         if disposition not in APPLIED:

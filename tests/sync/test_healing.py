@@ -11,6 +11,7 @@ from pathlib import Path
 from live_server import LiveServer, laptop, open_server_db, site_with_users
 from sync_fixtures import VITALS, save, sync, values
 
+from cik_ecrf.events.change import CHANGE_FIELDS
 from cik_ecrf.store import pull
 
 
@@ -56,7 +57,7 @@ def test_bad_values_statuses_and_forged_conflicts_are_repaired_and_reported(tmp_
                 "confirmed_json": None,
                 "base_version": 1,
             }
-            pull._append_to_trail(conn, [forged])
+            pull._append_to_trail(conn, [tuple(forged[name] for name in CHANGE_FIELDS)])
             conn.exec_driver_sql(
                 "UPDATE field_value SET value_json = '41.9' WHERE instance_id = ? AND field_id = 'TEMP'", (instance,)
             )
