@@ -11,7 +11,7 @@ import functools
 import json
 import operator
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -107,13 +107,28 @@ class PulledPage:
         self._new_visits: list[tuple[str, str, str, int]] = []  # (pk, subject, visit, repeat), not written yet
         self._new_instances: list[tuple[str, str, str, str, str, str, str]] = []
         self._statuses: dict[str, tuple[str, str]] = {}  # instance -> (status, at), not written yet
+        self.instances: dict[str, str | None] = {}  # form -> its status here (None: not here), as far as read
+        self._visits: dict[tuple[str, str, int], str] = {}  # (subject, visit, repeat) -> visit pk, as far as read
+        self._visit_subjects: set[str] = set()  # subjects whose visits are read
 
-    @functools.cached_property
-    def _visits(self) -> dict[tuple[str, str, int], str]:
-        return {
-            (r[1], r[2], r[3]): r[0]
-            for r in self.conn.exec_driver_sql("SELECT id, subject_id, visit_id, repeat FROM visit")
-        }
+    def preload(self, changes: Sequence[Change]) -> None:
+        """The statuses of the forms the page names, and the visits of its subjects, in a few queries: a page
+        reads what it touches, not every form and visit of the laptop (those grow for fifteen years)."""
+        self._load_instances({c.instance_id for c in changes if c.instance_id})
+        self._load_visits({c.subject_id for c in changes if c.subject_id})
+
+    def _load_instances(self, ids: Iterable[str]) -> None:
+        wanted = sorted(i for i in ids if i not in self.instances)
+        for part in _parts(wanted):
+            self.instances.update(_select_in(self.conn, "SELECT id, status FROM form_instance WHERE id", part))
+            self.instances.update((i, None) for i in part if i not in self.instances)  # not here (yet)
+
+    def _load_visits(self, subjects: Iterable[str]) -> None:
+        wanted = sorted(s for s in subjects if s not in self._visit_subjects)
+        for part in _parts(wanted):
+            query = "SELECT subject_id, visit_id, repeat, id FROM visit WHERE subject_id"
+            self._visits.update(((r[0], r[1], r[2]), r[3]) for r in _select_in(self.conn, query, part, pairs=False))
+            self._visit_subjects.update(part)
 
     @functools.cached_property
     def _site(self) -> str:
@@ -137,12 +152,6 @@ class PulledPage:
                 [(status, at, instance) for instance, (status, at) in self._statuses.items()],
             )
         self._new_visits, self._new_instances, self._statuses = [], [], {}
-
-    @functools.cached_property
-    def instances(self) -> dict[str, str]:
-        """Every form's status, read at the first change that needs it: a page with nothing to apply
-        (every no-change sync) reads none, where it read every form and subject of the laptop."""
-        return {r[0]: r[1] for r in self.conn.exec_driver_sql("SELECT id, status FROM form_instance")}
 
     @functools.cached_property
     def subjects(self) -> set[str]:
@@ -176,6 +185,8 @@ class PulledPage:
         self.conn.exec_driver_sql("UPDATE subject SET number = ? WHERE id = ?", (number, change.subject_id))
 
     def instance_status(self, instance_id: str | None) -> str | None:
+        if instance_id and instance_id not in self.instances:  # named inside a payload (a visit's signature)
+            self._load_instances([instance_id])
         return self.instances.get(instance_id or "")
 
     def monitoring(self) -> Any:  # monitoring: queries, SDV, locks (store/monitoring_sql.py)
@@ -188,6 +199,7 @@ class PulledPage:
 
     def add_instance(self, change: Change, status: str, version: str) -> None:
         key = (change.subject_id or "", change.visit_id or "", 0)
+        self._load_visits([key[0]])
         visit = self._visits.get(key)
         if visit is None:
             visit = self._visits[key] = str(uuid.uuid4())
@@ -296,6 +308,7 @@ def apply_pulled(
     users = _user_ids(conn, fresh)
     _append_to_trail(conn, list(map(_FIELDS, fresh)))  # the validated values as they are: no dump per change
     page = PulledPage(conn, study or _default_study(), users)
+    page.preload([c for _, disposition, c in readable if disposition in APPLIED])
     for seq, disposition, change in readable:
         if disposition not in APPLIED:
             continue  # a conflicting change: kept in the trail; the server's sync_conflict event carries its value
@@ -327,6 +340,17 @@ def apply_pulled(
     put(conn, CURSOR_ID, cursor_id)
     put(conn, EPOCH, epoch)
     return PullApplied(len(fresh), dict(page.touched), held)
+
+
+def _parts(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _select_in(conn: Connection, query: str, part: Sequence[str], pairs: bool = True) -> list[Any]:
+    """`query` ("SELECT ... WHERE column") IN these values, fetched at once."""
+    rows = conn.exec_driver_sql(f"{query} IN ({', '.join('?' * len(part))})", tuple(part)).all()
+    return [(r[0], r[1]) for r in rows] if pairs else list(rows)
 
 
 @functools.cache
