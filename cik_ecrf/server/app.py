@@ -72,8 +72,8 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
     auth.dummy_hash()  # computed now, not during the first unknown user's enrolment
 
     def authenticate(token: str | None) -> auth.DeviceContext:
-        with Session(reader) as s, s.begin():
-            return auth.authenticate(s, token)
+        with reader.connect() as conn, conn.begin():  # every request's first read: a connection, no ORM session
+            return auth.authenticate(conn, token)
 
     async def token_gate(scope: Scope) -> tuple[int, str] | None:
         """Before any body byte is read: a protected route needs a live device token."""
