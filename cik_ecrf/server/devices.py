@@ -181,22 +181,25 @@ def _operator() -> str:
         return "unknown"
 
 
-# built once (asked at every sync; building a statement costs more than running it on an index)
-_LAST_CHANGE = (
-    select(ChangeRow.device_seq, ChangeRow.id)
-    .where(ChangeRow.device_id == bindparam("device"))
+# built once (asked at every sync; building a statement costs more than running it on an index), and the
+# device's code, its last device_seq and that change's id read in one round trip
+_LAST = ChangeRow.device_id == bindparam("device")
+_STATE = select(
+    select(Device.code).where(Device.id == bindparam("device")).scalar_subquery(),
+    select(ChangeRow.device_seq).where(_LAST).order_by(ChangeRow.device_seq.desc()).limit(1).scalar_subquery(),
+    select(ChangeRow.id)
+    .where(_LAST)
     .order_by(ChangeRow.device_seq.desc(), ChangeRow.seq.desc())
     .limit(1)
+    .scalar_subquery(),
 )
-_DEVICE_CODE = select(Device.code).where(Device.id == bindparam("device"))
 _NUMBERS = select(Subject.number).where(
     Subject.site_code == bindparam("site"), Subject.number.startswith(bindparam("prefix"))
 )
 
 
 def device_state(conn: Session | Connection, device_id: str, site_code: str) -> DeviceState:
-    last, last_id = conn.execute(_LAST_CHANGE, {"device": device_id}).first() or (0, None)
-    code = conn.scalar(_DEVICE_CODE, {"device": device_id})
+    code, last, last_id = conn.execute(_STATE, {"device": device_id}).one()
     numbers = (  # the numbers this laptop's counter makes (paper screening numbers reach it with the pull)
         sorted(conn.scalars(_NUMBERS, {"site": site_code, "prefix": f"{site_code}-{code}-"}))
         if code is not None

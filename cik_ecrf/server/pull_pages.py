@@ -51,13 +51,14 @@ _ROWS = (
     .limit(bindparam("limit"))
 )
 _ANY = select(ChangeRow.seq).where(*_PULLED).limit(1)
+# the three facts a cursor is judged by, in one round trip (each is a lookup on a key)
+_WINDOW = select(_EPOCH.scalar_subquery(), _HIGH.scalar_subquery(), _AT.scalar_subquery())
 
 
 def window(s: Session | Connection, cursor: int, since_epoch: str | None, cursor_id: str | None) -> Window:
     """The readable window after `cursor`; UnknownCursor when this server cannot vouch for that cursor."""
-    current = s.scalar(_EPOCH) or ""
-    high = int(s.scalar(_HIGH) or 1) - 1  # all committed
-    at_cursor = s.scalar(_AT, {"seq": cursor}) if cursor > 0 else None
+    row = s.execute(_WINDOW, {"seq": cursor}).one()
+    current, high, at_cursor = row[0] or "", int(row[1] or 1) - 1, row[2]  # high: all committed
     if cursor > 0 and (since_epoch != current or cursor > high or (cursor_id is not None and at_cursor != cursor_id)):
         raise UnknownCursor(
             f"cursor {cursor} is unknown to this server (restored from a backup, or another server): pull everything again"
