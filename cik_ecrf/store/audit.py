@@ -34,10 +34,14 @@ HASHED = (
 _dumps = fast_json.dumps((",", ":"), sort_keys=True)
 
 
+def _hashed(event: AuditEvent | dict[str, Any]) -> dict[str, Any]:
+    row = event if isinstance(event, dict) else {name: getattr(event, name) for name in HASHED}
+    return {name: row[name] for name in HASHED}
+
+
 def canonical(event: AuditEvent | dict[str, Any]) -> bytes:
     """The event's hashed fields as sorted, compact JSON: what every trail's hashes were made over."""
-    row = event if isinstance(event, dict) else {name: getattr(event, name) for name in HASHED}
-    return _dumps({name: row[name] for name in HASHED}).encode("utf-8")
+    return _dumps(_hashed(event)).encode("utf-8")
 
 
 def hash_of(fields: dict[str, Any]) -> str:
@@ -46,8 +50,7 @@ def hash_of(fields: dict[str, Any]) -> str:
 
 
 def event_hash(event: AuditEvent | dict[str, Any]) -> str:
-    prev = event["prev_hash"] if isinstance(event, dict) else event.prev_hash
-    return hashlib.sha256(prev.encode("ascii") + canonical(event)).hexdigest()
+    return hash_of(_hashed(event))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from .sync_local import device_id
+from .sync_local import device_id, rows_in
 
 APPLIED = ("applied", "merged")  # the dispositions a laptop applies; the others are kept in the trail only
 #: this laptop's own changes a pull may find already held as the server has them (`pushed_versions.py`)
@@ -91,14 +91,5 @@ def _already_held(raw: dict[str, Any], seq: int, row: tuple[Any, ...] | None, us
 
 def _field_rows(conn: Connection, instance_ids: set[str]) -> dict[tuple[str, str], tuple[Any, ...]]:
     """(value, server version, time, author) of every field of these instances."""
-    ordered = sorted(instance_ids)
-    rows: dict[tuple[str, str], tuple[Any, ...]] = {}
-    for start in range(0, len(ordered), 500):
-        part = ordered[start : start + 500]
-        found = conn.exec_driver_sql(
-            "SELECT instance_id, field_id, value_json, server_version, updated_at, updated_by FROM field_value "
-            f"WHERE instance_id IN ({', '.join('?' * len(part))})",
-            tuple(part),
-        ).all()  # fetched at once: row by row costs more than the query
-        rows.update(((r[0], r[1]), (r[2], r[3], r[4], r[5])) for r in found)
-    return rows
+    query = "SELECT instance_id, field_id, value_json, server_version, updated_at, updated_by FROM field_value WHERE instance_id"
+    return {(r[0], r[1]): (r[2], r[3], r[4], r[5]) for r in rows_in(conn, query, sorted(instance_ids))}

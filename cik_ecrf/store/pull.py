@@ -26,7 +26,7 @@ from ..events.change import CHANGE_FIELDS, Change
 from . import audit
 from .own_held import APPLIED, own_held, raw_get
 from .study_versions import study_of_pulled, upgrade_pulled  # study versions
-from .sync_local import CURSOR, CURSOR_ID, EPOCH, VALUE_ACTIONS, device_id, pushed_mark, put
+from .sync_local import CURSOR, CURSOR_ID, EPOCH, VALUE_ACTIONS, device_id, pushed_mark, put, rows_in
 
 _COLUMNS = (*CHANGE_FIELDS, "prev_hash", "hash")
 _CHANGES = TypeAdapter(list[Change])
@@ -119,16 +119,16 @@ class PulledPage:
 
     def _load_instances(self, ids: Iterable[str]) -> None:
         wanted = sorted(i for i in ids if i not in self.instances)
-        for part in _parts(wanted):
-            self.instances.update(_select_in(self.conn, "SELECT id, status FROM form_instance WHERE id", part))
-            self.instances.update((i, None) for i in part if i not in self.instances)  # not here (yet)
+        self.instances.update(
+            (r[0], r[1]) for r in rows_in(self.conn, "SELECT id, status FROM form_instance WHERE id", wanted)
+        )
+        self.instances.update((i, None) for i in wanted if i not in self.instances)  # not here (yet)
 
     def _load_visits(self, subjects: Iterable[str]) -> None:
         wanted = sorted(s for s in subjects if s not in self._visit_subjects)
-        for part in _parts(wanted):
-            query = "SELECT subject_id, visit_id, repeat, id FROM visit WHERE subject_id"
-            self._visits.update(((r[0], r[1], r[2]), r[3]) for r in _select_in(self.conn, query, part, pairs=False))
-            self._visit_subjects.update(part)
+        query = "SELECT subject_id, visit_id, repeat, id FROM visit WHERE subject_id"
+        self._visits.update(((r[0], r[1], r[2]), r[3]) for r in rows_in(self.conn, query, wanted))
+        self._visit_subjects.update(wanted)
 
     @functools.cached_property
     def _site(self) -> str:
@@ -294,14 +294,7 @@ def apply_pulled(
     were new here. Each change is checked by its event type against this laptop's study first: one
     this laptop cannot apply (an old server let it in) is quarantined and reported, never a crash."""
     ids = [i for i in (raw_get(raw, "id") for _, _, raw in changes) if isinstance(i, str)]
-    present: set[str] = set()
-    for start in range(0, len(ids), 500):
-        part = ids[start : start + 500]
-        present.update(
-            conn.exec_driver_sql(f"SELECT id FROM audit_event WHERE id IN ({', '.join('?' * len(part))})", tuple(part))
-            .scalars()
-            .all()
-        )
+    present = {r[0] for r in rows_in(conn, "SELECT id FROM audit_event WHERE id", ids)}
     changes, held = own_held(conn, changes, present)
     readable, refused = _readable(changes)
     fresh = [c for _, _, c in readable if c.id not in present]
@@ -340,17 +333,6 @@ def apply_pulled(
     put(conn, CURSOR_ID, cursor_id)
     put(conn, EPOCH, epoch)
     return PullApplied(len(fresh), dict(page.touched), held)
-
-
-def _parts(items: Sequence[str], size: int = 500) -> Iterable[Sequence[str]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _select_in(conn: Connection, query: str, part: Sequence[str], pairs: bool = True) -> list[Any]:
-    """`query` ("SELECT ... WHERE column") IN these values, fetched at once."""
-    rows = conn.exec_driver_sql(f"{query} IN ({', '.join('?' * len(part))})", tuple(part)).all()
-    return [(r[0], r[1]) for r in rows] if pairs else list(rows)
 
 
 @functools.cache
@@ -412,16 +394,10 @@ def _write_values(
     if not writes:
         return
     instance_ids = sorted({k[0] for k in writes})
-    existing: set[tuple[str, str]] = set()
-    for start in range(0, len(instance_ids), 500):
-        part = instance_ids[start : start + 500]
-        existing |= {
-            (r[0], r[1])
-            for r in conn.exec_driver_sql(
-                f"SELECT instance_id, field_id FROM field_value WHERE instance_id IN ({', '.join('?' * len(part))})",
-                tuple(part),
-            )
-        }
+    existing = {
+        (r[0], r[1])
+        for r in rows_in(conn, "SELECT instance_id, field_id FROM field_value WHERE instance_id", instance_ids)
+    }
     fallback = conn.exec_driver_sql('SELECT id FROM "user" ORDER BY created_at LIMIT 1').scalar_one()
     deletes = [k for k, w in writes.items() if w[0] is None and k in existing]
     authored = [

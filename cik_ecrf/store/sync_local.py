@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Row
 
 from ..events import registry
 from ..events.change import CHANGE_FIELDS
@@ -94,6 +94,19 @@ def device_id(conn: Connection) -> str:
 
 def pushed_mark(conn: Connection) -> int:
     return int(get(conn, PUSHED) or 0)
+
+
+IN_CHUNK = 500  # values bound in one IN (...), well under SQLite's limit on bound parameters
+
+
+def rows_in(conn: Connection, query: str, values: Sequence[Any]) -> list[Row[Any]]:
+    """`query`, which ends with the column to match ("SELECT ... WHERE id"), IN `values`: chunk by chunk,
+    each chunk fetched at once (row by row costs more than the query)."""
+    rows: list[Row[Any]] = []
+    for start in range(0, len(values), IN_CHUNK):
+        part = tuple(values[start : start + IN_CHUNK])
+        rows += conn.exec_driver_sql(f"{query} IN ({', '.join('?' * len(part))})", part).all()
+    return rows
 
 
 # ---------------------------------------------------------------- push side

@@ -53,10 +53,9 @@ class StoreSync:
             "server_url": sync_local.SERVER_URL,
             "token": sync_local.TOKEN,
             "epoch": sync_local.EPOCH,
-            "last_sync": sync_local.LAST_SYNC,
             "users_etag": sync_local.USERS_ETAG,
             "users_at": sync_local.USERS_AT,
-        }
+        }  # last_sync is written with the restore marks that end each sync (`sync.restore.record`)
         with self.unit_of_work() as session:
             for name, value in values.items():
                 sync_local.put(session.connection(), names[name], value)
