@@ -41,7 +41,7 @@ from ..sync.protocol import (
 )
 from . import auth, authorship, devices, logs, pull_pages
 from .apply import BatchApplier, SignaturesDiffer
-from .database import epoch, make_engine, now, open_database
+from .database import epoch, make_engine, now, open_database, quick_reads
 from .limits import OPEN_ROUTE_MAX_BODY, BodyLimit
 from .models import User
 from .randomization.routes import randomization_router
@@ -72,7 +72,7 @@ def create_app(engine: Engine, settings: ServerSettings | None = None) -> FastAP
     auth.dummy_hash()  # computed now, not during the first unknown user's enrolment
 
     def authenticate(token: str | None) -> auth.DeviceContext:
-        with reader.connect() as conn, conn.begin():  # every request's first read: a connection, no ORM session
+        with quick_reads(reader) as conn:  # every request's first read: one statement, no ORM session
             return auth.authenticate(conn, token)
 
     async def token_gate(scope: Scope) -> tuple[int, str] | None:

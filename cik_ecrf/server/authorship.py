@@ -143,14 +143,13 @@ def user_record(session: Session, user: User) -> UserRecord:
     )
 
 
-_ETAG_USERS = (  # built once: asked at every sync
-    select(User.id, User.username, User.full_name, User.role, User.active)
-    .where(User.site_code == bindparam("site"))
-    .order_by(User.id)
-)
-_ETAG_KEYS = (
+_ETAG = (  # built once, one round trip: asked at every sync. Each user with each of their keys, if any
     select(
-        UserKey.user_id,
+        User.id,
+        User.username,
+        User.full_name,
+        User.role,
+        User.active,
         UserKey.key_id,
         UserKey.sign_public,
         UserKey.box_public,
@@ -158,9 +157,9 @@ _ETAG_KEYS = (
         UserKey.created_at,
         UserKey.retired_at,
     )
-    .join(User, User.id == UserKey.user_id)
+    .outerjoin(UserKey, UserKey.user_id == User.id)
     .where(User.site_code == bindparam("site"))
-    .order_by(UserKey.user_id, UserKey.key_id)
+    .order_by(User.id, UserKey.key_id)
 )
 
 
@@ -170,9 +169,8 @@ def users_etag(session: Session | Connection, site_code: str) -> str:
     it describes, so a change in between makes the laptop fetch again, never miss it."""
     from .. import __version__
 
-    users = session.execute(_ETAG_USERS, {"site": site_code}).all()
-    held = session.execute(_ETAG_KEYS, {"site": site_code}).all()
-    text = json.dumps([__version__, [list(u) for u in users], [list(k) for k in held]], default=str)
+    rows = session.execute(_ETAG, {"site": site_code}).all()
+    text = json.dumps([__version__, [list(r) for r in rows]], default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 

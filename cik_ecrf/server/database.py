@@ -7,8 +7,10 @@ order, so a pull after cursor N can never miss a change that commits later with 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +100,20 @@ def migrate(engine: Engine) -> None:
         if session.get(ServerMeta, "epoch") is None:
             session.add(ServerMeta(key="epoch", value=str(uuid.uuid4())))
             session.add(SeqCounter(id=1, next_seq=1))
+
+
+@contextlib.contextmanager
+def quick_reads(engine: Engine) -> Iterator[Connection]:
+    """A connection for a few reads that need no snapshot in common, asked at every request (the token
+    check, `GET /device`). On PostgreSQL they run without a transaction: its BEGIN and COMMIT are a round
+    trip each, as long as a read on a key. SQLite's reader begins a snapshot as ever (a local call)."""
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")  # reset when the connection goes back to the pool
+            yield conn
+        else:
+            with conn.begin():
+                yield conn
 
 
 def epoch(session: Session | Connection) -> str:

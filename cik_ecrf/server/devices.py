@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import getpass
 import uuid
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -44,9 +45,10 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..sync.device_protocol import PULL_NEWS, STUDY_VERSION, USERS_ETAG, DeviceState, RestoredRequest, RestoredRun
 from . import logs, pull_pages
-from .database import ServerError, now
+from .database import ServerError, now, quick_reads
 from .models import Base, Device, Subject, User
 from .models import Change as ChangeRow
+from .study_versions.store import LATEST
 
 MAX_REASON = 500
 
@@ -181,33 +183,62 @@ def _operator() -> str:
         return "unknown"
 
 
-# built once (asked at every sync; building a statement costs more than running it on an index), and the
-# device's code, its last device_seq and that change's id read in one round trip
+# built once (asked at every sync; building a statement costs more than running it on an index). What
+# `GET /device` says of a device, each fact a lookup on a key, all in one round trip: its code, its last
+# device_seq and that change's id, the subject numbers its counter made (paper screening numbers reach it
+# with the pull; numbers hold no comma, subject_add.py), and the newest study version
 _LAST = ChangeRow.device_id == bindparam("device")
-_STATE = select(
-    select(Device.code).where(Device.id == bindparam("device")).scalar_subquery(),
+_THIS = Device.id == bindparam("device")
+_FACTS = (
+    select(Device.code).where(_THIS).scalar_subquery(),
     select(ChangeRow.device_seq).where(_LAST).order_by(ChangeRow.device_seq.desc()).limit(1).scalar_subquery(),
     select(ChangeRow.id)
     .where(_LAST)
     .order_by(ChangeRow.device_seq.desc(), ChangeRow.seq.desc())
     .limit(1)
     .scalar_subquery(),
+    select(func.aggregate_strings(Subject.number, ","))
+    .where(
+        _THIS,
+        Subject.site_code == bindparam("site"),
+        Subject.number.startswith(Subject.site_code.concat("-").concat(Device.code).concat("-")),
+    )
+    .scalar_subquery(),
+    LATEST.scalar_subquery(),
 )
-_NUMBERS = select(Subject.number).where(
-    Subject.site_code == bindparam("site"), Subject.number.startswith(bindparam("prefix"))
-)
+_STATE = select(*_FACTS)
+_STATE_AND_NEWS = select(*_FACTS, *pull_pages.NEWS)  # and whether the site has changes after the laptop's cursor
 
 
-def device_state(conn: Session | Connection, device_id: str, site_code: str) -> DeviceState:
-    code, last, last_id = conn.execute(_STATE, {"device": device_id}).one()
-    numbers = (  # the numbers this laptop's counter makes (paper screening numbers reach it with the pull)
-        sorted(conn.scalars(_NUMBERS, {"site": site_code, "prefix": f"{site_code}-{code}-"}))
-        if code is not None
-        else []
+@dataclass(frozen=True)
+class Cursor:
+    """A laptop's pull cursor, as it sends it to `GET /pull`."""
+
+    seq: int
+    epoch: str | None
+    change_id: str | None
+
+
+@dataclass(frozen=True)
+class Facts:
+    state: DeviceState
+    study_version: int
+    quiet: bool | None  # nothing to pull after the laptop's cursor (None: no cursor given)
+
+
+def device_facts(conn: Session | Connection, device_id: str, site_code: str, cursor: Cursor | None = None) -> Facts:
+    """What the server holds of a device, and (given the laptop's pull cursor) whether it has anything to pull."""
+    values = {"device": device_id, "site": site_code, "cursor": cursor.seq if cursor is not None else 0}
+    row = conn.execute(_STATE if cursor is None else _STATE_AND_NEWS, values).one()
+    code, last, last_id, numbers, version = row[:5]
+    state = DeviceState(
+        device_id=device_id,
+        last_device_seq=int(last or 0),
+        last_change_id=last_id,
+        subject_numbers=sorted(numbers.split(",")) if code is not None and numbers else [],
     )
-    return DeviceState(
-        device_id=device_id, last_device_seq=int(last or 0), last_change_id=last_id, subject_numbers=numbers
-    )
+    quiet = None if cursor is None else pull_pages.nothing_after(cursor.seq, cursor.epoch, cursor.change_id, row[5:])
+    return Facts(state, int(version or 0), quiet)
 
 
 def declare_restore(session: Session, device_id: str, user_id: str, window: list[tuple[int, str]]) -> RestoredRun:
@@ -290,7 +321,6 @@ def router(engine: Engine, reader: Engine) -> APIRouter:
     authenticated the device."""
     from ..sync.protocol import API, ErrorBody
     from .authorship import users_etag  # authorship reads this module's restored runs
-    from .study_versions.store import latest_study_version
 
     routes = APIRouter()
     refusals: dict[int | str, dict[str, Any]] = {code: {"model": ErrorBody} for code in (401, 403, 409)}
@@ -315,15 +345,15 @@ def router(engine: Engine, reader: Engine) -> APIRouter:
     ) -> Response:
         """`cursor` (with `epoch`, `cursor_id`): the laptop's pull cursor, as it would send it to `GET /pull`."""
         ctx = request.state.device
-        with reader.connect() as conn, conn.begin():  # columns only, no ORM session: asked at every sync
-            state = device_state(conn, ctx.device_id, ctx.site_code)
+        at = Cursor(cursor, since_epoch, cursor_id) if cursor is not None else None
+        with quick_reads(reader) as conn:  # columns only, no ORM session, two round trips: asked at every sync
+            facts = device_facts(conn, ctx.device_id, ctx.site_code, at)
             hints = {  # what the laptop may skip fetching in this sync (device_protocol.py)
                 USERS_ETAG: users_etag(conn, ctx.site_code),
-                STUDY_VERSION: str(latest_study_version(conn)),
+                STUDY_VERSION: str(facts.study_version),
             }
-            if cursor is not None:
-                quiet = pull_pages.nothing_after(conn, ctx.site_code, cursor, since_epoch, cursor_id)
-                hints[PULL_NEWS] = "none" if quiet else "some"
-        return Response(state.model_dump_json(), media_type="application/json", headers=hints)
+        if facts.quiet is not None:
+            hints[PULL_NEWS] = "none" if facts.quiet else "some"
+        return Response(facts.state.model_dump_json(), media_type="application/json", headers=hints)
 
     return routes

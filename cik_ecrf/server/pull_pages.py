@@ -7,7 +7,9 @@ follows: a cursor this server does not know is never answered "nothing", it is l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, Row, bindparam, select
 from sqlalchemy.orm import Session
@@ -50,20 +52,39 @@ _ROWS = (
     .order_by(ChangeRow.seq)
     .limit(bindparam("limit"))
 )
-_ANY = select(ChangeRow.seq).where(*_PULLED).limit(1)
 # the three facts a cursor is judged by, in one round trip (each is a lookup on a key)
 _WINDOW = select(_EPOCH.scalar_subquery(), _HIGH.scalar_subquery(), _AT.scalar_subquery())
+# the same three and the site's first pulled change after the cursor (`:cursor`, `:site`), as columns for
+# `GET /device` to read with its own facts in one statement
+NEWS = (
+    _EPOCH.scalar_subquery(),
+    _HIGH.scalar_subquery(),
+    select(ChangeRow.id).where(ChangeRow.seq == bindparam("cursor")).scalar_subquery(),
+    select(ChangeRow.seq)
+    .where(
+        ChangeRow.site_code == bindparam("site"),
+        ChangeRow.seq > bindparam("cursor"),
+        ChangeRow.seq < _HIGH.scalar_subquery(),  # committed: seq <= high
+        ChangeRow.disposition != "rejected",
+        ChangeRow.action.in_(PULLED),
+    )
+    .limit(1)
+    .scalar_subquery(),
+)
 
 
-def window(s: Session | Connection, cursor: int, since_epoch: str | None, cursor_id: str | None) -> Window:
-    """The readable window after `cursor`; UnknownCursor when this server cannot vouch for that cursor."""
-    row = s.execute(_WINDOW, {"seq": cursor}).one()
-    current, high, at_cursor = row[0] or "", int(row[1] or 1) - 1, row[2]  # high: all committed
+def _judged(cursor: int, since_epoch: str | None, cursor_id: str | None, facts: Sequence[Any]) -> Window:
+    current, high, at_cursor = facts[0] or "", int(facts[1] or 1) - 1, facts[2]  # high: all committed
     if cursor > 0 and (since_epoch != current or cursor > high or (cursor_id is not None and at_cursor != cursor_id)):
         raise UnknownCursor(
             f"cursor {cursor} is unknown to this server (restored from a backup, or another server): pull everything again"
         )
     return Window(current, cursor, high)
+
+
+def window(s: Session | Connection, cursor: int, since_epoch: str | None, cursor_id: str | None) -> Window:
+    """The readable window after `cursor`; UnknownCursor when this server cannot vouch for that cursor."""
+    return _judged(cursor, since_epoch, cursor_id, s.execute(_WINDOW, {"seq": cursor}).one())
 
 
 def at_seq(s: Session | Connection, seq: int) -> str | None:
@@ -76,12 +97,11 @@ def rows(s: Session | Connection, site_code: str, at: Window, limit: int) -> lis
     return list(s.execute(_ROWS, {"site": site_code, "cursor": at.cursor, "high": at.high, "limit": limit}).all())
 
 
-def nothing_after(
-    s: Session | Connection, site_code: str, cursor: int, since_epoch: str | None, cursor_id: str | None
-) -> bool:
-    """True only when the cursor is known here and the site has no pulled change after it."""
+def nothing_after(cursor: int, since_epoch: str | None, cursor_id: str | None, news: Sequence[Any]) -> bool:
+    """True only when the cursor is known here (the pull's own rule) and the site has no pulled change
+    after it. `news`: the values of NEWS read with `cursor` and the laptop's site."""
     try:
-        at = window(s, cursor, since_epoch, cursor_id)
+        _judged(cursor, since_epoch, cursor_id, news[:3])
     except UnknownCursor:
         return False
-    return s.scalar(_ANY, {"site": site_code, "cursor": at.cursor, "high": at.high}) is None
+    return news[3] is None

@@ -79,12 +79,12 @@ def instance_versions(conn: Connection) -> dict[str, str]:
     return dict(conn.execute(select(InstanceFormVersion.instance_id, InstanceFormVersion.form_version)).all())
 
 
-_LATEST = select(func.max(StudyVersionRow.number))  # built once: asked at every sync
+LATEST = select(func.max(StudyVersionRow.number))  # built once: asked at every sync
 
 
 def latest_study_version(conn: Any) -> int:
     """The newest published study version's number (0: only the shipped definitions)."""
-    return int(conn.scalar(_LATEST) or 0)
+    return int(conn.scalar(LATEST) or 0)
 
 
 def bundles_after(conn: Connection, after: int) -> list[Any]:
