@@ -76,8 +76,14 @@ def write_marks(conn: Connection, directory: Path) -> None:
     that never had those changes, leaving a gap it would hold forever."""
     device, _, _, _, next_subject = _device_row(conn)
     record = json.dumps({"device_id": device, "pushed": pushed_mark(conn), "next_subject": next_subject})
+    path = directory / MARKS_FILE
     with contextlib.suppress(OSError):
-        (directory / MARKS_FILE).write_text(record, encoding="utf-8")
+        # unchanged after most syncs: reading it costs ~20 us, rewriting it (ext4 flushes a truncated
+        # file on close) ~1.5 ms, a tenth of a sync that has nothing to do
+        if path.read_text(encoding="utf-8") == record:
+            return
+    with contextlib.suppress(OSError):
+        path.write_text(record, encoding="utf-8")
 
 
 def _read_marks(directory: Path, device: str) -> tuple[int, int] | None:
