@@ -75,6 +75,12 @@ def get(conn: Connection, key: str) -> str | None:
     return None if row is None else str(row[0])
 
 
+def get_many(conn: Connection, keys: Sequence[str]) -> dict[str, str | None]:
+    """Several marks in one read (every sync starts and ends by reading a handful)."""
+    found = dict(rows_in(conn, "SELECT key, value FROM meta WHERE key", keys))
+    return {key: None if found.get(key) is None else str(found[key]) for key in keys}
+
+
 def put(conn: Connection, key: str, value: str | None) -> None:
     if value is None:
         conn.exec_driver_sql("DELETE FROM meta WHERE key = ?", (key,))
@@ -144,7 +150,10 @@ def rewind_push(conn: Connection, last_seq: int) -> None:
 
 
 def status(conn: Connection) -> LocalStatus:
-    marks = (device_id(conn), pushed_mark(conn), *DATA_ACTIONS)
+    held = get_many(conn, ("device_id", PUSHED, TOKEN, SERVER_URL, LAST_SYNC))
+    if held["device_id"] is None:
+        raise StoreError("this store has no device record")
+    marks = (held["device_id"], int(held[PUSHED] or 0), *DATA_ACTIONS)
     waiting = conn.exec_driver_sql(
         f"SELECT count(*) FROM audit_event WHERE device_id = ? AND device_seq > ? AND action IN ({', '.join('?' * len(DATA_ACTIONS))})",
         marks,
@@ -152,12 +161,7 @@ def status(conn: Connection) -> LocalStatus:
     conflicts = conn.exec_driver_sql("SELECT count(*) FROM sync_conflict").scalar_one()
     quarantined = conn.exec_driver_sql("SELECT count(*) FROM sync_quarantine").scalar_one()
     return LocalStatus(
-        get(conn, TOKEN) is not None,
-        get(conn, SERVER_URL),
-        int(waiting),
-        int(conflicts),
-        int(quarantined),
-        get(conn, LAST_SYNC),
+        held[TOKEN] is not None, held[SERVER_URL], int(waiting), int(conflicts), int(quarantined), held[LAST_SYNC]
     )
 
 

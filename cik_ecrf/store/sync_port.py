@@ -44,8 +44,8 @@ class StoreSync:
             "users_at": sync_local.USERS_AT,
         }
         with self.unit_of_work() as session:
-            conn = session.connection()
-            return {name: sync_local.get(conn, key) for name, key in keys.items()}
+            held = sync_local.get_many(session.connection(), list(keys.values()))
+            return {name: held[key] for name, key in keys.items()}
 
     def set_sync_settings(self, **values: str | None) -> None:
         """Server URL, device token (kept inside the encrypted store), epoch: set at enrolment."""
