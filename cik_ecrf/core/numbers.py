@@ -23,10 +23,16 @@ def counter_of(prefix: str, value: str) -> int | None:
     return int(rest) if rest.isdigit() else None
 
 
+def highest(prefix: str, taken: Iterable[str]) -> int:
+    """The highest counter of the pattern `prefix` among `taken` (0: none). Asked at every sync over
+    every number of the laptop's pattern, so matched by one regular expression over them all."""
+    found = re.findall(rf"^{re.escape(prefix)}([0-9]+)$", "\n".join(taken), re.MULTILINE)
+    return max(map(int, found), default=0)
+
+
 def next_in_pattern(prefix: str, taken: Iterable[str]) -> str:
     """1 + the highest counter of the pattern among `taken`, written as the laptop writes it."""
-    highest = max((c for c in (counter_of(prefix, t) for t in taken) if c is not None), default=0)
-    return f"{prefix}{highest + 1:04d}"
+    return f"{prefix}{highest(prefix, taken) + 1:04d}"
 
 
 def laptop_made(site: str, value: str) -> bool:

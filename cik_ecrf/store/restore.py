@@ -135,8 +135,7 @@ def reconcile(conn: Connection, server_seq: int, last_id: str | None, numbers: S
     )
     restored = server_seq > pushed and not known  # else at most an acknowledgement lost: sent again as duplicates
     moved = _renumber_unpushed(conn, device, prefix, pushed, numbers) if restored else {}
-    taken = [c for c in (subject_numbers.counter_of(prefix, n) for n in [*numbers, *moved.values()]) if c is not None]
-    past = max(taken, default=0) + 1
+    past = subject_numbers.highest(prefix, [*numbers, *moved.values()]) + 1
     resumed = _reconcile(conn, server_seq, restored, pushed, past)
     if moved:
         said = "; ".join(f"{old} is now {new}" for old, new in moved.items())
