@@ -38,17 +38,28 @@ class Window:
 # building statements than running them on their indexes
 _EPOCH = select(ServerMeta.value).where(ServerMeta.key == "epoch")
 _HIGH = select(SeqCounter.next_seq).where(SeqCounter.id == 1)
-_AT = select(ChangeRow.id).where(ChangeRow.seq == bindparam("seq"))
-_PULLED = (
-    ChangeRow.site_code == bindparam("site"),
-    ChangeRow.seq > bindparam("cursor"),
-    ChangeRow.seq <= bindparam("high"),
-    ChangeRow.disposition != "rejected",
-    ChangeRow.action.in_(PULLED),
-)
+
+
+def _at(seq: Any) -> Any:
+    """The id of the change at `seq`."""
+    return select(ChangeRow.id).where(ChangeRow.seq == seq)
+
+
+def _pulled(high: Any) -> tuple[Any, ...]:
+    """What a pull sends: the site's changes after the cursor up to `high` (all committed), refused ones left out."""
+    return (
+        ChangeRow.site_code == bindparam("site"),
+        ChangeRow.seq > bindparam("cursor"),
+        ChangeRow.seq <= high,
+        ChangeRow.disposition != "rejected",
+        ChangeRow.action.in_(PULLED),
+    )
+
+
+_AT = _at(bindparam("seq"))
 _ROWS = (
     select(ChangeRow.seq, ChangeRow.disposition, ChangeRow.body)
-    .where(*_PULLED)
+    .where(*_pulled(bindparam("high")))
     .order_by(ChangeRow.seq)
     .limit(bindparam("limit"))
 )
@@ -59,17 +70,8 @@ _WINDOW = select(_EPOCH.scalar_subquery(), _HIGH.scalar_subquery(), _AT.scalar_s
 NEWS = (
     _EPOCH.scalar_subquery(),
     _HIGH.scalar_subquery(),
-    select(ChangeRow.id).where(ChangeRow.seq == bindparam("cursor")).scalar_subquery(),
-    select(ChangeRow.seq)
-    .where(
-        ChangeRow.site_code == bindparam("site"),
-        ChangeRow.seq > bindparam("cursor"),
-        ChangeRow.seq < _HIGH.scalar_subquery(),  # committed: seq <= high
-        ChangeRow.disposition != "rejected",
-        ChangeRow.action.in_(PULLED),
-    )
-    .limit(1)
-    .scalar_subquery(),
+    _at(bindparam("cursor")).scalar_subquery(),
+    select(ChangeRow.seq).where(*_pulled(_HIGH.scalar_subquery() - 1)).limit(1).scalar_subquery(),
 )
 
 
